@@ -1,0 +1,252 @@
+#include "common/h5_file.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <utility>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+// Closes an HDF5 handle with the matching close function when it leaves scope.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+void SilenceHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+}  // namespace
+
+H5File::H5File(hid_t id, std::string path, std::string temp_path)
+    : id_(id), path_(std::move(path)), temp_path_(std::move(temp_path)) {}
+
+H5File::H5File(H5File&& other) noexcept
+    : id_(std::exchange(other.id_, -1)),
+      path_(std::move(other.path_)),
+      temp_path_(std::move(other.temp_path_)) {}
+
+H5File::~H5File() {
+  if (id_ >= 0) H5Fclose(id_);
+  if (!temp_path_.empty()) std::remove(temp_path_.c_str());
+}
+
+void H5File::Fail(const std::string& what) const { throw InputError(path_ + ": " + what); }
+
+H5File H5File::OpenRead(const std::string& path) {
+  SilenceHdf5Errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": file not found");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected an HDF5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) throw InputError(path + ": cannot open as HDF5 (corrupt or truncated?)");
+  return H5File(id, path, "");
+}
+
+H5File H5File::CreateAtomic(const std::string& path) {
+  SilenceHdf5Errors();
+  const std::string temp = path + ".partial";
+  const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (id < 0) throw InputError(path + ": cannot create (is the directory writable?)");
+  return H5File(id, path, temp);
+}
+
+void H5File::Commit() {
+  if (temp_path_.empty()) return;
+  if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(id_) < 0) {
+    id_ = -1;
+    Fail("failed to write");
+  }
+  id_ = -1;
+  std::error_code ec;
+  std::filesystem::rename(temp_path_, path_, ec);
+  if (ec) Fail("cannot rename " + temp_path_ + " into place: " + ec.message());
+  temp_path_.clear();
+}
+
+bool H5File::Exists(const std::string& path) const {
+  if (path == "/") return true;
+  // Check each prefix: H5Lexists fails on a missing intermediate group.
+  size_t pos = 0;
+  while ((pos = path.find('/', pos + 1)) != std::string::npos) {
+    if (H5Lexists(id_, path.substr(0, pos).c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return H5Lexists(id_, path.c_str(), H5P_DEFAULT) > 0;
+}
+
+bool H5File::HasAttribute(const std::string& object, const std::string& name) const {
+  if (!Exists(object)) return false;
+  return H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+std::string H5File::ReadStringAttribute(const std::string& object, const std::string& name) const {
+  if (!HasAttribute(object, name)) Fail("missing attribute '" + name + "' on " + object);
+  Handle attr(H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) Fail("attribute '" + name + "' on " + object + " is not a string");
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) Fail("attribute '" + name + "' is not a single string");
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    char* value = nullptr;
+    if (H5Aread(attr.get(), mem.get(), &value) < 0 || value == nullptr) Fail("cannot read attribute '" + name + "'");
+    std::string out(value);
+    H5free_memory(value);
+    return out;
+  }
+  const size_t size = H5Tget_size(type.get());
+  std::string out(size, '\0');
+  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), size);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  if (H5Aread(attr.get(), mem.get(), out.data()) < 0) Fail("cannot read attribute '" + name + "'");
+  out.resize(std::find(out.begin(), out.end(), '\0') - out.begin());
+  return out;
+}
+
+std::vector<double> H5File::ReadDoubleArrayAttribute(const std::string& object, const std::string& name) const {
+  if (!HasAttribute(object, name)) Fail("missing attribute '" + name + "' on " + object);
+  Handle attr(H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) Fail("attribute '" + name + "' on " + object + " is not numeric");
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  std::vector<double> values(static_cast<size_t>(std::max<hssize_t>(n, 0)));
+  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, values.data()) < 0) Fail("cannot read attribute '" + name + "'");
+  return values;
+}
+
+int64_t H5File::ReadIntAttribute(const std::string& object, const std::string& name) const {
+  const std::vector<double> v = ReadDoubleArrayAttribute(object, name);
+  if (v.size() != 1 || v[0] != static_cast<double>(static_cast<int64_t>(v[0]))) {
+    Fail("attribute '" + name + "' on " + object + " must be a single integer");
+  }
+  return static_cast<int64_t>(v[0]);
+}
+
+void H5File::WriteStringAttribute(const std::string& object, const std::string& name, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate_by_name(id_, object.c_str(), name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose);
+  std::string padded = value.empty() ? std::string(1, '\0') : value;
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), padded.data()) < 0) Fail("cannot write attribute '" + name + "'");
+}
+
+void H5File::WriteIntAttribute(const std::string& object, const std::string& name, int64_t value) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate_by_name(id_, object.c_str(), name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose);
+  if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) Fail("cannot write attribute '" + name + "'");
+}
+
+void H5File::WriteDoubleArrayAttribute(const std::string& object, const std::string& name,
+                                       const std::vector<double>& values) {
+  const hsize_t n = values.size();
+  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Handle attr(H5Acreate_by_name(id_, object.c_str(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose);
+  if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, values.data()) < 0) {
+    Fail("cannot write attribute '" + name + "'");
+  }
+}
+
+std::vector<std::string> H5File::ListDatasets(const std::string& group) const {
+  std::vector<std::string> names;
+  if (!Exists(group)) return names;
+  struct Ctx {
+    std::vector<std::string>* names;
+    std::string prefix;
+  } ctx{&names, group == "/" ? "/" : group + "/"};
+  auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+    auto* c = static_cast<Ctx*>(data);
+    if (info->type == H5O_TYPE_DATASET) c->names->push_back(c->prefix + name);
+    return 0;
+  };
+  Handle g(H5Oopen(id_, group.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!g.ok()) Fail("cannot open group " + group);
+  if (H5Ovisit2(g.get(), H5_INDEX_NAME, H5_ITER_INC, visit, &ctx, H5O_INFO_BASIC) < 0) {
+    Fail("cannot list group " + group);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<int64_t> H5File::DatasetShape(const std::string& path) const {
+  if (!Exists(path)) Fail("missing dataset " + path);
+  Handle ds(H5Dopen2(id_, path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) Fail(path + " is not a dataset");
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) Fail("cannot read the shape of " + path);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return std::vector<int64_t>(dims.begin(), dims.end());
+}
+
+H5Array H5File::ReadArray(const std::string& path) const {
+  H5Array out;
+  out.shape = DatasetShape(path);
+  Handle ds(H5Dopen2(id_, path.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) Fail("dataset " + path + " is not numeric");
+  int64_t n = 1;
+  for (int64_t d : out.shape) n *= d;
+  out.values.resize(static_cast<size_t>(n));
+  if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0) {
+    Fail("cannot read dataset " + path + " (corrupt or truncated file?)");
+  }
+  return out;
+}
+
+namespace {
+
+void WriteArray(hid_t file, const std::string& path, const std::vector<int64_t>& shape, hid_t file_type,
+                hid_t mem_type, const void* data, const std::function<void(const std::string&)>& fail) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle space(dims.empty() ? H5Screate(H5S_SCALAR)
+                            : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+               H5Sclose);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Handle ds(H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
+  if (!ds.ok()) fail("cannot create dataset " + path);
+  if (H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("cannot write dataset " + path);
+}
+
+}  // namespace
+
+void H5File::WriteFloatArray(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
+  WriteArray(id_, path, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, [this](const std::string& m) { Fail(m); });
+}
+
+void H5File::WriteInt64Array(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data) {
+  WriteArray(id_, path, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, data, [this](const std::string& m) { Fail(m); });
+}
+
+}  // namespace cimsim

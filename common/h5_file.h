@@ -1,0 +1,64 @@
+// h5_file.h — a small RAII layer over the HDF5 C API, with errors that name file and object.
+//
+// Reading: H5File::OpenRead(path) checks that the file exists and is HDF5 (InputError otherwise).
+// Writing: H5File::CreateAtomic(path) writes into "<path>.partial" and Commit() renames it over
+// `path`, so an existing file is never left half-written; an uncommitted file is removed.
+// HDF5's own error printing is switched off: every failure becomes one exception with one message.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cimsim {
+
+// A dataset's contents as float64 (any numeric type converts) with its shape.
+struct H5Array {
+  std::vector<int64_t> shape;
+  std::vector<double> values;  // row-major
+};
+
+class H5File {
+ public:
+  static H5File OpenRead(const std::string& path);
+  static H5File CreateAtomic(const std::string& path);
+  ~H5File();
+  H5File(H5File&& other) noexcept;
+  H5File& operator=(H5File&&) = delete;
+  H5File(const H5File&) = delete;
+
+  const std::string& Path() const { return path_; }
+
+  // Attributes on the root group ("/") or on any group/dataset path.
+  bool HasAttribute(const std::string& object, const std::string& name) const;
+  std::string ReadStringAttribute(const std::string& object, const std::string& name) const;
+  int64_t ReadIntAttribute(const std::string& object, const std::string& name) const;
+  std::vector<double> ReadDoubleArrayAttribute(const std::string& object, const std::string& name) const;
+  void WriteStringAttribute(const std::string& object, const std::string& name, const std::string& value);
+  void WriteIntAttribute(const std::string& object, const std::string& name, int64_t value);
+  void WriteDoubleArrayAttribute(const std::string& object, const std::string& name,
+                                 const std::vector<double>& values);
+
+  bool Exists(const std::string& path) const;
+  // Full paths of every dataset below `group`, sorted.
+  std::vector<std::string> ListDatasets(const std::string& group) const;
+  std::vector<int64_t> DatasetShape(const std::string& path) const;
+  H5Array ReadArray(const std::string& path) const;
+  // float32 dataset (intermediate groups are created).
+  void WriteFloatArray(const std::string& path, const std::vector<int64_t>& shape, const float* data);
+  void WriteInt64Array(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data);
+
+  // Writers only: flush, close and rename "<path>.partial" to path.
+  void Commit();
+
+ private:
+  H5File(hid_t id, std::string path, std::string temp_path);
+  [[noreturn]] void Fail(const std::string& what) const;
+  hid_t id_;
+  std::string path_;       // the name the user sees
+  std::string temp_path_;  // non-empty for uncommitted writers
+};
+
+}  // namespace cimsim

@@ -1,0 +1,160 @@
+#include "nets/checkpoint.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "common/error.h"
+#include "nets/builders.h"
+
+namespace cimsim {
+namespace {
+
+constexpr const char* kParams = "/params";
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+int ReadSmallInt(const H5File& file, const std::string& name) {
+  const int64_t v = file.ReadIntAttribute("/", name);
+  if (v < -1000000 || v > 1000000) {
+    throw InputError(file.Path() + ": attribute '" + name + "' = " + std::to_string(v) + " is out of range");
+  }
+  return static_cast<int>(v);
+}
+
+std::array<double, 3> ReadTriple(const H5File& file, const std::string& name) {
+  const std::vector<double> v = file.ReadDoubleArrayAttribute("/", name);
+  if (v.size() != 3) {
+    throw InputError(file.Path() + ": attribute '" + name + "' has " + std::to_string(v.size()) +
+                     " values, expected 3 (one per RGB channel)");
+  }
+  return {v[0], v[1], v[2]};
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+ModelSpec ReadModelSpec(const H5File& file) {
+  ModelSpec spec;
+  std::string arch = Lower(file.ReadStringAttribute("/", "arch"));
+  if (StartsWith(arch, "resnet") && arch.size() > 6 &&
+      std::all_of(arch.begin() + 6, arch.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    const int named_depth = std::stoi(arch.substr(6));
+    arch = "resnet";
+    if (file.HasAttribute("/", "depth") && ReadSmallInt(file, "depth") != named_depth) {
+      throw InputError(file.Path() + ": attribute 'arch' names depth " + std::to_string(named_depth) +
+                       " but attribute 'depth' = " + std::to_string(ReadSmallInt(file, "depth")));
+    }
+    spec.depth = named_depth;
+  } else if (arch == "resnet") {
+    spec.depth = ReadSmallInt(file, "depth");
+  }
+  spec.arch = arch;
+  if (arch == "resnet") {
+    const std::string shortcut = file.ReadStringAttribute("/", "shortcut");
+    if (shortcut.size() != 1) {
+      throw InputError(file.Path() + ": attribute 'shortcut' = '" + shortcut + "' is not allowed: \"A\" or \"B\"");
+    }
+    spec.shortcut = static_cast<char>(std::toupper(static_cast<unsigned char>(shortcut[0])));
+  }
+  if (arch == "vgg") {
+    spec.vgg_config = file.HasAttribute("/", "vgg_config") ? file.ReadStringAttribute("/", "vgg_config")
+                                                           : std::string(kDefaultVggConfig);
+  }
+  spec.num_classes = ReadSmallInt(file, "num_classes");
+  spec.input_norm.mean = ReadTriple(file, "input_mean");
+  spec.input_norm.std = ReadTriple(file, "input_std");
+  spec.Validate(file.Path());
+  return spec;
+}
+
+LoadedModel LoadModel(const std::string& path) {
+  const H5File file = H5File::OpenRead(path);
+  LoadedModel model{ReadModelSpec(file), Network()};
+  model.net = BuildNetwork(model.spec);
+  if (!file.Exists(kParams)) throw InputError(path + ": no group /params holding the state_dict tensors");
+
+  // Map state_dict key -> dataset path, dropping a "module." prefix that every key carries.
+  std::map<std::string, std::string> datasets;
+  const std::vector<std::string> paths = file.ListDatasets(kParams);
+  const std::string root = std::string(kParams) + "/";
+  const bool all_module = !paths.empty() && std::all_of(paths.begin(), paths.end(), [&](const std::string& p) {
+    return StartsWith(p, root + "module.");
+  });
+  for (const std::string& p : paths) datasets[p.substr(root.size() + (all_module ? 7 : 0))] = p;
+
+  std::set<std::string> used;
+  const std::string what = model.spec.Describe();
+  for (const NamedTensor& t : model.net.StateDict()) {
+    const auto it = datasets.find(t.name);
+    if (it == datasets.end()) {
+      throw InputError(path + ": missing tensor '" + t.name + "' (shape " + ShapeString(t.tensor->shape()) +
+                       ") that a " + what + " needs");
+    }
+    const H5Array array = file.ReadArray(it->second);
+    if (array.shape != t.tensor->shape()) {
+      throw InputError(path + ": tensor '" + t.name + "' has shape " + ShapeString(array.shape) + ", a " + what +
+                       " needs " + ShapeString(t.tensor->shape()));
+    }
+    for (size_t i = 0; i < array.values.size(); ++i) {
+      if (!std::isfinite(array.values[i])) {
+        throw InputError(path + ": tensor '" + t.name + "' has a non-finite value at flat index " +
+                         std::to_string(i));
+      }
+      (*t.tensor)[static_cast<int64_t>(i)] = static_cast<float>(array.values[i]);
+    }
+    used.insert(t.name);
+  }
+  std::vector<std::string> unused;
+  for (const auto& [key, dataset] : datasets) {
+    if (used.count(key)) continue;
+    const std::string suffix = ".num_batches_tracked";
+    if (EndsWith(key, suffix)) {
+      const int node = model.net.Find(key.substr(0, key.size() - suffix.size()));
+      if (node >= 0 && model.net.nodes()[static_cast<size_t>(node)].layer->Kind() == "batch_norm" &&
+          NumElements(file.DatasetShape(dataset)) == 1) {
+        continue;
+      }
+    }
+    unused.push_back(key);
+  }
+  if (!unused.empty()) {
+    std::string list;
+    for (size_t i = 0; i < unused.size() && i < 5; ++i) list += (i ? ", '" : "'") + unused[i] + "'";
+    if (unused.size() > 5) list += " and " + std::to_string(unused.size() - 5) + " more";
+    throw InputError(path + ": " + std::to_string(unused.size()) + " tensor(s) in /params that a " + what +
+                     " does not use: " + list);
+  }
+  return model;
+}
+
+void SaveModel(const std::string& path, const ModelSpec& spec, Network& net) {
+  spec.Validate(path);
+  H5File file = H5File::CreateAtomic(path);
+  file.WriteStringAttribute("/", "arch", spec.arch);
+  if (spec.arch == "resnet") {
+    file.WriteIntAttribute("/", "depth", spec.depth);
+    file.WriteStringAttribute("/", "shortcut", std::string(1, spec.shortcut));
+  } else {
+    file.WriteStringAttribute("/", "vgg_config", spec.vgg_config);
+  }
+  file.WriteIntAttribute("/", "num_classes", spec.num_classes);
+  file.WriteDoubleArrayAttribute("/", "input_mean", {spec.input_norm.mean.begin(), spec.input_norm.mean.end()});
+  file.WriteDoubleArrayAttribute("/", "input_std", {spec.input_norm.std.begin(), spec.input_norm.std.end()});
+  for (const NamedTensor& t : net.StateDict()) {
+    file.WriteFloatArray(std::string(kParams) + "/" + t.name, t.tensor->shape(), t.tensor->data());
+  }
+  file.Commit();
+}
+
+}  // namespace cimsim

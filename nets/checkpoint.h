@@ -1,0 +1,31 @@
+// checkpoint.h — float models in HDF5, tensors named as PyTorch's state_dict.
+//
+// Layout (ARCHITECTURE.md §5; docs/model_format.md): root attributes arch, depth, shortcut,
+// num_classes, input_mean[3], input_std[3] (and vgg_config for VGG); datasets /params/<state_dict
+// key>, e.g. /params/layer1.0.conv1.weight [16, 16, 3, 3], any numeric type (stored float32).
+// Loading is strict: every tensor the architecture expects must be present with the expected shape
+// and finite values, and every dataset under /params must be used; otherwise an InputError names the
+// file and the tensor. Two PyTorch conventions are accepted: keys prefixed "module." (DataParallel)
+// when all keys are, and BatchNorm's "num_batches_tracked" counters (scalars, read and ignored:
+// inference does not use them).
+#pragma once
+
+#include <string>
+
+#include "common/h5_file.h"
+#include "nets/model_spec.h"
+#include "nets/network.h"
+
+namespace cimsim {
+
+struct LoadedModel {
+  ModelSpec spec;
+  Network net;
+};
+
+ModelSpec ReadModelSpec(const H5File& file);
+LoadedModel LoadModel(const std::string& path);
+// Writes atomically (a partial file never replaces an existing one).
+void SaveModel(const std::string& path, const ModelSpec& spec, Network& net);
+
+}  // namespace cimsim

@@ -1,0 +1,69 @@
+#include "nets/pooling.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "nets/reference_ops.h"
+
+namespace cimsim {
+
+Shape GlobalAvgPool::OutputShape(const std::vector<Shape>& inputs) const {
+  if (inputs.size() != 1 || inputs[0].size() != 4) throw std::invalid_argument("global_avg_pool expects [N, C, H, W]");
+  return {inputs[0][0], inputs[0][1]};
+}
+
+void GlobalAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+  const Tensor& x = *inputs[0];
+  out.Resize(OutputShape({x.shape()}));
+  const int64_t plane = x.dim(2) * x.dim(3);
+  const float inv = 1.0f / static_cast<float>(plane);
+  pool.ParallelFor(x.dim(0) * x.dim(1), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
+      const float* src = x.data() + nc * plane;
+      float sum = 0.0f;
+      for (int64_t i = 0; i < plane; ++i) sum += src[i];
+      out[nc] = sum * inv;
+    }
+  });
+}
+
+void GlobalAvgPool::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
+  out = GlobalAvgPoolReference(*inputs[0]);
+}
+
+MaxPool2d::MaxPool2d(int kernel, int stride) : kernel_(kernel), stride_(stride) {
+  if (kernel < 1 || stride < 1) throw std::invalid_argument("max_pool2d kernel and stride must be >= 1");
+}
+
+Shape MaxPool2d::OutputShape(const std::vector<Shape>& inputs) const {
+  if (inputs.size() != 1 || inputs[0].size() != 4 || inputs[0][2] < kernel_ || inputs[0][3] < kernel_) {
+    throw std::invalid_argument("max_pool2d expects [N, C, H, W] with H, W >= kernel");
+  }
+  return {inputs[0][0], inputs[0][1], (inputs[0][2] - kernel_) / stride_ + 1, (inputs[0][3] - kernel_) / stride_ + 1};
+}
+
+void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+  const Tensor& x = *inputs[0];
+  out.Resize(OutputShape({x.shape()}));
+  const int64_t H = x.dim(2), W = x.dim(3), OH = out.dim(2), OW = out.dim(3);
+  pool.ParallelFor(x.dim(0) * x.dim(1), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
+      const float* src = x.data() + nc * H * W;
+      float* dst = out.data() + nc * OH * OW;
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const float* win = src + i * stride_ * W + j * stride_;
+          float m = win[0];
+          for (int ky = 0; ky < kernel_; ++ky)
+            for (int kx = 0; kx < kernel_; ++kx) m = std::max(m, win[ky * W + kx]);
+          dst[i * OW + j] = m;
+        }
+    }
+  });
+}
+
+void MaxPool2d::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
+  out = MaxPoolReference(*inputs[0], kernel_, stride_);
+}
+
+}  // namespace cimsim

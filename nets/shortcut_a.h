@@ -1,0 +1,24 @@
+// shortcut_a.h — the parameter-free "option A" residual shortcut of He et al. (2016) for CIFAR.
+//
+// y = zero-pad channels(x[:, :, ::s, ::s]), `pad` zero channels before and `pad` after:
+// [N, C, H, W] -> [N, C + 2·pad, ⌈H/s⌉, ⌈W/s⌉]. In the CIFAR ResNets pad = planes/4, which doubles
+// the channels (PyTorch: F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes//4, planes//4))).
+#pragma once
+
+#include "nets/layer.h"
+
+namespace cimsim {
+
+class ShortcutA : public Layer {
+ public:
+  ShortcutA(int stride, int pad_channels);
+  std::string_view Kind() const override { return "shortcut_a"; }
+  Shape OutputShape(const std::vector<Shape>& inputs) const override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+
+ private:
+  int stride_, pad_;
+};
+
+}  // namespace cimsim

@@ -1,0 +1,49 @@
+// test_util.h — helpers shared by the nets tests: seeded random tensors and comparisons.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/rng.h"
+#include "nets/network.h"
+#include "nets/tensor.h"
+
+namespace cimsim::testing {
+
+inline Tensor RandomTensor(const Shape& shape, uint64_t seed, double scale = 1.0) {
+  Tensor t(shape);
+  Rng rng(seed);
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(scale * rng.Normal());
+  return t;
+}
+
+// Gives every tensor of the network random values (BN variances positive), so that a test
+// exercises the whole arithmetic rather than an identity BN.
+inline void RandomizeNetwork(Network& net, uint64_t seed) {
+  Rng root(seed);
+  uint64_t index = 0;
+  for (const NamedTensor& t : net.StateDict()) {
+    Rng rng = root.Derive(index++);
+    const bool variance = t.name.size() >= 11 && t.name.compare(t.name.size() - 11, 11, "running_var") == 0;
+    const double fan_in = t.tensor->rank() >= 2 ? static_cast<double>(t.tensor->size() / t.tensor->dim(0)) : 1.0;
+    for (int64_t i = 0; i < t.tensor->size(); ++i) {
+      const double z = rng.Normal();
+      (*t.tensor)[i] = static_cast<float>(variance ? 0.5 + std::abs(z) : (t.tensor->rank() >= 2 ? z * std::sqrt(2.0 / fan_in) : 0.2 * z));
+    }
+  }
+}
+
+// Largest |a − b| relative to the largest |b| (scale of the reference).
+inline double MaxRelativeError(const Tensor& fast, const TensorD& ref) {
+  EXPECT_EQ(fast.shape(), ref.shape());
+  double max_err = 0.0, max_ref = 1e-30;
+  for (int64_t i = 0; i < ref.size(); ++i) {
+    max_err = std::max(max_err, std::abs(static_cast<double>(fast[i]) - ref[i]));
+    max_ref = std::max(max_ref, std::abs(ref[i]));
+  }
+  return max_err / max_ref;
+}
+
+}  // namespace cimsim::testing
