@@ -1,0 +1,70 @@
+// cimsim eval — float model accuracy on CIFAR-10 (see README.md).
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "apps/cimsim/commands.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "data/cifar10.h"
+#include "experiments/eval_report.h"
+#include "experiments/evaluate.h"
+#include "nets/checkpoint.h"
+
+namespace cimsim::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+// Fails early (before a long run) when the --json file could never be written.
+void CheckWritableParent(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec)) {
+    throw InputError("--json " + path + ": directory " + parent.string() + " does not exist");
+  }
+}
+
+}  // namespace
+
+int RunEval(const std::vector<std::string>& args) {
+  std::string model_path, data_flag, json_path;
+  EvalParams params;
+  params.threads = ThreadPool::HardwareThreads();
+  po::options_description desc(
+      "cimsim eval: top-1 accuracy of a float model on CIFAR-10\n"
+      "usage: cimsim eval --model M.h5 [--data PATH] [options]\noptions");
+  desc.add_options()("help,h", "show this help")(
+      "model", po::value(&model_path)->required(), "float model, HDF5 (docs/model_format.md)")(
+      "data", po::value(&data_flag),
+      "CIFAR-10 binary data: a directory (its test_batch.bin is used) or one .bin file; "
+      "default: $CIMSIM_DATA")("limit", po::value(&params.limit)->default_value(0),
+                               "evaluate only the first N images (0 = all)")(
+      "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
+      "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
+      "json", po::value(&json_path), "also write the figures to this JSON file")(
+      "reference", po::bool_switch(), "run the slow float64 reference layers instead of the float32 fast path");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << '\n';
+    return 0;
+  }
+  po::notify(vm);
+  if (vm["reference"].as<bool>()) params.precision = Precision::kFloat64Reference;
+  params.Validate();
+  if (!json_path.empty()) CheckWritableParent(json_path);
+
+  const std::string data_path = ResolveDataPath(data_flag);
+  LoadedModel model = LoadModel(model_path);
+  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
+  const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
+  Progress progress = Progress::ToStderr("eval", n);
+  const EvalResult result = Evaluate(model.net, model.spec.input_norm, data, params, &progress);
+  const EvalContext context{model_path, model.spec.Describe(), data_path, params};
+  std::cout << EvalSummaryText(result, context) << std::flush;
+  if (!json_path.empty()) WriteJsonAtomically(json_path, EvalReportJson(result, context));
+  return 0;
+}
+
+}  // namespace cimsim::cli

@@ -1,0 +1,58 @@
+// cimsim — compute-in-memory simulation of quantized neural networks. Entry point: dispatches the
+// subcommand and is the only place that prints errors and chooses exit codes:
+//   0 success, 2 bad input (flags, files, data, configs), 1 internal error.
+#include <boost/program_options/errors.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/cimsim/commands.h"
+#include "common/error.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: cimsim <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  eval        top-1 accuracy of a float model on CIFAR-10\n"
+    "  data fetch  download, verify and unpack the CIFAR-10 binary archive\n"
+    "\n"
+    "Run 'cimsim <command> --help' for the options of a command.\n"
+    "Data is found with --data PATH or the CIMSIM_DATA environment variable.\n";
+
+int Dispatch(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string& command = args[0];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "eval") return cimsim::cli::RunEval({args.begin() + 1, args.end()});
+  if (command == "data") {
+    if (args.size() >= 2 && args[1] == "fetch") return cimsim::cli::RunDataFetch({args.begin() + 2, args.end()});
+    throw cimsim::InputError("unknown 'data' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
+                             ": the only one is 'data fetch'");
+  }
+  throw cimsim::InputError("unknown command '" + command + "': use eval or data fetch (cimsim --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Dispatch(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const cimsim::InputError& e) {
+    std::cerr << "cimsim: error: " << e.what() << '\n';
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "cimsim: error: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "cimsim: internal error: " << e.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,35 @@
+// augment.h — CIFAR-10 training augmentation, as torchvision's
+//   RandomCrop(32, padding=4) followed by RandomHorizontalFlip(p=0.5),
+// applied to uint8 CHW images before normalization.
+//
+// Maths: pad the [3, 32, 32] image with zeros (pixel value 0) by 4 on every side -> [3, 40, 40]
+// (padded(c, Y, X) = src(c, Y-4, X-4) inside, 0 outside); crop the 32x32 window at offset (dy, dx),
+// dy, dx uniform in {0..8}; then mirror left-right with probability 1/2:
+//   dst(c, y, x) = padded(c, y + dy, xs + dx),   xs = flip ? 31 - x : x.
+// (dy, dx) = (4, 4) without flip is the identity.
+// Draws: DrawAugment takes dy = Below(9), dx = Below(9), flip = (Below(2) == 1), in that order.
+#pragma once
+
+#include <cstdint>
+
+#include "common/rng.h"
+
+namespace cimsim {
+
+constexpr int kAugmentPad = 4;                      // zero padding on each side
+constexpr int kAugmentMaxOffset = 2 * kAugmentPad;  // dy, dx in [0, 8]
+
+struct AugmentDraw {
+  int dy = kAugmentPad;  // crop row offset into the padded image, 0..8
+  int dx = kAugmentPad;  // crop column offset, 0..8
+  bool flip = false;     // mirror left-right after cropping
+};
+
+// One draw; advances rng by exactly three Below() calls.
+AugmentDraw DrawAugment(Rng& rng);
+
+// src, dst: [3, 32, 32] uint8, must not overlap. Offsets outside 0..8 are a programming error
+// (asserted in debug builds); they are clamped so memory is never read out of bounds.
+void ApplyAugment(const uint8_t* src, const AugmentDraw& draw, uint8_t* dst);
+
+}  // namespace cimsim

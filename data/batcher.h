@@ -1,0 +1,72 @@
+// batcher.h — epochs of normalized (optionally augmented) CIFAR-10 mini-batches.
+//
+// A Batcher walks a set of images (all of a Cifar10Set, or a subset of its indices) in batches of
+// batch_size; the last batch of an epoch is short when the count is not a multiple of batch_size.
+// Output of Fill: images [B, 3, 32, 32] float NCHW, normalized as in normalize.h; labels [B] int32.
+//
+// Determinism (nothing depends on thread count or on the order batches are filled):
+// - Epoch order: without shuffle, the images in their given order (0..n-1, or the subset as given).
+//   With shuffle, a Fisher–Yates permutation of that list drawn from Rng(seed).Derive(epoch):
+//   for i = n-1 down to 1: j = Below(i + 1); swap(order[i], order[j]).
+// - Augmentation of original image `idx` in epoch `e`: DrawAugment on
+//   Rng(seed).Derive(e).Derive(1'000'000'007 + idx), then ApplyAugment before normalization.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/parallel.h"
+#include "data/cifar10.h"
+#include "data/normalize.h"
+
+namespace cimsim {
+
+struct BatcherParams {
+  int64_t batch_size = 128;
+  bool shuffle = true;
+  bool augment = false;
+  uint64_t seed = 0;
+
+  // batch_size in [1, 1'000'000]; throws InputError naming the field and value.
+  void Validate() const;
+};
+
+class Batcher {
+ public:
+  // All images of `set`. `set` must outlive the Batcher.
+  Batcher(const Cifar10Set& set, const ChannelNorm& norm, const BatcherParams& params);
+  // Only the images `subset` (indices into set, distinct, each in [0, set.size()), non-empty).
+  Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const ChannelNorm& norm,
+          const BatcherParams& params);
+  // A Batcher keeps a pointer to the set: refuse temporaries.
+  Batcher(Cifar10Set&&, const ChannelNorm&, const BatcherParams&) = delete;
+  Batcher(Cifar10Set&&, std::vector<int64_t>, const ChannelNorm&, const BatcherParams&) = delete;
+
+  int64_t NumImages() const { return static_cast<int64_t>(base_order_.size()); }
+  int64_t NumBatches() const;
+  const BatcherParams& params() const { return params_; }
+
+  // Fixes the order (and augmentation streams) for epoch >= 0. Must be called before Fill.
+  void StartEpoch(int64_t epoch);
+  int64_t epoch() const { return epoch_; }
+  // Original indices in this epoch's order (NumImages() entries).
+  const std::vector<int64_t>& order() const { return order_; }
+
+  // Writes batch `batch_index` (0 <= batch_index < NumBatches()) of the current epoch:
+  // images [B, 3, 32, 32], labels [B], with room for params().batch_size images. Returns the number
+  // of images written (batch_size, or fewer for the last batch). Images are filled in parallel on
+  // `pool` if it is non-null; the result is bit-identical for any pool or none.
+  int64_t Fill(int64_t batch_index, float* images, int32_t* labels, ThreadPool* pool) const;
+
+ private:
+  void FillOne(int64_t position, float* image, int32_t* label) const;
+
+  const Cifar10Set* set_;
+  std::vector<int64_t> base_order_;  // the images before shuffling
+  Normalizer normalizer_;
+  BatcherParams params_;
+  int64_t epoch_ = -1;
+  std::vector<int64_t> order_;
+};
+
+}  // namespace cimsim

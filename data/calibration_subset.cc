@@ -1,0 +1,75 @@
+#include "data/calibration_subset.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "common/error.h"
+#include "common/rng.h"
+
+namespace cimsim {
+namespace {
+
+// Appends `k` elements of `pool` chosen uniformly without replacement (partial Fisher–Yates;
+// reorders pool).
+void DrawWithoutReplacement(std::vector<int64_t>& pool, int64_t k, Rng rng,
+                            std::vector<int64_t>* out) {
+  const size_t n = pool.size();
+  for (size_t i = 0; i < static_cast<size_t>(k); ++i) {
+    const size_t j = i + static_cast<size_t>(rng.Below(n - i));
+    std::swap(pool[i], pool[j]);
+    out->push_back(pool[i]);
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, uint64_t seed,
+                                       bool class_balanced) {
+  const int64_t n = train.size();
+  if (count <= 0 || count > n) {
+    throw InputError("calibration subset count = " + std::to_string(count) +
+                     " is not allowed; use 1.." + std::to_string(n) +
+                     " (the number of images in the set)");
+  }
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(count));
+  if (!class_balanced) {
+    std::vector<int64_t> pool(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) pool[static_cast<size_t>(i)] = i;
+    DrawWithoutReplacement(pool, count, Rng(seed), &out);
+  } else {
+    if (count % kCifarClasses != 0) {
+      throw InputError("class-balanced calibration subset count = " + std::to_string(count) +
+                       " is not allowed; it must be a multiple of " +
+                       std::to_string(kCifarClasses) + " (count / 10 images per class)");
+    }
+    const int64_t per_class = count / kCifarClasses;
+    std::vector<std::vector<int64_t>> by_class(kCifarClasses);
+    for (int64_t i = 0; i < n; ++i) {
+      const int label = train.labels[static_cast<size_t>(i)];
+      if (label >= kCifarClasses) {
+        throw InputError("calibration subset: image " + std::to_string(i) + " has label " +
+                         std::to_string(label) + "; labels must be 0..9");
+      }
+      by_class[label].push_back(i);
+    }
+    for (int c = 0; c < kCifarClasses; ++c) {
+      const int64_t have = static_cast<int64_t>(by_class[c].size());
+      if (have < per_class) {
+        throw InputError("class-balanced calibration subset of " + std::to_string(count) +
+                         " needs " + std::to_string(per_class) + " images of class " +
+                         std::to_string(c) + " (" + std::string(kCifarClassNames[c]) +
+                         "), but the set has only " + std::to_string(have));
+      }
+    }
+    const Rng root(seed);
+    for (int c = 0; c < kCifarClasses; ++c) {
+      DrawWithoutReplacement(by_class[c], per_class, root.Derive(static_cast<uint64_t>(c)), &out);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace cimsim

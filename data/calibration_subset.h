@@ -1,0 +1,23 @@
+// calibration_subset.h — a fixed, seeded subset of training images (e.g. for quantization ranges
+// or chip calibration), as indices into the set, sorted ascending and distinct.
+//
+// Not balanced: `count` indices drawn uniformly without replacement from [0, size) — the first
+// `count` steps of a Fisher–Yates shuffle of 0..size-1 with Rng(seed).
+// Class balanced: count / 10 per class (count must be a multiple of 10), for class c drawn the same
+// way from the ascending indices of that class with Rng(seed).Derive(c).
+// The result is a pure function of (labels, count, seed, class_balanced).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/cifar10.h"
+
+namespace cimsim {
+
+// Throws InputError for count <= 0, count > train.size(), class_balanced with count not a multiple
+// of 10, or a class with fewer than count / 10 images.
+std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, uint64_t seed,
+                                       bool class_balanced);
+
+}  // namespace cimsim

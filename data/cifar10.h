@@ -1,0 +1,63 @@
+// cifar10.h — reader for CIFAR-10 in the official binary format ("cifar-10-binary.tar.gz").
+//
+// Format (https://www.cs.toronto.edu/~kriz/cifar.html): a file is a sequence of 3073-byte records,
+// no header. Record = 1 label byte (0..9, index into kCifarClassNames) + 3072 pixel bytes: 1024 R,
+// then 1024 G, then 1024 B, each plane 32x32 row-major. So a record's pixels are one image in CHW
+// order, [3, 32, 32] uint8, and are stored unchanged in Cifar10Set::pixels.
+//
+// The archive unpacks into cifar-10-batches-bin/: data_batch_1.bin .. data_batch_5.bin (10000
+// records each, train) and test_batch.bin (10000 records, test). The train split is those five
+// files concatenated in that order (image k of data_batch_j is train image (j-1)*10000 + k).
+//
+// Every bad input (missing file or directory, empty file, size not a whole number of records, label
+// above 9) throws InputError naming the file and the offending value.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cimsim {
+
+constexpr int kCifarClasses = 10;
+constexpr int kCifarChannels = 3;
+constexpr int kCifarHeight = 32;
+constexpr int kCifarWidth = 32;
+constexpr int kCifarImageBytes = kCifarChannels * kCifarHeight * kCifarWidth;  // 3072
+constexpr int kCifarRecordBytes = 1 + kCifarImageBytes;                        // 3073
+
+// Class names in label order (as in batches.meta.txt).
+constexpr std::array<std::string_view, kCifarClasses> kCifarClassNames = {
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+
+// n images: labels[i] in [0, 9]; pixels is [n, 3, 32, 32] uint8 (n * 3072 bytes, CHW per image,
+// channels R, G, B). sources: the files read, in order.
+struct Cifar10Set {
+  std::vector<uint8_t> labels;
+  std::vector<uint8_t> pixels;
+  std::vector<std::string> sources;
+
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  // The 3072 CHW bytes of image i, 0 <= i < size().
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * kCifarImageBytes; }
+};
+
+enum class Cifar10Split { kTrain, kTest };
+
+// `path` is either one .bin file (split ignored) or a directory holding the official files
+// (kTrain: data_batch_1.bin..data_batch_5.bin concatenated in that order; kTest: test_batch.bin).
+Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split);
+
+// The records of `files` concatenated in the given order (at least one file).
+Cifar10Set LoadCifar10Files(const std::vector<std::string>& files);
+
+// The data directory: flag_value if non-empty, else the CIMSIM_DATA environment variable if set and
+// non-empty, else throws InputError explaining both options and how to get the data.
+std::string ResolveDataPath(const std::string& flag_value);
+
+// How to get the data and point cimsim at it (one paragraph; appended to "not found" errors).
+std::string Cifar10DownloadHint();
+
+}  // namespace cimsim

@@ -1,0 +1,84 @@
+#include "data/normalize.h"
+
+#include <charconv>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+constexpr int kPlane = kCifarHeight * kCifarWidth;  // 1024 pixels per channel
+
+// The one formula everything else must agree with.
+double Formula(int pixel, double mean, double std) {
+  return (static_cast<double>(pixel) / 255.0 - mean) / std;
+}
+
+// Shortest text that reads back as v (0.2 -> "0.2", not "0.20000000000000001").
+std::string Num(double v) {
+  std::array<char, 64> buf;
+  const std::to_chars_result r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  return std::string(buf.data(), r.ptr);
+}
+
+template <typename T>
+void Reference(const uint8_t* chw, const ChannelNorm& norm, T* out) {
+  for (int c = 0; c < kCifarChannels; ++c) {
+    for (int k = 0; k < kPlane; ++k) {
+      out[c * kPlane + k] = static_cast<T>(Formula(chw[c * kPlane + k], norm.mean[c], norm.std[c]));
+    }
+  }
+}
+
+template <typename T>
+void FromTable(const uint8_t* chw, const std::array<std::array<T, 256>, kCifarChannels>& table,
+               T* out) {
+  for (int c = 0; c < kCifarChannels; ++c) {
+    const T* t = table[c].data();
+    const uint8_t* in = chw + c * kPlane;
+    T* o = out + c * kPlane;
+    for (int k = 0; k < kPlane; ++k) o[k] = t[in[k]];
+  }
+}
+
+}  // namespace
+
+void ChannelNorm::Validate(const std::string& where) const {
+  for (int c = 0; c < kCifarChannels; ++c) {
+    const std::string idx = "[" + std::to_string(c) + "]";
+    // Written so that NaN fails too.
+    if (!(mean[c] >= 0.0 && mean[c] <= 1.0)) {
+      throw InputError(where + ": input normalization mean" + idx + " = " + Num(mean[c]) +
+                       " is not allowed; the mean of pixel/255 must be in [0, 1]");
+    }
+    if (!(std[c] > 0.0 && std[c] <= 1.0)) {
+      throw InputError(where + ": input normalization std" + idx + " = " + Num(std[c]) +
+                       " is not allowed; the std of pixel/255 must be in (0, 1]");
+    }
+  }
+}
+
+void NormalizeImage(const uint8_t* chw, const ChannelNorm& norm, float* out) {
+  Reference(chw, norm, out);
+}
+
+void NormalizeImage(const uint8_t* chw, const ChannelNorm& norm, double* out) {
+  Reference(chw, norm, out);
+}
+
+Normalizer::Normalizer(const ChannelNorm& norm, const std::string& where) : norm_(norm) {
+  norm_.Validate(where);
+  for (int c = 0; c < kCifarChannels; ++c) {
+    for (int p = 0; p < 256; ++p) {
+      const double v = Formula(p, norm_.mean[c], norm_.std[c]);
+      table_d_[c][p] = v;
+      table_f_[c][p] = static_cast<float>(v);
+    }
+  }
+}
+
+void Normalizer::Apply(const uint8_t* chw, float* out) const { FromTable(chw, table_f_, out); }
+
+void Normalizer::Apply(const uint8_t* chw, double* out) const { FromTable(chw, table_d_, out); }
+
+}  // namespace cimsim

@@ -1,0 +1,84 @@
+#include "experiments/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "common/error.h"
+#include "data/batcher.h"
+
+namespace cimsim {
+namespace {
+
+template <typename T>
+int32_t Argmax(const T* logits, int64_t n) {
+  return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
+}
+
+}  // namespace
+
+void EvalParams::Validate() const {
+  if (limit < 0) throw InputError("--limit " + std::to_string(limit) + " is not allowed: use 0 (all) or a positive count");
+  if (batch_size < 1 || batch_size > 100000) {
+    throw InputError("--batch " + std::to_string(batch_size) + " is not allowed: use 1..100000");
+  }
+  if (threads < 1 || threads > 1024) throw InputError("--threads " + std::to_string(threads) + " is not allowed: use 1..1024");
+}
+
+EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,
+                    Progress* progress) {
+  params.Validate();
+  const Shape image_shape = {kCifarChannels, kCifarHeight, kCifarWidth};
+  const int64_t classes = net.NodeShapes({1, kCifarChannels, kCifarHeight, kCifarWidth}).back()[1];
+  if (classes < kCifarClasses) {
+    throw InputError("the model has " + std::to_string(classes) + " outputs, CIFAR-10 needs " +
+                     std::to_string(kCifarClasses));
+  }
+  const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
+  EvalResult result;
+  result.macs_per_image = net.MacsPerImage(image_shape);
+  result.predictions.reserve(static_cast<size_t>(n));
+  if (n == 0) return result;
+
+  std::vector<int64_t> subset(static_cast<size_t>(n));
+  std::iota(subset.begin(), subset.end(), 0);
+  BatcherParams bp;
+  bp.batch_size = params.batch_size;
+  bp.shuffle = false;
+  bp.augment = false;
+  Batcher batcher(data, std::move(subset), norm, bp);
+  batcher.StartEpoch(0);
+  ThreadPool pool(params.threads);
+  Tensor images({params.batch_size, kCifarChannels, kCifarHeight, kCifarWidth}), logits;
+  TensorD logits_ref;
+  std::vector<int32_t> labels(static_cast<size_t>(params.batch_size));
+
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
+    const int64_t count = batcher.Fill(b, images.data(), labels.data(), &pool);
+    images.Resize({count, kCifarChannels, kCifarHeight, kCifarWidth});
+    if (params.precision == Precision::kFloat32) {
+      net.Forward(images, logits, pool);
+    } else {
+      logits_ref = net.ForwardReference(images.Cast<double>());  // argmax taken in float64 too
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t pred = params.precision == Precision::kFloat32 ? Argmax(logits.data() + i * classes, classes)
+                                                                   : Argmax(logits_ref.data() + i * classes, classes);
+      const int32_t label = labels[static_cast<size_t>(i)];
+      result.predictions.push_back(pred);
+      result.class_total[static_cast<size_t>(label)]++;
+      if (pred == label) {
+        result.correct++;
+        result.class_correct[static_cast<size_t>(label)]++;
+      }
+    }
+    result.total += count;
+    if (progress) progress->Add(count);
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (progress) progress->Finish();
+  return result;
+}
+
+}  // namespace cimsim

@@ -1,0 +1,49 @@
+// evaluate.h — top-1 classification accuracy of a float network over a CIFAR-10 set.
+//
+// Images are normalized with the model's per-channel mean/std, run through the network in batches
+// and classified by argmax of the logits (first index on a tie). Two precisions:
+//  - float32: the fast path (Network::Forward, threaded over the batch);
+//  - float64: every layer's slow reference (Network::ForwardReference) — an independent check.
+// An image's prediction never depends on the batch size or the thread count.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/progress.h"
+#include "data/cifar10.h"
+#include "data/normalize.h"
+#include "nets/network.h"
+
+namespace cimsim {
+
+enum class Precision { kFloat32, kFloat64Reference };
+
+struct EvalParams {
+  int64_t limit = 0;       // evaluate the first `limit` images; 0 = all
+  int64_t batch_size = 100;
+  int threads = 1;
+  Precision precision = Precision::kFloat32;
+  // Throws InputError naming the flag (--limit, --batch, --threads) and the value.
+  void Validate() const;
+};
+
+struct EvalResult {
+  int64_t correct = 0, total = 0;
+  std::array<int64_t, kCifarClasses> class_correct{}, class_total{};
+  std::vector<int32_t> predictions;  // per evaluated image, in data order
+  double seconds = 0.0;              // wall time of the evaluation loop (normalize + forward)
+  int64_t macs_per_image = 0;
+
+  double Top1Percent() const { return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
+  double ImagesPerSecond() const { return seconds > 0 ? static_cast<double>(total) / seconds : 0.0; }
+};
+
+// `progress` may be null. Throws InputError when the network's output cannot classify the data
+// (fewer logits than CIFAR-10 classes).
+EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,
+                    Progress* progress);
+
+}  // namespace cimsim
