@@ -1,0 +1,90 @@
+#include "common/h5_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path TempDir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("cimsim_h5_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST(H5File, RoundTripAttributesAndArrays) {
+  const fs::path dir = TempDir("rt");
+  const std::string path = (dir / "a.h5").string();
+  {
+    H5File f = H5File::CreateAtomic(path);
+    f.WriteStringAttribute("/", "arch", "resnet");
+    f.WriteIntAttribute("/", "depth", 20);
+    f.WriteDoubleArrayAttribute("/", "mean", {0.1, 0.2, 0.3});
+    const float values[6] = {1, 2, 3, 4, 5, 6.5f};
+    f.WriteFloatArray("/params/layer1.0.conv1.weight", {2, 3}, values);
+    EXPECT_FALSE(fs::exists(path));  // not visible before Commit
+    f.Commit();
+  }
+  const H5File r = H5File::OpenRead(path);
+  EXPECT_EQ(r.ReadStringAttribute("/", "arch"), "resnet");
+  EXPECT_EQ(r.ReadIntAttribute("/", "depth"), 20);
+  EXPECT_EQ(r.ReadDoubleArrayAttribute("/", "mean"), (std::vector<double>{0.1, 0.2, 0.3}));
+  EXPECT_EQ(r.ListDatasets("/params"), (std::vector<std::string>{"/params/layer1.0.conv1.weight"}));
+  const H5Array a = r.ReadArray("/params/layer1.0.conv1.weight");
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(a.values, (std::vector<double>{1, 2, 3, 4, 5, 6.5}));
+  EXPECT_FALSE(r.Exists("/params/nothing"));
+  EXPECT_FALSE(r.Exists("/nogroup/x"));
+  fs::remove_all(dir);
+}
+
+TEST(H5File, ErrorsNameTheFile) {
+  const fs::path dir = TempDir("err");
+  const std::string text = (dir / "t.h5").string();
+  std::ofstream(text) << "plain text";
+  try {
+    H5File::OpenRead(text);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(text + ": not an HDF5 file"), std::string::npos);
+  }
+  EXPECT_THROW(H5File::OpenRead((dir / "none.h5").string()), InputError);
+  const std::string path = (dir / "a.h5").string();
+  {
+    H5File f = H5File::CreateAtomic(path);
+    f.Commit();
+  }
+  const H5File r = H5File::OpenRead(path);
+  EXPECT_THROW(r.ReadStringAttribute("/", "arch"), InputError);
+  EXPECT_THROW(r.ReadArray("/params/x"), InputError);
+  fs::remove_all(dir);
+}
+
+TEST(H5File, UncommittedWriterLeavesExistingFileAlone) {
+  const fs::path dir = TempDir("keep");
+  const std::string path = (dir / "k.h5").string();
+  {
+    H5File f = H5File::CreateAtomic(path);
+    f.WriteIntAttribute("/", "version", 1);
+    f.Commit();
+  }
+  {
+    H5File f = H5File::CreateAtomic(path);
+    f.WriteIntAttribute("/", "version", 2);
+    // destroyed without Commit, as when an exception unwinds
+  }
+  EXPECT_EQ(H5File::OpenRead(path).ReadIntAttribute("/", "version"), 1);
+  EXPECT_FALSE(fs::exists(path + ".partial"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cimsim
