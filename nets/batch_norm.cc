@@ -21,22 +21,19 @@ Shape BatchNorm2d::OutputShape(const std::vector<Shape>& inputs) const {
   return inputs[0];
 }
 
-void BatchNorm2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void BatchNorm2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const int64_t plane = x.dim(2) * x.dim(3);
-  std::vector<float> a(static_cast<size_t>(channels_)), b(static_cast<size_t>(channels_));
-  for (int c = 0; c < channels_; ++c) {
-    const double scale = gamma_[c] / std::sqrt(static_cast<double>(var_[c]) + eps_);
-    a[static_cast<size_t>(c)] = static_cast<float>(scale);
-    b[static_cast<size_t>(c)] = static_cast<float>(beta_[c] - scale * mean_[c]);
-  }
   pool.ParallelFor(x.dim(0) * channels_, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
     for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
-      const size_t c = static_cast<size_t>(nc % channels_);
+      const int64_t c = nc % channels_;
+      const double scale = gamma_[c] / std::sqrt(static_cast<double>(var_[c]) + eps_);
+      const float a = static_cast<float>(scale);
+      const float b = static_cast<float>(beta_[c] - scale * mean_[c]);
       const float* src = x.data() + nc * plane;
       float* dst = out.data() + nc * plane;
-      for (int64_t i = 0; i < plane; ++i) dst[i] = a[c] * src[i] + b[c];
+      for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + b;
     }
   });
 }

@@ -1,5 +1,6 @@
 #include "nets/conv2d.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "nets/eigen_maps.h"
@@ -44,6 +45,10 @@ void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width,
     const float* plane = image + c * height * width;
     for (int ky = 0; ky < kernel; ++ky) {
       for (int kx = 0; kx < kernel; ++kx, row += oh * ow) {
+        // Output columns j whose input column x = j·s + kx − p lies inside [0, width): [j0, j1).
+        const int64_t shift = kx - padding;
+        const int64_t j0 = std::clamp<int64_t>((-shift + stride - 1) / stride, 0, ow);
+        const int64_t j1 = std::clamp<int64_t>((width - shift + stride - 1) / stride, j0, ow);
         for (int64_t i = 0; i < oh; ++i) {
           float* dst = row + i * ow;
           const int64_t y = i * stride + ky - padding;
@@ -51,31 +56,31 @@ void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width,
             std::fill(dst, dst + ow, 0.0f);
             continue;
           }
-          const float* src = plane + y * width;
-          for (int64_t j = 0; j < ow; ++j) {
-            const int64_t x = j * stride + kx - padding;
-            dst[j] = (x >= 0 && x < width) ? src[x] : 0.0f;
+          const float* src = plane + y * width + shift;
+          // Plain loops: rows are short (8..32 floats), where library calls cost more than the copy.
+          for (int64_t j = 0; j < j0; ++j) dst[j] = 0.0f;
+          if (stride == 1) {
+            for (int64_t j = j0; j < j1; ++j) dst[j] = src[j];
+          } else {
+            for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * stride];
           }
+          for (int64_t j = j1; j < ow; ++j) dst[j] = 0.0f;
         }
       }
     }
   }
 }
 
-void Conv2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void Conv2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
   const int64_t O = params_.out_channels, K = C * params_.kernel * params_.kernel;
   const int64_t P = out.dim(2) * out.dim(3);
   const bool direct = params_.kernel == 1 && params_.stride == 1 && params_.padding == 0;
-  scratch_.resize(static_cast<size_t>(pool.Threads()));
-  if (!direct) {
-    for (auto& s : scratch_) s.resize(static_cast<size_t>(K * P));
-  }
   const ConstRowMap<float> w(weight_.data(), O, K);
   pool.ParallelFor(x.dim(0), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
-    float* cols = scratch_[static_cast<size_t>(worker)].data();
+    float* cols = direct ? nullptr : ws.Buffer(worker, static_cast<size_t>(K * P));
     for (std::ptrdiff_t n = begin; n < end; ++n) {
       const float* image = x.data() + n * C * H * W;
       if (!direct) Im2Col(image, C, H, W, params_.kernel, params_.stride, params_.padding, cols);

@@ -3,7 +3,7 @@
 // y[n,o,i,j] = b[o] + Σ_{c,ky,kx} W[o,c,ky,kx] · x[n,c, i·s+ky−p, j·s+kx−p], zero padding.
 // Shapes: x [N, C, H, W], W [O, C, K, K] (OIHW), b [O], y [N, O, OH, OW] with
 // OH = (H + 2p − K)/s + 1 (floor), likewise OW.
-// Fast path: per image, im2col into a per-worker scratch matrix cols[C·K·K, OH·OW] (row-major;
+// Fast path: per image, im2col into a per-worker scratch matrix from the Workspace, cols[C·K·K, OH·OW] (row-major;
 // row index (c·K + ky)·K + kx, the OIHW flattening), then one GEMM y_n[O, OH·OW] = W[O, C·K·K] · cols
 // through Eigen; images are spread over the thread pool. Reference: Conv2dReference.
 #pragma once
@@ -28,7 +28,8 @@ class Conv2d : public Layer {
 
   std::string_view Kind() const override { return "conv2d"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
   void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
   int64_t MacsPerImage(const std::vector<Shape>& inputs) const override;
@@ -43,7 +44,6 @@ class Conv2d : public Layer {
   Conv2dParams params_;
   Tensor weight_;  // [O, C, K, K]
   Tensor bias_;    // [O] or empty
-  std::vector<std::vector<float>> scratch_;  // one im2col buffer per worker, reused
 };
 
 // Lowers one image x_n [C, H, W] into cols [C·K·K, OH·OW] (row-major), zeros where the window

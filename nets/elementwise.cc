@@ -24,7 +24,7 @@ Shape Relu::OutputShape(const std::vector<Shape>& inputs) const {
   return inputs[0];
 }
 
-void Relu::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void Relu::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(x.shape());
   ForEachBlock(pool, x.size(), [&](int64_t b, int64_t e) {
@@ -45,7 +45,7 @@ Shape Add::OutputShape(const std::vector<Shape>& inputs) const {
   return inputs[0];
 }
 
-void Add::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void Add::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& a = *inputs[0];
   const Tensor& b = *inputs[1];
   out.Resize(OutputShape({a.shape(), b.shape()}));

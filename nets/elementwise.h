@@ -11,7 +11,8 @@ class Relu : public Layer {
  public:
   std::string_view Kind() const override { return "relu"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 };
 
@@ -19,7 +20,8 @@ class Add : public Layer {
  public:
   std::string_view Kind() const override { return "add"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 };
 

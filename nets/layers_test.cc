@@ -34,8 +34,11 @@ void CheckLayer(Layer& layer, const std::vector<Tensor>& inputs) {
   }
   ThreadPool one(1), two(2);
   Tensor y1, y2;
-  layer.Forward(in, y1, one);
-  layer.Forward(in, y2, two);
+  Workspace ws1, ws2;
+  ws1.Reserve(1);
+  ws2.Reserve(2);
+  layer.Forward(in, y1, one, ws1);
+  layer.Forward(in, y2, two, ws2);
   ASSERT_EQ(y1.shape(), y2.shape());
   for (int64_t i = 0; i < y1.size(); ++i) ASSERT_EQ(y1[i], y2[i]) << "thread count changed element " << i;
   TensorD ref;

@@ -19,7 +19,7 @@ Shape Linear::OutputShape(const std::vector<Shape>& inputs) const {
   return {inputs[0][0], out_};
 }
 
-void Linear::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void Linear::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const ConstRowMap<float> w(weight_.data(), out_, in_);

@@ -15,7 +15,8 @@ class Linear : public Layer {
 
   std::string_view Kind() const override { return "linear"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
   void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
   int64_t MacsPerImage(const std::vector<Shape>& inputs) const override;

@@ -24,30 +24,51 @@ int Network::Find(const std::string& name) const {
   return -1;
 }
 
-void Network::Forward(const Tensor& x, Tensor& out, ThreadPool& pool) {
+void Network::ForwardSerial(const Tensor& x, Tensor& out, GraphBuffers& buffers) const {
   if (nodes_.empty()) throw std::logic_error("empty network");
-  acts_.resize(nodes_.size());
-  std::vector<const Tensor*> ins;
+  std::vector<Tensor>& acts = buffers.acts;
+  acts.resize(nodes_.size());
+  buffers.workspace.Reserve(1);
+  std::vector<const Tensor*>& ins = buffers.inputs;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const NetworkNode& node = nodes_[i];
     ins.clear();
-    for (int in : node.inputs) ins.push_back(in == kInput ? &x : &acts_[static_cast<size_t>(in)]);
+    for (int in : node.inputs) ins.push_back(in == kInput ? &x : &acts[static_cast<size_t>(in)]);
     Tensor result;
-    if (!spare_.empty()) {
-      result = std::move(spare_.back());
-      spare_.pop_back();
+    if (!buffers.spare.empty()) {
+      result = std::move(buffers.spare.back());
+      buffers.spare.pop_back();
     }
-    node.layer->Forward(ins, result, pool);
-    acts_[i] = std::move(result);
+    node.layer->Forward(ins, result, buffers.serial, buffers.workspace);
+    acts[i] = std::move(result);
     for (int in : node.inputs) {
-      if (in != kInput && last_use_[static_cast<size_t>(in)] == static_cast<int>(i) &&
-          acts_[static_cast<size_t>(in)].size() > 0) {
-        spare_.push_back(std::move(acts_[static_cast<size_t>(in)]));
-        acts_[static_cast<size_t>(in)] = Tensor();
-      }
+      if (in == kInput || last_use_[static_cast<size_t>(in)] != static_cast<int>(i)) continue;
+      Tensor& done = acts[static_cast<size_t>(in)];
+      if (done.size() > 0) buffers.spare.push_back(std::move(done));
+      done = Tensor();
     }
   }
-  std::swap(out, acts_.back());
+  std::swap(out, acts.back());
+}
+
+void Network::Forward(const Tensor& x, Tensor& out, ThreadPool& pool) {
+  const int64_t n = x.dim(0);
+  Shape image_shape = x.shape();
+  image_shape[0] = 1;
+  Shape out_shape = NodeShapes(image_shape).back();
+  const int64_t out_size = NumElements(out_shape), in_size = NumElements(image_shape);
+  out_shape[0] = n;
+  out.Resize(out_shape);
+  while (workers_.size() < static_cast<size_t>(pool.Threads())) workers_.push_back(std::make_unique<GraphBuffers>());
+  pool.ParallelFor(n, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
+    GraphBuffers& b = *workers_[static_cast<size_t>(worker)];
+    b.image.Resize(image_shape);
+    for (std::ptrdiff_t i = begin; i < end; ++i) {
+      std::copy_n(x.data() + i * in_size, in_size, b.image.data());
+      ForwardSerial(b.image, b.logits, b);
+      std::copy_n(b.logits.data(), out_size, out.data() + i * out_size);
+    }
+  });
 }
 
 TensorD Network::ForwardReference(const TensorD& x) const {

@@ -12,7 +12,7 @@ Shape GlobalAvgPool::OutputShape(const std::vector<Shape>& inputs) const {
   return {inputs[0][0], inputs[0][1]};
 }
 
-void GlobalAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void GlobalAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const int64_t plane = x.dim(2) * x.dim(3);
@@ -42,7 +42,7 @@ Shape MaxPool2d::OutputShape(const std::vector<Shape>& inputs) const {
   return {inputs[0][0], inputs[0][1], (inputs[0][2] - kernel_) / stride_ + 1, (inputs[0][3] - kernel_) / stride_ + 1};
 }
 
-void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const int64_t H = x.dim(2), W = x.dim(3), OH = out.dim(2), OW = out.dim(3);

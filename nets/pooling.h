@@ -13,7 +13,8 @@ class GlobalAvgPool : public Layer {
  public:
   std::string_view Kind() const override { return "global_avg_pool"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 };
 
@@ -22,7 +23,8 @@ class MaxPool2d : public Layer {
   MaxPool2d(int kernel, int stride);
   std::string_view Kind() const override { return "max_pool2d"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 
  private:

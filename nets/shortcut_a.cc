@@ -17,7 +17,7 @@ Shape ShortcutA::OutputShape(const std::vector<Shape>& inputs) const {
   return {s[0], s[1] + 2 * pad_, (s[2] + stride_ - 1) / stride_, (s[3] + stride_ - 1) / stride_};
 }
 
-void ShortcutA::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) {
+void ShortcutA::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);

@@ -14,7 +14,8 @@ class ShortcutA : public Layer {
   ShortcutA(int stride, int pad_channels);
   std::string_view Kind() const override { return "shortcut_a"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
-  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool) override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+               Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 
  private:

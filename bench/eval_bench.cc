@@ -1,0 +1,119 @@
+// bench_eval — float ResNet-20 inference over the CIFAR-10 test set, against Eigen's own SGEMM.
+//
+// Benchmarks:
+//   EigenSgemm/T:        C[1024×1024] = A[1024×1024]·B[1024×1024] in float32, the columns of C split
+//                        over T threads (Eigen's kernel, our pool): the machine's GEMM peak.
+//   Resnet20TestSet/T/B: one pass of cimsim's float32 evaluation over the test set (10,000 images;
+//                        the real test_batch.bin when CIMSIM_DATA is set, otherwise seeded random
+//                        pixels — the speed does not depend on the values), batch B, T threads.
+//                        ResNet-20 weights are seeded random (speed is weight-independent).
+// Counters: GFLOP/s (2 flops per multiply-accumulate), images/s. After the runs a summary line puts
+// the ResNet-20 throughput next to the GEMM peak of the same thread count; the target is >= 50 %.
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "common/rng.h"
+#include "data/cifar10.h"
+#include "experiments/evaluate.h"
+#include "nets/builders.h"
+#include "nets/init.h"
+
+namespace cimsim {
+namespace {
+
+constexpr int64_t kGemmSize = 1024;
+constexpr int64_t kTestImages = 10000;
+
+void EigenSgemm(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  ThreadPool pool(threads);
+  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(kGemmSize, kGemmSize);
+  const Eigen::MatrixXf b = Eigen::MatrixXf::Random(kGemmSize, kGemmSize);
+  Eigen::MatrixXf c(kGemmSize, kGemmSize);
+  for (auto _ : state) {
+    pool.ParallelFor(kGemmSize / 64, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+      c.middleCols(begin * 64, (end - begin) * 64).noalias() = a * b.middleCols(begin * 64, (end - begin) * 64);
+    });
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double flops = 2.0 * kGemmSize * kGemmSize * kGemmSize;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+Cifar10Set TestSet() {
+  if (const char* dir = std::getenv("CIMSIM_DATA")) return LoadCifar10(dir, Cifar10Split::kTest);
+  Cifar10Set set;
+  Rng rng(7);
+  set.labels.resize(kTestImages);
+  set.pixels.resize(static_cast<size_t>(kTestImages * kCifarImageBytes));
+  for (auto& l : set.labels) l = static_cast<uint8_t>(rng.Below(10));
+  for (auto& p : set.pixels) p = static_cast<uint8_t>(rng.Below(256));
+  return set;
+}
+
+void Resnet20TestSet(benchmark::State& state) {
+  const Cifar10Set data = TestSet();
+  Network net = BuildCifarResNet(20, 'A', 10);
+  InitializeKaiming(net, 1);
+  const ChannelNorm norm{{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
+  EvalParams params;
+  params.batch_size = state.range(1);
+  params.threads = static_cast<int>(state.range(0));
+  double seconds = 0;
+  int64_t images = 0;
+  for (auto _ : state) {
+    const EvalResult r = Evaluate(net, norm, data, params, nullptr);
+    seconds += r.seconds;
+    images += r.total;
+    state.SetIterationTime(r.seconds);
+  }
+  const double macs = static_cast<double>(net.MacsPerImage({3, 32, 32}));
+  state.counters["images/s"] = static_cast<double>(images) / seconds;
+  state.counters["GFLOP/s"] = 2.0 * macs * static_cast<double>(images) / seconds * 1e-9;
+  state.counters["s/pass"] = seconds / static_cast<double>(state.iterations());
+}
+
+BENCHMARK(EigenSgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Resnet20TestSet)->Args({1, 100})->Args({2, 100})->Unit(benchmark::kSecond)->UseManualTime()->Iterations(2);
+
+// Console output plus a closing comparison: ResNet-20 GFLOP/s as a share of the GEMM peak.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const auto it = run.counters.find("GFLOP/s");
+      if (it != run.counters.end()) gflops_[run.benchmark_name()] = it->second.value;
+    }
+  }
+  void Summarize() const {
+    for (int t : {1, 2}) {
+      const std::string suffix = "/" + std::to_string(t);
+      const auto g = gflops_.find("EigenSgemm" + suffix + "/real_time");
+      const auto r = gflops_.find("Resnet20TestSet" + suffix + "/100/iterations:2/manual_time");
+      if (g == gflops_.end() || r == gflops_.end()) continue;
+      std::printf("threads %d: ResNet-20 eval %.1f GFLOP/s = %.0f %% of Eigen SGEMM %.1f GFLOP/s (target >= 50 %%)\n", t,
+                  r->second, 100.0 * r->second / g->second, g->second);
+    }
+  }
+
+ private:
+  std::map<std::string, double> gflops_;
+};
+
+}  // namespace
+}  // namespace cimsim
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  cimsim::SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.Summarize();
+  benchmark::Shutdown();
+  return 0;
+}
