@@ -108,10 +108,10 @@ void CheckBinSizes(const fs::path& dir, const std::string& url) {
   for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".bin") continue;
     const auto size = static_cast<int64_t>(entry.file_size());
-    if (size == 0 || size % kCifar10RecordBytes != 0) {
+    if (size == 0 || size % kCifarRecordBytes != 0) {
       throw InputError("archive from " + url + ": " + entry.path().filename().string() + " has " +
                        std::to_string(size) + " bytes (expected a positive multiple of " +
-                       std::to_string(kCifar10RecordBytes) + "-byte CIFAR-10 records)");
+                       std::to_string(kCifarRecordBytes) + "-byte CIFAR-10 records)");
     }
   }
 }

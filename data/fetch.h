@@ -26,12 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "data/cifar10.h"
+
 namespace cimsim {
 
 // Name of the directory FetchCifar10 creates inside out_dir.
 inline constexpr const char* kCifar10DataDirName = "cifar-10-batches-bin";
-// Size of one CIFAR-10 binary record: label byte + 3 x 32 x 32 pixels.
-inline constexpr int64_t kCifar10RecordBytes = 3073;
 
 struct FetchResult {
   std::string data_dir;            // <out_dir>/cifar-10-batches-bin, holding the batch files directly

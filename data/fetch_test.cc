@@ -163,7 +163,7 @@ class RefusingPort {
 };
 
 // Deterministic CIFAR-10-format batch: `records` records of label byte + 3072 pixel bytes.
-std::string Batch(int seed, int records, int64_t record_bytes = kCifar10RecordBytes) {
+std::string Batch(int seed, int records, int64_t record_bytes = kCifarRecordBytes) {
   std::string data;
   for (int r = 0; r < records; ++r) {
     data.push_back(static_cast<char>((seed + r) % 10));
@@ -316,7 +316,7 @@ TEST_F(FetchTest, ArchiveMissingTestBatchIsRejected) {
 TEST_F(FetchTest, BatchSizeNotMultipleOfRecordIsRejected) {
   Files files = SmallCifarFiles();
   for (auto& [name, data] : files) {
-    if (name.ends_with("data_batch_3.bin")) data = Batch(3, 2, kCifar10RecordBytes - 1);
+    if (name.ends_with("data_batch_3.bin")) data = Batch(3, 2, kCifarRecordBytes - 1);
   }
   const std::string archive = Archive(files);
   TinyHttpServer server({{kArchivePath, Route{200, archive, ""}}});

@@ -60,7 +60,16 @@ EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& dat
     if (params.precision == Precision::kFloat32) {
       net.Forward(images, logits, pool);
     } else {
-      logits_ref = net.ForwardReference(images.Cast<double>());  // argmax taken in float64 too
+      // The reference runs image by image, images spread over the pool; argmax in float64 too.
+      logits_ref.Resize({count, classes});
+      pool.ParallelFor(count, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+        TensorD image({1, kCifarChannels, kCifarHeight, kCifarWidth});
+        for (std::ptrdiff_t i = begin; i < end; ++i) {
+          std::copy_n(images.data() + i * image.size(), image.size(), image.data());
+          const TensorD out = net.ForwardReference(image);
+          std::copy_n(out.data(), classes, logits_ref.data() + i * classes);
+        }
+      });
     }
     for (int64_t i = 0; i < count; ++i) {
       const int32_t pred = params.precision == Precision::kFloat32 ? Argmax(logits.data() + i * classes, classes)

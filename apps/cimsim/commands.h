@@ -2,10 +2,16 @@
 // throws InputError / boost::program_options::error on bad input, and returns the exit code.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <string>
 #include <vector>
 
 namespace cimsim::cli {
+
+// Parses `args` against `desc` into `vm`. Returns false after printing the help text when --help
+// was given; otherwise checks required options (boost::program_options::error on a bad flag).
+bool ParseOrHelp(const std::vector<std::string>& args, const boost::program_options::options_description& desc,
+                 boost::program_options::variables_map& vm);
 
 // cimsim eval --model M.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--reference]
 int RunEval(const std::vector<std::string>& args);

@@ -21,12 +21,7 @@ int RunDataFetch(const std::vector<std::string>& args) {
       "sha256", po::value(&sha256)->required(), "expected SHA-256 of the archive, 64 hex digits")(
       "out", po::value(&out_dir)->required(), "directory to unpack into");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << '\n';
-    return 0;
-  }
-  po::notify(vm);
+  if (!ParseOrHelp(args, desc, vm)) return 0;
   std::unique_ptr<Progress> progress;
   int64_t reported = 0;
   const FetchResult result = FetchCifar10(url, sha256, out_dir, [&](int64_t done, int64_t total) {

@@ -45,12 +45,7 @@ int RunEval(const std::vector<std::string>& args) {
       "json", po::value(&json_path), "also write the figures to this JSON file")(
       "reference", po::bool_switch(), "run the slow float64 reference layers instead of the float32 fast path");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << '\n';
-    return 0;
-  }
-  po::notify(vm);
+  if (!ParseOrHelp(args, desc, vm)) return 0;
   if (vm["reference"].as<bool>()) params.precision = Precision::kFloat64Reference;
   params.Validate();
   if (!json_path.empty()) CheckWritableParent(json_path);
