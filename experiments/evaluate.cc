@@ -43,18 +43,19 @@ EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& dat
   std::vector<int64_t> subset(static_cast<size_t>(n));
   std::iota(subset.begin(), subset.end(), 0);
   BatcherParams bp;
-  bp.batch_size = params.batch_size;
+  bp.batch_size = std::min(params.batch_size, n);  // never allocate for more images than exist
   bp.shuffle = false;
   bp.augment = false;
   Batcher batcher(data, std::move(subset), norm, bp);
   batcher.StartEpoch(0);
   ThreadPool pool(params.threads);
-  Tensor images({params.batch_size, kCifarChannels, kCifarHeight, kCifarWidth}), logits;
+  Tensor images, logits;
   TensorD logits_ref;
-  std::vector<int32_t> labels(static_cast<size_t>(params.batch_size));
+  std::vector<int32_t> labels(static_cast<size_t>(bp.batch_size));
 
   const auto start = std::chrono::steady_clock::now();
   for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
+    images.Resize({bp.batch_size, kCifarChannels, kCifarHeight, kCifarWidth});  // room for a full batch
     const int64_t count = batcher.Fill(b, images.data(), labels.data(), &pool);
     images.Resize({count, kCifarChannels, kCifarHeight, kCifarWidth});
     if (params.precision == Precision::kFloat32) {
