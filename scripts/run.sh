@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 source scripts/data_env.sh
 scripts/build.sh release
+if [ ! -f "$CIMSIM_MODEL" ]; then
+  echo "scripts/run.sh: model file $CIMSIM_MODEL not found; set CIMSIM_MODEL to a float model (docs/model_format.md)" >&2
+  exit 2
+fi
 mkdir -p out
 exec build/apps/cimsim/cimsim eval --model "$CIMSIM_MODEL" ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} \
   --json out/eval_resnet20.json "$@"
