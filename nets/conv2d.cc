@@ -79,6 +79,7 @@ void Conv2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thre
   const int64_t P = out.dim(2) * out.dim(3);
   const bool direct = params_.kernel == 1 && params_.stride == 1 && params_.padding == 0;
   const ConstRowMap<float> w(weight_.data(), O, K);
+  ws.Reserve(pool.Threads());  // before the workers start: Buffer() then never resizes the outer list
   pool.ParallelFor(x.dim(0), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
     float* cols = direct ? nullptr : ws.Buffer(worker, static_cast<size_t>(K * P));
     for (std::ptrdiff_t n = begin; n < end; ++n) {

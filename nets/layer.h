@@ -47,8 +47,8 @@ class Layer {
   virtual std::string_view Kind() const = 0;
   // Shape of the output for the given input shapes; throws std::invalid_argument on a mismatch.
   virtual Shape OutputShape(const std::vector<Shape>& inputs) const = 0;
-  // out is resized by the layer; it never aliases an input. ws must have pool.Threads() buffers
-  // reserved (Workspace::Reserve) before the call.
+  // out is resized by the layer; it never aliases an input. Layers that need scratch take it from
+  // ws, one buffer per worker of pool (reserved by the layer before its workers start).
   virtual void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
                        Workspace& ws) const = 0;
   virtual void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const = 0;
