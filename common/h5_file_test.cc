@@ -7,21 +7,17 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/test_support.h"
 
 namespace cimsim {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path TempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("cimsim_h5_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 TEST(H5File, RoundTripAttributesAndArrays) {
-  const fs::path dir = TempDir("rt");
+  const testing::ScopedTempDir temp("h5_rt");
+  const fs::path& dir = temp.path();
   const std::string path = (dir / "a.h5").string();
   {
     H5File f = H5File::CreateAtomic(path);
@@ -43,11 +39,11 @@ TEST(H5File, RoundTripAttributesAndArrays) {
   EXPECT_EQ(a.values, (std::vector<double>{1, 2, 3, 4, 5, 6.5}));
   EXPECT_FALSE(r.Exists("/params/nothing"));
   EXPECT_FALSE(r.Exists("/nogroup/x"));
-  fs::remove_all(dir);
 }
 
 TEST(H5File, ErrorsNameTheFile) {
-  const fs::path dir = TempDir("err");
+  const testing::ScopedTempDir temp("h5_err");
+  const fs::path& dir = temp.path();
   const std::string text = (dir / "t.h5").string();
   std::ofstream(text) << "plain text";
   try {
@@ -65,11 +61,11 @@ TEST(H5File, ErrorsNameTheFile) {
   const H5File r = H5File::OpenRead(path);
   EXPECT_THROW(r.ReadStringAttribute("/", "arch"), InputError);
   EXPECT_THROW(r.ReadArray("/params/x"), InputError);
-  fs::remove_all(dir);
 }
 
 TEST(H5File, UncommittedWriterLeavesExistingFileAlone) {
-  const fs::path dir = TempDir("keep");
+  const testing::ScopedTempDir temp("h5_keep");
+  const fs::path& dir = temp.path();
   const std::string path = (dir / "k.h5").string();
   {
     H5File f = H5File::CreateAtomic(path);
@@ -83,7 +79,6 @@ TEST(H5File, UncommittedWriterLeavesExistingFileAlone) {
   }
   EXPECT_EQ(H5File::OpenRead(path).ReadIntAttribute("/", "version"), 1);
   EXPECT_FALSE(fs::exists(path + ".partial"));
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // Tests of the CIFAR-10 binary reader on small synthetic files written to a fresh temp directory.
+#include "common/test_support.h"
 #include "data/cifar10.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,8 @@ namespace cimsim {
 namespace {
 
 namespace fs = std::filesystem;
+using cimsim::testing::HasPart;
+using cimsim::testing::InputErrorOf;
 
 // Pixel byte j of synthetic record `tag` (distinct per record, so records can be told apart).
 uint8_t PixelOf(int tag, int j) {
@@ -43,21 +46,6 @@ std::vector<uint8_t> Records(const std::vector<int>& labels, int first_tag) {
   return bytes;
 }
 
-// The InputError message thrown by fn, or a test failure if fn throws nothing.
-std::string InputErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
-
-testing::AssertionResult HasPart(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "message \"" << text << "\" lacks \"" << part << "\"";
-}
 
 // Expects the "how to get the data" hint in a message.
 void ExpectDownloadHint(const std::string& msg) {
@@ -94,22 +82,12 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-class Cifar10Test : public testing::Test {
+class Cifar10Test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const std::string name = std::string("cimsim_cifar10_test_") + std::to_string(getpid()) + "_" +
-                             testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() / name;
-    fs::remove_all(dir_);
-    ASSERT_TRUE(fs::create_directories(dir_)) << dir_;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Path(const std::string& name) const { return temp_.Path(name); }
 
-  fs::path dir_;
+  cimsim::testing::ScopedTempDir temp_{"cifar10_test"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(Cifar10Test, ParsesLabelsAndPixelsOfEachRecord) {

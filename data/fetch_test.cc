@@ -1,3 +1,4 @@
+#include "common/test_support.h"
 #include "data/fetch.h"
 
 #include <arpa/inet.h>
@@ -201,13 +202,8 @@ std::vector<std::string> ListDir(const fs::path& dir) {
 class FetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("cimsim_fetch_test_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
     out_ = root_ / "out";
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   // Builds a .tar.gz of `files` and returns its bytes.
   std::string Archive(const Files& files) {
@@ -228,7 +224,9 @@ class FetchTest : public ::testing::Test {
     }
   }
 
-  fs::path root_, out_;
+  testing::ScopedTempDir temp_{"fetch_test"};
+  const fs::path root_ = temp_.path();
+  fs::path out_;
 };
 
 TEST_F(FetchTest, DownloadsVerifiesAndUnpacks) {

@@ -1,5 +1,6 @@
 // Tests of input normalization: validation, the reference formula, and the table fast path against
 // it.
+#include "common/test_support.h"
 #include "data/normalize.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,9 @@
 
 namespace cimsim {
 namespace {
+
+using cimsim::testing::HasPart;
+using cimsim::testing::InputErrorOf;
 
 constexpr int kPlane = kCifarHeight * kCifarWidth;
 
@@ -34,18 +38,7 @@ std::vector<uint8_t> AllValuesImage() {
 }
 
 std::string ValidateMessage(const ChannelNorm& n) {
-  try {
-    n.Validate("model.h5");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
-
-testing::AssertionResult HasPart(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "message \"" << text << "\" lacks \"" << part << "\"";
+  return InputErrorOf([&] { n.Validate("model.h5"); });
 }
 
 TEST(ChannelNorm, AcceptsTheUsualCifarValuesAndTheRangeEnds) {

@@ -1,3 +1,4 @@
+#include "common/test_support.h"
 #include "data/tar_gz.h"
 
 #include <gtest/gtest.h>
@@ -93,15 +94,9 @@ const std::string kEndOfArchive(1024, '\0');
 class TarGzTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("cimsim_tar_gz_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
     archive_ = (root_ / "a.tar.gz").string();
     out_ = (root_ / "out").string();
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   // Asserts that extraction throws InputError whose message contains every one of `needles`.
   void ExpectExtractError(const std::vector<std::string>& needles) {
@@ -124,7 +119,8 @@ class TarGzTest : public ::testing::Test {
     return partial;
   }
 
-  fs::path root_;
+  testing::ScopedTempDir temp_{"tar_gz_test"};
+  const fs::path root_ = temp_.path();
   std::string archive_, out_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "common/test_support.h"
 #include "common/error.h"
 #include "nets/builders.h"
 #include "nets/checkpoint.h"
@@ -20,15 +21,7 @@ namespace fs = std::filesystem;
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cimsim_ckpt_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Path(const std::string& name) const { return temp_.Path(name); }
 
   // How a test file departs from a valid ResNet-8 checkpoint.
   struct Edits {
@@ -87,7 +80,7 @@ class CheckpointTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  testing::ScopedTempDir temp_{"ckpt"};
 };
 
 TEST_F(CheckpointTest, SaveLoadRoundTripIsIdentical) {

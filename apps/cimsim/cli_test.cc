@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/test_support.h"
 #include "common/h5_file.h"
 #include "nets/builders.h"
 #include "nets/checkpoint.h"
@@ -49,14 +50,7 @@ RunResult RunCimsim(const std::string& args, const std::string& env = "env -u CI
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cimsim_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Path(const std::string& name) const { return temp_.Path(name); }
 
   // A seeded random ResNet-8 checkpoint.
   std::string WriteModel() {
@@ -89,7 +83,7 @@ class CliTest : public ::testing::Test {
     for (const std::string& f : fragments) EXPECT_NE(r.output.find(f), std::string::npos) << "'" << f << "' not in:\n" << r.output;
   }
 
-  fs::path dir_;
+  testing::ScopedTempDir temp_{"cli"};
 };
 
 TEST_F(CliTest, UsageErrors) {

@@ -1,0 +1,57 @@
+// test_support.h — helpers shared by the GoogleTest suites (tests only; not linked into libraries).
+//
+// ScopedTempDir: a fresh directory "<tmp>/cimsim_<prefix>_<pid>_<test name>", removed again when it
+// leaves scope. InputErrorOf: the message of the InputError a call throws (a test failure if it
+// throws none). HasPart: an assertion that a message contains a fragment, printing both if not.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "common/error.h"
+
+namespace cimsim::testing {
+
+class ScopedTempDir {
+ public:
+  explicit ScopedTempDir(const std::string& prefix) {
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            ("cimsim_" + prefix + "_" + std::to_string(::getpid()) + "_" + (info ? info->name() : "global"));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string Path(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string InputErrorOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an InputError";
+  return "";
+}
+
+inline ::testing::AssertionResult HasPart(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "message \"" << text << "\" lacks \"" << part << "\"";
+}
+
+}  // namespace cimsim::testing
