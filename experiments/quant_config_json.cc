@@ -1,0 +1,400 @@
+#include "experiments/quant_config_json.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kTopKeys[] = {"default", "layers", "calibration"};
+constexpr std::string_view kLayerKeys[] = {
+    "weight_bits", "activation_bits", "per_channel", "weight_calibration", "activation_calibration",
+    "bias_correction", "mode"};
+constexpr std::string_view kRuleKeys[] = {
+    "match", "weight_bits", "activation_bits", "per_channel", "weight_calibration", "activation_calibration",
+    "bias_correction", "mode"};
+constexpr std::string_view kRangeKeys[] = {"method", "prior", "percentile", "candidates"};
+constexpr std::string_view kCalibrationKeys[] = {"images", "seed", "class_balanced", "sample_capacity"};
+constexpr RangeMethod kMethods[] = {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kMse, RangeMethod::kAciq};
+constexpr QuantMode kModes[] = {QuantMode::kAuto, QuantMode::kPtq, QuantMode::kQat};
+constexpr int kMinMseCandidates = 8;
+constexpr int kMaxMseCandidates = 65536;  // RangeParams' own limit (range_calibration.h)
+
+std::string_view PriorName(AciqPrior prior) { return prior == AciqPrior::kLaplace ? "laplace" : "gauss"; }
+
+std::string Join(std::span<const std::string_view> words) {
+  std::string out;
+  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+  return out;
+}
+
+std::string Child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string Element(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+// A value for a message: its JSON text, cut short when long.
+std::string Show(const json& v) {
+  std::string text = v.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// Knows the file name; every error is "<source>: <path>: <problem>".
+class Reader {
+ public:
+  explicit Reader(const std::string& source) : source_(source) {}
+
+  [[noreturn]] void Fail(const std::string& path, const std::string& problem) const {
+    std::string message = source_;
+    if (!path.empty()) message += (message.empty() ? "" : ": ") + path;
+    throw InputError(message.empty() ? problem : message + ": " + problem);
+  }
+
+  void RequireObject(const json& j, const std::string& path) const {
+    if (!j.is_object()) Fail(path, "expected an object {...}, got " + Show(j));
+  }
+
+  void CheckKeys(const json& j, const std::string& path, std::span<const std::string_view> allowed) const {
+    for (const auto& [key, value] : j.items()) {
+      bool known = false;
+      for (std::string_view a : allowed) known = known || key == a;
+      if (!known) Fail(Child(path, key), "unknown key; allowed: " + Join(allowed));
+    }
+  }
+
+  // An integer in [lo, hi]; integral floats (8.0, 1e6) are accepted, 8.5 is not.
+  int64_t Integer(const json& j, const std::string& path, int64_t lo, int64_t hi) const {
+    const std::string allowed = hi == std::numeric_limits<int64_t>::max()
+                                    ? ">= " + std::to_string(lo)
+                                    : std::to_string(lo) + ".." + std::to_string(hi);
+    std::optional<int64_t> value;
+    if (j.is_number_unsigned()) {
+      const uint64_t u = j.get<uint64_t>();
+      if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) value = static_cast<int64_t>(u);
+    } else if (j.is_number_integer()) {
+      value = j.get<int64_t>();
+    } else if (j.is_number_float()) {
+      const double d = j.get<double>();
+      if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
+      if (d >= -9.2e18 && d <= 9.2e18) value = static_cast<int64_t>(d);
+    } else {
+      Fail(path, "expected an integer, got " + Show(j));
+    }
+    if (!value || *value < lo || *value > hi) Fail(path, Show(j) + " is out of range; allowed " + allowed);
+    return *value;
+  }
+
+  uint64_t Unsigned64(const json& j, const std::string& path) const {
+    if (j.is_number_unsigned()) return j.get<uint64_t>();
+    if (j.is_number_integer()) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
+    if (j.is_number_float()) {
+      const double d = j.get<double>();
+      if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
+      if (d < 0 || d >= 18446744073709551616.0) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
+      return static_cast<uint64_t>(d);
+    }
+    Fail(path, "expected an integer, got " + Show(j));
+  }
+
+  bool Bool(const json& j, const std::string& path) const {
+    if (!j.is_boolean()) Fail(path, "expected true or false, got " + Show(j));
+    return j.get<bool>();
+  }
+
+  double Number(const json& j, const std::string& path) const {
+    if (!j.is_number()) Fail(path, "expected a number, got " + Show(j));
+    return j.get<double>();
+  }
+
+  std::string String(const json& j, const std::string& path) const {
+    if (!j.is_string()) Fail(path, "expected a string, got " + Show(j));
+    return j.get<std::string>();
+  }
+
+  // One of `values`, written as ToString(value) in the file; `what` names the kind ("method").
+  template <typename Enum, size_t N>
+  Enum Choice(const json& j, const std::string& path, const Enum (&values)[N],
+              std::type_identity_t<std::string_view (*)(Enum)> name, std::string_view what) const {
+    const std::string text = String(j, path);
+    std::string allowed;
+    for (Enum v : values) {
+      if (text == name(v)) return v;
+      allowed += (allowed.empty() ? "" : ", ") + std::string(name(v));
+    }
+    Fail(path, Show(j) + " is not a " + std::string(what) + "; allowed " + allowed);
+  }
+
+  RangeParams Range(const json& j, const std::string& path) const {
+    RequireObject(j, path);
+    CheckKeys(j, path, kRangeKeys);
+    RangeParams r;
+    const bool explicit_method = j.contains("method");
+    if (explicit_method) {
+      r.method = Choice(j["method"], Child(path, "method"), kMethods, [](RangeMethod m) { return ToString(m); }, "method");
+    }
+    const auto only_with = [&](std::string_view key, RangeMethod needed) {
+      if (r.method != needed) {
+        Fail(Child(path, key), "only allowed with \"method\": \"" + std::string(ToString(needed)) +
+                                   "\" (the method here is \"" + std::string(ToString(r.method)) + "\"" +
+                                   (explicit_method ? ")" : ", the default)"));
+      }
+    };
+    if (j.contains("prior")) {
+      only_with("prior", RangeMethod::kAciq);
+      constexpr AciqPrior kPriors[] = {AciqPrior::kLaplace, AciqPrior::kGauss};
+      r.prior = Choice(j["prior"], Child(path, "prior"), kPriors, PriorName, "prior");
+    }
+    if (j.contains("percentile")) {
+      only_with("percentile", RangeMethod::kPercentile);
+      r.percentile = Number(j["percentile"], Child(path, "percentile"));
+      if (!(r.percentile > 0.0 && r.percentile <= 100.0)) {
+        Fail(Child(path, "percentile"), Show(j["percentile"]) + " is out of range; allowed (0, 100]");
+      }
+    }
+    if (j.contains("candidates")) {
+      only_with("candidates", RangeMethod::kMse);
+      r.mse_candidates = static_cast<int>(
+          Integer(j["candidates"], Child(path, "candidates"), kMinMseCandidates, kMaxMseCandidates));
+    }
+    try {
+      r.Validate();  // backstop: RangeParams' own limits
+    } catch (const std::invalid_argument& e) {
+      Fail(path, e.what());
+    }
+    return r;
+  }
+
+  // The layer keys of a "default" section or a rule (the caller has checked which keys may appear).
+  LayerQuantOverride LayerKeys(const json& j, const std::string& path) const {
+    LayerQuantOverride o;
+    if (j.contains("weight_bits")) {
+      o.weight_bits = static_cast<int>(Integer(j["weight_bits"], Child(path, "weight_bits"), kMinQuantBits, kMaxQuantBits));
+    }
+    if (j.contains("activation_bits")) {
+      o.activation_bits =
+          static_cast<int>(Integer(j["activation_bits"], Child(path, "activation_bits"), kMinQuantBits, kMaxQuantBits));
+    }
+    if (j.contains("per_channel")) o.per_channel = Bool(j["per_channel"], Child(path, "per_channel"));
+    if (j.contains("weight_calibration")) {
+      o.weight_range = Range(j["weight_calibration"], Child(path, "weight_calibration"));
+    }
+    if (j.contains("activation_calibration")) {
+      o.activation_range = Range(j["activation_calibration"], Child(path, "activation_calibration"));
+    }
+    if (j.contains("bias_correction")) o.bias_correction = Bool(j["bias_correction"], Child(path, "bias_correction"));
+    if (j.contains("mode")) {
+      o.mode = Choice(j["mode"], Child(path, "mode"), kModes, [](QuantMode m) { return ToString(m); }, "mode");
+    }
+    return o;
+  }
+
+  std::string Pattern(const json& rule, const std::string& path) const {
+    const std::string match_path = Child(path, "match");
+    if (!rule.contains("match")) {
+      Fail(match_path, "missing; every rule needs a layer-name pattern such as \"layer3.*\"");
+    }
+    const std::string pattern = String(rule["match"], match_path);
+    if (pattern.empty()) Fail(match_path, "empty pattern; use \"*\" for every layer");
+    for (char c : pattern) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '.' || c == '*' || c == '?';
+      if (!ok) {
+        Fail(match_path, Show(rule["match"]) + " has the character '" + std::string(1, c) +
+                             "'; allowed letters, digits, '_', '.' and the wildcards '*' (any run) and '?' (one "
+                             "character)");
+      }
+    }
+    return pattern;
+  }
+
+  CalibrationParams Calibration(const json& j, const std::string& path) const {
+    RequireObject(j, path);
+    CheckKeys(j, path, kCalibrationKeys);
+    CalibrationParams c;
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    if (j.contains("images")) c.images = Integer(j["images"], Child(path, "images"), 1, kMax);
+    if (j.contains("seed")) c.seed = Unsigned64(j["seed"], Child(path, "seed"));
+    if (j.contains("class_balanced")) c.class_balanced = Bool(j["class_balanced"], Child(path, "class_balanced"));
+    if (j.contains("sample_capacity")) {
+      c.sample_capacity = Integer(j["sample_capacity"], Child(path, "sample_capacity"), 1, kMax);
+    }
+    return c;
+  }
+
+ private:
+  std::string source_;
+};
+
+json RangeToJson(const RangeParams& r) {
+  json j = {{"method", std::string(ToString(r.method))}};
+  if (r.method == RangeMethod::kAciq) j["prior"] = std::string(PriorName(r.prior));
+  if (r.method == RangeMethod::kPercentile) j["percentile"] = r.percentile;
+  if (r.method == RangeMethod::kMse) j["candidates"] = r.mse_candidates;
+  return j;
+}
+
+// Rejects a key that appears twice in one object (nlohmann would keep the last silently), naming
+// its path. Fed the parser's callback events.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& source) : source_(source) {}
+
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        CountElement();
+        frames_.push_back({event == json::parse_event_t::array_start, {}, {}, 0});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        Frame& top = frames_.back();
+        const std::string key = parsed.get<std::string>();
+        if (!top.keys.insert(key).second) {
+          top.key = key;
+          throw InputError(source_ + ": " + Path() + ": duplicate key; each key may appear once per object");
+        }
+        top.key = key;
+        break;
+      }
+      case json::parse_event_t::value:
+        CountElement();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool is_array;
+    std::set<std::string> keys;
+    std::string key;     // object: the current member's key
+    size_t elements;     // array: elements started so far
+  };
+
+  void CountElement() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().elements;
+  }
+
+  std::string Path() const {
+    std::string path;
+    for (const Frame& f : frames_) {
+      path = f.is_array ? Element(path, f.elements - 1) : Child(path, f.key);
+    }
+    return path;
+  }
+
+  std::string source_;
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
+QuantPlan ParseQuantConfig(const json& j, const std::string& source) {
+  const Reader reader(source);
+  reader.RequireObject(j, "");
+  reader.CheckKeys(j, "", kTopKeys);
+
+  QuantPlan plan;
+  plan.source = source;
+  if (j.contains("default")) {
+    const json& d = j["default"];
+    reader.RequireObject(d, "default");
+    reader.CheckKeys(d, "default", kLayerKeys);
+    reader.LayerKeys(d, "default").ApplyTo(plan.defaults);
+  }
+  if (j.contains("layers")) {
+    const json& layers = j["layers"];
+    if (!layers.is_array()) reader.Fail("layers", "expected an array of rules [{\"match\": ...}, ...], got " + Show(layers));
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const std::string path = Element("layers", i);
+      const json& rule = layers[i];
+      reader.RequireObject(rule, path);
+      reader.CheckKeys(rule, path, kRuleKeys);
+      LayerRule r;
+      r.pattern = reader.Pattern(rule, path);
+      r.set = reader.LayerKeys(rule, path);
+      r.where = source.empty() ? path : source + ": " + path;
+      plan.rules.push_back(std::move(r));
+    }
+  }
+  if (j.contains("calibration")) plan.calibration = reader.Calibration(j["calibration"], "calibration");
+  return plan;
+}
+
+QuantPlan LoadQuantConfig(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": quantization config not found");
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(path + ": is a directory; expected a quantization config file (JSON)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) throw InputError(path + ": cannot read the quantization config");
+
+  json j;
+  try {
+    j = json::parse(text.str(), DuplicateKeyCheck(path));
+  } catch (const json::parse_error& e) {
+    // nlohmann's message is "[json.exception.parse_error.101] parse error at line L, column C: ...".
+    std::string what = e.what();
+    const size_t bracket = what.find("] ");
+    if (what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw InputError(path + ": not valid JSON: " + what);
+  }
+  return ParseQuantConfig(j, path);
+}
+
+json QuantPlanToJson(const QuantPlan& plan) {
+  const LayerQuantParams& d = plan.defaults;
+  json out;
+  out["default"] = {{"weight_bits", d.weight_bits},
+                    {"activation_bits", d.activation_bits},
+                    {"per_channel", d.per_channel},
+                    {"weight_calibration", RangeToJson(d.weight_range)},
+                    {"activation_calibration", RangeToJson(d.activation_range)},
+                    {"bias_correction", d.bias_correction},
+                    {"mode", std::string(ToString(d.mode))}};
+  json layers = json::array();
+  for (const LayerRule& rule : plan.rules) {
+    const LayerQuantOverride& s = rule.set;
+    json r = {{"match", rule.pattern}};
+    if (s.weight_bits) r["weight_bits"] = *s.weight_bits;
+    if (s.activation_bits) r["activation_bits"] = *s.activation_bits;
+    if (s.per_channel) r["per_channel"] = *s.per_channel;
+    if (s.weight_range) r["weight_calibration"] = RangeToJson(*s.weight_range);
+    if (s.activation_range) r["activation_calibration"] = RangeToJson(*s.activation_range);
+    if (s.bias_correction) r["bias_correction"] = *s.bias_correction;
+    if (s.mode) r["mode"] = std::string(ToString(*s.mode));
+    layers.push_back(std::move(r));
+  }
+  out["layers"] = std::move(layers);
+  const CalibrationParams& c = plan.calibration;
+  out["calibration"] = {{"images", c.images},
+                        {"seed", c.seed},
+                        {"class_balanced", c.class_balanced},
+                        {"sample_capacity", c.sample_capacity}};
+  return out;
+}
+
+}  // namespace cimsim
