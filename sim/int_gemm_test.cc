@@ -1,0 +1,194 @@
+// IntGemm (the compiled SIMD path: VNNI, AVX-512BW, AVX2 or scalar) against IntGemmReference, exact,
+// over a grid of shapes that hits every row-tile and column-block remainder; hand-worked products;
+// extreme codes up to the int32 bound; columns beyond n left untouched; weight packing by hand.
+#include "sim/int_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+#include "common/rng.h"
+
+namespace cimsim {
+namespace {
+
+constexpr int32_t kSentinel = -123456789;
+constexpr int64_t kPad = 3;  // ldy = n + kPad; the pad columns must keep kSentinel
+
+std::vector<int16_t> RandomCodes(int64_t count, int lo, int hi, Rng& rng) {
+  std::vector<int16_t> v(static_cast<size_t>(count));
+  for (auto& c : v) c = static_cast<int16_t>(lo + static_cast<int>(rng.Below(static_cast<uint64_t>(hi - lo + 1))));
+  return v;
+}
+
+// Runs IntGemm and IntGemmReference into sentinel-filled buffers with ldy = n + kPad; both must agree
+// everywhere and leave the pad columns alone. Returns IntGemm's output.
+std::vector<int32_t> CheckAgainstReference(const std::vector<int16_t>& w, int64_t N, int64_t K,
+                                           const PairedCodes& x) {
+  const int64_t n = x.n(), ldy = n + kPad;
+  std::vector<int32_t> fast(static_cast<size_t>(N * ldy), kSentinel), ref = fast;
+  IntGemm(PackedWeights(w.data(), N, K), x, fast.data(), ldy);
+  IntGemmReference(w.data(), N, K, x, ref.data(), ldy);
+  for (int64_t o = 0; o < N; ++o) {
+    for (int64_t j = 0; j < ldy; ++j) {
+      const size_t i = static_cast<size_t>(o * ldy + j);
+      if (j < n) {
+        EXPECT_EQ(fast[i], ref[i]) << "y[" << o << ", " << j << "], N=" << N << " K=" << K << " n=" << n;
+      } else {
+        EXPECT_EQ(fast[i], kSentinel) << "pad column " << j << " of row " << o << " written";
+        EXPECT_EQ(ref[i], kSentinel) << "reference wrote pad column " << j << " of row " << o;
+      }
+      if (::testing::Test::HasFailure()) return fast;  // one failure is enough for a case
+    }
+  }
+  return fast;
+}
+
+TEST(IntGemmReference, HandWorked) {
+  // w = [[1, 2, 3], [-1, 0, 4]], x columns (1, 1, 1), (2, -3, 5):
+  // y = [[1+2+3, 2−6+15], [−1+0+4, −2+0+20]] = [[6, 11], [3, 18]].
+  const std::vector<int16_t> w = {1, 2, 3, -1, 0, 4};
+  const std::vector<int16_t> cols = {1, 1, 1, 2, -3, 5};
+  PairedCodes x;
+  FillPairedCodes(cols.data(), 3, 2, x);
+  std::vector<int32_t> y(4, kSentinel), fast(4, kSentinel);
+  IntGemmReference(w.data(), 2, 3, x, y.data(), 2);
+  EXPECT_EQ(y, (std::vector<int32_t>{6, 11, 3, 18}));
+  IntGemm(PackedWeights(w.data(), 2, 3), x, fast.data(), 2);
+  EXPECT_EQ(fast, y);
+}
+
+TEST(PackedWeights, PairsByHand) {
+  // Row 0 = (1, −2, 3): pair 0 = 0x0001 | 0xFFFE << 16, pair 1 = 3 (high half is the odd-K pad).
+  std::vector<int16_t> w(9 * 3, 0);
+  w[0] = 1;
+  w[1] = -2;
+  w[2] = 3;
+  w[3] = 9;          // row 1, right after row 0's odd last element: must not leak into its pad
+  w[8 * 3 + 1] = 5;  // row 8 starts the second row block
+  const PackedWeights p(w.data(), 9, 3);
+  EXPECT_EQ(p.N(), 9);
+  EXPECT_EQ(p.K(), 3);
+  EXPECT_EQ(p.pairs(), 2);
+  EXPECT_EQ(static_cast<uint32_t>(p.Pair(0, 0)), 0xFFFE0001u);
+  EXPECT_EQ(p.Pair(0, 1), 3);
+  EXPECT_EQ(p.Pair(1, 0), 9);
+  EXPECT_EQ(p.Pair(8, 0), 5 << 16);
+  // Layout: ((o / 8)·Kp + kp)·8 + o % 8.
+  EXPECT_EQ(p.data()[(1 * 2 + 0) * 8 + 0], 5 << 16);
+  EXPECT_EQ(p.data()[(0 * 2 + 1) * 8 + 0], 3);
+  EXPECT_THROW(PackedWeights(w.data(), -1, 3), std::invalid_argument);
+}
+
+using Shape = std::tuple<int64_t, int64_t, int64_t>;  // N, K, n
+
+class IntGemmGrid : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(IntGemmGrid, MatchesReference) {
+  const auto [N, K, n] = GetParam();
+  Rng rng = Rng(2024).Derive(static_cast<uint64_t>(N * 1000003 + K * 1009 + n));
+  const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
+  const std::vector<int16_t> cols = RandomCodes(K * n, -127, 255, rng);
+  PairedCodes x;
+  FillPairedCodes(cols.data(), K, n, x);
+  CheckAgainstReference(w, N, K, x);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, IntGemmGrid,
+                         ::testing::Combine(::testing::Values(1, 5, 6, 7, 16, 17, 64),
+                                            ::testing::Values(1, 2, 3, 27, 144, 576, 577),
+                                            ::testing::Values(1, 15, 16, 17, 31, 32, 33, 64, 1000)),
+                         [](const ::testing::TestParamInfo<Shape>& info) {
+                           return "N" + std::to_string(std::get<0>(info.param)) + "_K" +
+                                  std::to_string(std::get<1>(info.param)) + "_n" +
+                                  std::to_string(std::get<2>(info.param));
+                         });
+
+// Every weight and input at the extreme of its range, at the largest grid depth: the sums are
+// K·(±127)·255 and K·(±127)·(−127), worked by hand.
+TEST(IntGemm, ExtremeCodesAtLargestK) {
+  const int64_t N = 17, K = 577, n = 33;
+  std::vector<int16_t> w(static_cast<size_t>(N * K));
+  for (int64_t o = 0; o < N; ++o) {
+    for (int64_t k = 0; k < K; ++k) w[static_cast<size_t>(o * K + k)] = o % 2 == 0 ? 127 : -127;
+  }
+  std::vector<int16_t> cols(static_cast<size_t>(K * n));
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t k = 0; k < K; ++k) cols[static_cast<size_t>(j * K + k)] = j % 2 == 0 ? 255 : -127;
+  }
+  PairedCodes x;
+  FillPairedCodes(cols.data(), K, n, x);
+  const std::vector<int32_t> y = CheckAgainstReference(w, N, K, x);
+  const int64_t ldy = n + kPad;
+  for (int64_t o = 0; o < N; ++o) {
+    for (int64_t j = 0; j < n; ++j) {
+      const int32_t sign = o % 2 == 0 ? 1 : -1;
+      const int32_t expected = j % 2 == 0 ? sign * 18686145 : sign * -9306433;  // 577·127·255, 577·127·127
+      ASSERT_EQ(y[static_cast<size_t>(o * ldy + j)], expected) << o << ", " << j;
+    }
+  }
+}
+
+// The largest depth the documented bound allows for 8-bit weights and 8-bit unsigned activations:
+// K = 66,311, K·127·255 = 2,147,481,735 < 2^31 = 2,147,483,648. No lane may wrap.
+TEST(IntGemm, ExactUpToTheInt32Bound) {
+  const int64_t N = 9, K = 66311, n = 17;
+  std::vector<int16_t> w(static_cast<size_t>(N * K), 127);
+  for (int64_t k = 0; k < K; ++k) w[static_cast<size_t>(8 * K + k)] = -127;  // row 8: the negative extreme
+  std::vector<int16_t> cols(static_cast<size_t>(K * n), 255);
+  PairedCodes x;
+  FillPairedCodes(cols.data(), K, n, x);
+  std::vector<int32_t> y(static_cast<size_t>(N * n));
+  IntGemm(PackedWeights(w.data(), N, K), x, y.data(), n);
+  for (int64_t o = 0; o < N; ++o) {
+    for (int64_t j = 0; j < n; ++j) {
+      ASSERT_EQ(y[static_cast<size_t>(o * n + j)], o == 8 ? -2147481735 : 2147481735) << o << ", " << j;
+    }
+  }
+}
+
+TEST(IntGemm, LdyEqualToNAndExactBuffer) {
+  // No pad columns: a store past column n would land in the next row (or, on the last row, outside
+  // the buffer, which the sanitizer build catches).
+  const int64_t N = 7, K = 27, n = 17;
+  Rng rng(5);
+  const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
+  const std::vector<int16_t> cols = RandomCodes(K * n, 0, 255, rng);
+  PairedCodes x;
+  FillPairedCodes(cols.data(), K, n, x);
+  std::vector<int32_t> fast(static_cast<size_t>(N * n)), ref(fast.size());
+  IntGemm(PackedWeights(w.data(), N, K), x, fast.data(), n);
+  IntGemmReference(w.data(), N, K, x, ref.data(), n);
+  EXPECT_EQ(fast, ref);
+}
+
+TEST(IntGemm, EmptyShapes) {
+  const std::vector<int16_t> w = {1, 2, 3, 4, 5, 6};
+  PairedCodes x(3, 0);
+  IntGemm(PackedWeights(w.data(), 2, 3), x, nullptr, 0);  // n = 0: nothing written
+  x.Resize(3, 4);
+  IntGemm(PackedWeights(w.data(), 0, 3), x, nullptr, 4);  // N = 0: nothing written
+  // K = 0: every dot product is the empty sum, 0.
+  x.Resize(0, 100);
+  std::vector<int32_t> y(2 * 101, kSentinel);
+  IntGemm(PackedWeights(w.data(), 2, 0), x, y.data(), 101);
+  for (int64_t o = 0; o < 2; ++o) {
+    for (int64_t j = 0; j < 101; ++j) EXPECT_EQ(y[static_cast<size_t>(o * 101 + j)], j < 100 ? 0 : kSentinel);
+  }
+}
+
+TEST(IntGemm, RejectsMismatchedShapes) {
+  const std::vector<int16_t> w(12, 1);
+  const PackedWeights p(w.data(), 3, 4);
+  PairedCodes x(5, 2);
+  std::vector<int32_t> y(12);
+  EXPECT_THROW(IntGemm(p, x, y.data(), 2), std::invalid_argument);
+  EXPECT_THROW(IntGemmReference(w.data(), 3, 4, x, y.data(), 2), std::invalid_argument);
+  x.Resize(4, 4);
+  EXPECT_THROW(IntGemm(p, x, y.data(), 3), std::invalid_argument);  // ldy < n
+}
+
+}  // namespace
+}  // namespace cimsim

@@ -1,0 +1,35 @@
+#include "sim/paired_codes.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace cimsim {
+
+void PairedCodes::Resize(int64_t K, int64_t n) {
+  if (K < 0 || n < 0) {
+    throw std::invalid_argument("PairedCodes::Resize: K = " + std::to_string(K) + ", n = " + std::to_string(n) +
+                                "; both must be >= 0");
+  }
+  K_ = K;
+  n_ = n;
+  n_stride_ = (n + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+  const auto count = static_cast<size_t>(size());
+  if (data_.size() < count) data_.resize(count);  // never shrinks: capacity is kept for reuse
+  std::fill(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(count), int16_t{0});
+}
+
+void FillPairedCodes(const int16_t* x, int64_t K, int64_t n, PairedCodes& out) {
+  out.Resize(K, n);
+  for (int64_t kp = 0; kp < out.pairs(); ++kp) {
+    int16_t* row = out.PairRow(kp);
+    const int64_t k0 = 2 * kp;
+    const bool has_second = k0 + 1 < K;
+    for (int64_t j = 0; j < n; ++j) {
+      row[2 * j] = x[j * K + k0];
+      if (has_second) row[2 * j + 1] = x[j * K + k0 + 1];
+    }
+  }
+}
+
+}  // namespace cimsim

@@ -1,0 +1,66 @@
+// paired_codes.h — a K×n matrix of integer input codes in the layout the int16 GEMM kernels read.
+//
+// Column j is one input vector x[·, j] of length K (the dot-product depth); n is the number of
+// vectors (output positions of a convolution, or 1 for a linear layer on one image). Codes are small
+// integers held as int16: signed 8-bit image codes in [−127, 127], unsigned activations in [0, 255]
+// at most.
+//
+// Layout ("k-pair interleaved"): with Kp = ⌈K/2⌉ row pairs and n_stride = n rounded up to a multiple
+// of 32, element (k, j) lives at
+//     ((k/2)·n_stride + j)·2 + (k % 2).
+// Row pair kp is therefore 2·n_stride contiguous int16: for each vector j the two codes
+// x[2kp, j], x[2kp+1, j] side by side, i.e. one int32 lane of a `vpmaddwd` operand; 16 vectors fill
+// one 512-bit register. Everything outside k < K, j < n (the odd last row when K is odd, the columns
+// n..n_stride−1) is zero, so kernels may read whole 32-column groups and whole pairs.
+// Storage is aligned like Eigen's dynamic matrices (64 bytes when built with AVX-512); a row pair is
+// a multiple of 128 bytes long, so every row pair starts on that alignment too.
+#pragma once
+
+#include <Eigen/Core>
+#include <cassert>
+#include <cstdint>
+#include <vector>
+
+namespace cimsim {
+
+class PairedCodes {
+ public:
+  static constexpr int64_t kColumnAlign = 32;  // n_stride is a multiple of this
+
+  PairedCodes() = default;
+  PairedCodes(int64_t K, int64_t n) { Resize(K, n); }
+
+  // Sets the shape and zero-fills every element (padding included). Never shrinks the capacity, so
+  // a buffer reused for same-or-smaller shapes does not allocate. K, n >= 0.
+  void Resize(int64_t K, int64_t n);
+
+  int64_t K() const { return K_; }
+  int64_t n() const { return n_; }
+  int64_t n_stride() const { return n_stride_; }
+  int64_t pairs() const { return (K_ + 1) / 2; }  // Kp, the number of row pairs
+
+  void Set(int64_t k, int64_t j, int16_t v) { data_[Index(k, j)] = v; }
+  int16_t Get(int64_t k, int64_t j) const { return data_[Index(k, j)]; }
+
+  // Row pair kp in [0, pairs()): 2·n_stride int16.
+  int16_t* PairRow(int64_t kp) { return data_.data() + kp * 2 * n_stride_; }
+  const int16_t* PairRow(int64_t kp) const { return data_.data() + kp * 2 * n_stride_; }
+
+  int16_t* data() { return data_.data(); }
+  const int16_t* data() const { return data_.data(); }
+  int64_t size() const { return pairs() * 2 * n_stride_; }  // int16 elements in use
+
+ private:
+  int64_t Index(int64_t k, int64_t j) const {
+    assert(k >= 0 && k < K_ && j >= 0 && j < n_);
+    return ((k / 2) * n_stride_ + j) * 2 + (k % 2);
+  }
+
+  int64_t K_ = 0, n_ = 0, n_stride_ = 0;
+  std::vector<int16_t, Eigen::aligned_allocator<int16_t>> data_;
+};
+
+// Resizes `out` to (K, n) and copies x, a column-major [K, n] array (vector j at x + j·K), into it.
+void FillPairedCodes(const int16_t* x, int64_t K, int64_t n, PairedCodes& out);
+
+}  // namespace cimsim
