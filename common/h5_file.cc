@@ -245,6 +245,26 @@ void H5File::WriteFloatArray(const std::string& path, const std::vector<int64_t>
   WriteArray(id_, path, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, [this](const std::string& m) { Fail(m); });
 }
 
+void H5File::WriteInt32Array(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data) {
+  WriteArray(id_, path, shape, H5T_STD_I32LE, H5T_NATIVE_INT32, data, [this](const std::string& m) { Fail(m); });
+}
+
+void H5File::WriteInt16Array(const std::string& path, const std::vector<int64_t>& shape, const int16_t* data) {
+  WriteArray(id_, path, shape, H5T_STD_I16LE, H5T_NATIVE_INT16, data, [this](const std::string& m) { Fail(m); });
+}
+
+void H5File::WriteDoubleArray(const std::string& path, const std::vector<int64_t>& shape, const double* data) {
+  WriteArray(id_, path, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, [this](const std::string& m) { Fail(m); });
+}
+
+void H5File::CreateGroup(const std::string& path) {
+  if (Exists(path)) return;
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Handle g(H5Gcreate2(id_, path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+  if (g.get() < 0) Fail("cannot create group " + path);
+}
+
 void H5File::WriteInt64Array(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data) {
   WriteArray(id_, path, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, data, [this](const std::string& m) { Fail(m); });
 }

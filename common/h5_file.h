@@ -49,6 +49,11 @@ class H5File {
   // float32 dataset (intermediate groups are created).
   void WriteFloatArray(const std::string& path, const std::vector<int64_t>& shape, const float* data);
   void WriteInt64Array(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data);
+  void WriteInt32Array(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data);
+  void WriteInt16Array(const std::string& path, const std::vector<int64_t>& shape, const int16_t* data);
+  void WriteDoubleArray(const std::string& path, const std::vector<int64_t>& shape, const double* data);
+  // Creates a group (and any missing parents); a no-op when it exists.
+  void CreateGroup(const std::string& path);
 
   // Writers only: flush, close and rename "<path>.partial" to path.
   void Commit();

@@ -9,7 +9,14 @@
 namespace cimsim {
 namespace {
 
-const char* PrecisionName(Precision p) { return p == Precision::kFloat32 ? "float32" : "float64-reference"; }
+const char* PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kFloat32: return "float32";
+    case Precision::kFloat64Reference: return "float64-reference";
+    case Precision::kInteger: return "integer";
+  }
+  return "?";
+}
 
 double Percent(int64_t a, int64_t b) { return b ? 100.0 * static_cast<double>(a) / static_cast<double>(b) : 0.0; }
 

@@ -28,6 +28,7 @@ void EvalParams::Validate() const {
 EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,
                     Progress* progress) {
   params.Validate();
+  if (params.precision == Precision::kInteger) throw std::logic_error("Evaluate runs float networks; use EvaluateInteger");
   const Shape image_shape = {kCifarChannels, kCifarHeight, kCifarWidth};
   const int64_t classes = net.NodeShapes({1, kCifarChannels, kCifarHeight, kCifarWidth}).back()[1];
   if (classes < kCifarClasses) {

@@ -19,7 +19,8 @@
 
 namespace cimsim {
 
-enum class Precision { kFloat32, kFloat64Reference };
+// kInteger: the integer engine over a quantized model (EvaluateInteger); Evaluate rejects it.
+enum class Precision { kFloat32, kFloat64Reference, kInteger };
 
 struct EvalParams {
   int64_t limit = 0;       // evaluate the first `limit` images; 0 = all

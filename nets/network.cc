@@ -24,7 +24,7 @@ int Network::Find(const std::string& name) const {
   return -1;
 }
 
-void Network::ForwardSerial(const Tensor& x, Tensor& out, GraphBuffers& buffers) const {
+void Network::ForwardSerial(const Tensor& x, Tensor& out, GraphBuffers& buffers, const Observer* observer) const {
   if (nodes_.empty()) throw std::logic_error("empty network");
   std::vector<Tensor>& acts = buffers.acts;
   acts.resize(nodes_.size());
@@ -41,6 +41,7 @@ void Network::ForwardSerial(const Tensor& x, Tensor& out, GraphBuffers& buffers)
     }
     node.layer->Forward(ins, result, buffers.serial, buffers.workspace);
     acts[i] = std::move(result);
+    if (observer) (*observer)(static_cast<int>(i), acts[i]);
     for (int in : node.inputs) {
       if (in == kInput || last_use_[static_cast<size_t>(in)] != static_cast<int>(i)) continue;
       Tensor& done = acts[static_cast<size_t>(in)];

@@ -12,6 +12,7 @@
 // the batch or the thread count. ForwardReference runs every layer's float64 reference.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,7 +52,9 @@ class Network {
   // x [N, C, H, W] -> out (the last node's output).
   void Forward(const Tensor& x, Tensor& out, ThreadPool& pool);
   // The same on the calling thread only, with the caller's buffers (one image or a whole batch).
-  void ForwardSerial(const Tensor& x, Tensor& out, GraphBuffers& buffers) const;
+  // `observer`, when given, sees every node's output right after the node ran (calibration).
+  using Observer = std::function<void(int node, const Tensor& output)>;
+  void ForwardSerial(const Tensor& x, Tensor& out, GraphBuffers& buffers, const Observer* observer = nullptr) const;
   TensorD ForwardReference(const TensorD& x) const;
 
   // Shape of every node's output for input shape `input` (throws on a mismatch).

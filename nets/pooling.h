@@ -27,6 +27,9 @@ class MaxPool2d : public Layer {
                Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
+
  private:
   int kernel_, stride_;
 };

@@ -18,6 +18,9 @@ class ShortcutA : public Layer {
                Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
 
+  int stride() const { return stride_; }
+  int pad_channels() const { return pad_; }
+
  private:
   int stride_, pad_;
 };

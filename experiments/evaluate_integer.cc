@@ -1,0 +1,101 @@
+#include "experiments/evaluate_integer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include "common/error.h"
+#include "nets/fake_quant_forward.h"
+#include "nets/integer_reference.h"
+
+namespace cimsim {
+namespace {
+
+void CheckFitsCifar(const QuantizedModel& m) {
+  if (m.input_chw != std::array<int, 3>{kCifarChannels, kCifarHeight, kCifarWidth})
+    throw InputError("the quantized model expects input [" + std::to_string(m.input_chw[0]) + ", " +
+                     std::to_string(m.input_chw[1]) + ", " + std::to_string(m.input_chw[2]) +
+                     "], CIFAR-10 images are [3, 32, 32]");
+  if (m.num_classes < kCifarClasses)
+    throw InputError("the quantized model has " + std::to_string(m.num_classes) + " outputs, CIFAR-10 needs " +
+                     std::to_string(kCifarClasses));
+}
+
+template <typename T>
+int32_t Argmax(const T* v, int64_t n) {
+  return static_cast<int32_t>(std::max_element(v, v + n) - v);
+}
+
+}  // namespace
+
+EvalResult EvaluateInteger(IntegerNetwork& net, const Cifar10Set& data, const EvalParams& params, Progress* progress) {
+  params.Validate();
+  const QuantizedModel& m = net.model();
+  CheckFitsCifar(m);
+  const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
+  const int64_t classes = m.num_classes;
+  EvalResult result;
+  result.macs_per_image = m.MacsPerImage();
+  result.predictions.reserve(static_cast<size_t>(n));
+  ThreadPool pool(params.threads);
+  std::vector<int32_t> logits(static_cast<size_t>(std::min(params.batch_size, std::max<int64_t>(n, 1)) * classes));
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t first = 0; first < n; first += params.batch_size) {
+    const int64_t count = std::min(params.batch_size, n - first);
+    net.Forward(data.image(first), count, logits.data(), pool);
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t pred = Argmax(logits.data() + i * classes, classes);
+      const int label = data.labels[static_cast<size_t>(first + i)];
+      result.predictions.push_back(pred);
+      result.class_total[static_cast<size_t>(label)]++;
+      if (pred == label) {
+        result.correct++;
+        result.class_correct[static_cast<size_t>(label)]++;
+      }
+    }
+    result.total += count;
+    if (progress) progress->Add(count);
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (progress) progress->Finish();
+  return result;
+}
+
+IntegerCheck CheckIntegerEngine(IntegerNetwork& net, const Cifar10Set& data, int64_t limit, int threads,
+                                Progress* progress) {
+  const QuantizedModel& m = net.model();
+  CheckFitsCifar(m);
+  const int64_t n = limit > 0 ? std::min(limit, data.size()) : data.size();
+  const int64_t classes = m.num_classes;
+  std::vector<uint8_t> ref_bad(static_cast<size_t>(n), 0), fq_bad(static_cast<size_t>(n), 0);
+  ThreadPool pool(threads);
+  std::vector<std::unique_ptr<IntegerWorker>> workers;
+  for (int t = 0; t < pool.Threads(); ++t) workers.push_back(std::make_unique<IntegerWorker>());
+  std::mutex progress_mutex;
+  pool.ParallelFor(n, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
+    std::vector<int32_t> fast(static_cast<size_t>(classes));
+    for (std::ptrdiff_t i = begin; i < end; ++i) {
+      net.ForwardImage(data.image(i), fast.data(), *workers[static_cast<size_t>(worker)]);
+      const std::vector<int32_t> ref = IntegerReferenceForward(m, data.image(i));
+      const std::vector<double> fq = FakeQuantForward(m, data.image(i));
+      ref_bad[static_cast<size_t>(i)] = ref != fast;
+      fq_bad[static_cast<size_t>(i)] = Argmax(fq.data(), classes) != Argmax(fast.data(), classes);
+      if (progress) {
+        const std::lock_guard<std::mutex> lock(progress_mutex);
+        progress->Add(1);
+      }
+    }
+  });
+  if (progress) progress->Finish();
+  IntegerCheck check;
+  check.images = n;
+  for (int64_t i = 0; i < n; ++i) {
+    check.reference_mismatches += ref_bad[static_cast<size_t>(i)];
+    check.fake_quant_mismatches += fq_bad[static_cast<size_t>(i)];
+    if ((ref_bad[static_cast<size_t>(i)] || fq_bad[static_cast<size_t>(i)]) && check.first_mismatches.size() < 10)
+      check.first_mismatches.push_back(i);
+  }
+  return check;
+}
+
+}  // namespace cimsim

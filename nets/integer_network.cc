@@ -1,0 +1,214 @@
+#include "nets/integer_network.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "quant/fixed_point.h"
+#include "sim/ideal_core.h"
+
+namespace cimsim {
+namespace {
+
+// Lowers one image's codes x [C, H, W] into cols [C·k·k, OH·OW] (row (c·k + ky)·k + kx, the OIHW
+// flattening), zero where the window leaves the image.
+void Im2ColPaired(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH,
+                  int64_t OW, PairedCodes& cols) {
+  cols.Resize(C * k * k, OH * OW);
+  for (int64_t c = 0; c < C; ++c) {
+    for (int ky = 0; ky < k; ++ky) {
+      for (int kx = 0; kx < k; ++kx) {
+        const int64_t row = (c * k + ky) * k + kx;
+        int16_t* dst = cols.PairRow(row / 2) + (row & 1);
+        // Output columns whose input column ix = ox·s + kx − p lies inside [0, W).
+        const int64_t ox_lo = std::max<int64_t>(0, (p - kx + s - 1) / s);
+        const int64_t last_ix = W - 1 + p - kx;  // ox·s <= last_ix
+        const int64_t ox_hi = last_ix < 0 ? 0 : std::min<int64_t>(OW, last_ix / s + 1);
+        for (int64_t oy = 0; oy < OH; ++oy) {
+          const int64_t iy = oy * s + ky - p;
+          if (iy < 0 || iy >= H) continue;
+          const int32_t* src = x + (c * H + iy) * W;
+          int16_t* d = dst + oy * OW * 2;
+          for (int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox * 2] = static_cast<int16_t>(src[ox * s + kx - p]);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
+  const int32_t in_lo = node.input_signed ? -((1 << (node.input_bits - 1)) - 1) : 0;
+  const int32_t in_hi = node.input_signed ? (1 << (node.input_bits - 1)) - 1 : (1 << node.input_bits) - 1;
+  return std::make_unique<IdealCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(), node.weight_bits,
+                                     in_lo, in_hi);
+}
+
+IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory, const std::string& where)
+    : model_(std::move(model)) {
+  model_.Validate(where);
+  shapes_ = model_.NodeShapes();
+  const size_t count = model_.nodes.size();
+  cores_.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const QNode& n = model_.nodes[i];
+    if (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear) {
+      cores_[i] = factory(n, static_cast<int>(i));
+      if (cores_[i]->Outputs() != n.out_channels || cores_[i]->Depth() != n.Depth())
+        throw std::logic_error("MvmCore for " + n.name + " has the wrong shape");
+    }
+  }
+  // Liveness plan: a node's output takes a free slot; its inputs' slots free after their last reader.
+  std::vector<size_t> last_use(count, 0);
+  for (size_t i = 0; i < count; ++i)
+    for (int in : model_.nodes[i].inputs)
+      if (in != QNode::kImage) last_use[static_cast<size_t>(in)] = i;
+  last_use[count - 1] = count;  // the logits stay
+  slot_.assign(count, -1);
+  std::vector<int> free_slots;
+  for (size_t i = 0; i < count; ++i) {
+    int s;
+    if (!free_slots.empty()) {
+      s = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      s = static_cast<int>(slot_size_.size());
+      slot_size_.push_back(0);
+    }
+    slot_[i] = s;
+    const auto& sh = shapes_[i];
+    slot_size_[static_cast<size_t>(s)] = std::max(slot_size_[static_cast<size_t>(s)], sh[0] * sh[1] * sh[2]);
+    for (int in : model_.nodes[i].inputs) {
+      if (in == QNode::kImage || last_use[static_cast<size_t>(in)] != i) continue;
+      const int freed = slot_[static_cast<size_t>(in)];
+      if (std::find(free_slots.begin(), free_slots.end(), freed) == free_slots.end()) free_slots.push_back(freed);
+    }
+  }
+}
+
+void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w) const {
+  const QNode& n = model_.nodes[static_cast<size_t>(index)];
+  const auto in = n.inputs[0] == QNode::kImage
+                      ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1], model_.input_chw[2]}
+                      : shapes_[static_cast<size_t>(n.inputs[0])];
+  const auto& out = shapes_[static_cast<size_t>(index)];
+  const int64_t positions = out[1] * out[2];
+  if (n.kind == QNodeKind::kLinear) {
+    w.cols.Resize(n.in_channels, 1);
+    for (int64_t k = 0; k < n.in_channels; ++k) w.cols.Set(k, 0, static_cast<int16_t>(x[k]));
+  } else {
+    Im2ColPaired(x, in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.cols);
+  }
+  const size_t acc_size = static_cast<size_t>(n.out_channels * positions);
+  if (w.acc.size() < acc_size) w.acc.resize(acc_size);
+  cores_[static_cast<size_t>(index)]->Multiply(w.cols, w.acc.data(), positions, w.context);
+  for (int o = 0; o < n.out_channels; ++o)
+    RequantizeRow(w.acc.data() + o * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
+                  n.out_min, n.out_max, y + o * positions);
+}
+
+void IntegerNetwork::RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const {
+  const QNode& n = model_.nodes[static_cast<size_t>(index)];
+  const auto& sh = shapes_[static_cast<size_t>(index)];
+  const int64_t size = sh[0] * sh[1] * sh[2];
+  if (w.tmp.size() < static_cast<size_t>(size)) w.tmp.resize(static_cast<size_t>(size));
+  constexpr int32_t kLo = std::numeric_limits<int32_t>::min(), kHi = std::numeric_limits<int32_t>::max();
+  // Every input is within ±2^30 (validated), so the int64 sum of a few of them cannot overflow.
+  std::fill_n(y, size, 0);
+  for (size_t j = 0; j < xs.size(); ++j) {
+    const int32_t* src = xs[j];
+    if (!n.rescale_identity[j]) {
+      RequantizeRow(src, size, 0, n.Rescale(j), kLo, kHi, w.tmp.data());
+      src = w.tmp.data();
+    }
+    const bool last = j + 1 == xs.size();
+    for (int64_t i = 0; i < size; ++i) {
+      const int64_t sum = static_cast<int64_t>(y[i]) + src[i];
+      y[i] = last ? static_cast<int32_t>(std::clamp<int64_t>(sum, n.out_min, n.out_max))
+                  : static_cast<int32_t>(std::clamp<int64_t>(sum, kLo, kHi));
+    }
+  }
+}
+
+void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& w) const {
+  if (w.slots.size() < slot_size_.size()) w.slots.resize(slot_size_.size());
+  for (size_t s = 0; s < slot_size_.size(); ++s)
+    if (w.slots[s].size() < static_cast<size_t>(slot_size_[s])) w.slots[s].resize(static_cast<size_t>(slot_size_[s]));
+  // The image codes live in one extra slot past the plan.
+  const int64_t plane = static_cast<int64_t>(model_.input_chw[1]) * model_.input_chw[2];
+  const int64_t image_size = model_.input_chw[0] * plane;
+  if (w.slots.size() < slot_size_.size() + 1) w.slots.emplace_back();
+  std::vector<int32_t>& codes = w.slots[slot_size_.size()];
+  if (codes.size() < static_cast<size_t>(image_size)) codes.resize(static_cast<size_t>(image_size));
+  for (int64_t c = 0; c < model_.input_chw[0]; ++c) {
+    const auto& lut = model_.input_lut[static_cast<size_t>(c)];
+    for (int64_t i = 0; i < plane; ++i) codes[static_cast<size_t>(c * plane + i)] = lut[image[c * plane + i]];
+  }
+  auto buffer = [&](int in) -> const int32_t* {
+    return in == QNode::kImage ? codes.data() : w.slots[static_cast<size_t>(slot_[static_cast<size_t>(in)])].data();
+  };
+  std::vector<const int32_t*>& xs = w.inputs;
+  for (size_t i = 0; i < model_.nodes.size(); ++i) {
+    const QNode& n = model_.nodes[i];
+    int32_t* y = w.slots[static_cast<size_t>(slot_[i])].data();
+    const int32_t* x = buffer(n.inputs[0]);
+    const std::array<int64_t, 3> in = n.inputs[0] == QNode::kImage
+                                          ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1],
+                                                                   model_.input_chw[2]}
+                                          : shapes_[static_cast<size_t>(n.inputs[0])];
+    const auto& out = shapes_[i];
+    switch (n.kind) {
+      case QNodeKind::kConv:
+      case QNodeKind::kLinear: RunConv(static_cast<int>(i), x, y, w); break;
+      case QNodeKind::kAdd:
+        xs.clear();
+        for (int input : n.inputs) xs.push_back(buffer(input));
+        RunAdd(static_cast<int>(i), xs, y, w);
+        break;
+      case QNodeKind::kGlobalAvgPool: {
+        const int64_t hw = in[1] * in[2];
+        for (int64_t c = 0; c < in[0]; ++c) {
+          int32_t sum = 0;  // bounded by validation: H·W·max|x| < 2^31
+          for (int64_t j = 0; j < hw; ++j) sum += x[c * hw + j];
+          y[c] = std::clamp(MultiplyByQuantizedMultiplier(sum, n.pool), n.out_min, n.out_max);
+        }
+        break;
+      }
+      case QNodeKind::kShortcutA: {
+        const int64_t oc = out[0], oh = out[1], ow = out[2];
+        std::fill_n(y, oc * oh * ow, 0);
+        for (int64_t c = 0; c < in[0]; ++c)
+          for (int64_t r = 0; r < oh; ++r)
+            for (int64_t q = 0; q < ow; ++q)
+              y[((c + n.pad) * oh + r) * ow + q] = x[(c * in[1] + r * n.stride) * in[2] + q * n.stride];
+        break;
+      }
+      case QNodeKind::kMaxPool: {
+        for (int64_t c = 0; c < out[0]; ++c)
+          for (int64_t r = 0; r < out[1]; ++r)
+            for (int64_t q = 0; q < out[2]; ++q) {
+              int32_t m = std::numeric_limits<int32_t>::min();
+              for (int a = 0; a < n.kernel; ++a)
+                for (int b = 0; b < n.kernel; ++b)
+                  m = std::max(m, x[(c * in[1] + r * n.stride + a) * in[2] + q * n.stride + b]);
+              y[(c * out[1] + r) * out[2] + q] = m;
+            }
+        break;
+      }
+    }
+  }
+  const int32_t* result = w.slots[static_cast<size_t>(slot_.back())].data();
+  std::copy_n(result, model_.num_classes, logits);
+}
+
+void IntegerNetwork::Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool) {
+  while (workers_.size() < static_cast<size_t>(pool.Threads())) workers_.push_back(std::make_unique<IntegerWorker>());
+  const int64_t image_size = static_cast<int64_t>(model_.input_chw[0]) * model_.input_chw[1] * model_.input_chw[2];
+  pool.ParallelFor(n, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
+    IntegerWorker& w = *workers_[static_cast<size_t>(worker)];
+    for (std::ptrdiff_t i = begin; i < end; ++i)
+      ForwardImage(images + i * image_size, logits + i * model_.num_classes, w);
+  });
+}
+
+}  // namespace cimsim
