@@ -15,6 +15,10 @@ bool ParseOrHelp(const std::vector<std::string>& args, const boost::program_opti
 
 // cimsim eval --model M.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--reference]
 int RunEval(const std::vector<std::string>& args);
+// cimsim quantize --model M.h5 --config q.json [--data PATH] --out Q.h5
+int RunQuantize(const std::vector<std::string>& args);
+// cimsim infer --qmodel Q.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--check]
+int RunInfer(const std::vector<std::string>& args);
 // cimsim data fetch --url URL --sha256 HEX --out DIR
 int RunDataFetch(const std::vector<std::string>& args);
 

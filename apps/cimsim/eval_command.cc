@@ -1,9 +1,9 @@
 // cimsim eval — float model accuracy on CIFAR-10 (see README.md).
 #include <boost/program_options.hpp>
-#include <filesystem>
 #include <iostream>
 
 #include "apps/cimsim/commands.h"
+#include "apps/cimsim/output_path.h"
 #include "common/error.h"
 #include "common/progress.h"
 #include "data/cifar10.h"
@@ -13,19 +13,6 @@
 
 namespace cimsim::cli {
 namespace po = boost::program_options;
-
-namespace {
-
-// Fails early (before a long run) when the --json file could never be written.
-void CheckWritableParent(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
-  std::error_code ec;
-  if (!std::filesystem::is_directory(parent, ec)) {
-    throw InputError("--json " + path + ": directory " + parent.string() + " does not exist");
-  }
-}
-
-}  // namespace
 
 int RunEval(const std::vector<std::string>& args) {
   std::string model_path, data_flag, json_path;
@@ -48,7 +35,7 @@ int RunEval(const std::vector<std::string>& args) {
   if (!ParseOrHelp(args, desc, vm)) return 0;
   if (vm["reference"].as<bool>()) params.precision = Precision::kFloat64Reference;
   params.Validate();
-  if (!json_path.empty()) CheckWritableParent(json_path);
+  if (!json_path.empty()) CheckWritableParent("--json", json_path);
 
   const std::string data_path = ResolveDataPath(data_flag);
   LoadedModel model = LoadModel(model_path);

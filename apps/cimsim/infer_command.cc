@@ -1,0 +1,63 @@
+// cimsim infer — accuracy of a quantized model through the integer-only engine.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "apps/cimsim/commands.h"
+#include "apps/cimsim/output_path.h"
+#include "common/progress.h"
+#include "data/cifar10.h"
+#include "experiments/eval_report.h"
+#include "experiments/evaluate_integer.h"
+#include "nets/quantized_checkpoint.h"
+
+namespace cimsim::cli {
+namespace po = boost::program_options;
+
+int RunInfer(const std::vector<std::string>& args) {
+  std::string qmodel_path, data_flag, json_path;
+  EvalParams params;
+  params.threads = ThreadPool::HardwareThreads();
+  params.precision = Precision::kInteger;
+  po::options_description desc(
+      "cimsim infer: top-1 accuracy of a quantized model, integer-only inference\n"
+      "usage: cimsim infer --qmodel Q.h5 [--data PATH] [options]\noptions");
+  desc.add_options()("help,h", "show this help")(
+      "qmodel", po::value(&qmodel_path)->required(), "quantized model from `cimsim quantize` (HDF5)")(
+      "data", po::value(&data_flag),
+      "CIFAR-10 binary data: a directory (its test_batch.bin is used) or one .bin file; default: $CIMSIM_DATA")(
+      "limit", po::value(&params.limit)->default_value(0), "evaluate only the first N images (0 = all)")(
+      "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
+      "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
+      "json", po::value(&json_path), "also write the figures to this JSON file")(
+      "check", po::bool_switch(),
+      "also run the slow integer reference (logits must be identical) and the fake-quantized float64 "
+      "network (predictions should agree) on the same images, and report mismatches");
+  po::variables_map vm;
+  if (!ParseOrHelp(args, desc, vm)) return 0;
+  params.Validate();
+  if (!json_path.empty()) CheckWritableParent("--json", json_path);
+
+  const std::string data_path = ResolveDataPath(data_flag);
+  IntegerNetwork net(LoadQuantizedModel(qmodel_path), MakeIdealCore, qmodel_path);
+  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
+  const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
+  Progress progress = Progress::ToStderr("infer", n);
+  const EvalResult result = EvaluateInteger(net, data, params, &progress);
+  const EvalContext context{qmodel_path, net.model().description, data_path, params};
+  std::cout << EvalSummaryText(result, context) << std::flush;
+  nlohmann::json report = EvalReportJson(result, context);
+  if (vm["check"].as<bool>()) {
+    Progress check_progress = Progress::ToStderr("check", n);
+    const IntegerCheck check = CheckIntegerEngine(net, data, n, params.threads, &check_progress);
+    std::cout << "check on " << check.images << " images: reference logits differ on " << check.reference_mismatches
+              << ", fake-quantized float64 predicts differently on " << check.fake_quant_mismatches << "\n";
+    report["check"] = {{"images", check.images},
+                       {"reference_logit_mismatches", check.reference_mismatches},
+                       {"fake_quant_prediction_mismatches", check.fake_quant_mismatches},
+                       {"first_mismatches", check.first_mismatches}};
+  }
+  if (!json_path.empty()) WriteJsonAtomically(json_path, report);
+  return 0;
+}
+
+}  // namespace cimsim::cli
