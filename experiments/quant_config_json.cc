@@ -338,6 +338,7 @@ QuantPlan ParseQuantConfig(const json& j, const std::string& source) {
     }
   }
   if (j.contains("calibration")) plan.calibration = reader.Calibration(j["calibration"], "calibration");
+  plan.calibration.Validate(source.empty() ? "calibration" : source + ": calibration");
   return plan;
 }
 

@@ -50,7 +50,7 @@ constexpr const char* kExample = R"({
               "activation_calibration": {"method": "percentile", "percentile": 99.99},
               "bias_correction": false, "mode": "auto"},
   "layers": [ {"match": "layer3.*", "weight_bits": 6}, {"match": "linear", "activation_bits": 8} ],
-  "calibration": {"images": 512, "seed": 1, "class_balanced": true, "sample_capacity": 1048576}
+  "calibration": {"images": 500, "seed": 1, "class_balanced": true, "sample_capacity": 1048576}
 })";
 
 TEST(QuantConfigJsonTest, ParsesTheDocumentedExample) {
@@ -74,7 +74,7 @@ TEST(QuantConfigJsonTest, ParsesTheDocumentedExample) {
   EXPECT_EQ(plan.rules[1].pattern, "linear");
   EXPECT_EQ(plan.rules[1].set.activation_bits, 8);
   EXPECT_EQ(plan.rules[1].where, "q.json: layers[1]");
-  EXPECT_EQ(plan.calibration.images, 512);
+  EXPECT_EQ(plan.calibration.images, 500);
   EXPECT_EQ(plan.calibration.seed, 1u);
   EXPECT_TRUE(plan.calibration.class_balanced);
   EXPECT_EQ(plan.calibration.sample_capacity, 1048576);
@@ -203,6 +203,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{R"({"layers": [{"match": "*", "bias_correction": "yes"}]})", "layers[0].bias_correction",
                   "expected true or false, got \"yes\""},
         BadConfig{R"({"calibration": {"images": 0}})", "calibration.images", "0 is out of range; allowed >= 1"},
+        BadConfig{R"({"calibration": {"images": 512}})", "calibration.images", "not a multiple of 10"},
         BadConfig{R"({"calibration": {"seed": -1}})", "calibration.seed", "-1 is out of range"},
         BadConfig{R"({"calibration": {"seed": 1.5}})", "calibration.seed", "expected an integer, got 1.5"},
         BadConfig{R"({"calibration": {"sample_capacity": 1.5}})", "calibration.sample_capacity",

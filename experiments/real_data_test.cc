@@ -1,12 +1,16 @@
 // Real CIFAR-10 images (CIMSIM_DATA) through a seeded random ResNet-20: the float32 fast path and
-// the float64 reference must predict the same class for each image. Skipped, with the reason,
-// when CIMSIM_DATA is not set.
+// the float64 reference must predict the same class for each image; quantized W8A8 and W4A4 on real
+// training images, the integer engine must equal its reference and the fake-quantized network.
+// Skipped, with the reason, when CIMSIM_DATA is not set.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include "data/calibration_subset.h"
 #include "experiments/evaluate.h"
+#include "experiments/evaluate_integer.h"
+#include "nets/quantize_network.h"
 #include "nets/builders.h"
 #include "nets/init.h"
 
@@ -34,6 +38,34 @@ TEST(RealData, FastAndReferencePredictTheSameOnLosslessImages) {
     EXPECT_EQ(fast.total, 24);
     EXPECT_EQ(fast.predictions, ref.predictions) << "shortcut " << shortcut;
     EXPECT_EQ(fast.correct, ref.correct);
+  }
+}
+
+TEST(RealData, IntegerEngineMatchesReferenceAndFakeQuantOnLosslessImages) {
+  const char* dir = std::getenv("CIMSIM_DATA");
+  if (dir == nullptr) GTEST_SKIP() << "CIMSIM_DATA is not set";
+  const std::string file = std::string(dir) + "/test_batch_exact.bin";
+  if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " does not exist";
+  const Cifar10Set test = LoadCifar10(file, Cifar10Split::kTest);
+  const Cifar10Set train = LoadCifar10(std::string(dir) + "/data_batch_1.bin", Cifar10Split::kTrain);
+  ModelSpec spec;
+  Network net = BuildCifarResNet(20, 'A', 10);
+  InitializeKaiming(net, 5);
+  for (int bits : {8, 4}) {
+    std::vector<ResolvedLayer> layers;
+    for (const std::string& name : MvmLayerNames(net)) {
+      ResolvedLayer l;
+      l.name = name;
+      l.params.weight_bits = l.params.activation_bits = bits;
+      l.mode = QuantMode::kPtq;
+      layers.push_back(l);
+    }
+    IntegerNetwork engine(QuantizeNetwork(net, spec, layers, train, CalibrationSubset(train, 100, 1, true),
+                                          QuantizeOptions{}, nullptr));
+    const IntegerCheck check = CheckIntegerEngine(engine, test, 40, 2, nullptr);
+    EXPECT_EQ(check.images, 40);
+    EXPECT_EQ(check.reference_mismatches, 0) << "W" << bits << "A" << bits;
+    EXPECT_EQ(check.fake_quant_mismatches, 0) << "W" << bits << "A" << bits;
   }
 }
 

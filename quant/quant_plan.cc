@@ -69,6 +69,10 @@ void LayerQuantOverride::ApplyTo(LayerQuantParams& p) const {
 void CalibrationParams::Validate(const std::string& where) const {
   CheckAtLeastOne(images, where, "images");
   CheckAtLeastOne(sample_capacity, where, "sample_capacity");
+  if (class_balanced && images % 10 != 0)
+    throw InputError(where + ".images: " + std::to_string(images) +
+                     " is not a multiple of 10, which class_balanced needs (images / 10 per class); "
+                     "use e.g. " + std::to_string((images + 9) / 10 * 10) + " or set class_balanced to false");
 }
 
 std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& layer_names) const {

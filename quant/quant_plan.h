@@ -68,12 +68,13 @@ struct LayerRule {
 // The calibration run for PTQ: `images` images drawn with `seed` (class_balanced: equal numbers per
 // class), and at most `sample_capacity` activation values kept per layer for range fitting.
 struct CalibrationParams {
-  int64_t images = 512;
+  int64_t images = 500;
   uint64_t seed = 1;
   bool class_balanced = true;
   int64_t sample_capacity = int64_t{1} << 20;
 
-  // Throws InputError "<where>.images: 0 is out of range; allowed >= 1" (likewise sample_capacity).
+  // Throws InputError "<where>.images: 0 is out of range; allowed >= 1" (likewise sample_capacity);
+  // class_balanced needs images to be a multiple of 10 (images / 10 per class).
   void Validate(const std::string& where) const;
 };
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds, and evaluates the pretrained float ResNet-20 on the
-# CIFAR-10 test set (CIMSIM_MODEL, default ../shared/models/resnet20_cifar10.h5; CIMSIM_DATA,
-# default ../shared/data/cifar10), writing out/eval_resnet20.json. Extra arguments go to `cimsim eval`.
+# The main job: installs dependencies, builds, evaluates the pretrained float ResNet-20 on the CIFAR-10
+# test set (CIMSIM_MODEL, default ../shared/models/resnet20_cifar10.h5; CIMSIM_DATA, default
+# ../shared/data/cifar10), quantizes it W8A8 (configs/quant/w8a8_aciq.json, calibrated on training
+# images) and runs the integer engine on the same test set. Writes out/eval_resnet20.json,
+# out/resnet20_w8a8.h5 and out/infer_resnet20_w8a8.json. Extra arguments go to `cimsim eval` and
+# `cimsim infer` (e.g. --data ../shared/data/cifar10/test_batch_exact.bin, --limit N).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -12,5 +15,9 @@ if [ ! -f "$CIMSIM_MODEL" ]; then
   exit 2
 fi
 mkdir -p out
-exec build/apps/cimsim/cimsim eval --model "$CIMSIM_MODEL" ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} \
-  --json out/eval_resnet20.json "$@"
+cimsim=build/apps/cimsim/cimsim
+"$cimsim" eval --model "$CIMSIM_MODEL" ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} --json out/eval_resnet20.json "$@"
+"$cimsim" quantize --model "$CIMSIM_MODEL" --config configs/quant/w8a8_aciq.json \
+  ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} --out out/resnet20_w8a8.h5
+"$cimsim" infer --qmodel out/resnet20_w8a8.h5 ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} \
+  --json out/infer_resnet20_w8a8.json "$@"

@@ -1,0 +1,114 @@
+// End-to-end tests of `cimsim quantize` and `cimsim infer`: a quantize → infer round trip whose
+// integer engine agrees with its reference and the fake-quantized network, and bad input (configs,
+// quantized files, data) that must give one clear message and exit code 2.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cimsim/cli_test_support.h"
+#include "common/h5_file.h"
+#include "nets/quantized_checkpoint.h"
+
+namespace cimsim {
+namespace {
+
+class QuantCliTest : public CliTest {
+ protected:
+  std::string Config(const std::string& name, const std::string& json) {
+    std::ofstream(Path(name)) << json;
+    return Path(name);
+  }
+  // quantize with a W8A8 config on 20 class-balanced images of a synthetic training file.
+  std::string Quantize(const std::string& config_json = R"({"calibration": {"images": 20}})") {
+    const RunResult r = RunCimsim("quantize --model " + WriteModel() + " --config " + Config("q.json", config_json) +
+                                  " --data " + WriteData("train.bin", 60) + " --out " + Path("q.h5"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return Path("q.h5");
+  }
+};
+
+TEST_F(QuantCliTest, QuantizeThenInferAgreesWithReferenceAndFakeQuant) {
+  const std::string q = Quantize();
+  ASSERT_TRUE(fs::exists(q));
+  const RunResult r =
+      RunCimsim("infer --qmodel " + q + " --data " + WriteData("test.bin", 30) + " --check --json " + Path("i.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(std::ifstream(Path("i.json")));
+  EXPECT_EQ(j["total"], 30);
+  EXPECT_EQ(j["precision"], "integer");
+  EXPECT_EQ(j["check"]["images"], 30);
+  EXPECT_EQ(j["check"]["reference_logit_mismatches"], 0);
+  EXPECT_EQ(j["check"]["fake_quant_prediction_mismatches"], 0);
+  // The file records its config.
+  EXPECT_NE(H5File::OpenRead(q).ReadStringAttribute("/", "quant_config").find("\"weight_bits\":8"), std::string::npos);
+}
+
+TEST_F(QuantCliTest, BadConfigs) {
+  const std::string model = WriteModel(), data = WriteData("train.bin", 60);
+  auto run = [&](const std::string& json) {
+    return RunCimsim("quantize --model " + model + " --config " + Config("bad.json", json) + " --data " + data +
+                     " --out " + Path("out.h5"));
+  };
+  ExpectInputError(run(R"({"default": {"weight_bits": 9}})"), {"bad.json", "default.weight_bits", "9", "2..8"});
+  ExpectInputError(run(R"({"default": {"activation_bits": 1}})"), {"default.activation_bits", "1"});
+  ExpectInputError(run(R"({"layers": [{"match": "layer9.0.conv1", "weight_bits": 6}]})"), {"layers[0]", "layer9.0.conv1"});
+  ExpectInputError(run(R"({"defaults": {}})"), {"defaults", "unknown key"});
+  ExpectInputError(run(R"({"default": {"weight_bits": 3}})"), {"below 4 bits", "quantization-aware training", "\"ptq\""});
+  ExpectInputError(run(R"({"default": {"weight_bits": 8})"), {"bad.json"});
+  EXPECT_FALSE(fs::exists(Path("out.h5")));
+  // Forcing PTQ below 4 bits is allowed.
+  const RunResult forced = run(R"({"default": {"weight_bits": 3, "mode": "ptq"}, "calibration": {"images": 20}})");
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+}
+
+TEST_F(QuantCliTest, BadQuantizedFiles) {
+  const std::string data = WriteData("test.bin", 5);
+  // A float model where a quantized one belongs.
+  ExpectInputError(RunCimsim("infer --qmodel " + WriteModel() + " --data " + data), {"not a cimsim quantized model"});
+  ExpectInputError(RunCimsim("infer --qmodel " + Path("absent.h5") + " --data " + data), {"absent.h5"});
+  // A quantized file with one dataset removed.
+  const std::string q = Quantize();
+  fs::copy_file(q, Path("missing.h5"));
+  {
+    const hid_t f = H5Fopen(Path("missing.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    ASSERT_GE(H5Ldelete(f, "/nodes/0002/multiplier", H5P_DEFAULT), 0);
+    H5Fclose(f);
+  }
+  ExpectInputError(RunCimsim("infer --qmodel " + Path("missing.h5") + " --data " + data),
+                   {"missing.h5", "missing dataset /nodes/0002/multiplier"});
+  // An integer model for 16×16 images paired with CIFAR-10's 32×32.
+  QuantizedModel m = LoadQuantizedModel(q);
+  m.input_chw = {3, 16, 16};
+  SaveQuantizedModel(m, Path("small.h5"));
+  ExpectInputError(RunCimsim("infer --qmodel " + Path("small.h5") + " --data " + data), {"[3, 16, 16]", "[3, 32, 32]"});
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --json " + Path("no/dir/i.json")),
+                   {"does not exist"});
+}
+
+// The real pretrained model, W8A8 with ACIQ, on the first 300 lossless test images: the fast engine
+// equals the reference and the fake-quantized network on every image.
+TEST_F(QuantCliTest, PretrainedResnet20W8A8) {
+  const char* data = std::getenv("CIMSIM_DATA");
+  const char* model = std::getenv("CIMSIM_MODEL");
+  if (data == nullptr || model == nullptr || !fs::exists(model)) {
+    GTEST_SKIP() << "needs CIMSIM_DATA and CIMSIM_MODEL (the pretrained resnet20_cifar10.h5); CIMSIM_MODEL="
+                 << (model ? model : "(unset)") << (model && !fs::exists(model) ? " does not exist" : "");
+  }
+  const RunResult q = RunCimsim("quantize --model " + std::string(model) + " --config " +
+                                    Config("q.json", R"({"calibration": {"images": 500}})") + " --data " + data +
+                                    " --out " + Path("q.h5"),
+                                "");
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  const RunResult r = RunCimsim("infer --qmodel " + Path("q.h5") + " --data " + std::string(data) +
+                                    "/test_batch_exact.bin --limit 300 --check --json " + Path("i.json"),
+                                "");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(std::ifstream(Path("i.json")));
+  EXPECT_EQ(j["check"]["reference_logit_mismatches"], 0);
+  EXPECT_EQ(j["check"]["fake_quant_prediction_mismatches"], 0);
+}
+
+}  // namespace
+}  // namespace cimsim
