@@ -14,8 +14,8 @@
 #include <Eigen/Core>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 
+#include "bench/bench_support.h"
 #include "common/rng.h"
 #include "data/cifar10.h"
 #include "experiments/evaluate.h"
@@ -80,40 +80,18 @@ void Resnet20TestSet(benchmark::State& state) {
 BENCHMARK(EigenSgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Resnet20TestSet)->Args({1, 100})->Args({2, 100})->Unit(benchmark::kSecond)->UseManualTime()->Iterations(2);
 
-// Console output plus a closing comparison: ResNet-20 GFLOP/s as a share of the GEMM peak.
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      const auto it = run.counters.find("GFLOP/s");
-      if (it != run.counters.end()) gflops_[run.benchmark_name()] = it->second.value;
-    }
+// A closing comparison: ResNet-20 GFLOP/s as a share of the GEMM peak.
+void Summarize(const bench::CounterReporter& r) {
+  for (int t : {1, 2}) {
+    const auto g = r.Get("EigenSgemm/" + std::to_string(t), "GFLOP/s");
+    const auto n = r.Get("Resnet20TestSet/" + std::to_string(t) + "/100", "GFLOP/s");
+    if (!g || !n) continue;
+    std::printf("threads %d: ResNet-20 eval %.1f GFLOP/s = %.0f %% of Eigen SGEMM %.1f GFLOP/s (target >= 50 %%)\n", t, *n,
+                100.0 * *n / *g, *g);
   }
-  void Summarize() const {
-    for (int t : {1, 2}) {
-      const std::string suffix = "/" + std::to_string(t);
-      const auto g = gflops_.find("EigenSgemm" + suffix + "/real_time");
-      const auto r = gflops_.find("Resnet20TestSet" + suffix + "/100/iterations:2/manual_time");
-      if (g == gflops_.end() || r == gflops_.end()) continue;
-      std::printf("threads %d: ResNet-20 eval %.1f GFLOP/s = %.0f %% of Eigen SGEMM %.1f GFLOP/s (target >= 50 %%)\n", t,
-                  r->second, 100.0 * r->second / g->second, g->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> gflops_;
-};
+}
 
 }  // namespace
 }  // namespace cimsim
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  cimsim::SummaryReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.Summarize();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return cimsim::bench::RunBenchmarks(argc, argv, cimsim::Summarize); }

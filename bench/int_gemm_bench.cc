@@ -12,10 +12,10 @@
 
 #include <Eigen/Core>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.h"
 #include "common/rng.h"
 #include "sim/int_gemm.h"
 #include "sim/paired_codes.h"
@@ -74,45 +74,19 @@ void ApplyShapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(IntGemmBench)->Name("IntGemm")->Apply(ApplyShapes);
 BENCHMARK(EigenSgemm)->Apply(ApplyShapes);
 
-// Console output plus one closing line per shape: int16 GOP/s next to float32 GFLOP/s.
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      // Single runs, or the median when --benchmark_repetitions asks for several.
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
-      for (const char* counter : {"GOP/s", "GFLOP/s"}) {
-        const auto it = run.counters.find(counter);
-        if (it != run.counters.end()) rates_[run.run_name.function_name + "/" + run.run_name.args] = it->second.value;
-      }
-    }
+// One closing line per shape: int16 GOP/s next to float32 GFLOP/s.
+void Summarize(const bench::CounterReporter& r) {
+  for (const GemmShape& s : kShapes) {
+    const std::string args =
+        "/N:" + std::to_string(s.N) + "/K:" + std::to_string(s.K) + "/n:" + std::to_string(s.n);  // as ArgNames prints
+    const auto i = r.Get("IntGemm" + args, "GOP/s"), f = r.Get("EigenSgemm" + args, "GFLOP/s");
+    if (!i || !f) continue;
+    std::printf("%4lld x %4lld x %4lld: IntGemm %6.1f GOP/s, Eigen SGEMM %6.1f GFLOP/s, ratio %.2f (target >= 1)\n",
+                static_cast<long long>(s.N), static_cast<long long>(s.K), static_cast<long long>(s.n), *i, *f, *i / *f);
   }
-  void Summarize() const {
-    for (const GemmShape& s : kShapes) {
-      const std::string args =
-          "/N:" + std::to_string(s.N) + "/K:" + std::to_string(s.K) + "/n:" + std::to_string(s.n);  // as ArgNames prints
-      const auto i = rates_.find("IntGemm" + args), f = rates_.find("EigenSgemm" + args);
-      if (i == rates_.end() || f == rates_.end()) continue;
-      std::printf("%4lld x %4lld x %4lld: IntGemm %6.1f GOP/s, Eigen SGEMM %6.1f GFLOP/s, ratio %.2f (target >= 1)\n",
-                  static_cast<long long>(s.N), static_cast<long long>(s.K), static_cast<long long>(s.n), i->second,
-                  f->second, i->second / f->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> rates_;
-};
+}
 
 }  // namespace
 }  // namespace cimsim
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  cimsim::SummaryReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.Summarize();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return cimsim::bench::RunBenchmarks(argc, argv, cimsim::Summarize); }

@@ -16,8 +16,8 @@
 #include <Eigen/Core>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 
+#include "bench/bench_support.h"
 #include "common/rng.h"
 #include "data/cifar10.h"
 #include "experiments/evaluate.h"
@@ -144,43 +144,20 @@ BENCHMARK(IntGemmPeak)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTi
 BENCHMARK(FloatTestSet)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(2);
 BENCHMARK(IntegerTestSet)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(2);
 
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs)
-      for (const char* key : {"GOP/s", "s/pass"}) {
-        const auto it = run.counters.find(key);
-        if (it != run.counters.end()) values_[run.benchmark_name() + " " + key] = it->second.value;
-      }
+// Both passes and their ratio per thread count, with the two GEMM peaks.
+void Summarize(const bench::CounterReporter& r) {
+  for (int t : {1, 2}) {
+    const std::string a = "/" + std::to_string(t);
+    const auto f = r.Get("FloatTestSet" + a, "s/pass"), i = r.Get("IntegerTestSet" + a, "s/pass");
+    const auto sg = r.Get("EigenSgemm" + a, "GOP/s"), ig = r.Get("IntGemmPeak" + a, "GOP/s");
+    if (!f || !i || !sg || !ig) continue;
+    std::printf("threads %d: 10,000 images float32 %.2f s, integer %.2f s (integer/float = %.2f, target <= 1); "
+                "GEMM peaks: float %.0f GFLOP/s, int16 %.0f GOP/s\n",
+                t, *f, *i, *i / *f, *sg, *ig);
   }
-  void Summarize() const {
-    for (int t : {1, 2}) {
-      const std::string a = "/" + std::to_string(t);
-      const auto f = values_.find("FloatTestSet" + a + "/iterations:2/manual_time s/pass");
-      const auto i = values_.find("IntegerTestSet" + a + "/iterations:2/manual_time s/pass");
-      const auto sg = values_.find("EigenSgemm" + a + "/real_time GOP/s");
-      const auto ig = values_.find("IntGemmPeak" + a + "/real_time GOP/s");
-      if (f == values_.end() || i == values_.end() || sg == values_.end() || ig == values_.end()) continue;
-      std::printf("threads %d: 10,000 images float32 %.2f s, integer %.2f s (integer/float = %.2f, target <= 1); "
-                  "GEMM peaks: float %.0f GFLOP/s, int16 %.0f GOP/s\n",
-                  t, f->second, i->second, i->second / f->second, sg->second, ig->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> values_;
-};
+}
 
 }  // namespace
 }  // namespace cimsim
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  cimsim::SummaryReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.Summarize();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return cimsim::bench::RunBenchmarks(argc, argv, cimsim::Summarize); }

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "common/error.h"
@@ -39,14 +40,21 @@ class ScopedTempDir {
   std::filesystem::path path_;
 };
 
-inline std::string InputErrorOf(const std::function<void()>& fn) {
+// The message of the exception of type E that fn throws; a test failure if it throws nothing.
+template <typename E>
+std::string MessageOf(const std::function<void()>& fn, const char* expected) {
   try {
     fn();
-  } catch (const InputError& e) {
+  } catch (const E& e) {
     return e.what();
   }
-  ADD_FAILURE() << "expected an InputError";
+  ADD_FAILURE() << "expected " << expected;
   return "";
+}
+
+inline std::string InputErrorOf(const std::function<void()>& fn) { return MessageOf<InputError>(fn, "an InputError"); }
+inline std::string InvalidArgumentOf(const std::function<void()>& fn) {
+  return MessageOf<std::invalid_argument>(fn, "std::invalid_argument");
 }
 
 inline ::testing::AssertionResult HasPart(const std::string& text, const std::string& part) {

@@ -76,13 +76,7 @@ EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& dat
     for (int64_t i = 0; i < count; ++i) {
       const int32_t pred = params.precision == Precision::kFloat32 ? Argmax(logits.data() + i * classes, classes)
                                                                    : Argmax(logits_ref.data() + i * classes, classes);
-      const int32_t label = labels[static_cast<size_t>(i)];
-      result.predictions.push_back(pred);
-      result.class_total[static_cast<size_t>(label)]++;
-      if (pred == label) {
-        result.correct++;
-        result.class_correct[static_cast<size_t>(label)]++;
-      }
+      result.Record(pred, labels[static_cast<size_t>(i)]);
     }
     result.total += count;
     if (progress) progress->Add(count);

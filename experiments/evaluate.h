@@ -38,6 +38,15 @@ struct EvalResult {
   double seconds = 0.0;              // wall time of the evaluation loop (normalize + forward)
   int64_t macs_per_image = 0;
 
+  // Tallies one image's prediction against its label.
+  void Record(int32_t prediction, int label) {
+    predictions.push_back(prediction);
+    class_total[static_cast<size_t>(label)]++;
+    if (prediction == label) {
+      correct++;
+      class_correct[static_cast<size_t>(label)]++;
+    }
+  }
   double Top1Percent() const { return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
   double ImagesPerSecond() const { return seconds > 0 ? static_cast<double>(total) / seconds : 0.0; }
 };

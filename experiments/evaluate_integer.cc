@@ -44,14 +44,7 @@ EvalResult EvaluateInteger(IntegerNetwork& net, const Cifar10Set& data, const Ev
     const int64_t count = std::min(params.batch_size, n - first);
     net.Forward(data.image(first), count, logits.data(), pool);
     for (int64_t i = 0; i < count; ++i) {
-      const int32_t pred = Argmax(logits.data() + i * classes, classes);
-      const int label = data.labels[static_cast<size_t>(first + i)];
-      result.predictions.push_back(pred);
-      result.class_total[static_cast<size_t>(label)]++;
-      if (pred == label) {
-        result.correct++;
-        result.class_correct[static_cast<size_t>(label)]++;
-      }
+      result.Record(Argmax(logits.data() + i * classes, classes), data.labels[static_cast<size_t>(first + i)]);
     }
     result.total += count;
     if (progress) progress->Add(count);

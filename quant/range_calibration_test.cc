@@ -24,15 +24,7 @@ namespace {
 
 using ::cimsim::testing::HasPart;
 
-std::string InvalidArgumentOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
-}
+using ::cimsim::testing::InvalidArgumentOf;
 
 RangeParams Method(RangeMethod method) {
   RangeParams p;

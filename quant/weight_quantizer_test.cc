@@ -22,15 +22,7 @@ namespace {
 
 using ::cimsim::testing::HasPart;
 
-std::string InvalidArgumentOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
-}
+using ::cimsim::testing::InvalidArgumentOf;
 
 WeightQuantParams MaxParams(int bits, bool per_channel) {
   WeightQuantParams p;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/test_support.h"
+
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -14,15 +16,7 @@
 namespace cimsim {
 namespace {
 
-std::string InvalidArgumentOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
-}
+using ::cimsim::testing::InvalidArgumentOf;
 
 ::testing::AssertionResult HasPart(const std::string& text, const std::string& part) {
   if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
