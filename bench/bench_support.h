@@ -4,13 +4,57 @@
 
 #include <benchmark/benchmark.h>
 
+#include <Eigen/Core>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/parallel.h"
+#include "common/rng.h"
+#include "data/cifar10.h"
+
 namespace cimsim::bench {
+
+constexpr int64_t kGemmPeakSize = 1024;
+constexpr int64_t kTestImages = 10000;
+
+// The machine's float GEMM peak: C[1024×1024] = A·B in float32 with Eigen's kernel, the columns of C
+// split over state.range(0) threads of our pool. Counters "GFLOP/s" and "GOP/s" (the same number).
+inline void EigenSgemmPeak(benchmark::State& state) {
+  constexpr int64_t n = kGemmPeakSize;
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n);
+  const Eigen::MatrixXf b = Eigen::MatrixXf::Random(n, n);
+  Eigen::MatrixXf c(n, n);
+  for (auto _ : state) {
+    pool.ParallelFor(n / 64, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+      c.middleCols(begin * 64, (end - begin) * 64).noalias() = a * b.middleCols(begin * 64, (end - begin) * 64);
+    });
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double gops = 2.0 * n * n * n * 1e-9;
+  state.counters["GFLOP/s"] = benchmark::Counter(gops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GOP/s"] = benchmark::Counter(gops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The CIFAR-10 test set from $CIMSIM_DATA, or 10,000 seeded random images when it is not set (the
+// speed of inference does not depend on the pixel values).
+inline const Cifar10Set& BenchTestSet() {
+  static const Cifar10Set set = [] {
+    if (const char* dir = std::getenv("CIMSIM_DATA")) return LoadCifar10(dir, Cifar10Split::kTest);
+    Cifar10Set s;
+    Rng rng(7);
+    s.labels.resize(kTestImages);
+    s.pixels.resize(static_cast<size_t>(kTestImages * kCifarImageBytes));
+    for (auto& l : s.labels) l = static_cast<uint8_t>(rng.Below(10));
+    for (auto& p : s.pixels) p = static_cast<uint8_t>(rng.Below(256));
+    return s;
+  }();
+  return set;
+}
 
 // Keeps counter values by "<function>/<args>" (e.g. "EigenSgemm/2", "IntGemm/N:16/K:144/n:1024"):
 // single runs, or the median when --benchmark_repetitions asks for several.

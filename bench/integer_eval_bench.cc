@@ -30,23 +30,9 @@
 namespace cimsim {
 namespace {
 
-constexpr int64_t kGemmSize = 1024;
-constexpr int64_t kTestImages = 10000;
+constexpr int64_t kGemmSize = bench::kGemmPeakSize;
 const ChannelNorm kNorm{{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
 
-const Cifar10Set& TestSet() {
-  static const Cifar10Set set = [] {
-    if (const char* dir = std::getenv("CIMSIM_DATA")) return LoadCifar10(dir, Cifar10Split::kTest);
-    Cifar10Set s;
-    Rng rng(7);
-    s.labels.resize(kTestImages);
-    s.pixels.resize(static_cast<size_t>(kTestImages * kCifarImageBytes));
-    for (auto& l : s.labels) l = static_cast<uint8_t>(rng.Below(10));
-    for (auto& p : s.pixels) p = static_cast<uint8_t>(rng.Below(256));
-    return s;
-  }();
-  return set;
-}
 
 Network Resnet20() {
   Network net = BuildCifarResNet(20, 'A', 10);
@@ -67,23 +53,9 @@ QuantizedModel QuantizedResnet20() {
   }
   std::vector<int64_t> indices;
   for (int64_t i = 0; i < 100; ++i) indices.push_back(i);
-  return QuantizeNetwork(net, spec, layers, TestSet(), indices, QuantizeOptions{}, nullptr);
+  return QuantizeNetwork(net, spec, layers, bench::BenchTestSet(), indices, QuantizeOptions{}, nullptr);
 }
 
-void EigenSgemm(benchmark::State& state) {
-  ThreadPool pool(static_cast<int>(state.range(0)));
-  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(kGemmSize, kGemmSize);
-  const Eigen::MatrixXf b = Eigen::MatrixXf::Random(kGemmSize, kGemmSize);
-  Eigen::MatrixXf c(kGemmSize, kGemmSize);
-  for (auto _ : state) {
-    pool.ParallelFor(kGemmSize / 64, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
-      c.middleCols(begin * 64, (end - begin) * 64).noalias() = a * b.middleCols(begin * 64, (end - begin) * 64);
-    });
-    benchmark::DoNotOptimize(c.data());
-  }
-  state.counters["GOP/s"] = benchmark::Counter(2.0 * kGemmSize * kGemmSize * kGemmSize * 1e-9,
-                                               benchmark::Counter::kIsIterationInvariantRate);
-}
 
 void IntGemmPeak(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
@@ -124,8 +96,8 @@ void TestSetPass(benchmark::State& state) {
   double seconds = 0;
   int64_t images = 0;
   for (auto _ : state) {
-    const EvalResult r = kInteger ? EvaluateInteger(*qnet, TestSet(), params, nullptr)
-                                  : Evaluate(net, kNorm, TestSet(), params, nullptr);
+    const EvalResult r = kInteger ? EvaluateInteger(*qnet, bench::BenchTestSet(), params, nullptr)
+                                  : Evaluate(net, kNorm, bench::BenchTestSet(), params, nullptr);
     seconds += r.seconds;
     images += r.total;
     state.SetIterationTime(r.seconds);
@@ -139,7 +111,7 @@ void TestSetPass(benchmark::State& state) {
 void FloatTestSet(benchmark::State& state) { TestSetPass<false>(state); }
 void IntegerTestSet(benchmark::State& state) { TestSetPass<true>(state); }
 
-BENCHMARK(EigenSgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bench::EigenSgemmPeak)->Name("EigenSgemm")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(IntGemmPeak)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(FloatTestSet)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(2);
 BENCHMARK(IntegerTestSet)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(2);
