@@ -10,25 +10,46 @@ namespace cimsim {
 namespace {
 
 // Lowers one image's codes x [C, H, W] into cols [C·k·k, OH·OW] (row (c·k + ky)·k + kx, the OIHW
-// flattening), zero where the window leaves the image.
+// flattening), zero where the window leaves the image. First the codes go into a zero-padded int16
+// copy [C, H + 2p, W + 2p], so that every (row, oy) is a plain strided read without bounds checks;
+// then each pair of rows (k, k+1) is interleaved into its pair row, a loop the compiler vectorizes.
 void Im2ColPaired(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH,
-                  int64_t OW, PairedCodes& cols) {
-  cols.Resize(C * k * k, OH * OW);
-  for (int64_t c = 0; c < C; ++c) {
-    for (int ky = 0; ky < k; ++ky) {
-      for (int kx = 0; kx < k; ++kx) {
-        const int64_t row = (c * k + ky) * k + kx;
-        int16_t* dst = cols.PairRow(row / 2) + (row & 1);
-        // Output columns whose input column ix = ox·s + kx − p lies inside [0, W).
-        const int64_t ox_lo = std::max<int64_t>(0, (p - kx + s - 1) / s);
-        const int64_t last_ix = W - 1 + p - kx;  // ox·s <= last_ix
-        const int64_t ox_hi = last_ix < 0 ? 0 : std::min<int64_t>(OW, last_ix / s + 1);
-        for (int64_t oy = 0; oy < OH; ++oy) {
-          const int64_t iy = oy * s + ky - p;
-          if (iy < 0 || iy >= H) continue;
-          const int32_t* src = x + (c * H + iy) * W;
-          int16_t* d = dst + oy * OW * 2;
-          for (int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox * 2] = static_cast<int16_t>(src[ox * s + kx - p]);
+                  int64_t OW, std::vector<int16_t>& padded, PairedCodes& cols) {
+  const int64_t PH = H + 2 * p, PW = W + 2 * p, K = C * k * k, P = OH * OW;
+  if (padded.size() < static_cast<size_t>(C * PH * PW)) padded.resize(static_cast<size_t>(C * PH * PW));
+  if (p > 0) std::fill_n(padded.data(), C * PH * PW, int16_t{0});
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t y = 0; y < H; ++y) {
+      const int32_t* src = x + (c * H + y) * W;
+      int16_t* dst = padded.data() + (c * PH + y + p) * PW + p;
+      for (int64_t i = 0; i < W; ++i) dst[i] = static_cast<int16_t>(src[i]);
+    }
+  cols.Resize(K, P);
+  // Start of row r's window in the padded image, for output position (0, 0).
+  auto row_origin = [&](int64_t r) {
+    const int64_t c = r / (k * k), ky = (r / k) % k, kx = r % k;
+    return padded.data() + (c * PH + ky) * PW + kx;
+  };
+  for (int64_t r = 0; r < K; r += 2) {
+    const int16_t* a = row_origin(r);
+    const int16_t* b = r + 1 < K ? row_origin(r + 1) : nullptr;  // odd K: the last pair's high half stays 0
+    int16_t* dst = cols.PairRow(r / 2);
+    for (int64_t oy = 0; oy < OH; ++oy) {
+      const int16_t* ar = a + oy * s * PW;
+      int16_t* d = dst + oy * OW * 2;
+      if (b == nullptr) {
+        for (int64_t ox = 0; ox < OW; ++ox) d[2 * ox] = ar[ox * s];
+      } else if (s == 1) {
+        const int16_t* br = b + oy * PW;
+        for (int64_t ox = 0; ox < OW; ++ox) {
+          d[2 * ox] = ar[ox];
+          d[2 * ox + 1] = br[ox];
+        }
+      } else {
+        const int16_t* br = b + oy * s * PW;
+        for (int64_t ox = 0; ox < OW; ++ox) {
+          d[2 * ox] = ar[ox * s];
+          d[2 * ox + 1] = br[ox * s];
         }
       }
     }
@@ -97,7 +118,7 @@ void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWor
     w.cols.Resize(n.in_channels, 1);
     for (int64_t k = 0; k < n.in_channels; ++k) w.cols.Set(k, 0, static_cast<int16_t>(x[k]));
   } else {
-    Im2ColPaired(x, in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.cols);
+    Im2ColPaired(x, in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.padded, w.cols);
   }
   const size_t acc_size = static_cast<size_t>(n.out_channels * positions);
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);

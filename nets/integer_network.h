@@ -36,6 +36,7 @@ std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int index);
 struct IntegerWorker {
   std::vector<std::vector<int32_t>> slots;  // activation buffers, shared by nodes per the liveness plan
   PairedCodes cols;                         // im2col patches of the current conv
+  std::vector<int16_t> padded;              // the current conv's input, zero-padded
   std::vector<int32_t> acc, tmp;            // accumulators / rescaled add input
   std::vector<const int32_t*> inputs;       // the current node's inputs
   MvmContext context;
