@@ -2,13 +2,14 @@
 # The quantization accuracy table: every conv/linear layer at W8A8, W6A6, W5A5 and W4A4 (image input
 # 8-bit), ranges calibrated by max or by ACIQ on 500 class-balanced training images, evaluated by the
 # integer engine on the 1,228 lossless test images and on the full test set, next to the float model.
-# Usage: scripts/quant_table.sh [MODEL.h5]   (default $CIMSIM_MODEL); needs a release build.
+# Usage: scripts/quant_table.sh [MODEL.h5]   (default $CIMSIM_MODEL); needs a release build
+# (build/apps/cimsim/cimsim, or the binary in $CIMSIM_BIN).
 # Writes out/quant_table/{table.md, *.json, q_*.h5}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/data_env.sh
 model="${1:-$CIMSIM_MODEL}"
-cimsim=build/apps/cimsim/cimsim
+cimsim="${CIMSIM_BIN:-build/apps/cimsim/cimsim}"
 out=out/quant_table
 mkdir -p "$out"
 exact="$CIMSIM_DATA/test_batch_exact.bin"
