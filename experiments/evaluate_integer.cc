@@ -42,7 +42,7 @@ EvalResult EvaluateInteger(IntegerNetwork& net, const Cifar10Set& data, const Ev
   const auto start = std::chrono::steady_clock::now();
   for (int64_t first = 0; first < n; first += params.batch_size) {
     const int64_t count = std::min(params.batch_size, n - first);
-    net.Forward(data.image(first), count, logits.data(), pool);
+    net.Forward(data.image(first), count, logits.data(), pool, first);
     for (int64_t i = 0; i < count; ++i) {
       result.Record(Argmax(logits.data() + i * classes, classes), data.labels[static_cast<size_t>(first + i)]);
     }
@@ -68,7 +68,7 @@ IntegerCheck CheckIntegerEngine(IntegerNetwork& net, const Cifar10Set& data, int
   pool.ParallelFor(n, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
     std::vector<int32_t> fast(static_cast<size_t>(classes));
     for (std::ptrdiff_t i = begin; i < end; ++i) {
-      net.ForwardImage(data.image(i), fast.data(), *workers[static_cast<size_t>(worker)]);
+      net.ForwardImage(data.image(i), fast.data(), *workers[static_cast<size_t>(worker)], i);
       const std::vector<int32_t> ref = IntegerReferenceForward(m, data.image(i));
       const std::vector<double> fq = FakeQuantForward(m, data.image(i));
       ref_bad[static_cast<size_t>(i)] = ref != fast;

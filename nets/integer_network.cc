@@ -65,8 +65,9 @@ std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
                                      in_lo, in_hi);
 }
 
-IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory, const std::string& where)
-    : model_(std::move(model)) {
+IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory, const std::string& where,
+                               uint64_t noise_seed)
+    : model_(std::move(model)), noise_root_(noise_seed) {
   model_.Validate(where);
   shapes_ = model_.NodeShapes();
   const size_t count = model_.nodes.size();
@@ -107,7 +108,7 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
   }
 }
 
-void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w) const {
+void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const {
   const QNode& n = model_.nodes[static_cast<size_t>(index)];
   const auto in = n.inputs[0] == QNode::kImage
                       ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1], model_.input_chw[2]}
@@ -122,6 +123,8 @@ void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWor
   }
   const size_t acc_size = static_cast<size_t>(n.out_channels * positions);
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);
+  w.rng = noise_root_.Derive(static_cast<uint64_t>(image_index)).Derive(static_cast<uint64_t>(index));
+  w.context.rng = &w.rng;
   cores_[static_cast<size_t>(index)]->Multiply(w.cols, w.acc.data(), positions, w.context);
   for (int o = 0; o < n.out_channels; ++o)
     RequantizeRow(w.acc.data() + o * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
@@ -151,7 +154,7 @@ void IntegerNetwork::RunAdd(int index, const std::vector<const int32_t*>& xs, in
   }
 }
 
-void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& w) const {
+void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& w, int64_t image_index) const {
   if (w.slots.size() < slot_size_.size()) w.slots.resize(slot_size_.size());
   for (size_t s = 0; s < slot_size_.size(); ++s)
     if (w.slots[s].size() < static_cast<size_t>(slot_size_[s])) w.slots[s].resize(static_cast<size_t>(slot_size_[s]));
@@ -180,7 +183,7 @@ void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, Integer
     const auto& out = shapes_[i];
     switch (n.kind) {
       case QNodeKind::kConv:
-      case QNodeKind::kLinear: RunConv(static_cast<int>(i), x, y, w); break;
+      case QNodeKind::kLinear: RunConv(static_cast<int>(i), x, y, w, image_index); break;
       case QNodeKind::kAdd:
         xs.clear();
         for (int input : n.inputs) xs.push_back(buffer(input));
@@ -222,13 +225,14 @@ void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, Integer
   std::copy_n(result, model_.num_classes, logits);
 }
 
-void IntegerNetwork::Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool) {
+void IntegerNetwork::Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool,
+                             int64_t first_index) {
   while (workers_.size() < static_cast<size_t>(pool.Threads())) workers_.push_back(std::make_unique<IntegerWorker>());
   const int64_t image_size = static_cast<int64_t>(model_.input_chw[0]) * model_.input_chw[1] * model_.input_chw[2];
   pool.ParallelFor(n, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
     IntegerWorker& w = *workers_[static_cast<size_t>(worker)];
     for (std::ptrdiff_t i = begin; i < end; ++i)
-      ForwardImage(images + i * image_size, logits + i * model_.num_classes, w);
+      ForwardImage(images + i * image_size, logits + i * model_.num_classes, w, first_index + i);
   });
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/parallel.h"
+#include "common/rng.h"
 #include "nets/quantized_model.h"
 #include "sim/mvm_core.h"
 #include "sim/paired_codes.h"
@@ -39,28 +40,34 @@ struct IntegerWorker {
   std::vector<int16_t> padded;              // the current conv's input, zero-padded
   std::vector<int32_t> acc, tmp;            // accumulators / rescaled add input
   std::vector<const int32_t*> inputs;       // the current node's inputs
+  Rng rng{0};                               // the current (image, node) stream for noisy cores
   MvmContext context;
 };
 
 class IntegerNetwork {
  public:
   // Validates the model (InputError naming `where`) and builds one core per conv/linear node.
+  // noise_seed: the root of the random streams noisy cores draw from — the core of node i, for the
+  // image with index m in its data set, draws from Rng(noise_seed).Derive(m).Derive(i), so results
+  // depend on neither the thread count nor the batch.
   explicit IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory = MakeIdealCore,
-                          const std::string& where = "quantized model");
+                          const std::string& where = "quantized model", uint64_t noise_seed = 0);
 
-  // images: n × (C·H·W) uint8 (CHW, as CIFAR-10 stores them); logits: n × num_classes.
-  void Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool);
-  // One image on the calling thread with the caller's worker scratch.
-  void ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& worker) const;
+  // images: n × (C·H·W) uint8 (CHW, as CIFAR-10 stores them), the data set's images first_index,
+  // first_index + 1, …; logits: n × num_classes.
+  void Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool, int64_t first_index = 0);
+  // One image (its data-set index: image_index) on the calling thread with the caller's scratch.
+  void ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& worker, int64_t image_index = 0) const;
 
   const QuantizedModel& model() const { return model_; }
   const MvmCore* core(int node) const { return cores_[static_cast<size_t>(node)].get(); }
 
  private:
-  void RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w) const;
+  void RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const;
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
 
   QuantizedModel model_;
+  Rng noise_root_;
   std::vector<std::array<int64_t, 3>> shapes_;
   std::vector<std::unique_ptr<MvmCore>> cores_;  // null for non-MVM nodes
   std::vector<int> slot_;                        // node → activation buffer
