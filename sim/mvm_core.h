@@ -20,11 +20,13 @@
 namespace cimsim {
 
 class Rng;
+class TraceSink;  // sim/trace_sink.h
 
 // Per-call context: the caller's random stream. Crossbar cores draw their read noise from it; exact
 // cores ignore it (rng may then be null).
 struct MvmContext {
   Rng* rng = nullptr;
+  TraceSink* trace = nullptr;  // non-null: sees every analog column read of a crossbar core (slow)
 };
 
 class MvmCore {

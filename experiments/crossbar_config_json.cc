@@ -1,0 +1,172 @@
+#include "experiments/crossbar_config_json.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kTopKeys[] = {"rows_max", "cols_max", "mapping",   "slice_bits",
+                                         "input",    "adc",      "read_time", "read_noise"};
+constexpr std::string_view kInputKeys[] = {"mode", "dac_bits", "slice_bits"};
+constexpr std::string_view kAdcKeys[] = {"bits", "range", "fixed_range"};
+
+constexpr CrossbarMapping kMappings[] = {CrossbarMapping::kDifferential, CrossbarMapping::kOffset};
+constexpr InputMode kModes[] = {InputMode::kDac, InputMode::kBitSerial};
+constexpr AdcRange kRanges[] = {AdcRange::kMax, AdcRange::kFixed, AdcRange::kCalibrated};
+
+std::string Join(std::span<const std::string_view> words) {
+  std::string out;
+  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+  return out;
+}
+
+std::string Child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// A value for a message: its JSON text, cut short when long.
+std::string Show(const json& v) {
+  std::string text = v.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// Knows `where`; every error is "<where>.<path>: <problem>".
+class Reader {
+ public:
+  explicit Reader(const std::string& where) : where_(where) {}
+
+  [[noreturn]] void Fail(const std::string& path, const std::string& problem) const {
+    const std::string at = path.empty() ? where_ : Child(where_, path);
+    throw InputError(at.empty() ? problem : at + ": " + problem);
+  }
+
+  void RequireObject(const json& j, const std::string& path) const {
+    if (!j.is_object()) Fail(path, "expected an object {...}, got " + Show(j));
+  }
+
+  void CheckKeys(const json& j, const std::string& path, std::span<const std::string_view> allowed) const {
+    for (const auto& [key, value] : j.items()) {
+      bool known = false;
+      for (std::string_view a : allowed) known = known || key == a;
+      if (!known) Fail(Child(path, key), "unknown key; allowed: " + Join(allowed));
+    }
+  }
+
+  double Number(const json& j, const std::string& path) const {
+    if (!j.is_number()) Fail(path, "expected a number, got " + Show(j));
+    return j.get<double>();
+  }
+
+  // An integral number that fits an int; the allowed range is checked by CrossbarParams::Validate.
+  int Int(const json& j, const std::string& path) const {
+    if (!j.is_number()) Fail(path, "expected an integer, got " + Show(j));
+    const double d = j.get<double>();
+    if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
+    if (j.is_number_unsigned() ? j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max())
+                               : (d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max())) {
+      Fail(path, Show(j) + " is out of range for an integer");
+    }
+    return j.is_number_integer() ? static_cast<int>(j.get<int64_t>()) : static_cast<int>(d);
+  }
+
+  bool Bool(const json& j, const std::string& path) const {
+    if (!j.is_boolean()) Fail(path, "expected true or false, got " + Show(j));
+    return j.get<bool>();
+  }
+
+  template <typename Enum, size_t N>
+  Enum Choice(const json& j, const std::string& path, const Enum (&values)[N], std::string_view what) const {
+    if (!j.is_string()) Fail(path, "expected a string, got " + Show(j));
+    const std::string text = j.get<std::string>();
+    std::string allowed;
+    for (Enum v : values) {
+      if (text == ToString(v)) return v;
+      allowed += (allowed.empty() ? "" : ", ") + std::string(ToString(v));
+    }
+    Fail(path, Show(j) + " is not " + std::string(what) + "; allowed " + allowed);
+  }
+
+  // `key` of object j at `path` may only appear when `ok` (the object's mode/range allows it).
+  void OnlyWith(const json& j, const std::string& path, std::string_view key, bool ok, const std::string& rule) const {
+    if (j.contains(key) && !ok) Fail(Child(path, key), "only allowed with " + rule);
+  }
+
+ private:
+  std::string where_;
+};
+
+void ReadInput(const Reader& r, const json& j, InputParams& input) {
+  const std::string path = "input";
+  r.RequireObject(j, path);
+  r.CheckKeys(j, path, kInputKeys);
+  if (j.contains("mode")) input.mode = r.Choice(j["mode"], Child(path, "mode"), kModes, "an input mode");
+  const std::string mode = "\"mode\": \"" + std::string(ToString(input.mode)) + "\"";
+  r.OnlyWith(j, path, "dac_bits", input.mode == InputMode::kDac, "\"mode\": \"dac\" (the mode here is " + mode + ")");
+  r.OnlyWith(j, path, "slice_bits", input.mode == InputMode::kBitSerial,
+             "\"mode\": \"bit_serial\" (the mode here is " + mode + ")");
+  if (j.contains("dac_bits")) input.dac_bits = r.Int(j["dac_bits"], Child(path, "dac_bits"));
+  if (j.contains("slice_bits")) input.slice_bits = r.Int(j["slice_bits"], Child(path, "slice_bits"));
+}
+
+void ReadAdc(const Reader& r, const json& j, AdcParams& adc) {
+  const std::string path = "adc";
+  r.RequireObject(j, path);
+  r.CheckKeys(j, path, kAdcKeys);
+  if (j.contains("bits")) adc.bits = r.Int(j["bits"], Child(path, "bits"));
+  if (j.contains("range")) adc.range = r.Choice(j["range"], Child(path, "range"), kRanges, "an ADC range");
+  r.OnlyWith(j, path, "fixed_range", adc.range == AdcRange::kFixed,
+             "\"range\": \"fixed\" (the range here is \"" + std::string(ToString(adc.range)) + "\")");
+  if (adc.range == AdcRange::kFixed && !j.contains("fixed_range")) {
+    r.Fail(Child(path, "fixed_range"), "missing; \"range\": \"fixed\" needs it (the full scale in integer units)");
+  }
+  if (j.contains("fixed_range")) adc.fixed_range = r.Number(j["fixed_range"], Child(path, "fixed_range"));
+}
+
+}  // namespace
+
+CrossbarParams ParseCrossbarConfig(const json& j, const std::string& where) {
+  const Reader r(where);
+  r.RequireObject(j, "");
+  r.CheckKeys(j, "", kTopKeys);
+  CrossbarParams p;
+  if (j.contains("rows_max")) p.rows_max = r.Int(j["rows_max"], "rows_max");
+  if (j.contains("cols_max")) p.cols_max = r.Int(j["cols_max"], "cols_max");
+  if (j.contains("mapping")) p.mapping = r.Choice(j["mapping"], "mapping", kMappings, "a mapping");
+  if (j.contains("slice_bits")) p.slice_bits = r.Int(j["slice_bits"], "slice_bits");
+  if (j.contains("input")) ReadInput(r, j["input"], p.input);
+  if (j.contains("adc")) ReadAdc(r, j["adc"], p.adc);
+  if (j.contains("read_time")) p.read_time = r.Number(j["read_time"], "read_time");
+  if (j.contains("read_noise")) p.read_noise = r.Bool(j["read_noise"], "read_noise");
+  p.Validate(where);
+  return p;
+}
+
+json CrossbarParamsToJson(const CrossbarParams& p) {
+  json input = {{"mode", std::string(ToString(p.input.mode))}};
+  if (p.input.mode == InputMode::kDac) {
+    input["dac_bits"] = p.input.dac_bits;
+  } else {
+    input["slice_bits"] = p.input.slice_bits;
+  }
+  json adc = {{"bits", p.adc.bits}, {"range", std::string(ToString(p.adc.range))}};
+  if (p.adc.range == AdcRange::kFixed) adc["fixed_range"] = p.adc.fixed_range;
+  return {{"rows_max", p.rows_max},
+          {"cols_max", p.cols_max},
+          {"mapping", std::string(ToString(p.mapping))},
+          {"slice_bits", p.slice_bits},
+          {"input", std::move(input)},
+          {"adc", std::move(adc)},
+          {"read_time", p.read_time},
+          {"read_noise", p.read_noise}};
+}
+
+}  // namespace cimsim

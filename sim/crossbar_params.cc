@@ -1,0 +1,139 @@
+#include "sim/crossbar_params.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+// Shortest text that reads back as v (0.2 -> "0.2", 30 -> "30").
+std::string Num(double v) {
+  std::array<char, 64> buf;
+  const std::to_chars_result r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  return std::string(buf.data(), r.ptr);
+}
+
+// Builds "<where>.<field>: <problem>" messages.
+class Checker {
+ public:
+  explicit Checker(const std::string& where) : where_(where) {}
+
+  [[noreturn]] void Fail(std::string_view field, const std::string& problem) const {
+    throw InputError((where_.empty() ? std::string(field) : where_ + "." + std::string(field)) + ": " + problem);
+  }
+  void IntWithin(int v, std::string_view field, int lo, int hi) const {
+    if (v < lo || v > hi) {
+      Fail(field, std::to_string(v) + " is out of range; allowed " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
+  }
+
+ private:
+  std::string where_;
+};
+
+}  // namespace
+
+std::string_view ToString(CrossbarMapping mapping) {
+  switch (mapping) {
+    case CrossbarMapping::kDifferential: return "differential";
+    case CrossbarMapping::kOffset: return "offset";
+  }
+  return "?";
+}
+
+std::string_view ToString(InputMode mode) {
+  switch (mode) {
+    case InputMode::kDac: return "dac";
+    case InputMode::kBitSerial: return "bit_serial";
+  }
+  return "?";
+}
+
+std::string_view ToString(AdcRange range) {
+  switch (range) {
+    case AdcRange::kMax: return "max";
+    case AdcRange::kFixed: return "fixed";
+    case AdcRange::kCalibrated: return "calibrated";
+  }
+  return "?";
+}
+
+int WeightMagnitudeBits(CrossbarMapping mapping, int weight_bits) {
+  return mapping == CrossbarMapping::kOffset ? weight_bits : weight_bits - 1;
+}
+
+int InputMagnitudeBits(int32_t x_min, int32_t x_max) {
+  const uint32_t magnitude = static_cast<uint32_t>(std::max({int64_t{x_max}, -int64_t{x_min}, int64_t{1}}));
+  return std::bit_width(magnitude);
+}
+
+void CrossbarParams::Validate(const std::string& where) const {
+  const Checker c(where);
+  c.IntWithin(rows_max, "rows_max", 1, kMaxCrossbarTileSize);
+  c.IntWithin(cols_max, "cols_max", 1, kMaxCrossbarTileSize);
+  if (mapping != CrossbarMapping::kDifferential && mapping != CrossbarMapping::kOffset) {
+    c.Fail("mapping", std::to_string(static_cast<int>(mapping)) + " is not a mapping; allowed differential, offset");
+  }
+  c.IntWithin(slice_bits, "slice_bits", 0, kMaxInputBits);
+  switch (input.mode) {
+    case InputMode::kDac:
+      c.IntWithin(input.dac_bits, "input.dac_bits", 1, kMaxInputBits);
+      break;
+    case InputMode::kBitSerial:
+      c.IntWithin(input.slice_bits, "input.slice_bits", 1, kMaxInputBits);
+      break;
+    default:
+      c.Fail("input.mode", std::to_string(static_cast<int>(input.mode)) + " is not a mode; allowed dac, bit_serial");
+  }
+  c.IntWithin(adc.bits, "adc.bits", 1, kMaxAdcBits);
+  switch (adc.range) {
+    case AdcRange::kMax:
+    case AdcRange::kCalibrated:
+      break;
+    case AdcRange::kFixed:
+      if (!(adc.fixed_range > 0) || !std::isfinite(adc.fixed_range)) {
+        c.Fail("adc.fixed_range", Num(adc.fixed_range) + " is out of range; allowed > 0 (integer units), finite");
+      }
+      break;
+    default:
+      c.Fail("adc.range",
+             std::to_string(static_cast<int>(adc.range)) + " is not a range; allowed max, fixed, calibrated");
+  }
+  if (!(read_time >= 0) || !std::isfinite(read_time)) {
+    c.Fail("read_time", Num(read_time) + " is out of range; allowed >= 0 seconds, finite");
+  }
+}
+
+void CrossbarParams::ValidateLayer(const std::string& where, int weight_bits, int32_t x_min, int32_t x_max) const {
+  const Checker c(where);
+  const int magnitude_bits = WeightMagnitudeBits(mapping, weight_bits);
+  const std::string layer = std::to_string(weight_bits) + "-bit weights with the " + std::string(ToString(mapping)) +
+                            " mapping";
+  if (slice_bits > magnitude_bits) {
+    c.Fail("slice_bits", std::to_string(slice_bits) + " is larger than the " + std::to_string(magnitude_bits) +
+                             " magnitude bits of " + layer + "; allowed 0.." + std::to_string(magnitude_bits));
+  }
+  const int cell_bits = slice_bits == 0 ? magnitude_bits : slice_bits;
+  const int slices = (magnitude_bits + cell_bits - 1) / cell_bits;
+  const int columns = mapping == CrossbarMapping::kDifferential ? 2 * slices : slices + 1;
+  if (cols_max < columns) {
+    c.Fail("cols_max", std::to_string(cols_max) + " columns cannot hold one output of " + layer + " in " +
+                           std::to_string(slices) + " slice(s); allowed >= " + std::to_string(columns));
+  }
+  if (input.mode == InputMode::kDac) {
+    const int input_bits = InputMagnitudeBits(x_min, x_max);
+    if (input.dac_bits < input_bits) {
+      c.Fail("input.dac_bits", std::to_string(input.dac_bits) + " bits cannot express input codes in [" +
+                                   std::to_string(x_min) + ", " + std::to_string(x_max) + "] (" +
+                                   std::to_string(input_bits) + " magnitude bits per pass); allowed " +
+                                   std::to_string(input_bits) + ".." + std::to_string(kMaxInputBits));
+    }
+  }
+}
+
+}  // namespace cimsim
