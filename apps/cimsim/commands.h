@@ -19,6 +19,8 @@ int RunEval(const std::vector<std::string>& args);
 int RunQuantize(const std::vector<std::string>& args);
 // cimsim infer --qmodel Q.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--check]
 int RunInfer(const std::vector<std::string>& args);
+// cimsim calibrate --config cal.json --out CAL.h5
+int RunCalibrate(const std::vector<std::string>& args);
 // cimsim data fetch --url URL --sha256 HEX --out DIR
 int RunDataFetch(const std::vector<std::string>& args);
 

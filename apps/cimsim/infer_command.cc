@@ -4,17 +4,20 @@
 
 #include "apps/cimsim/commands.h"
 #include "apps/cimsim/output_path.h"
+#include "common/error.h"
 #include "common/progress.h"
 #include "data/cifar10.h"
 #include "experiments/eval_report.h"
 #include "experiments/evaluate_integer.h"
+#include "experiments/calibration_file.h"
+#include "experiments/xbar_config.h"
 #include "nets/quantized_checkpoint.h"
 
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
 int RunInfer(const std::vector<std::string>& args) {
-  std::string qmodel_path, data_flag, json_path;
+  std::string qmodel_path, data_flag, json_path, xbar_path, calibration_path;
   EvalParams params;
   params.threads = ThreadPool::HardwareThreads();
   params.precision = Precision::kInteger;
@@ -29,6 +32,11 @@ int RunInfer(const std::vector<std::string>& args) {
       "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
       "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
       "json", po::value(&json_path), "also write the figures to this JSON file")(
+      "crossbar", po::value(&xbar_path),
+      "run every conv/linear layer on simulated crossbars described by this JSON file (device, crossbar, "
+      "seed; docs/crossbar.md) instead of the exact integer core")(
+      "calibration", po::value(&calibration_path),
+      "with --crossbar: apply this chip calibration from `cimsim calibrate` (HDF5)")(
       "check", po::bool_switch(),
       "also run the slow integer reference (logits must be identical) and the fake-quantized float64 "
       "network (predictions should agree) on the same images, and report mismatches");
@@ -36,9 +44,21 @@ int RunInfer(const std::vector<std::string>& args) {
   if (!ParseOrHelp(args, desc, vm)) return 0;
   params.Validate();
   if (!json_path.empty()) CheckWritableParent("--json", json_path);
+  if (vm["check"].as<bool>() && !xbar_path.empty())
+    throw InputError("--check compares the exact integer engine with its references; it cannot be combined with --crossbar");
 
   const std::string data_path = ResolveDataPath(data_flag);
-  IntegerNetwork net(LoadQuantizedModel(qmodel_path), MakeIdealCore, qmodel_path);
+  if (!calibration_path.empty() && xbar_path.empty())
+    throw InputError("--calibration " + calibration_path + " needs --crossbar (the chip it calibrates)");
+  XbarConfig xbar;
+  MvmCoreFactory factory = MakeIdealCore;
+  if (!xbar_path.empty()) {
+    xbar = LoadXbarConfig(xbar_path);
+    factory = calibration_path.empty()
+                  ? CrossbarCoreFactory(xbar)
+                  : CalibratedCrossbarFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
+  }
+  IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ReadNoiseSeed(xbar));
   const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("infer", n);
@@ -46,6 +66,9 @@ int RunInfer(const std::vector<std::string>& args) {
   const EvalContext context{qmodel_path, net.model().description, data_path, params};
   std::cout << EvalSummaryText(result, context) << std::flush;
   nlohmann::json report = EvalReportJson(result, context);
+  report["mvm_core"] = xbar_path.empty() ? "ideal" : "crossbar";
+  if (!xbar_path.empty())
+    report["crossbar"] = {{"file", xbar_path}, {"config", XbarConfigToJson(xbar)}, {"calibration", calibration_path}};
   if (vm["check"].as<bool>()) {
     Progress check_progress = Progress::ToStderr("check", n);
     const IntegerCheck check = CheckIntegerEngine(net, data, n, params.threads, &check_progress);

@@ -1,0 +1,210 @@
+// bench_mvm_throughput — matrix-vector multiplies per second through CrossbarCore, and their error.
+//
+// A 64 × 576 weight matrix (uniform in [−1, 1], quantized per tensor to 8-bit codes ±127) and `--n`
+// random input vectors (uniform 8-bit codes 0..255), both from fixed seeds. Configurations:
+//   a  8-bit inputs through an 8-bit DAC, 8-bit ADC (range max), ideal devices, one 1024×1024 tile
+//   b  a + 5 % proportional programming noise
+//   c  a with the inputs bit-serial, 8 × 1 bit, one ADC conversion per input bit
+//   d  b on 128-row tiles (5 row tiles, digital summation of the partial sums)
+//   e  b + 1 % (proportional) read noise on every read
+// Each prints MVM/s (wall time of Multiply over all vectors, vectors split over --threads workers in
+// blocks of 128, every block with its own random stream) and the relative error
+// ‖s_w·y − W·x‖₂ / ‖W·x‖₂ against the exact float product (W the float weights, s_w the code step),
+// which includes the 8-bit weight quantization (printed alone as "ideal codes").
+// Usage: bench_mvm_throughput [--config a|b|c|d|e|all] [--n 10000] [--threads 2]
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/parallel.h"
+#include "common/rng.h"
+#include "devices/device_model.h"
+#include "devices/device_presets.h"
+#include "sim/crossbar_core.h"
+#include "sim/paired_codes.h"
+
+namespace cimsim {
+namespace {
+
+constexpr int64_t kOutputs = 64, kDepth = 576, kBlock = 128;
+
+struct Config {
+  char name;
+  const char* what;
+  DeviceParams device;
+  CrossbarParams crossbar;
+};
+
+Config MakeConfig(char name) {
+  Config c{name, "", DevicePreset("ideal"), CrossbarParams{}};
+  c.crossbar.rows_max = c.crossbar.cols_max = 1024;
+  c.crossbar.input.mode = InputMode::kDac;
+  c.crossbar.input.dac_bits = 8;
+  c.crossbar.adc.bits = 8;
+  c.crossbar.adc.range = AdcRange::kMax;
+  auto programming_noise = [&] {
+    c.device.preset = "custom";
+    c.device.programming.kind = ProgrammingNoiseKind::kProportional;
+    c.device.programming.relative = 0.05;
+  };
+  switch (name) {
+    case 'a': c.what = "8-bit DAC, 8-bit ADC, ideal devices"; break;
+    case 'b': c.what = "a + 5 % programming noise"; programming_noise(); break;
+    case 'c':
+      c.what = "a, bit-serial inputs 8 x 1 bit";
+      c.crossbar.input.mode = InputMode::kBitSerial;
+      c.crossbar.input.slice_bits = 1;
+      break;
+    case 'd': c.what = "b on 128-row tiles"; programming_noise(); c.crossbar.rows_max = 128; break;
+    case 'e':
+      c.what = "b + 1 % read noise";
+      programming_noise();
+      c.device.read.kind = ReadNoiseKind::kProportional;
+      c.device.read.relative = 0.01;
+      break;
+    default: throw InputError(std::string("--config ") + name + " is unknown; allowed a, b, c, d, e or all");
+  }
+  return c;
+}
+
+struct Problem {
+  std::vector<float> w_float;   // [64, 576]
+  std::vector<int16_t> codes;   // [64, 576]
+  double step = 0;              // s_w: w ≈ step·code
+  std::vector<PairedCodes> x;   // blocks of kBlock vectors
+  std::vector<std::vector<int16_t>> x_plain;  // the same codes, column-major per block
+  std::vector<double> exact;    // W·x for every vector, [n, 64]
+};
+
+Problem MakeProblem(int64_t n) {
+  Problem p;
+  Rng rng(2024);
+  float w_max = 0;
+  for (int64_t i = 0; i < kOutputs * kDepth; ++i) {
+    p.w_float.push_back(static_cast<float>(2 * rng.Uniform() - 1));
+    w_max = std::max(w_max, std::abs(p.w_float.back()));
+  }
+  p.step = w_max / 127.0;
+  for (float w : p.w_float) p.codes.push_back(static_cast<int16_t>(std::lround(w / p.step)));
+  Rng xrng(7);
+  for (int64_t first = 0; first < n; first += kBlock) {
+    const int64_t m = std::min(kBlock, n - first);
+    std::vector<int16_t> plain(static_cast<size_t>(kDepth * m));
+    for (auto& v : plain) v = static_cast<int16_t>(xrng.Below(256));
+    PairedCodes pc;
+    FillPairedCodes(plain.data(), kDepth, m, pc);
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t o = 0; o < kOutputs; ++o) {
+        double s = 0;
+        for (int64_t k = 0; k < kDepth; ++k) s += double{p.w_float[static_cast<size_t>(o * kDepth + k)]} * plain[static_cast<size_t>(j * kDepth + k)];
+        p.exact.push_back(s);
+      }
+    p.x.push_back(std::move(pc));
+    p.x_plain.push_back(std::move(plain));
+  }
+  return p;
+}
+
+// Relative error of step·y against the exact product, over all vectors.
+double RelativeError(const Problem& p, const std::vector<int32_t>& y) {
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double d = p.step * y[i] - p.exact[i];
+    err += d * d;
+    ref += p.exact[i] * p.exact[i];
+  }
+  return std::sqrt(err / ref);
+}
+
+void Run(char name, const Problem& p, int64_t n, int threads) {
+  const Config c = MakeConfig(name);
+  const DeviceModel device(c.device);
+  Rng program(1);
+  const CrossbarCore core(p.codes, kOutputs, kDepth, 8, 0, 255, device, c.crossbar, program, "config " + std::string(1, name));
+  ThreadPool pool(threads);
+  std::vector<CrossbarScratch> scratch(static_cast<size_t>(threads));
+  const int64_t blocks = static_cast<int64_t>(p.x.size());
+  std::vector<int32_t> y(static_cast<size_t>(n * kOutputs));
+  std::vector<std::vector<int32_t>> block_out(static_cast<size_t>(blocks));
+  for (auto& b : block_out) b.resize(static_cast<size_t>(kOutputs * kBlock));
+  const Rng noise_root(99);
+  const auto start = std::chrono::steady_clock::now();
+  pool.ParallelFor(blocks, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
+    for (std::ptrdiff_t b = begin; b < end; ++b) {
+      Rng rng = noise_root.Derive(static_cast<uint64_t>(b));
+      MvmContext ctx;
+      ctx.rng = &rng;
+      const int64_t m = p.x[static_cast<size_t>(b)].n();
+      core.Multiply(p.x[static_cast<size_t>(b)], block_out[static_cast<size_t>(b)].data(), m, ctx,
+                    scratch[static_cast<size_t>(worker)]);
+    }
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // y[o, j] per block (row-major, ld m) → [vector, output].
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t m = p.x[static_cast<size_t>(b)].n();
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t o = 0; o < kOutputs; ++o)
+        y[static_cast<size_t>((b * kBlock + j) * kOutputs + o)] = block_out[static_cast<size_t>(b)][static_cast<size_t>(o * m + j)];
+  }
+  std::printf("config %c (%s): %lld MVMs in %.3f s = %.0f MVM/s, relative error %.3e\n", name, c.what,
+              static_cast<long long>(n), seconds, static_cast<double>(n) / seconds, RelativeError(p, y));
+}
+
+// The error of the exact integer product alone (weight quantization).
+void IdealCodesError(const Problem& p, int64_t n) {
+  std::vector<int32_t> y(static_cast<size_t>(n * kOutputs));
+  for (size_t b = 0; b < p.x.size(); ++b) {
+    const int64_t m = p.x[b].n();
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t o = 0; o < kOutputs; ++o) {
+        int64_t s = 0;
+        for (int64_t k = 0; k < kDepth; ++k) s += int64_t{p.codes[static_cast<size_t>(o * kDepth + k)]} * p.x_plain[b][static_cast<size_t>(j * kDepth + k)];
+        y[static_cast<size_t>((static_cast<int64_t>(b) * kBlock + j) * kOutputs + o)] = static_cast<int32_t>(s);
+      }
+  }
+  std::printf("ideal codes (exact integer product, 8-bit weight quantization only): relative error %.3e\n",
+              RelativeError(p, y));
+}
+
+}  // namespace
+}  // namespace cimsim
+
+int main(int argc, char** argv) {
+  namespace po = boost::program_options;
+  std::string config = "all";
+  int64_t n = 10000;
+  int threads = 2;
+  po::options_description desc("bench_mvm_throughput: MVM/s and error of CrossbarCore on a 64x576 layer\noptions");
+  desc.add_options()("help,h", "show this help")("config", po::value(&config)->default_value("all"), "a, b, c, d, e or all")(
+      "n", po::value(&n)->default_value(10000), "input vectors")("threads", po::value(&threads)->default_value(2), "threads");
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << desc;
+      return 0;
+    }
+    if (n < 1 || n > 10000000) throw cimsim::InputError("--n " + std::to_string(n) + " is out of range; allowed 1..10000000");
+    if (threads < 1 || threads > 256) throw cimsim::InputError("--threads " + std::to_string(threads) + " is out of range; allowed 1..256");
+    const std::string names = config == "all" ? "abcde" : config;
+    if (names.size() != 5 && names.size() != 1) throw cimsim::InputError("--config " + config + " is unknown; allowed a, b, c, d, e or all");
+    for (char c : names) (void)cimsim::MakeConfig(c);  // reject a bad name before the setup work
+    const cimsim::Problem p = cimsim::MakeProblem(n);
+    cimsim::IdealCodesError(p, n);
+    for (char c : names) cimsim::Run(c, p, n, threads);
+  } catch (const cimsim::InputError& e) {
+    std::cerr << "bench_mvm_throughput: error: " << e.what() << '\n';
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << "bench_mvm_throughput: error: " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}

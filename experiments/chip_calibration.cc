@@ -1,0 +1,163 @@
+#include "experiments/chip_calibration.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "sim/linear_fit.h"
+#include "sim/trace_sink.h"
+
+namespace cimsim {
+namespace {
+
+// n random input vectors over the core's input range, column-major [K, n].
+PairedCodes RandomInputs(const CrossbarCore& core, int64_t n, Rng& rng, std::vector<int16_t>& plain) {
+  const int64_t K = core.Depth();
+  plain.resize(static_cast<size_t>(K * n));
+  const uint64_t span = static_cast<uint64_t>(core.x_max() - core.x_min()) + 1;
+  for (auto& v : plain) v = static_cast<int16_t>(core.x_min() + static_cast<int32_t>(rng.Below(span)));
+  PairedCodes x;
+  FillPairedCodes(plain.data(), K, n, x);
+  return x;
+}
+
+// Exact Σ_k w·x for every output and vector, [N, n] row-major.
+std::vector<double> ExactProducts(const QNode& node, const std::vector<int16_t>& plain, int64_t n) {
+  const int64_t N = node.out_channels, K = node.Depth();
+  std::vector<double> y(static_cast<size_t>(N * n));
+  for (int64_t o = 0; o < N; ++o)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += int64_t{node.weights[static_cast<size_t>(o * K + k)]} * plain[static_cast<size_t>(j * K + k)];
+      y[static_cast<size_t>(o * n + j)] = static_cast<double>(s);
+    }
+  return y;
+}
+
+struct Errors {
+  double rmse = 0, relative = 0;
+};
+
+Errors HeldOutErrors(const CrossbarCore& core, const PairedCodes& x, const std::vector<double>& exact, uint64_t seed) {
+  const int64_t n = x.n(), N = core.Outputs();
+  std::vector<int32_t> y(static_cast<size_t>(N * n));
+  Rng rng(seed);
+  MvmContext ctx;
+  ctx.rng = &rng;
+  core.Multiply(x, y.data(), n, ctx);
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    err += (y[i] - exact[i]) * (y[i] - exact[i]);
+    ref += exact[i] * exact[i];
+  }
+  const double count = static_cast<double>(y.size());
+  return {std::sqrt(err / count), ref > 0 ? std::sqrt(err / ref) : 0.0};
+}
+
+std::vector<MvmRead> Record(const CrossbarCore& core, const PairedCodes& x, uint64_t seed) {
+  TraceRecorder recorder;
+  Rng rng(seed);
+  MvmContext ctx;
+  ctx.rng = &rng;
+  ctx.trace = &recorder;
+  std::vector<int32_t> y(static_cast<size_t>(core.Outputs() * x.n()));
+  core.Multiply(x, y.data(), x.n(), ctx);
+  return std::move(recorder.reads);
+}
+
+}  // namespace
+
+void ChipCalibrationParams::Validate(const std::string& where) const {
+  if (fit_vectors < 1 || fit_vectors > 1000000)
+    throw InputError(where + ".fit_vectors: " + std::to_string(fit_vectors) + " is out of range; allowed 1..1000000");
+  if (holdout_vectors < 1 || holdout_vectors > 1000000)
+    throw InputError(where + ".holdout_vectors: " + std::to_string(holdout_vectors) +
+                     " is out of range; allowed 1..1000000");
+  if (!(adc_percentile > 0 && adc_percentile <= 100))
+    throw InputError(where + ".adc_percentile: " + std::to_string(adc_percentile) + " is out of range; allowed (0, 100]");
+}
+
+LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params) {
+  params.Validate("calibration");
+  const Rng root(params.seed);
+  Rng fit_rng = root.Derive(0), holdout_rng = root.Derive(1);
+  std::vector<int16_t> fit_plain, holdout_plain;
+  const PairedCodes fit_x = RandomInputs(core, params.fit_vectors, fit_rng, fit_plain);
+  const PairedCodes holdout_x = RandomInputs(core, params.holdout_vectors, holdout_rng, holdout_plain);
+  const std::vector<double> exact = ExactProducts(node, holdout_plain, params.holdout_vectors);
+  const uint64_t read_seed = root.Derive(2).NextU64(), holdout_seed = root.Derive(3).NextU64();
+
+  LayerCalibration cal;
+  cal.layer = node.name;
+  const size_t columns = static_cast<size_t>(core.TileRows() * core.WeightSlices() * core.Outputs());
+  core.SetCorrections(std::vector<ColumnCorrection>(columns));
+  const Errors before = HeldOutErrors(core, holdout_x, exact, holdout_seed);
+
+  if (core.params().adc.range == AdcRange::kCalibrated) {
+    std::vector<std::vector<double>> magnitudes(columns);
+    for (const MvmRead& r : Record(core, fit_x, read_seed))
+      magnitudes[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].push_back(std::abs(r.analog));
+    cal.adc_ranges.resize(columns);
+    for (size_t c = 0; c < columns; ++c) {
+      std::vector<double>& m = magnitudes[c];
+      double range = 0;
+      if (!m.empty()) {
+        // Nearest-rank percentile: the ⌈p/100·n⌉-th smallest magnitude.
+        const double rank = std::ceil(params.adc_percentile / 100.0 * static_cast<double>(m.size()));
+        const size_t k = std::clamp<size_t>(static_cast<size_t>(rank), 1, m.size()) - 1;
+        std::nth_element(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(k), m.end());
+        range = m[k];
+      }
+      cal.adc_ranges[c] = range > 0 ? range : 1.0;  // a column that never conducts keeps a unit range
+    }
+    core.SetAdcRanges(cal.adc_ranges);
+  }
+
+  const std::vector<MvmRead> reads = Record(core, fit_x, read_seed);
+  cal.fit_reads = static_cast<int64_t>(reads.size());
+  cal.corrections.assign(columns, ColumnCorrection{});
+  if (params.mode == CorrectionMode::kColumn) {
+    std::vector<LinearFit> fits(columns);
+    for (const MvmRead& r : reads)
+      fits[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].Add(r.corrected,
+                                                                                                static_cast<double>(r.ideal));
+    for (size_t c = 0; c < columns; ++c) {
+      const LineFit f = fits[c].Result();
+      cal.corrections[c] = {f.gain, f.offset};
+    }
+  } else {
+    double im = 0, mm = 0;
+    for (const MvmRead& r : reads) {
+      im += static_cast<double>(r.ideal) * r.corrected;
+      mm += r.corrected * r.corrected;
+    }
+    const double gain = mm > 0 ? im / mm : 1.0;
+    for (ColumnCorrection& c : cal.corrections) c = {gain, 0.0};
+  }
+  core.SetCorrections(cal.corrections);
+  const Errors after = HeldOutErrors(core, holdout_x, exact, holdout_seed);
+  cal.rmse_before = before.rmse;
+  cal.relative_before = before.relative;
+  cal.rmse_after = after.rmse;
+  cal.relative_after = after.relative;
+  return cal;
+}
+
+void ApplyCalibration(const LayerCalibration& cal, CrossbarCore& core, const std::string& where) {
+  const size_t columns = static_cast<size_t>(core.TileRows() * core.WeightSlices() * core.Outputs());
+  if (cal.corrections.size() != columns)
+    throw InputError(where + ": layer " + cal.layer + " has " + std::to_string(cal.corrections.size()) +
+                     " column corrections, the chip has " + std::to_string(columns) + " columns");
+  if (!cal.adc_ranges.empty()) {
+    if (core.params().adc.range != AdcRange::kCalibrated)
+      throw InputError(where + ": layer " + cal.layer + " has calibrated ADC ranges but the crossbar's adc.range is " +
+                       std::string(ToString(core.params().adc.range)));
+    if (cal.adc_ranges.size() != columns) throw InputError(where + ": layer " + cal.layer + ": wrong number of ADC ranges");
+    core.SetAdcRanges(cal.adc_ranges);
+  }
+  core.SetCorrections(cal.corrections);
+}
+
+}  // namespace cimsim

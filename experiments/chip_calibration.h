@@ -1,0 +1,55 @@
+// chip_calibration.h — calibrating a simulated chip like a real one (`cimsim calibrate`).
+//
+// For one layer programmed on a chip instance (a CrossbarCore):
+//  1. ADC ranges (only when crossbar.adc.range is "calibrated"): drive the arrays with the fit inputs,
+//     record every column read (TraceSink) and set each (tile row, weight slice, output) column's full
+//     scale to the `adc_percentile` percentile of |analog value| over its reads.
+//  2. Corrections: with identity corrections, record the reads again and fit, per column (mode
+//     "column": tile row × weight slice × output), ideal ≈ gain·(code·lsb) + offset by least squares
+//     (sim/linear_fit.h), or one gain for the whole layer (mode "global": a drift-compensation factor
+//     for the chip's read time, through the origin: gain = Σ ideal·m / Σ m²).
+//  3. Held-out check: new inputs, never used for fitting, through the core before and after the
+//     corrections, against the exact integer dot product: RMSE and relative error (RMSE / RMS of the
+//     exact values), in integer dot-product units.
+// Inputs are uniform random codes over the layer's input range, from seeded streams (fit and held-out
+// streams differ). Reads are recorded single-threaded in a fixed order, so a calibration is a pure
+// function of (layer, chip, inputs, params).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nets/quantized_model.h"
+#include "sim/crossbar_core.h"
+
+namespace cimsim {
+
+enum class CorrectionMode { kColumn, kGlobal };
+
+struct ChipCalibrationParams {
+  int64_t fit_vectors = 512;      // input vectors for the fits
+  int64_t holdout_vectors = 512;  // input vectors for the before/after check
+  uint64_t seed = 1;              // input streams
+  double adc_percentile = 99.99;  // (0, 100], calibrated ADC ranges
+  CorrectionMode mode = CorrectionMode::kColumn;
+  void Validate(const std::string& where) const;  // InputError naming "<where>.<field>"
+};
+
+struct LayerCalibration {
+  std::string layer;
+  std::vector<ColumnCorrection> corrections;  // CrossbarCore::PeripheryIndex order
+  std::vector<double> adc_ranges;             // empty unless the ADC range is calibrated
+  double rmse_before = 0, rmse_after = 0;     // held-out, integer units
+  double relative_before = 0, relative_after = 0;
+  int64_t fit_reads = 0;
+};
+
+// Calibrates `core` (programmed for `node`) and leaves the corrections (and ADC ranges) set in it.
+LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params);
+
+// Applies a stored calibration to a freshly programmed core of the same chip (sizes must match:
+// InputError naming `where` otherwise).
+void ApplyCalibration(const LayerCalibration& calibration, CrossbarCore& core, const std::string& where);
+
+}  // namespace cimsim

@@ -1,0 +1,68 @@
+#include "experiments/xbar_config.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "devices/device_presets.h"
+#include "experiments/crossbar_config_json.h"
+#include "experiments/device_config_json.h"
+#include "sim/crossbar_core.h"
+
+namespace cimsim {
+
+XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source) {
+  const std::string prefix = source.empty() ? "" : source + ": ";
+  if (!j.is_object()) throw InputError(prefix + "expected a JSON object {\"seed\", \"device\", \"crossbar\"}");
+  for (const auto& [key, value] : j.items())
+    if (key != "seed" && key != "device" && key != "crossbar")
+      throw InputError(prefix + key + ": unknown key; allowed: seed, device, crossbar");
+  XbarConfig c;
+  c.source = source;
+  c.device = DevicePreset("ideal");
+  if (j.contains("seed")) {
+    const nlohmann::json& s = j["seed"];
+    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0))
+      throw InputError(prefix + "seed: " + s.dump() + " is not allowed; expected an integer >= 0");
+    c.seed = s.get<uint64_t>();
+  }
+  if (j.contains("device")) c.device = ParseDeviceConfig(j["device"], prefix + "device");
+  if (j.contains("crossbar")) c.crossbar = ParseCrossbarConfig(j["crossbar"], prefix + "crossbar");
+  c.device.Validate(prefix + "device");
+  c.crossbar.Validate(prefix + "crossbar");
+  return c;
+}
+
+XbarConfig LoadXbarConfig(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": crossbar config not found");
+  std::ifstream in(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not valid JSON: " + e.what());
+  }
+  return ParseXbarConfig(j, path);
+}
+
+nlohmann::json XbarConfigToJson(const XbarConfig& c) {
+  return {{"seed", c.seed}, {"device", DeviceParamsToJson(c.device)}, {"crossbar", CrossbarParamsToJson(c.crossbar)}};
+}
+
+MvmCoreFactory CrossbarCoreFactory(const XbarConfig& config) {
+  const std::string prefix = config.source.empty() ? "" : config.source + ": ";
+  auto device = std::make_shared<const DeviceModel>(config.device, prefix + "device");
+  return [device, config, prefix](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
+    const int32_t x_lo = node.input_signed ? -((1 << (node.input_bits - 1)) - 1) : 0;
+    const int32_t x_hi = node.input_signed ? (1 << (node.input_bits - 1)) - 1 : (1 << node.input_bits) - 1;
+    Rng program = Rng(config.seed).Derive(0).Derive(static_cast<uint64_t>(index));
+    return std::make_unique<CrossbarCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
+                                          node.weight_bits, x_lo, x_hi, *device, config.crossbar, program,
+                                          prefix + "crossbar (layer " + node.name + ")");
+  };
+}
+
+uint64_t ReadNoiseSeed(const XbarConfig& config) { return Rng(config.seed).Derive(1).NextU64(); }
+
+}  // namespace cimsim

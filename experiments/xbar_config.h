@@ -1,0 +1,41 @@
+// xbar_config.h — the simulated chip of `cimsim infer --crossbar xbar.json` (and of calibration):
+// which device, which crossbar geometry/mapping/ADC, and the seed of the chip instance.
+//
+//   {"seed": 1,                                   chip instance: programming noise, faults, drift ν
+//    "device": {"preset": "pcm", ...},            docs/devices.md
+//    "crossbar": {"rows_max": 128, ...}}          docs/crossbar.md
+// Every key is optional (defaults: seed 1, the ideal device, CrossbarParams' defaults); unknown keys
+// are errors naming the path. The conv/linear node i of a quantized model is programmed with
+// Rng(seed).Derive(0).Derive(i), so a layer's chip does not depend on which other layers run on CIM;
+// read noise draws from streams rooted at ReadNoiseSeed(config) = Rng(seed).Derive(1).NextU64().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "devices/device_model.h"
+#include "nets/integer_network.h"
+#include "sim/crossbar_params.h"
+
+namespace cimsim {
+
+struct XbarConfig {
+  uint64_t seed = 1;
+  DeviceParams device;
+  CrossbarParams crossbar;
+  std::string source;  // file name, for messages
+};
+
+XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source);
+XbarConfig LoadXbarConfig(const std::string& path);
+nlohmann::json XbarConfigToJson(const XbarConfig& config);
+
+// Programs one CrossbarCore per conv/linear node (validating the config against each layer: InputError
+// naming the source). The returned factory keeps the device model alive.
+MvmCoreFactory CrossbarCoreFactory(const XbarConfig& config);
+uint64_t ReadNoiseSeed(const XbarConfig& config);
+
+}  // namespace cimsim
