@@ -1,11 +1,10 @@
 #include "experiments/calibrate_config.h"
 
-#include <algorithm>
-#include <climits>
 #include <filesystem>
 #include <fstream>
 
 #include "common/error.h"
+#include "experiments/json_reader.h"
 
 namespace cimsim {
 namespace {
@@ -21,68 +20,40 @@ nlohmann::json ReadJson(const std::string& path, const std::string& what) {
   }
 }
 
-int64_t Integer(const nlohmann::json& v, const std::string& where, int64_t lo, int64_t hi) {
-  if (!v.is_number_integer())
-    throw InputError(where + ": expected an integer, got " + v.dump());
-  const int64_t x = v.get<int64_t>();
-  if (x < lo || x > hi)
-    throw InputError(where + ": " + std::to_string(x) + " is out of range; allowed " + std::to_string(lo) + ".." +
-                     std::to_string(hi));
-  return x;
-}
-
 }  // namespace
 
 CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string& source) {
-  const std::string p = source.empty() ? "" : source + ": ";
-  if (!j.is_object()) throw InputError(p + "expected a JSON object");
-  static const std::vector<std::string> kKeys = {"qmodel", "xbar", "layers", "fit_vectors", "holdout_vectors",
-                                                 "seed", "adc_percentile", "mode"};
-  for (const auto& [key, value] : j.items())
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-      throw InputError(p + key + ": unknown key; allowed: qmodel, xbar, layers, fit_vectors, holdout_vectors, seed, "
-                           "adc_percentile, mode");
+  const JsonReader r(source, ": ");
+  static constexpr std::string_view kKeys[] = {"qmodel", "xbar",   "layers",         "fit_vectors", "holdout_vectors",
+                                               "seed",   "adc_percentile", "mode"};
+  r.RequireObject(j, "");
+  r.CheckKeys(j, "", kKeys);
   CalibrateConfig c;
   c.source = source;
-  if (!j.contains("qmodel") || !j["qmodel"].is_string() || j["qmodel"].get<std::string>().empty())
-    throw InputError(p + "qmodel: required, the quantized model file (a string)");
-  c.qmodel = j["qmodel"].get<std::string>();
-  if (j.contains("xbar")) {
-    const nlohmann::json& x = j["xbar"];
-    if (x.is_string()) {
-      c.xbar = LoadXbarConfig(x.get<std::string>());
-    } else {
-      c.xbar = ParseXbarConfig(x, p + "xbar");
-    }
+  if (!j.contains("qmodel")) r.Fail("qmodel", "required, the quantized model file (a string)");
+  c.qmodel = r.String(j["qmodel"], "qmodel");
+  if (c.qmodel.empty()) r.Fail("qmodel", "required, the quantized model file (a string)");
+  const std::string p = source.empty() ? "" : source + ": ";
+  if (j.contains("xbar") && j["xbar"].is_string()) {
+    c.xbar = LoadXbarConfig(j["xbar"].get<std::string>());
   } else {
-    c.xbar = ParseXbarConfig(nlohmann::json::object(), p + "xbar");
+    c.xbar = ParseXbarConfig(j.contains("xbar") ? j["xbar"] : nlohmann::json::object(), p + "xbar");
   }
   if (j.contains("layers")) {
-    if (!j["layers"].is_array() || j["layers"].empty()) throw InputError(p + "layers: expected a non-empty array of layer names");
-    for (size_t i = 0; i < j["layers"].size(); ++i) {
-      const nlohmann::json& name = j["layers"][i];
-      if (!name.is_string()) throw InputError(p + "layers[" + std::to_string(i) + "]: expected a layer name (string)");
-      c.layers.push_back(name.get<std::string>());
-    }
+    if (!j["layers"].is_array() || j["layers"].empty()) r.Fail("layers", "expected a non-empty array of layer names");
+    for (size_t i = 0; i < j["layers"].size(); ++i) c.layers.push_back(r.String(j["layers"][i], Element("layers", i)));
   }
-  if (j.contains("fit_vectors")) c.params.fit_vectors = Integer(j["fit_vectors"], p + "fit_vectors", 1, 1000000);
-  if (j.contains("holdout_vectors")) c.params.holdout_vectors = Integer(j["holdout_vectors"], p + "holdout_vectors", 1, 1000000);
-  if (j.contains("seed")) c.params.seed = static_cast<uint64_t>(Integer(j["seed"], p + "seed", 0, INT64_MAX));
+  if (j.contains("fit_vectors")) c.params.fit_vectors = r.Integer(j["fit_vectors"], "fit_vectors", 1, 1000000);
+  if (j.contains("holdout_vectors")) c.params.holdout_vectors = r.Integer(j["holdout_vectors"], "holdout_vectors", 1, 1000000);
+  if (j.contains("seed")) c.params.seed = r.Unsigned64(j["seed"], "seed");
   if (j.contains("adc_percentile")) {
-    if (!j["adc_percentile"].is_number()) throw InputError(p + "adc_percentile: expected a number, got " + j["adc_percentile"].dump());
-    c.params.adc_percentile = j["adc_percentile"].get<double>();
+    c.params.adc_percentile = r.Number(j["adc_percentile"], "adc_percentile");
     if (!(c.params.adc_percentile > 0 && c.params.adc_percentile <= 100))
-      throw InputError(p + "adc_percentile: " + j["adc_percentile"].dump() + " is out of range; allowed (0, 100]");
+      r.Fail("adc_percentile", Show(j["adc_percentile"]) + " is out of range; allowed (0, 100]");
   }
   if (j.contains("mode")) {
-    const nlohmann::json& m = j["mode"];
-    if (m == "column") {
-      c.params.mode = CorrectionMode::kColumn;
-    } else if (m == "global") {
-      c.params.mode = CorrectionMode::kGlobal;
-    } else {
-      throw InputError(p + "mode: " + m.dump() + " is not allowed; allowed \"column\", \"global\"");
-    }
+    static constexpr CorrectionMode kModes[] = {CorrectionMode::kColumn, CorrectionMode::kGlobal};
+    c.params.mode = r.Choice(j["mode"], "mode", kModes, ToString, "a correction mode");
   }
   c.params.Validate(source.empty() ? "calibration" : source);
   return c;
@@ -100,7 +71,7 @@ nlohmann::json CalibrateConfigToJson(const CalibrateConfig& c) {
           {"holdout_vectors", c.params.holdout_vectors},
           {"seed", c.params.seed},
           {"adc_percentile", c.params.adc_percentile},
-          {"mode", c.params.mode == CorrectionMode::kColumn ? "column" : "global"}};
+          {"mode", std::string(ToString(c.params.mode))}};
 }
 
 }  // namespace cimsim

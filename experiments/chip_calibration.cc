@@ -69,6 +69,8 @@ std::vector<MvmRead> Record(const CrossbarCore& core, const PairedCodes& x, uint
 
 }  // namespace
 
+std::string_view ToString(CorrectionMode mode) { return mode == CorrectionMode::kColumn ? "column" : "global"; }
+
 void ChipCalibrationParams::Validate(const std::string& where) const {
   if (fit_vectors < 1 || fit_vectors > 1000000)
     throw InputError(where + ".fit_vectors: " + std::to_string(fit_vectors) + " is out of range; allowed 1..1000000");

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nets/quantized_model.h"
@@ -26,6 +27,8 @@
 namespace cimsim {
 
 enum class CorrectionMode { kColumn, kGlobal };
+// "column", "global" (as in configs)
+std::string_view ToString(CorrectionMode mode);
 
 struct ChipCalibrationParams {
   int64_t fit_vectors = 512;      // input vectors for the fits

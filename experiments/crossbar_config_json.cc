@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "experiments/json_reader.h"
 
 namespace cimsim {
 namespace {
@@ -22,86 +23,15 @@ constexpr CrossbarMapping kMappings[] = {CrossbarMapping::kDifferential, Crossba
 constexpr InputMode kModes[] = {InputMode::kDac, InputMode::kBitSerial};
 constexpr AdcRange kRanges[] = {AdcRange::kMax, AdcRange::kFixed, AdcRange::kCalibrated};
 
-std::string Join(std::span<const std::string_view> words) {
-  std::string out;
-  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
-  return out;
-}
-
-std::string Child(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-// A value for a message: its JSON text, cut short when long.
-std::string Show(const json& v) {
-  std::string text = v.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-// Knows `where`; every error is "<where>.<path>: <problem>".
-class Reader {
+// Every error is "<where>.<path>: <problem>".
+class Reader : public JsonReader {
  public:
-  explicit Reader(const std::string& where) : where_(where) {}
-
-  [[noreturn]] void Fail(const std::string& path, const std::string& problem) const {
-    const std::string at = path.empty() ? where_ : Child(where_, path);
-    throw InputError(at.empty() ? problem : at + ": " + problem);
-  }
-
-  void RequireObject(const json& j, const std::string& path) const {
-    if (!j.is_object()) Fail(path, "expected an object {...}, got " + Show(j));
-  }
-
-  void CheckKeys(const json& j, const std::string& path, std::span<const std::string_view> allowed) const {
-    for (const auto& [key, value] : j.items()) {
-      bool known = false;
-      for (std::string_view a : allowed) known = known || key == a;
-      if (!known) Fail(Child(path, key), "unknown key; allowed: " + Join(allowed));
-    }
-  }
-
-  double Number(const json& j, const std::string& path) const {
-    if (!j.is_number()) Fail(path, "expected a number, got " + Show(j));
-    return j.get<double>();
-  }
-
-  // An integral number that fits an int; the allowed range is checked by CrossbarParams::Validate.
-  int Int(const json& j, const std::string& path) const {
-    if (!j.is_number()) Fail(path, "expected an integer, got " + Show(j));
-    const double d = j.get<double>();
-    if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
-    if (j.is_number_unsigned() ? j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max())
-                               : (d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max())) {
-      Fail(path, Show(j) + " is out of range for an integer");
-    }
-    return j.is_number_integer() ? static_cast<int>(j.get<int64_t>()) : static_cast<int>(d);
-  }
-
-  bool Bool(const json& j, const std::string& path) const {
-    if (!j.is_boolean()) Fail(path, "expected true or false, got " + Show(j));
-    return j.get<bool>();
-  }
-
-  template <typename Enum, size_t N>
-  Enum Choice(const json& j, const std::string& path, const Enum (&values)[N], std::string_view what) const {
-    if (!j.is_string()) Fail(path, "expected a string, got " + Show(j));
-    const std::string text = j.get<std::string>();
-    std::string allowed;
-    for (Enum v : values) {
-      if (text == ToString(v)) return v;
-      allowed += (allowed.empty() ? "" : ", ") + std::string(ToString(v));
-    }
-    Fail(path, Show(j) + " is not " + std::string(what) + "; allowed " + allowed);
-  }
+  explicit Reader(const std::string& where) : JsonReader(where, ".") {}
 
   // `key` of object j at `path` may only appear when `ok` (the object's mode/range allows it).
   void OnlyWith(const json& j, const std::string& path, std::string_view key, bool ok, const std::string& rule) const {
     if (j.contains(key) && !ok) Fail(Child(path, key), "only allowed with " + rule);
   }
-
- private:
-  std::string where_;
 };
 
 void ReadInput(const Reader& r, const json& j, InputParams& input) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "experiments/json_reader.h"
 #include "devices/device_presets.h"
 
 namespace cimsim {
@@ -34,91 +35,25 @@ constexpr ReadNoiseKind kReadKinds[] = {ReadNoiseKind::kNone, ReadNoiseKind::kCo
                                         ReadNoiseKind::kPcm1f};
 constexpr DriftKind kDriftKinds[] = {DriftKind::kNone, DriftKind::kConstantNu, DriftKind::kPcm};
 
-std::string Join(std::span<const std::string_view> words) {
-  std::string out;
-  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
-  return out;
-}
-
-std::string Child(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-// A value for a message: its JSON text, cut short when long.
-std::string Show(const json& v) {
-  std::string text = v.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-// Knows `where`; every error is "<where>.<path>: <problem>".
-class Reader {
+// Every error is "<where>.<path>: <problem>"; numbers must be finite.
+class Reader : public JsonReader {
  public:
-  explicit Reader(const std::string& where) : where_(where) {}
-
-  [[noreturn]] void Fail(const std::string& path, const std::string& problem) const {
-    const std::string at = path.empty() ? where_ : Child(where_, path);
-    throw InputError(at.empty() ? problem : at + ": " + problem);
-  }
-
-  void RequireObject(const json& j, const std::string& path) const {
-    if (!j.is_object()) Fail(path, "expected an object {...}, got " + Show(j));
-  }
-
-  void CheckKeys(const json& j, const std::string& path, std::span<const std::string_view> allowed) const {
-    for (const auto& [key, value] : j.items()) {
-      bool known = false;
-      for (std::string_view a : allowed) known = known || key == a;
-      if (!known) Fail(Child(path, key), "unknown key; allowed: " + Join(allowed));
-    }
-  }
+  explicit Reader(const std::string& where) : JsonReader(where, ".") {}
 
   double Number(const json& j, const std::string& path) const {
-    if (!j.is_number()) Fail(path, "expected a number, got " + Show(j));
-    const double v = j.get<double>();
+    const double v = JsonReader::Number(j, path);
     if (!std::isfinite(v)) Fail(path, std::string("expected a finite number, got ") + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"));
     return v;
-  }
-
-  // An integral number that fits an int; the allowed range is checked by DeviceParams::Validate.
-  int Int(const json& j, const std::string& path, const std::string& allowed) const {
-    if (!j.is_number()) Fail(path, "expected an integer, got " + Show(j));
-    const double d = j.get<double>();
-    if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
-    if (j.is_number_unsigned() ? j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max())
-                               : (d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max())) {
-      Fail(path, Show(j) + " is out of range; allowed " + allowed);
-    }
-    return j.is_number_integer() ? static_cast<int>(j.get<int64_t>()) : static_cast<int>(d);
-  }
-
-  std::string String(const json& j, const std::string& path) const {
-    if (!j.is_string()) Fail(path, "expected a string, got " + Show(j));
-    return j.get<std::string>();
-  }
-
-  template <typename Enum, size_t N>
-  Enum Choice(const json& j, const std::string& path, const Enum (&values)[N], std::string_view what) const {
-    const std::string text = String(j, path);
-    std::string allowed;
-    for (Enum v : values) {
-      if (text == ToString(v)) return v;
-      allowed += (allowed.empty() ? "" : ", ") + std::string(ToString(v));
-    }
-    Fail(path, Show(j) + " is not a " + std::string(what) + "; allowed " + allowed);
   }
 
   std::vector<double> Numbers(const json& j, const std::string& path) const {
     if (!j.is_array()) Fail(path, "expected an array of numbers [c_0, c_1, ...], got " + Show(j));
     std::vector<double> out;
-    for (size_t i = 0; i < j.size(); ++i) out.push_back(Number(j[i], path + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < j.size(); ++i) out.push_back(Number(j[i], Element(path, i)));
     return out;
   }
-
- private:
-  std::string where_;
 };
 
 // One section ("programming_noise", ...) while it is read: its path, kind and where the kind came from.
@@ -135,7 +70,7 @@ class Section {
   template <size_t N>
   bool ReadKind(const Kind (&kinds)[N]) {
     if (!j_.contains("kind")) return false;
-    const Kind k = reader_.Choice(j_["kind"], Path("kind"), kinds, "kind");
+    const Kind k = reader_.Choice(j_["kind"], Path("kind"), kinds, "a kind");
     const bool changed = k != kind_;
     kind_ = k;
     origin_.clear();
@@ -202,7 +137,7 @@ void ReadProgramming(const Reader& r, const json& j, DeviceParams& p) {
   if (s.Has("sigma", {K::kConstant})) n.sigma = s.Number("sigma");
   if (s.Has("relative", {K::kProportional})) n.relative = s.Number("relative");
   if (s.Has("coefficients", {K::kPolynomial})) n.coefficients = r.Numbers(s["coefficients"], s.Path("coefficients"));
-  if (s.Has("variable", {K::kPolynomial})) n.variable = r.Choice(s["variable"], s.Path("variable"), kVariables, "variable");
+  if (s.Has("variable", {K::kPolynomial})) n.variable = r.Choice(s["variable"], s.Path("variable"), kVariables, "a variable");
   if (s.Has("g_max_reference", {K::kPolynomial})) n.g_max_reference = s.Number("g_max_reference");
 }
 
@@ -267,7 +202,7 @@ DeviceParams ParseDeviceConfig(const json& j, const std::string& where) {
     const std::string name = r.String(j["preset"], "preset");
     bool known = false;
     for (std::string_view n : DevicePresetNames()) known = known || name == n;
-    if (!known) r.Fail("preset", Show(j["preset"]) + " is not a device preset; allowed " + Join(DevicePresetNames()));
+    if (!known) r.Fail("preset", Show(j["preset"]) + " is not a device preset; allowed " + JoinWords(DevicePresetNames()));
     p = DevicePreset(name);
   }
   if (j.contains("g_min")) p.g_min = r.Number(j["g_min"], "g_min");

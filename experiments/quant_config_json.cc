@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "experiments/json_reader.h"
 
 namespace cimsim {
 namespace {
@@ -36,109 +37,10 @@ constexpr int kMaxMseCandidates = 65536;  // RangeParams' own limit (range_calib
 
 std::string_view PriorName(AciqPrior prior) { return prior == AciqPrior::kLaplace ? "laplace" : "gauss"; }
 
-std::string Join(std::span<const std::string_view> words) {
-  std::string out;
-  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
-  return out;
-}
-
-std::string Child(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-std::string Element(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-// A value for a message: its JSON text, cut short when long.
-std::string Show(const json& v) {
-  std::string text = v.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-// Knows the file name; every error is "<source>: <path>: <problem>".
-class Reader {
+// Every error is "<source>: <path>: <problem>".
+class Reader : public JsonReader {
  public:
-  explicit Reader(const std::string& source) : source_(source) {}
-
-  [[noreturn]] void Fail(const std::string& path, const std::string& problem) const {
-    std::string message = source_;
-    if (!path.empty()) message += (message.empty() ? "" : ": ") + path;
-    throw InputError(message.empty() ? problem : message + ": " + problem);
-  }
-
-  void RequireObject(const json& j, const std::string& path) const {
-    if (!j.is_object()) Fail(path, "expected an object {...}, got " + Show(j));
-  }
-
-  void CheckKeys(const json& j, const std::string& path, std::span<const std::string_view> allowed) const {
-    for (const auto& [key, value] : j.items()) {
-      bool known = false;
-      for (std::string_view a : allowed) known = known || key == a;
-      if (!known) Fail(Child(path, key), "unknown key; allowed: " + Join(allowed));
-    }
-  }
-
-  // An integer in [lo, hi]; integral floats (8.0, 1e6) are accepted, 8.5 is not.
-  int64_t Integer(const json& j, const std::string& path, int64_t lo, int64_t hi) const {
-    const std::string allowed = hi == std::numeric_limits<int64_t>::max()
-                                    ? ">= " + std::to_string(lo)
-                                    : std::to_string(lo) + ".." + std::to_string(hi);
-    std::optional<int64_t> value;
-    if (j.is_number_unsigned()) {
-      const uint64_t u = j.get<uint64_t>();
-      if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) value = static_cast<int64_t>(u);
-    } else if (j.is_number_integer()) {
-      value = j.get<int64_t>();
-    } else if (j.is_number_float()) {
-      const double d = j.get<double>();
-      if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
-      if (d >= -9.2e18 && d <= 9.2e18) value = static_cast<int64_t>(d);
-    } else {
-      Fail(path, "expected an integer, got " + Show(j));
-    }
-    if (!value || *value < lo || *value > hi) Fail(path, Show(j) + " is out of range; allowed " + allowed);
-    return *value;
-  }
-
-  uint64_t Unsigned64(const json& j, const std::string& path) const {
-    if (j.is_number_unsigned()) return j.get<uint64_t>();
-    if (j.is_number_integer()) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
-    if (j.is_number_float()) {
-      const double d = j.get<double>();
-      if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
-      if (d < 0 || d >= 18446744073709551616.0) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
-      return static_cast<uint64_t>(d);
-    }
-    Fail(path, "expected an integer, got " + Show(j));
-  }
-
-  bool Bool(const json& j, const std::string& path) const {
-    if (!j.is_boolean()) Fail(path, "expected true or false, got " + Show(j));
-    return j.get<bool>();
-  }
-
-  double Number(const json& j, const std::string& path) const {
-    if (!j.is_number()) Fail(path, "expected a number, got " + Show(j));
-    return j.get<double>();
-  }
-
-  std::string String(const json& j, const std::string& path) const {
-    if (!j.is_string()) Fail(path, "expected a string, got " + Show(j));
-    return j.get<std::string>();
-  }
-
-  // One of `values`, written as ToString(value) in the file; `what` names the kind ("method").
-  template <typename Enum, size_t N>
-  Enum Choice(const json& j, const std::string& path, const Enum (&values)[N],
-              std::type_identity_t<std::string_view (*)(Enum)> name, std::string_view what) const {
-    const std::string text = String(j, path);
-    std::string allowed;
-    for (Enum v : values) {
-      if (text == name(v)) return v;
-      allowed += (allowed.empty() ? "" : ", ") + std::string(name(v));
-    }
-    Fail(path, Show(j) + " is not a " + std::string(what) + "; allowed " + allowed);
-  }
+  explicit Reader(const std::string& source) : JsonReader(source, ": ") {}
 
   RangeParams Range(const json& j, const std::string& path) const {
     RequireObject(j, path);
@@ -146,7 +48,7 @@ class Reader {
     RangeParams r;
     const bool explicit_method = j.contains("method");
     if (explicit_method) {
-      r.method = Choice(j["method"], Child(path, "method"), kMethods, [](RangeMethod m) { return ToString(m); }, "method");
+      r.method = Choice(j["method"], Child(path, "method"), kMethods, "a method");
     }
     const auto only_with = [&](std::string_view key, RangeMethod needed) {
       if (r.method != needed) {
@@ -158,7 +60,7 @@ class Reader {
     if (j.contains("prior")) {
       only_with("prior", RangeMethod::kAciq);
       constexpr AciqPrior kPriors[] = {AciqPrior::kLaplace, AciqPrior::kGauss};
-      r.prior = Choice(j["prior"], Child(path, "prior"), kPriors, PriorName, "prior");
+      r.prior = Choice(j["prior"], Child(path, "prior"), kPriors, PriorName, "a prior");
     }
     if (j.contains("percentile")) {
       only_with("percentile", RangeMethod::kPercentile);
@@ -199,7 +101,7 @@ class Reader {
     }
     if (j.contains("bias_correction")) o.bias_correction = Bool(j["bias_correction"], Child(path, "bias_correction"));
     if (j.contains("mode")) {
-      o.mode = Choice(j["mode"], Child(path, "mode"), kModes, [](QuantMode m) { return ToString(m); }, "mode");
+      o.mode = Choice(j["mode"], Child(path, "mode"), kModes, "a mode");
     }
     return o;
   }
@@ -236,9 +138,6 @@ class Reader {
     }
     return c;
   }
-
- private:
-  std::string source_;
 };
 
 json RangeToJson(const RangeParams& r) {

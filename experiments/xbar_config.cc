@@ -7,25 +7,21 @@
 #include "devices/device_presets.h"
 #include "experiments/crossbar_config_json.h"
 #include "experiments/device_config_json.h"
+#include "experiments/json_reader.h"
 #include "sim/crossbar_core.h"
 
 namespace cimsim {
 
 XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source) {
+  const JsonReader r(source, ": ");
+  static constexpr std::string_view kKeys[] = {"seed", "device", "crossbar"};
+  r.RequireObject(j, "");
+  r.CheckKeys(j, "", kKeys);
   const std::string prefix = source.empty() ? "" : source + ": ";
-  if (!j.is_object()) throw InputError(prefix + "expected a JSON object {\"seed\", \"device\", \"crossbar\"}");
-  for (const auto& [key, value] : j.items())
-    if (key != "seed" && key != "device" && key != "crossbar")
-      throw InputError(prefix + key + ": unknown key; allowed: seed, device, crossbar");
   XbarConfig c;
   c.source = source;
   c.device = DevicePreset("ideal");
-  if (j.contains("seed")) {
-    const nlohmann::json& s = j["seed"];
-    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0))
-      throw InputError(prefix + "seed: " + s.dump() + " is not allowed; expected an integer >= 0");
-    c.seed = s.get<uint64_t>();
-  }
+  if (j.contains("seed")) c.seed = r.Unsigned64(j["seed"], "seed");
   if (j.contains("device")) c.device = ParseDeviceConfig(j["device"], prefix + "device");
   if (j.contains("crossbar")) c.crossbar = ParseCrossbarConfig(j["crossbar"], prefix + "crossbar");
   c.device.Validate(prefix + "device");

@@ -1,0 +1,108 @@
+#include "experiments/json_reader.h"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "common/error.h"
+
+namespace cimsim {
+
+using nlohmann::json;
+
+std::string JoinWords(std::span<const std::string_view> words) {
+  std::string out;
+  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+  return out;
+}
+
+std::string Child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string Element(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+std::string Show(const json& v) {
+  std::string text = v.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+void JsonReader::Fail(const std::string& path, const std::string& problem) const {
+  std::string at = prefix_;
+  if (!path.empty()) at += (at.empty() ? "" : separator_) + path;
+  throw InputError(at.empty() ? problem : at + ": " + problem);
+}
+
+void JsonReader::RequireObject(const json& j, const std::string& path) const {
+  if (!j.is_object()) Fail(path, "expected an object {...}, got " + Show(j));
+}
+
+void JsonReader::CheckKeys(const json& j, const std::string& path, std::span<const std::string_view> allowed) const {
+  for (const auto& [key, value] : j.items()) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || key == a;
+    if (!known) Fail(Child(path, key), "unknown key; allowed: " + JoinWords(allowed));
+  }
+}
+
+double JsonReader::Number(const json& j, const std::string& path) const {
+  if (!j.is_number()) Fail(path, "expected a number, got " + Show(j));
+  return j.get<double>();
+}
+
+bool JsonReader::Bool(const json& j, const std::string& path) const {
+  if (!j.is_boolean()) Fail(path, "expected true or false, got " + Show(j));
+  return j.get<bool>();
+}
+
+std::string JsonReader::String(const json& j, const std::string& path) const {
+  if (!j.is_string()) Fail(path, "expected a string, got " + Show(j));
+  return j.get<std::string>();
+}
+
+int JsonReader::Int(const json& j, const std::string& path, std::string_view allowed) const {
+  if (!j.is_number()) Fail(path, "expected an integer, got " + Show(j));
+  const double d = j.get<double>();
+  if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
+  if (j.is_number_unsigned() ? j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max())
+                             : (d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max())) {
+    Fail(path, Show(j) + (allowed.empty() ? " is out of range for an integer"
+                                          : " is out of range; allowed " + std::string(allowed)));
+  }
+  return j.is_number_integer() ? static_cast<int>(j.get<int64_t>()) : static_cast<int>(d);
+}
+
+int64_t JsonReader::Integer(const json& j, const std::string& path, int64_t lo, int64_t hi) const {
+  const std::string allowed = hi == std::numeric_limits<int64_t>::max() ? ">= " + std::to_string(lo)
+                                                                        : std::to_string(lo) + ".." + std::to_string(hi);
+  std::optional<int64_t> value;
+  if (j.is_number_unsigned()) {
+    const uint64_t u = j.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) value = static_cast<int64_t>(u);
+  } else if (j.is_number_integer()) {
+    value = j.get<int64_t>();
+  } else if (j.is_number_float()) {
+    const double d = j.get<double>();
+    if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
+    if (d >= -9.2e18 && d <= 9.2e18) value = static_cast<int64_t>(d);
+  } else {
+    Fail(path, "expected an integer, got " + Show(j));
+  }
+  if (!value || *value < lo || *value > hi) Fail(path, Show(j) + " is out of range; allowed " + allowed);
+  return *value;
+}
+
+uint64_t JsonReader::Unsigned64(const json& j, const std::string& path) const {
+  if (j.is_number_unsigned()) return j.get<uint64_t>();
+  if (j.is_number_integer()) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
+  if (j.is_number_float()) {
+    const double d = j.get<double>();
+    if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));
+    if (d < 0 || d >= 18446744073709551616.0) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
+    return static_cast<uint64_t>(d);
+  }
+  Fail(path, "expected an integer, got " + Show(j));
+}
+
+}  // namespace cimsim
