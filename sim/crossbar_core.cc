@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "sim/layer_codes.h"
 #include "sim/trace_sink.h"
 
 namespace cimsim {
@@ -22,36 +23,6 @@ constexpr double kTwo24 = 16777216.0;
 // Sub-product size: an Eigen GEMM of at most 128 × 128 × 128 doubles packs its operands in buffers of at
 // most 128 KiB, which Eigen takes from the stack (EIGEN_STACK_ALLOCATION_LIMIT), so it does not allocate.
 constexpr int64_t kGemmBlock = 128;
-
-// Validates the constructor's arguments (std::invalid_argument, as IdealCore).
-void CheckArguments(std::span<const int16_t> codes, int64_t N, int64_t K, int weight_bits, int32_t x_min,
-                    int32_t x_max) {
-  const std::string where = "CrossbarCore: ";
-  if (N < 1) throw std::invalid_argument(where + "N = " + std::to_string(N) + " outputs; must be >= 1");
-  if (K < 1) throw std::invalid_argument(where + "K = " + std::to_string(K) + " (depth); must be >= 1");
-  if (static_cast<int64_t>(codes.size()) != N * K) {
-    throw std::invalid_argument(where + "codes has " + std::to_string(codes.size()) + " elements; N·K = " +
-                                std::to_string(N) + "·" + std::to_string(K) + " = " + std::to_string(N * K));
-  }
-  if (weight_bits < 2 || weight_bits > 16) {
-    throw std::invalid_argument(where + "weight_bits = " + std::to_string(weight_bits) + "; must be in [2, 16]");
-  }
-  const int32_t w_max = (1 << (weight_bits - 1)) - 1;
-  for (size_t i = 0; i < codes.size(); ++i) {
-    if (std::abs(int32_t{codes[i]}) > w_max) {
-      throw std::invalid_argument(where + "weight code " + std::to_string(codes[i]) + " at [" +
-                                  std::to_string(static_cast<int64_t>(i) / K) + ", " +
-                                  std::to_string(static_cast<int64_t>(i) % K) + "] is outside ±" +
-                                  std::to_string(w_max) + " (weight_bits = " + std::to_string(weight_bits) + ")");
-    }
-  }
-  constexpr int32_t kInt16Min = std::numeric_limits<int16_t>::min(), kInt16Max = std::numeric_limits<int16_t>::max();
-  if (x_min > x_max || x_min < kInt16Min || x_max > kInt16Max) {
-    throw std::invalid_argument(where + "input code range [" + std::to_string(x_min) + ", " + std::to_string(x_max) +
-                                "] must satisfy " + std::to_string(kInt16Min) + " <= x_min <= x_max <= " +
-                                std::to_string(kInt16Max));
-  }
-}
 
 // True when a column of `rows` rows with inputs up to x_max and |values| up to `max_value` (µS or µS²)
 // on the grid 2^−e keeps every partial sum an integer number of units below 2^53 (the values round to
@@ -94,7 +65,7 @@ CrossbarCore::CrossbarCore(std::span<const int16_t> codes, int64_t N, int64_t K,
                            int32_t x_max, const DeviceModel& device, const CrossbarParams& params, Rng& rng,
                            const std::string& where)
     : N_(N), K_(K), weight_bits_(weight_bits), x_min_(x_min), x_max_(x_max), params_(params), where_(where) {
-  CheckArguments(codes, N, K, weight_bits, x_min, x_max);
+  CheckLayerCodes("CrossbarCore: ", codes, N, K, weight_bits, 16, x_min, x_max);
   params_.Validate(where);
   params_.ValidateLayer(where, weight_bits, x_min, x_max);
   w_.assign(codes.begin(), codes.end());

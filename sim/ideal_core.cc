@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/layer_codes.h"
+
 namespace cimsim {
 namespace {
 
@@ -13,30 +15,8 @@ namespace {
 const int16_t* Validated(std::span<const int16_t> codes, int64_t N, int64_t K, int weight_bits, int32_t x_min,
                          int32_t x_max) {
   const std::string where = "IdealCore: ";
-  if (N < 1) throw std::invalid_argument(where + "N = " + std::to_string(N) + " outputs; must be >= 1");
-  if (K < 1) throw std::invalid_argument(where + "K = " + std::to_string(K) + " (depth); must be >= 1");
-  if (static_cast<int64_t>(codes.size()) != N * K) {
-    throw std::invalid_argument(where + "codes has " + std::to_string(codes.size()) + " elements; N·K = " +
-                                std::to_string(N) + "·" + std::to_string(K) + " = " + std::to_string(N * K));
-  }
-  if (weight_bits < 2 || weight_bits > 8) {
-    throw std::invalid_argument(where + "weight_bits = " + std::to_string(weight_bits) + "; must be in [2, 8]");
-  }
+  CheckLayerCodes(where, codes, N, K, weight_bits, 8, x_min, x_max);
   const int32_t w_max = (1 << (weight_bits - 1)) - 1;
-  for (size_t i = 0; i < codes.size(); ++i) {
-    if (std::abs(int32_t{codes[i]}) > w_max) {
-      throw std::invalid_argument(where + "weight code " + std::to_string(codes[i]) + " at [" +
-                                  std::to_string(static_cast<int64_t>(i) / K) + ", " +
-                                  std::to_string(static_cast<int64_t>(i) % K) + "] is outside ±" +
-                                  std::to_string(w_max) + " (weight_bits = " + std::to_string(weight_bits) + ")");
-    }
-  }
-  constexpr int32_t kInt16Min = std::numeric_limits<int16_t>::min(), kInt16Max = std::numeric_limits<int16_t>::max();
-  if (x_min > x_max || x_min < kInt16Min || x_max > kInt16Max) {
-    throw std::invalid_argument(where + "input code range [" + std::to_string(x_min) + ", " + std::to_string(x_max) +
-                                "] must satisfy " + std::to_string(kInt16Min) + " <= x_min <= x_max <= " +
-                                std::to_string(kInt16Max));
-  }
   const int64_t x_abs = std::max(std::abs(int64_t{x_min}), std::abs(int64_t{x_max}));
   // K < 2^31 keeps the int64 product exact (w_max <= 127, x_abs <= 32768).
   const bool overflow = x_abs > 0 && (K >= (int64_t{1} << 31) || K * w_max * x_abs >= (int64_t{1} << 31));
