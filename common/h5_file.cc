@@ -1,6 +1,7 @@
 #include "common/h5_file.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -205,6 +206,15 @@ std::vector<int64_t> H5File::DatasetShape(const std::string& path) const {
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   return std::vector<int64_t>(dims.begin(), dims.end());
+}
+
+std::vector<double> H5File::ReadFiniteArray(const std::string& path, const std::vector<int64_t>& shape) const {
+  if (!Exists(path)) throw InputError(path_ + ": missing dataset " + path);
+  H5Array a = ReadArray(path);
+  if (a.shape != shape) throw InputError(path_ + ": dataset " + path + " has the wrong shape");
+  for (double v : a.values)
+    if (!std::isfinite(v)) throw InputError(path_ + ": dataset " + path + " holds a non-finite value");
+  return std::move(a.values);
 }
 
 H5Array H5File::ReadArray(const std::string& path) const {

@@ -46,6 +46,9 @@ class H5File {
   std::vector<std::string> ListDatasets(const std::string& group) const;
   std::vector<int64_t> DatasetShape(const std::string& path) const;
   H5Array ReadArray(const std::string& path) const;
+  // A dataset that must exist, have exactly `shape` and hold only finite values; otherwise an
+  // InputError "<file>: missing dataset <path>" / "... has the wrong shape" / "... holds a non-finite value".
+  std::vector<double> ReadFiniteArray(const std::string& path, const std::vector<int64_t>& shape) const;
   // float32 dataset (intermediate groups are created).
   void WriteFloatArray(const std::string& path, const std::vector<int64_t>& shape, const float* data);
   void WriteInt64Array(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data);

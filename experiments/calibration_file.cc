@@ -17,15 +17,6 @@ std::string LayerPath(int node) {
   return buf;
 }
 
-std::vector<double> ReadShaped(const H5File& f, const std::string& path, const std::vector<int64_t>& shape) {
-  if (!f.Exists(path)) throw InputError(f.Path() + ": missing dataset " + path);
-  H5Array a = f.ReadArray(path);
-  if (a.shape != shape) throw InputError(f.Path() + ": dataset " + path + " has the wrong shape");
-  for (double v : a.values)
-    if (!std::isfinite(v)) throw InputError(f.Path() + ": dataset " + path + " holds a non-finite value");
-  return std::move(a.values);
-}
-
 double ReadDouble(const H5File& f, const std::string& obj, const std::string& name) {
   if (!f.HasAttribute(obj, name)) throw InputError(f.Path() + ": " + obj + " has no attribute '" + name + "'");
   const std::vector<double> v = f.ReadDoubleArrayAttribute(obj, name);
@@ -90,10 +81,10 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path) {
     LayerCalibration cal;
     if (!f.HasAttribute(g, "name")) throw InputError(path + ": " + g + " has no attribute 'name'");
     cal.layer = f.ReadStringAttribute(g, "name");
-    const std::vector<double> gain = ReadShaped(f, g + "/gain", shape), offset = ReadShaped(f, g + "/offset", shape);
+    const std::vector<double> gain = f.ReadFiniteArray(g + "/gain", shape), offset = f.ReadFiniteArray(g + "/offset", shape);
     for (size_t i = 0; i < gain.size(); ++i) cal.corrections.push_back({gain[i], offset[i]});
     if (f.Exists(g + "/adc_range")) {
-      cal.adc_ranges = ReadShaped(f, g + "/adc_range", shape);
+      cal.adc_ranges = f.ReadFiniteArray(g + "/adc_range", shape);
       for (double r : cal.adc_ranges)
         if (!(r > 0)) throw InputError(path + ": " + g + "/adc_range holds a range <= 0");
     }

@@ -43,15 +43,6 @@ std::vector<T> ReadInts(const H5File& f, const std::string& path, const std::vec
   return out;
 }
 
-std::vector<double> ReadDoubles(const H5File& f, const std::string& path, const std::vector<int64_t>& shape) {
-  if (!f.Exists(path)) throw InputError(f.Path() + ": missing dataset " + path);
-  H5Array a = f.ReadArray(path);
-  if (a.shape != shape) throw InputError(f.Path() + ": dataset " + path + " has the wrong shape");
-  for (double v : a.values)
-    if (!std::isfinite(v)) throw InputError(f.Path() + ": dataset " + path + " holds a non-finite value");
-  return std::move(a.values);
-}
-
 int64_t IntAttr(const H5File& f, const std::string& obj, const std::string& name) {
   if (!f.HasAttribute(obj, name)) throw InputError(f.Path() + ": " + obj + " has no attribute '" + name + "'");
   return f.ReadIntAttribute(obj, name);
@@ -214,7 +205,7 @@ QuantizedModel LoadQuantizedModel(const std::string& path) {
                                                 ? std::vector<int64_t>{O, n.in_channels, n.kernel, n.kernel}
                                                 : std::vector<int64_t>{O, n.in_channels};
         n.weights = ReadInts<int16_t>(f, g + "/weight", wshape);
-        n.weight_scales = ReadDoubles(f, g + "/weight_scale", {O});
+        n.weight_scales = f.ReadFiniteArray(g + "/weight_scale", {O});
         n.bias = ReadInts<int32_t>(f, g + "/bias", {O});
         n.multipliers = ReadInts<int32_t>(f, g + "/multiplier", {O});
         n.shifts = ReadInts<int32_t>(f, g + "/shift", {O});
