@@ -87,6 +87,72 @@ TEST_F(QuantCliTest, BadQuantizedFiles) {
                    {"does not exist"});
 }
 
+// Crossbar inference and calibration end to end: an ideal chip with a wide ADC predicts exactly what
+// the integer engine predicts; a PCM chip calibrates, and its calibration only fits its own chip.
+TEST_F(QuantCliTest, CrossbarInferAndCalibrate) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 20);
+  const std::string ideal = Config("ideal.json", R"({"seed": 1, "device": {"preset": "ideal"},
+      "crossbar": {"rows_max": 64, "cols_max": 64, "input": {"mode": "bit_serial"}, "adc": {"bits": 16}}})");
+  auto chip = [](int seed) {
+    return R"({"seed": )" + std::to_string(seed) + R"(, "device": {"preset": "pcm"}, "crossbar": {"rows_max": 64,
+      "cols_max": 64, "slice_bits": 4, "adc": {"bits": 8, "range": "calibrated"}, "read_time": 1}})";
+  };
+  const std::string pcm_chip = chip(3);
+  const std::string pcm = Config("pcm.json", pcm_chip);
+  ASSERT_EQ(RunCimsim("infer --qmodel " + q + " --data " + data + " --json " + Path("int.json")).exit_code, 0);
+  const RunResult xb = RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + ideal + " --json " + Path("xb.json"));
+  ASSERT_EQ(xb.exit_code, 0) << xb.output;
+  const nlohmann::json a = nlohmann::json::parse(std::ifstream(Path("int.json"))),
+                       b = nlohmann::json::parse(std::ifstream(Path("xb.json")));
+  EXPECT_EQ(a["per_class"], b["per_class"]);
+  EXPECT_EQ(b["mvm_core"], "crossbar");
+  const std::string cal = Config("cal.json", R"({"qmodel": ")" + q + R"(", "xbar": )" + pcm_chip +
+                                                 R"(, "fit_vectors": 16, "holdout_vectors": 16})");
+  const RunResult c = RunCimsim("calibrate --config " + cal + " --out " + Path("cal.h5"));
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("rmse before"), std::string::npos);
+  const RunResult run = RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + pcm + " --calibration " +
+                                  Path("cal.h5"));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  // The same calibration on another chip instance (another seed) is refused.
+  const std::string other = Config("other.json", chip(4));
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + other + " --calibration " +
+                             Path("cal.h5")),
+                   {"belongs to another chip"});
+}
+
+TEST_F(QuantCliTest, BadCrossbarAndCalibrationInput) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 5);
+  auto calibrate = [&](const std::string& json) {
+    return RunCimsim("calibrate --config " + Config("bad.json", json) + " --out " + Path("cal.h5"));
+  };
+  ExpectInputError(calibrate(R"({"bogus": 1, "qmodel": "q.h5"})"), {"bad.json: bogus: unknown key"});
+  ExpectInputError(calibrate(R"({"xbar": {}})"), {"bad.json: qmodel: required"});
+  ExpectInputError(calibrate(R"({"qmodel": 3})"), {"qmodel: expected a string"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "mode": "row"})"), {"mode: \"row\" is not a correction mode"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "fit_vectors": 0})"), {"fit_vectors: 0 is out of range"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "adc_percentile": 101})"), {"adc_percentile: 101"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "layers": ["layer9.conv"]})"), {"layer9.conv"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "xbar": {"seed": -1}})"), {"xbar: seed: -1 is out of range"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "xbar": {"crossbar": {"adc": {"bits": 40}}}})"),
+                   {"crossbar.adc.bits: 40 is out of range"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "xbar": {"device": {"g_min": 30, "g_max": 25}}})"),
+                   {"device.g_min"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + Path("absent.h5") + R"("})"), {"absent.h5"});
+  ExpectInputError(calibrate("{"), {"bad.json"});
+  EXPECT_FALSE(fs::exists(Path("cal.h5")));
+  const std::string xbar = Config("x.json", R"({"crossbar": {"rows_max": 0}})");
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + xbar), {"crossbar.rows_max: 0"});
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + Path("none.json")), {"none.json"});
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --calibration " + Path("c.h5")),
+                   {"needs --crossbar"});
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --check --crossbar " + xbar),
+                   {"cannot be combined with --crossbar"});
+  ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + Config("ok.json", "{}") +
+                             " --calibration " + q),
+                   {"not a cimsim chip calibration"});
+}
+
 // The real pretrained model, W8A8 with ACIQ, on the first 300 lossless test images: the fast engine
 // equals the reference and the fake-quantized network on every image.
 TEST_F(QuantCliTest, PretrainedResnet20W8A8) {
