@@ -15,7 +15,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kTopKeys[] = {"rows_max", "cols_max", "mapping",   "slice_bits",
-                                         "input",    "adc",      "read_time", "read_noise"};
+                                         "input",    "adc",      "read_time", "read_noise", "periphery"};
+constexpr std::string_view kPeripheryKeys[] = {"gain_sigma", "offset_sigma"};
 constexpr std::string_view kInputKeys[] = {"mode", "dac_bits", "slice_bits"};
 constexpr std::string_view kAdcKeys[] = {"bits", "range", "fixed_range"};
 
@@ -61,6 +62,14 @@ void ReadAdc(const Reader& r, const json& j, AdcParams& adc) {
   if (j.contains("fixed_range")) adc.fixed_range = r.Number(j["fixed_range"], Child(path, "fixed_range"));
 }
 
+void ReadPeriphery(const Reader& r, const json& j, PeripheryParams& periphery) {
+  const std::string path = "periphery";
+  r.RequireObject(j, path);
+  r.CheckKeys(j, path, kPeripheryKeys);
+  if (j.contains("gain_sigma")) periphery.gain_sigma = r.Number(j["gain_sigma"], Child(path, "gain_sigma"));
+  if (j.contains("offset_sigma")) periphery.offset_sigma = r.Number(j["offset_sigma"], Child(path, "offset_sigma"));
+}
+
 }  // namespace
 
 CrossbarParams ParseCrossbarConfig(const json& j, const std::string& where) {
@@ -76,6 +85,7 @@ CrossbarParams ParseCrossbarConfig(const json& j, const std::string& where) {
   if (j.contains("adc")) ReadAdc(r, j["adc"], p.adc);
   if (j.contains("read_time")) p.read_time = r.Number(j["read_time"], "read_time");
   if (j.contains("read_noise")) p.read_noise = r.Bool(j["read_noise"], "read_noise");
+  if (j.contains("periphery")) ReadPeriphery(r, j["periphery"], p.periphery);
   p.Validate(where);
   return p;
 }
@@ -96,7 +106,8 @@ json CrossbarParamsToJson(const CrossbarParams& p) {
           {"input", std::move(input)},
           {"adc", std::move(adc)},
           {"read_time", p.read_time},
-          {"read_noise", p.read_noise}};
+          {"read_noise", p.read_noise},
+          {"periphery", {{"gain_sigma", p.periphery.gain_sigma}, {"offset_sigma", p.periphery.offset_sigma}}}};
 }
 
 }  // namespace cimsim

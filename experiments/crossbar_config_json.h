@@ -8,7 +8,8 @@
 //              "dac_bits": 1..16 (dac, default 8), "slice_bits": 1..16 (bit_serial, default 1)},
 //    "adc": {"bits": 1..24 (8), "range": "max"|"fixed"|"calibrated" (max),
 //            "fixed_range": > 0 (fixed: required; full scale in integer units)},
-//    "read_time": seconds >= 0 (0), "read_noise": true|false (true)}
+//    "read_time": seconds >= 0 (0), "read_noise": true|false (true),
+//    "periphery": {"gain_sigma": 0..0.5 (0), "offset_sigma": 0..1 (0)}}   column gain/offset spread
 // A key that belongs to another mode than the object's ("dac_bits" with "mode": "bit_serial",
 // "fixed_range" without "range": "fixed"), an unknown key, a wrong type or a non-integral integer is an
 // error. Every error is an InputError "<where>.<path>: <problem>" naming the value and what is allowed:

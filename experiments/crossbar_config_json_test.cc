@@ -29,7 +29,7 @@ TEST(CrossbarConfigJsonTest, EveryKeyAndTheDocumentedExample) {
   const CrossbarParams p = Parse(R"({"rows_max": 256, "cols_max": 256, "mapping": "offset", "slice_bits": 2,
       "input": {"mode": "bit_serial", "slice_bits": 2},
       "adc": {"bits": 6, "range": "calibrated"},
-      "read_time": 3600, "read_noise": false})");
+      "read_time": 3600, "read_noise": false, "periphery": {"gain_sigma": 0.05, "offset_sigma": 0.01}})");
   CrossbarParams expected;
   expected.rows_max = 256;
   expected.cols_max = 256;
@@ -40,6 +40,7 @@ TEST(CrossbarConfigJsonTest, EveryKeyAndTheDocumentedExample) {
   expected.adc.range = AdcRange::kCalibrated;
   expected.read_time = 3600;
   expected.read_noise = false;
+  expected.periphery = {0.05, 0.01};
   EXPECT_EQ(p, expected);
 
   const CrossbarParams dac =
@@ -60,7 +61,7 @@ TEST(CrossbarConfigJsonTest, EveryRejectionNamesThePathAndTheProblem) {
       {R"([1, 2])", "xbar.json: crossbar: expected an object {...}, got [1,2]"},
       {R"({"rows": 128})",
        "xbar.json: crossbar.rows: unknown key; allowed: rows_max, cols_max, mapping, slice_bits, input, adc, "
-       "read_time, read_noise"},
+       "read_time, read_noise, periphery"},
       {R"({"rows_max": "128"})", "xbar.json: crossbar.rows_max: expected an integer, got \"128\""},
       {R"({"rows_max": 12.5})", "xbar.json: crossbar.rows_max: expected an integer, got 12.5"},
       {R"({"rows_max": 0})", "xbar.json: crossbar.rows_max: 0 is out of range; allowed 1..65536"},
@@ -91,6 +92,11 @@ TEST(CrossbarConfigJsonTest, EveryRejectionNamesThePathAndTheProblem) {
       {R"({"read_time": "1h"})", "xbar.json: crossbar.read_time: expected a number, got \"1h\""},
       {R"({"read_time": -1})", "xbar.json: crossbar.read_time: -1 is out of range; allowed >= 0 seconds, finite"},
       {R"({"read_noise": 1})", "xbar.json: crossbar.read_noise: expected true or false, got 1"},
+      {R"({"periphery": {"gain": 0.05}})",
+       "xbar.json: crossbar.periphery.gain: unknown key; allowed: gain_sigma, offset_sigma"},
+      {R"({"periphery": {"gain_sigma": "5%"}})", "xbar.json: crossbar.periphery.gain_sigma: expected a number, got \"5%\""},
+      {R"({"periphery": {"offset_sigma": -0.1}})",
+       "xbar.json: crossbar.periphery.offset_sigma: -0.1 is out of range; allowed 0..1"},
   };
   for (const Bad& bad : table) {
     const std::string message = InputErrorOf([&] { Parse(bad.text); });
@@ -102,7 +108,8 @@ TEST(CrossbarConfigJsonTest, ToJsonWritesEachModesKeysAndRoundTrips) {
   const std::vector<std::string> configs = {
       "{}",
       R"({"rows_max": 256, "cols_max": 64, "mapping": "offset", "slice_bits": 4, "input": {"slice_bits": 2},
-          "adc": {"bits": 12, "range": "calibrated"}, "read_time": 86400, "read_noise": false})",
+          "adc": {"bits": 12, "range": "calibrated"}, "read_time": 86400, "read_noise": false,
+          "periphery": {"gain_sigma": 0.5, "offset_sigma": 0.125}})",
       R"({"input": {"mode": "dac", "dac_bits": 10}, "adc": {"range": "fixed", "fixed_range": 2048}})",
   };
   for (const std::string& text : configs) {

@@ -105,6 +105,7 @@ CrossbarCore::CrossbarCore(std::span<const int16_t> codes, int64_t N, int64_t K,
 
   Program(device, rng);
   InitAdc();
+  DrawPeriphery(rng);
 }
 
 CrossbarCore::~CrossbarCore() = default;
@@ -218,14 +219,12 @@ void CrossbarCore::InitAdc() {
   adc_range_.assign(static_cast<size_t>(count), 0.0);
   adc_lsb_.assign(static_cast<size_t>(count), 0.0);
   corrections_.assign(static_cast<size_t>(count), ColumnCorrection{});
+  analog_.assign(static_cast<size_t>(count), ColumnCorrection{});
   const double half = std::ldexp(1.0, params_.adc.bits - 1);
   const double positive_codes = std::max(half - 1, 1.0);
   for (int64_t tr = 0; tr < tile_rows_; ++tr) {
-    const int64_t rows = std::min<int64_t>(params_.rows_max, K_ - tr * params_.rows_max);
     for (int s = 0; s < slices_; ++s) {
-      // The largest |v| an ideal column can produce (at least 1, for an all-zero input range).
-      const double d_max = d_max_[static_cast<size_t>(s)];
-      const double full_scale = std::max(static_cast<double>(rows) * x_slice_max_ * d_max, 1.0);
+      const double full_scale = NominalFullScale(tr, s);
       double range = full_scale, lsb = full_scale / half;
       if (params_.adc.range == AdcRange::kMax) {
         int k = std::ilogb(full_scale / positive_codes);
@@ -240,6 +239,28 @@ void CrossbarCore::InitAdc() {
         const size_t i = static_cast<size_t>(PeripheryIndex(tr, s, o));
         adc_range_[i] = range;
         adc_lsb_[i] = lsb;
+      }
+    }
+  }
+}
+
+double CrossbarCore::NominalFullScale(int64_t tile_row, int slice) const {
+  // The largest |v| an ideal column can produce (at least 1, for an all-zero input range).
+  const int64_t rows = std::min<int64_t>(params_.rows_max, K_ - tile_row * params_.rows_max);
+  const double d_max = d_max_[static_cast<size_t>(slice)];
+  return std::max(static_cast<double>(rows) * x_slice_max_ * d_max, 1.0);
+}
+
+void CrossbarCore::DrawPeriphery(Rng& rng) {
+  const PeripheryParams& p = params_.periphery;
+  if (p.Ideal()) return;
+  for (int64_t tr = 0; tr < tile_rows_; ++tr) {
+    for (int s = 0; s < slices_; ++s) {
+      const double offset_scale = p.offset_sigma * NominalFullScale(tr, s);
+      for (int64_t o = 0; o < N_; ++o) {
+        ColumnCorrection& a = analog_[static_cast<size_t>(PeripheryIndex(tr, s, o))];
+        if (p.gain_sigma > 0) a.gain = std::max(0.0, 1.0 + p.gain_sigma * rng.Normal());
+        if (p.offset_sigma > 0) a.offset = offset_scale * rng.Normal();
       }
     }
   }
@@ -337,6 +358,8 @@ void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmCo
   Grow(s.lsb, m);
   Grow(s.gain, m);
   Grow(s.offset, m);
+  Grow(s.analog_gain, m);
+  Grow(s.analog_offset, m);
   for (int64_t j0 = 0; j0 < x.n(); j0 += kVectorBlock) {
     MultiplyBlock(x, j0, std::min(kVectorBlock, x.n() - j0), y, ldy, ctx, s);
   }
@@ -345,16 +368,19 @@ void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmCo
 void CrossbarCore::AccumulateReads(const double* __restrict means, const double* __restrict sds,
                                    const double* __restrict z, const double* __restrict lsb,
                                    const double* __restrict gain, const double* __restrict offset,
+                                   const double* __restrict analog_gain, const double* __restrict analog_offset,
                                    double* __restrict acc, int64_t outs, double scale, double delta_g,
                                    double code_min, double code_max) {
   if (z == nullptr) {
     for (int64_t c = 0; c < outs; ++c) {
-      const double code = AdcCode(AnalogValue(means[c], 0.0, 0.0, false, delta_g), lsb[c], code_min, code_max);
+      const double v = AnalogValue(means[c], 0.0, 0.0, false, delta_g, analog_gain[c], analog_offset[c]);
+      const double code = AdcCode(v, lsb[c], code_min, code_max);
       acc[c] += scale * std::fma(gain[c], code * lsb[c], offset[c]);
     }
   } else {
     for (int64_t c = 0; c < outs; ++c) {
-      const double code = AdcCode(AnalogValue(means[c], sds[c], z[c], true, delta_g), lsb[c], code_min, code_max);
+      const double v = AnalogValue(means[c], sds[c], z[c], true, delta_g, analog_gain[c], analog_offset[c]);
+      const double code = AdcCode(v, lsb[c], code_min, code_max);
       acc[c] += scale * std::fma(gain[c], code * lsb[c], offset[c]);
     }
   }
@@ -388,6 +414,8 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
         s.lsb[static_cast<size_t>(sl * outs + c)] = adc_lsb_[i];
         s.gain[static_cast<size_t>(sl * outs + c)] = corrections_[i].gain;
         s.offset[static_cast<size_t>(sl * outs + c)] = corrections_[i].offset;
+        s.analog_gain[static_cast<size_t>(sl * outs + c)] = analog_[i].gain;
+        s.analog_offset[static_cast<size_t>(sl * outs + c)] = analog_[i].offset;
       }
     }
     Eigen::Map<Eigen::MatrixXd> X(s.x.data(), nb, rows);
@@ -451,15 +479,18 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
             const double* lsb = s.lsb.data() + sl * outs;
             const double* gain = s.gain.data() + sl * outs;
             const double* offset = s.offset.data() + sl * outs;
+            const double* analog_gain = s.analog_gain.data() + sl * outs;
+            const double* analog_offset = s.analog_offset.data() + sl * outs;
             const double* sds = row + m + sl * outs;
             if (!trace) {
               AccumulateReads(means, noisy_ ? sds : nullptr, noisy_ ? s.z.data() + j * m + sl * outs : nullptr, lsb,
-                              gain, offset, acc, outs, scale, delta_g_, adc_code_min_, adc_code_max_);
+                              gain, offset, analog_gain, analog_offset, acc, outs, scale, delta_g_, adc_code_min_, adc_code_max_);
               continue;
             }
             for (int64_t c = 0; c < outs; ++c) {
               const double z = noisy_ ? ctx.rng->Normal() : 0.0;
-              const double v = AnalogValue(means[c], noisy_ ? sds[c] : 0.0, z, noisy_, delta_g_);
+              const double v =
+                  AnalogValue(means[c], noisy_ ? sds[c] : 0.0, z, noisy_, delta_g_, analog_gain[c], analog_offset[c]);
               const double code = AdcCode(v, lsb[c]);
               const double corrected = std::fma(gain[c], code * lsb[c], offset[c]);
               acc[c] += scale * corrected;

@@ -23,7 +23,8 @@
 // reference column at S·outs. Programming (in the constructor, from the caller's rng): for each tile
 // in order (tile_row, then tile_col), the targets [rows, columns] go through DeviceModel::Program
 // (its draws in cell order), then DrawDrift for the same cells, then Age to params.read_time; the read
-// σ is DeviceModel::ReadSigma at read_time.
+// σ is DeviceModel::ReadSigma at read_time. Then, unless the periphery is ideal, per (tile_row, s, o) in
+// PeripheryIndex order: z_a (if gain_sigma > 0), then z_b (if offset_sigma > 0), rng.Normal() each.
 //
 // Inputs. Signed ranges (x_min < 0) take two sign passes, x⁺ = max(x, 0) then x⁻ = max(−x, 0); an
 // unsigned range one pass, x⁺ = x. DAC mode: one read per pass, x_0 = x±. Bit-serial with
@@ -37,10 +38,14 @@
 //     v    = mean / Δg                                    without read noise
 //     v    = fma(sqrt(var), z, mean) / Δg, z = rng.Normal()   with read noise (exact in distribution for
 //            independent cells, ARCHITECTURE.md §4; the reference column's noise is drawn per column)
-//     code = clamp(round_half_away(v / lsb), −2^(B−1), 2^(B−1) − 1),   B = adc.bits
+//     v'   = fma(a, v, b)     the column's analog periphery (a, b) per (tile_row, s, o), params.periphery:
+//            a = max(0, 1 + gain_sigma·z_a), b = offset_sigma·R·z_b (R the nominal full scale below),
+//            drawn at programming; a = 1, b = 0 (v' = v) for an ideal periphery. v' is what the ADC sees
+//            and what a trace records as the analog value.
+//     code = clamp(round_half_away(v' / lsb), −2^(B−1), 2^(B−1) − 1),   B = adc.bits
 //     corrected = fma(gain, code·lsb, offset)              per (tile_row, s, o); defaults gain 1, offset 0
-// lsb per (tile_row, s, o): adc.range max: full scale R = rows_in_tile·X_max·d_max(s) (d_max(s) the
-// largest digit slice s can hold) and lsb = the smallest power of two with R <= lsb·max(2^(B−1) − 1, 1),
+// lsb per (tile_row, s, o): adc.range max: the nominal full scale R = rows_in_tile·X_max·d_max(s)
+// (NominalFullScale; d_max(s) the largest digit slice s can hold, R at least 1) and lsb = the smallest power of two with R <= lsb·max(2^(B−1) − 1, 1),
 // so an integer v within R comes back exactly whenever lsb <= 1; fixed: lsb = fixed_range / 2^(B−1);
 // calibrated: lsb = range / 2^(B−1) with the ranges of SetAdcRanges (before that, R).
 //     y[o, j] = sat_int32(round_half_away(acc − w_max·Σ_k x[k, j] (offset only))),
@@ -120,6 +125,7 @@ class CrossbarScratch {
   std::vector<double> acc;         // [n_block, N]
   std::vector<int64_t> x_sum;      // [n_block]: Σ_k x[k, j] (offset mapping)
   std::vector<double> lsb, gain, offset;   // per read column of the current tile [m]
+  std::vector<double> analog_gain, analog_offset;   // the analog periphery (a, b) of those columns [m]
 };
 
 class CrossbarCore : public MvmCore {
@@ -175,6 +181,10 @@ class CrossbarCore : public MvmCore {
     return (tile_row * slices_ + slice) * N_ + output;
   }
   const std::vector<ColumnCorrection>& corrections() const { return corrections_; }
+  // The analog periphery (a, b) of each column, drawn at programming (identity when ideal).
+  const std::vector<ColumnCorrection>& analog_periphery() const { return analog_; }
+  // R of tile row `tile_row` and weight slice `slice`: rows_in_tile·X_max·d_max(s), at least 1.
+  double NominalFullScale(int64_t tile_row, int slice) const;
   // Size TileRows()·S·N, finite values (std::invalid_argument otherwise).
   void SetCorrections(std::span<const ColumnCorrection> corrections);
   const std::vector<double>& adc_ranges() const { return adc_range_; }   // full scale, integer units
@@ -198,8 +208,8 @@ class CrossbarCore : public MvmCore {
   };
 
   // The scalar steps both paths share (so that equal sums give equal codes).
-  // sd = sqrt(var), correctly rounded (std::sqrt in the reference, Eigen's vector sqrt in the fast path).
-  static double AnalogValue(double mean, double sd, double z, bool noisy, double delta_g);
+  // v' of one read; sd = sqrt(var), correctly rounded (std::sqrt in both paths).
+  static double AnalogValue(double mean, double sd, double z, bool noisy, double delta_g, double a, double b);
   static double RoundHalfAway(double q, double lo, double hi);
   double AdcCode(double v, double lsb) const;               // the code, an integer held as a double
   static double AdcCode(double v, double lsb, double code_min, double code_max);
@@ -208,6 +218,7 @@ class CrossbarCore : public MvmCore {
   static void AccumulateReads(const double* __restrict means, const double* __restrict sds,
                               const double* __restrict z, const double* __restrict lsb,
                               const double* __restrict gain, const double* __restrict offset,
+                              const double* __restrict analog_gain, const double* __restrict analog_offset,
                               double* __restrict acc, int64_t outs, double scale, double delta_g,
                               double code_min, double code_max);
   static int32_t RoundSaturate(double value);
@@ -221,6 +232,7 @@ class CrossbarCore : public MvmCore {
 
   void Program(const DeviceModel& device, Rng& rng);
   void InitAdc();
+  void DrawPeriphery(Rng& rng);
   void MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, int32_t* y, int64_t ldy, MvmContext& ctx,
                      CrossbarScratch& s) const;
 
@@ -243,6 +255,7 @@ class CrossbarCore : public MvmCore {
   std::vector<Tile> tiles_;        // tile_row-major
   std::vector<double> adc_range_, adc_lsb_;
   std::vector<ColumnCorrection> corrections_;
+  std::vector<ColumnCorrection> analog_;   // (a, b) per column
 
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<CrossbarScratch>> pool_;
@@ -250,8 +263,9 @@ class CrossbarCore : public MvmCore {
 
 // ---- the shared scalar steps (inline: both paths and the hot loop use them) ----
 
-inline double CrossbarCore::AnalogValue(double mean, double sd, double z, bool noisy, double delta_g) {
-  return (noisy ? std::fma(sd, z, mean) : mean) / delta_g;
+inline double CrossbarCore::AnalogValue(double mean, double sd, double z, bool noisy, double delta_g, double a,
+                                        double b) {
+  return std::fma(a, (noisy ? std::fma(sd, z, mean) : mean) / delta_g, b);
 }
 
 // clamp(round_half_away(q), lo, hi) for integers lo < hi within ±2^62, without a libm call so that

@@ -176,6 +176,7 @@ TEST_P(CrossbarGridTest, FastEqualsReferenceOnEveryReadWithNoisyDevices) {
     Layer layer(GetParam(), 21, 20);
     layer.params.adc.bits = 4;
     layer.params.read_time = 3600;
+    layer.params.periphery = {0.05, 0.01};   // analog column gains and offsets
     const DeviceModel device = device_name == "pcm" ? Device("pcm") : NoisyRram();
     layer.params.adc.range = AdcRange::kCalibrated;
     CrossbarCore core = layer.Core(device, 5);

@@ -107,6 +107,13 @@ void CrossbarParams::Validate(const std::string& where) const {
   if (!(read_time >= 0) || !std::isfinite(read_time)) {
     c.Fail("read_time", Num(read_time) + " is out of range; allowed >= 0 seconds, finite");
   }
+  if (!(periphery.gain_sigma >= 0 && periphery.gain_sigma <= 0.5)) {
+    c.Fail("periphery.gain_sigma", Num(periphery.gain_sigma) + " is out of range; allowed 0..0.5 (relative)");
+  }
+  if (!(periphery.offset_sigma >= 0 && periphery.offset_sigma <= 1)) {
+    c.Fail("periphery.offset_sigma",
+           Num(periphery.offset_sigma) + " is out of range; allowed 0..1 (fraction of the column's full scale)");
+  }
 }
 
 void CrossbarParams::ValidateLayer(const std::string& where, int weight_bits, int32_t x_min, int32_t x_max) const {

@@ -24,6 +24,12 @@
 //   read_time            seconds after programming (>= 0, finite) at which drift and read noise are
 //                        evaluated.
 //   read_noise           false turns the device's read noise off.
+//   periphery            analog non-idealities of each column's readout (sense amplifier, integrator,
+//                        ADC reference), drawn once per chip at programming and fixed afterwards:
+//     .gain_sigma        relative σ of the column gain: gain = max(0, 1 + gain_sigma·z), z ~ N(0, 1); 0..0.5
+//     .offset_sigma      σ of the column offset as a fraction of the column's nominal full scale R (the
+//                        largest |value| an ideal column can produce, sim/crossbar_core.h); 0..1
+//                        The ADC sees gain·v + offset. Both 0 (the default): an ideal periphery, no draws.
 //
 // Validate(where) throws cimsim::InputError "<where>.<field>: <value> ...; allowed ...", the field
 // spelled as in the JSON config ("adc.bits"), e.g. "xbar.json: crossbar.adc.bits: 40 is out of range;
@@ -65,6 +71,13 @@ struct AdcParams {
   bool operator==(const AdcParams&) const = default;
 };
 
+struct PeripheryParams {
+  double gain_sigma = 0;     // relative, 0..0.5
+  double offset_sigma = 0;   // fraction of the column's nominal full scale, 0..1
+  bool Ideal() const { return gain_sigma == 0 && offset_sigma == 0; }
+  bool operator==(const PeripheryParams&) const = default;
+};
+
 struct CrossbarParams {
   int rows_max = 128, cols_max = 128;
   CrossbarMapping mapping = CrossbarMapping::kDifferential;
@@ -73,6 +86,7 @@ struct CrossbarParams {
   AdcParams adc;
   double read_time = 0;            // s
   bool read_noise = true;
+  PeripheryParams periphery;
 
   // Throws InputError naming "<where>.<field>", the value and the allowed range.
   void Validate(const std::string& where) const;

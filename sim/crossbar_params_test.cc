@@ -32,6 +32,7 @@ TEST(CrossbarParamsTest, DefaultsAreValid) {
   EXPECT_EQ(p.input.mode, InputMode::kBitSerial);
   EXPECT_EQ(p.adc.range, AdcRange::kMax);
   EXPECT_TRUE(p.read_noise);
+  EXPECT_TRUE(p.periphery.Ideal());
 }
 
 TEST(CrossbarParamsTest, EveryRangeIsEnforcedWithFieldValueAndRange) {
@@ -70,6 +71,12 @@ TEST(CrossbarParamsTest, EveryRangeIsEnforcedWithFieldValueAndRange) {
       {[](CrossbarParams& p) { p.read_time = -1; }, "crossbar.read_time: -1 is out of range; allowed >= 0 seconds, finite"},
       {[](CrossbarParams& p) { p.read_time = std::numeric_limits<double>::infinity(); },
        "crossbar.read_time: inf is out of range"},
+      {[](CrossbarParams& p) { p.periphery.gain_sigma = -0.01; },
+       "crossbar.periphery.gain_sigma: -0.01 is out of range; allowed 0..0.5 (relative)"},
+      {[](CrossbarParams& p) { p.periphery.gain_sigma = 0.6; }, "crossbar.periphery.gain_sigma: 0.6 is out of range"},
+      {[nan](CrossbarParams& p) { p.periphery.offset_sigma = nan; },
+       "crossbar.periphery.offset_sigma: nan is out of range; allowed 0..1 (fraction of the column's full scale)"},
+      {[](CrossbarParams& p) { p.periphery.offset_sigma = 2; }, "crossbar.periphery.offset_sigma: 2 is out of range"},
   };
   for (const Bad& bad : table) {
     CrossbarParams p;

@@ -40,8 +40,9 @@ void CrossbarCore::MultiplyReference(const PairedCodes& x, int32_t* y, int64_t l
                   ideal += xt * Digit(w_[static_cast<size_t>(o * K_ + k)], sl);
                 }
                 const double z = noisy_ ? ctx.rng->Normal() : 0.0;
-                const double v = AnalogValue(mean, std::sqrt(var), z, noisy_, delta_g_);
                 const size_t i = static_cast<size_t>(PeripheryIndex(tile.tile_row, sl, o));
+                const ColumnCorrection& a = analog_[i];
+                const double v = AnalogValue(mean, std::sqrt(var), z, noisy_, delta_g_, a.gain, a.offset);
                 const double lsb = adc_lsb_[i];
                 const double code = AdcCode(v, lsb);
                 const double corrected = std::fma(corrections_[i].gain, code * lsb, corrections_[i].offset);
