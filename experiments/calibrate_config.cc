@@ -24,8 +24,8 @@ nlohmann::json ReadJson(const std::string& path, const std::string& what) {
 
 CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string& source) {
   const JsonReader r(source, ": ");
-  static constexpr std::string_view kKeys[] = {"qmodel", "xbar",   "layers",         "fit_vectors", "holdout_vectors",
-                                               "seed",   "adc_percentile", "mode"};
+  static constexpr std::string_view kKeys[] = {"qmodel", "xbar",   "layers", "fit_vectors", "holdout_vectors",
+                                               "seed",   "adc_percentile", "mode", "inputs", "data", "images"};
   r.RequireObject(j, "");
   r.CheckKeys(j, "", kKeys);
   CalibrateConfig c;
@@ -55,6 +55,18 @@ CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string&
     static constexpr CorrectionMode kModes[] = {CorrectionMode::kColumn, CorrectionMode::kGlobal};
     c.params.mode = r.Choice(j["mode"], "mode", kModes, ToString, "a correction mode");
   }
+  if (j.contains("inputs")) {
+    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations};
+    c.inputs = r.Choice(j["inputs"], "inputs", kKinds, ToString, "an input kind");
+  }
+  const bool activations = c.inputs == CalibrationInputKind::kActivations;
+  for (const char* key : {"data", "images"})
+    if (j.contains(key) && !activations) r.Fail(key, "only allowed with \"inputs\": \"activations\"");
+  if (j.contains("data")) c.data = r.String(j["data"], "data");
+  if (j.contains("images")) {
+    c.images = r.Integer(j["images"], "images", 10, 50000);
+    if (c.images % 10 != 0) r.Fail("images", Show(j["images"]) + " is not a multiple of 10 (a class-balanced subset)");
+  }
   c.params.Validate(source.empty() ? "calibration" : source);
   return c;
 }
@@ -63,15 +75,25 @@ CalibrateConfig LoadCalibrateConfig(const std::string& path) {
   return ParseCalibrateConfig(ReadJson(path, "calibration config"), path);
 }
 
+std::string_view ToString(CalibrationInputKind kind) {
+  return kind == CalibrationInputKind::kRandom ? "random" : "activations";
+}
+
 nlohmann::json CalibrateConfigToJson(const CalibrateConfig& c) {
-  return {{"qmodel", c.qmodel},
+  nlohmann::json j = {{"qmodel", c.qmodel},
           {"xbar", XbarConfigToJson(c.xbar)},
           {"layers", c.layers},
           {"fit_vectors", c.params.fit_vectors},
           {"holdout_vectors", c.params.holdout_vectors},
           {"seed", c.params.seed},
           {"adc_percentile", c.params.adc_percentile},
-          {"mode", std::string(ToString(c.params.mode))}};
+          {"mode", std::string(ToString(c.params.mode))},
+          {"inputs", std::string(ToString(c.inputs))}};
+  if (c.inputs == CalibrationInputKind::kActivations) {
+    j["data"] = c.data;
+    j["images"] = c.images;
+  }
+  return j;
 }
 
 }  // namespace cimsim

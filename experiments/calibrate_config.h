@@ -3,13 +3,21 @@
 //   {"qmodel": "out/resnet20_w8a8.h5",      the quantized model whose layers are programmed (required)
 //    "xbar": {...} or "xbar.json",          the chip: as `infer --crossbar` (experiments/xbar_config.h)
 //    "layers": ["conv1", "layer1.0.conv1"], conv/linear node names; default: all of them
-//    "fit_vectors": 512, "holdout_vectors": 512, "seed": 1,    random input vectors per layer
+//    "fit_vectors": 512, "holdout_vectors": 512, "seed": 1,    input vectors per layer
+//    "inputs": "random",                    "random": uniform codes; "activations": im2col patches of the
+//                                           layer's real inputs (experiments/activation_inputs.h)
+//    "data": "../shared/data/cifar10",      activations: training data (a directory or one .bin file);
+//                                           default the CIMSIM_DATA environment variable
+//    "images": 100,                         activations: class-balanced seeded subset (a multiple of 10),
+//                                           half for the fits, half held out
 //    "adc_percentile": 99.99,               calibrated ADC ranges (crossbar.adc.range = "calibrated")
 //    "mode": "column"}                      "column": gain and offset per column; "global": one gain
 // Unknown keys, wrong types and out-of-range values are InputErrors naming the key path.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "experiments/chip_calibration.h"
@@ -17,8 +25,14 @@
 
 namespace cimsim {
 
+enum class CalibrationInputKind { kRandom, kActivations };
+std::string_view ToString(CalibrationInputKind kind);   // "random", "activations"
+
 struct CalibrateConfig {
   std::string qmodel;
+  CalibrationInputKind inputs = CalibrationInputKind::kRandom;
+  std::string data;      // activations: empty = CIMSIM_DATA
+  int64_t images = 100;  // activations
   XbarConfig xbar;
   std::vector<std::string> layers;
   ChipCalibrationParams params;

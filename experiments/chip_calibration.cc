@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "common/error.h"
 #include "common/rng.h"
@@ -11,14 +12,28 @@
 namespace cimsim {
 namespace {
 
-// n random input vectors over the core's input range, column-major [K, n].
-PairedCodes RandomInputs(const CrossbarCore& core, int64_t n, Rng& rng, std::vector<int16_t>& plain) {
-  const int64_t K = core.Depth();
-  plain.resize(static_cast<size_t>(K * n));
+// n random input vectors over the core's input range.
+LayerInputs RandomInputs(const CrossbarCore& core, int64_t n, Rng& rng) {
+  LayerInputs in;
+  in.K = core.Depth();
+  in.n = n;
+  in.plain.resize(static_cast<size_t>(in.K * n));
   const uint64_t span = static_cast<uint64_t>(core.x_max() - core.x_min()) + 1;
-  for (auto& v : plain) v = static_cast<int16_t>(core.x_min() + static_cast<int32_t>(rng.Below(span)));
+  for (auto& v : in.plain) v = static_cast<int16_t>(core.x_min() + static_cast<int32_t>(rng.Below(span)));
+  return in;
+}
+
+PairedCodes Paired(const LayerInputs& in, const CrossbarCore& core, const char* which) {
+  if (in.K != core.Depth() || in.n < 1 || in.plain.size() != static_cast<size_t>(in.K * in.n))
+    throw std::invalid_argument(std::string("CalibrateLayer: ") + which + " inputs have K = " + std::to_string(in.K) +
+                                ", n = " + std::to_string(in.n) + ", " + std::to_string(in.plain.size()) +
+                                " codes; the layer's depth is " + std::to_string(core.Depth()));
+  for (int16_t v : in.plain)
+    if (v < core.x_min() || v > core.x_max())
+      throw std::invalid_argument(std::string("CalibrateLayer: ") + which + " input code " + std::to_string(v) +
+                                  " is outside the layer's input range");
   PairedCodes x;
-  FillPairedCodes(plain.data(), K, n, x);
+  FillPairedCodes(in.plain.data(), in.K, in.n, x);
   return x;
 }
 
@@ -81,14 +96,24 @@ void ChipCalibrationParams::Validate(const std::string& where) const {
     throw InputError(where + ".adc_percentile: " + std::to_string(adc_percentile) + " is out of range; allowed (0, 100]");
 }
 
-LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params) {
+CalibrationInputs RandomCalibrationInputs(const CrossbarCore& core, const ChipCalibrationParams& params) {
   params.Validate("calibration");
   const Rng root(params.seed);
   Rng fit_rng = root.Derive(0), holdout_rng = root.Derive(1);
-  std::vector<int16_t> fit_plain, holdout_plain;
-  const PairedCodes fit_x = RandomInputs(core, params.fit_vectors, fit_rng, fit_plain);
-  const PairedCodes holdout_x = RandomInputs(core, params.holdout_vectors, holdout_rng, holdout_plain);
-  const std::vector<double> exact = ExactProducts(node, holdout_plain, params.holdout_vectors);
+  return {RandomInputs(core, params.fit_vectors, fit_rng), RandomInputs(core, params.holdout_vectors, holdout_rng)};
+}
+
+LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params) {
+  return CalibrateLayer(node, core, RandomCalibrationInputs(core, params), params);
+}
+
+LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const CalibrationInputs& inputs,
+                                const ChipCalibrationParams& params) {
+  params.Validate("calibration");
+  const Rng root(params.seed);
+  const PairedCodes fit_x = Paired(inputs.fit, core, "fit");
+  const PairedCodes holdout_x = Paired(inputs.holdout, core, "held-out");
+  const std::vector<double> exact = ExactProducts(node, inputs.holdout.plain, inputs.holdout.n);
   const uint64_t read_seed = root.Derive(2).NextU64(), holdout_seed = root.Derive(3).NextU64();
 
   LayerCalibration cal;

@@ -11,9 +11,11 @@
 //  3. Held-out check: new inputs, never used for fitting, through the core before and after the
 //     corrections, against the exact integer dot product: RMSE and relative error (RMSE / RMS of the
 //     exact values), in integer dot-product units.
-// Inputs are uniform random codes over the layer's input range, from seeded streams (fit and held-out
-// streams differ). Reads are recorded single-threaded in a fixed order, so a calibration is a pure
-// function of (layer, chip, inputs, params).
+// Inputs (CalibrationInputs): uniform random codes over the layer's input range from seeded streams
+// (RandomCalibrationInputs; fit and held-out streams differ), or real activations of the layer sampled
+// from images through the integer engine (experiments/activation_inputs.h; fit and held-out vectors
+// from disjoint images). Reads are recorded single-threaded in a fixed order, so a calibration is a
+// pure function of (layer, chip, inputs, params).
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,20 @@ struct ChipCalibrationParams {
   void Validate(const std::string& where) const;  // InputError naming "<where>.<field>"
 };
 
+// n input vectors of one layer, vector-major: plain[j·K + k] is code k of vector j.
+struct LayerInputs {
+  int64_t K = 0, n = 0;
+  std::vector<int16_t> plain;
+};
+
+struct CalibrationInputs {
+  LayerInputs fit, holdout;
+};
+
+// params.fit_vectors and params.holdout_vectors uniform random codes over [core.x_min(), core.x_max()],
+// from Rng(params.seed).Derive(0) and .Derive(1).
+CalibrationInputs RandomCalibrationInputs(const CrossbarCore& core, const ChipCalibrationParams& params);
+
 struct LayerCalibration {
   std::string layer;
   std::vector<ColumnCorrection> corrections;  // CrossbarCore::PeripheryIndex order
@@ -48,7 +64,13 @@ struct LayerCalibration {
   int64_t fit_reads = 0;
 };
 
-// Calibrates `core` (programmed for `node`) and leaves the corrections (and ADC ranges) set in it.
+// Calibrates `core` (programmed for `node`) on `inputs` (K must be the layer's depth, n >= 1 each,
+// codes within the core's input range; std::invalid_argument otherwise) and leaves the corrections
+// (and ADC ranges) set in it. params.fit_vectors / holdout_vectors are not used here (the inputs
+// carry their own counts); params.seed roots the read-noise streams.
+LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const CalibrationInputs& inputs,
+                                const ChipCalibrationParams& params);
+// The same on RandomCalibrationInputs(core, params).
 LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params);
 
 // Applies a stored calibration to a freshly programmed core of the same chip (sizes must match:

@@ -4,11 +4,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "apps/cimsim/commands.h"
 #include "apps/cimsim/output_path.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "data/calibration_subset.h"
+#include "data/cifar10.h"
+#include "experiments/activation_inputs.h"
 #include "experiments/calibrate_config.h"
 #include "experiments/calibration_file.h"
 #include "nets/quantized_checkpoint.h"
@@ -27,7 +31,7 @@ int RunCalibrate(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm)) return 0;
   CheckWritableParent("--out", out_path);
-  const CalibrateConfig config = LoadCalibrateConfig(config_path);
+  CalibrateConfig config = LoadCalibrateConfig(config_path);
   const QuantizedModel model = LoadQuantizedModel(config.qmodel);
   model.Validate(config.qmodel);
 
@@ -44,6 +48,18 @@ int RunCalibrate(const std::vector<std::string>& args) {
     if (!found) throw InputError(config_path + ": layers: '" + name + "' is not a conv/linear layer of " + config.qmodel);
   }
 
+  // Real activations: the layers' inputs on a class-balanced subset of the training images.
+  std::map<int, CalibrationInputs> activations;
+  if (config.inputs == CalibrationInputKind::kActivations) {
+    config.data = ResolveDataPath(config.data);
+    const Cifar10Set train = LoadCifar10(config.data, Cifar10Split::kTrain);
+    const std::vector<int64_t> subset = CalibrationSubset(train, config.images, config.params.seed, true);
+    std::vector<uint8_t> pixels;
+    for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + kCifarImageBytes);
+    activations = ActivationCalibrationInputs(model, nodes, pixels.data(), static_cast<int64_t>(subset.size()),
+                                              config.params);
+  }
+
   const MvmCoreFactory factory = CrossbarCoreFactory(config.xbar);
   ChipCalibrationFile file;
   file.qmodel = config.qmodel;
@@ -55,7 +71,8 @@ int RunCalibrate(const std::vector<std::string>& args) {
     const QNode& n = model.nodes[static_cast<size_t>(i)];
     std::unique_ptr<MvmCore> core = factory(n, i);
     auto& xbar = static_cast<CrossbarCore&>(*core);
-    const LayerCalibration cal = CalibrateLayer(n, xbar, config.params);
+    const LayerCalibration cal = activations.empty() ? CalibrateLayer(n, xbar, config.params)
+                                                     : CalibrateLayer(n, xbar, activations.at(i), config.params);
     std::printf("%-22s %12.4g %12.4g %10.4g %10.4g\n", n.name.c_str(), cal.rmse_before, cal.rmse_after,
                 cal.relative_before, cal.relative_after);
     file.shapes[i] = {xbar.TileRows(), xbar.WeightSlices(), xbar.Outputs()};

@@ -114,6 +114,14 @@ TEST_F(QuantCliTest, CrossbarInferAndCalibrate) {
   const RunResult run = RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + pcm + " --calibration " +
                                   Path("cal.h5"));
   EXPECT_EQ(run.exit_code, 0) << run.output;
+  // Calibration on real activations of 10 class-balanced "training" images (the test file stands in).
+  const std::string act = Config("act.json", R"({"qmodel": ")" + q + R"(", "xbar": )" + pcm_chip +
+                                                 R"(, "inputs": "activations", "data": ")" + data +
+                                                 R"(", "images": 10, "fit_vectors": 16, "holdout_vectors": 16})");
+  const RunResult ca = RunCimsim("calibrate --config " + act + " --out " + Path("act.h5"));
+  ASSERT_EQ(ca.exit_code, 0) << ca.output;
+  EXPECT_EQ(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + pcm + " --calibration " +
+                      Path("act.h5")).exit_code, 0);
   // The same calibration on another chip instance (another seed) is refused.
   const std::string other = Config("other.json", chip(4));
   ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + other + " --calibration " +
@@ -140,6 +148,14 @@ TEST_F(QuantCliTest, BadCrossbarAndCalibrationInput) {
                    {"device.g_min"});
   ExpectInputError(calibrate(R"({"qmodel": ")" + Path("absent.h5") + R"("})"), {"absent.h5"});
   ExpectInputError(calibrate("{"), {"bad.json"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "images": 20})"),
+                   {"bad.json: images: only allowed with \"inputs\": \"activations\""});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "activations", "images": 15})"),
+                   {"bad.json: images: 15 is not a multiple of 10"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "traces"})"),
+                   {"bad.json: inputs: \"traces\" is not an input kind"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "activations", "data": ")" + Path("none.bin") + "\"}"),
+                   {"none.bin"});
   EXPECT_FALSE(fs::exists(Path("cal.h5")));
   const std::string xbar = Config("x.json", R"({"crossbar": {"rows_max": 0}})");
   ExpectInputError(RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + xbar), {"crossbar.rows_max: 0"});
