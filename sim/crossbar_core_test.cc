@@ -279,6 +279,56 @@ TEST(CrossbarCoreTest, HandWorkedOffsetRead) {
   EXPECT_EQ(y, -1);
 }
 
+// The analog periphery (a, b) by hand on an ideal array: the ADC sees a·Σ x·d + b. On a 1-output,
+// 1-slice layer with a 16-bit ADC, the code is round(v'/lsb) for the drawn a and b; and over many
+// columns a and b/R have the configured spreads (statistical: 5σ bounds on mean and variance).
+TEST(CrossbarCoreTest, PeripheryGainAndOffsetActBeforeTheAdc) {
+  const DeviceModel ideal = Device("ideal");
+  CrossbarParams p;
+  p.input.mode = InputMode::kDac;
+  p.adc.bits = 16;
+  p.periphery = {0.05, 0.01};
+  const std::vector<int16_t> w = {3, -2};   // 3-bit weights, one pair each: Σ x·w = 1·3 + 2·(−2) = −1
+  Rng rng(4);
+  const CrossbarCore core(w, 1, 2, 3, 0, 3, ideal, p, rng);
+  const ColumnCorrection a = core.analog_periphery()[0];
+  EXPECT_NE(a.gain, 1.0);
+  EXPECT_NE(a.offset, 0.0);
+  TraceRecorder sink;
+  MvmContext ctx{nullptr, &sink};
+  int32_t y = 0;
+  core.Multiply(Inputs({1, 2}, 2, 1), &y, 1, ctx);
+  ASSERT_EQ(sink.reads.size(), 1u);
+  EXPECT_EQ(sink.reads[0].ideal, -1);
+  EXPECT_EQ(sink.reads[0].analog, std::fma(a.gain, -1.0, a.offset));
+  const double lsb = core.adc_lsb()[0];
+  EXPECT_EQ(sink.reads[0].code, std::lround(sink.reads[0].analog / lsb));
+  EXPECT_EQ(core.NominalFullScale(0, 0), 2 * 3 * 3);   // rows · X_max · d_max
+
+  // The spreads over 5 tile rows (576 rows in tiles of 128) × 64 outputs = 320 columns.
+  const int64_t N = 64, K = 576;
+  std::vector<int16_t> big(static_cast<size_t>(N * K), 1);
+  p.periphery = {0.05, 0.02};
+  Rng rng2(8);
+  const CrossbarCore chip(big, N, K, 8, 0, 255, ideal, p, rng2);
+  const auto& cols = chip.analog_periphery();
+  double ga = 0, ga2 = 0, ob = 0, ob2 = 0;
+  for (int64_t tr = 0; tr < chip.TileRows(); ++tr)
+    for (int64_t o = 0; o < N; ++o) {
+      const ColumnCorrection& c = cols[static_cast<size_t>(chip.PeripheryIndex(tr, 0, o))];
+      const double g = (c.gain - 1) / 0.05, b = c.offset / (0.02 * chip.NominalFullScale(tr, 0));
+      ga += g;
+      ga2 += g * g;
+      ob += b;
+      ob2 += b * b;
+    }
+  const double n = static_cast<double>(cols.size());
+  EXPECT_NEAR(ga / n, 0, 5 / std::sqrt(n));                 // N(0, 1): mean within 5σ/√n
+  EXPECT_NEAR(ga2 / n, 1, 5 * std::sqrt(2 / n));            // variance within 5·√(2/n)
+  EXPECT_NEAR(ob / n, 0, 5 / std::sqrt(n));
+  EXPECT_NEAR(ob2 / n, 1, 5 * std::sqrt(2 / n));
+}
+
 // Few ADC bits by hand (full scale 6 per slice): 3 bits → lsb = 2 (6 <= 3·2); the reads ±1 give ±0.5,
 // rounded half away from zero to codes ±1, values ±2: y = 2 + 2·(−2) = −2. 2 bits → lsb = 8: codes 0, y = 0.
 TEST(CrossbarCoreTest, FewAdcBitsRoundHalfAwayByHand) {
