@@ -1,6 +1,10 @@
 #include "common/rng.h"
 
-#include <numbers>
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "common/box_muller.h"
 
 namespace cimsim {
 namespace {
@@ -59,11 +63,39 @@ uint64_t Rng::Below(uint64_t n) {
   return static_cast<uint64_t>(m >> 64);
 }
 
-double Rng::Normal() {
-  double u1 = Uniform();
-  while (u1 <= 0.0) u1 = Uniform();
-  const double u2 = Uniform();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+void Rng::RefillNormals() {
+  uint64_t words[kNormalBlock];
+  for (uint64_t& w : words) w = NextU64();
+  BoxMullerBlock(words, normals_, kNormalBlock / 2);
+  normal_next_ = 0;
+}
+
+void Rng::FillNormal(double* out, int64_t n) {
+  if (n < 0) throw std::invalid_argument("Rng::FillNormal: n = " + std::to_string(n) + ", must be >= 0");
+  // 1. What is left in the buffer.
+  const int64_t buffered = std::min<int64_t>(n, kNormalBlock - normal_next_);
+  std::copy_n(normals_ + normal_next_, buffered, out);
+  normal_next_ += static_cast<int>(buffered);
+  out += buffered;
+  n -= buffered;
+  // 2. Whole blocks straight into out, up to kChunkBlocks blocks per BoxMullerBlock call (the words
+  //    are taken in the order Normal() would take them and the transform is pairwise, so this is
+  //    the same sequence).
+  constexpr int64_t kChunkBlocks = 32;
+  uint64_t words[kChunkBlocks * kNormalBlock];
+  while (n >= kNormalBlock) {
+    const int64_t count = std::min(n / kNormalBlock, kChunkBlocks) * kNormalBlock;
+    for (int64_t i = 0; i < count; ++i) words[i] = NextU64();
+    BoxMullerBlock(words, out, count / 2);
+    out += count;
+    n -= count;
+  }
+  // 3. The remainder from a fresh buffer, keeping its leftover.
+  if (n > 0) {
+    RefillNormals();
+    std::copy_n(normals_, n, out);
+    normal_next_ = static_cast<int>(n);
+  }
 }
 
 }  // namespace cimsim

@@ -3,9 +3,26 @@
 // Rng is xoshiro256++ (Blackman & Vigna), state filled by SplitMix64. Streams are derived, never
 // shared: Rng(seed).Derive(a).Derive(b) is a pure function of (seed, a, b), so a draw for image i of
 // epoch e is the same whichever thread makes it and in whatever order. Nothing here reads the clock.
+//
+// Raw words. Every draw takes its words from one stream of NextU64() words, in call order:
+//   NextU64(), Uniform(), Bernoulli(p): one word each, at the call.
+//   Below(n): one word, plus one more per rejection (rare; none when n is a power of two).
+//   Normal(), FillNormal(): normals come from a buffer of B = kNormalBlock = 32 values. Normal()
+//     with an empty buffer first takes the next B words (at that moment, before any later draw)
+//     and turns them into B normals with BoxMullerBlock (common/box_muller.h: words 2i, 2i+1 of
+//     the block give normals 2i, 2i+1); with values left it takes no words. FillNormal(out, n)
+//     returns exactly what n successive Normal() calls would and leaves the generator (state and
+//     buffer) exactly as they would: with b values buffered it takes B·ceil((n − b)/B) words at
+//     the call if n > b, none otherwise, and keeps the leftover of the last block buffered.
+// So a Uniform() right after the first Normal() reads word B, and the next 31 Normal() calls take
+// no words. Two generators that make the same sequence of calls get the same numbers, whatever the
+// blocking of their FillNormal calls (FillNormal(4) + FillNormal(60) == FillNormal(64) == 64 ×
+// Normal()). A fresh or derived generator starts with an empty buffer. Copies carry the buffer (a
+// copy continues exactly as the original would); Derive() uses only the stream key, never the
+// buffer or the state.
 #pragma once
 
-#include <cmath>
+#include <cmath>  // kept: includers may rely on it
 #include <cstdint>
 
 namespace cimsim {
@@ -22,14 +39,27 @@ class Rng {
   double Uniform();
   // Uniform integer in [0, n), n >= 1, unbiased (Lemire's multiply-and-reject).
   uint64_t Below(uint64_t n);
-  // Standard normal N(0, 1) (Box–Muller; no cached second value, so the stream stays a pure function).
-  double Normal();
+  // Standard normal N(0, 1): the next value of the normal buffer, refilled from kNormalBlock
+  // words when empty (see the top of this file for when words are taken).
+  double Normal() {
+    if (normal_next_ == kNormalBlock) RefillNormals();
+    return normals_[normal_next_++];
+  }
+  // out[0..n) = what n successive Normal() calls would return, with the same effect on *this;
+  // whole blocks go straight into out. n >= 0 (std::invalid_argument otherwise).
+  void FillNormal(double* out, int64_t n);
   bool Bernoulli(double p) { return Uniform() < p; }
+
+  static constexpr int kNormalBlock = 32;  // normals per refill (16 Box–Muller pairs)
 
  private:
   Rng(uint64_t key, bool /*raw*/);
+  void RefillNormals();  // kNormalBlock words -> normals_, normal_next_ = 0
+
   uint64_t key_;    // identifies the stream; Derive() hashes it with the child id
   uint64_t s_[4];   // xoshiro256++ state
+  int normal_next_ = kNormalBlock;      // index of the next buffered normal; kNormalBlock = empty
+  double normals_[kNormalBlock] = {};   // the current block of normals
 };
 
 }  // namespace cimsim

@@ -467,7 +467,7 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
         // Without a trace the read noise is drawn first, in the documented order, and the reads then
         // run as plain loops; with a trace every read is drawn, computed and recorded in that order.
         if (noisy_ && !trace) {
-          for (int64_t i = 0; i < nb * m; ++i) s.z[static_cast<size_t>(i)] = ctx.rng->Normal();
+          ctx.rng->FillNormal(s.z.data(), nb * m);
         }
         // The reads, in the documented order: vector, then read column (slice-major).
         for (int64_t j = 0; j < nb; ++j) {
