@@ -236,15 +236,27 @@ H5Array H5File::ReadArray(const std::string& path) const {
 namespace {
 
 void WriteArray(hid_t file, const std::string& path, const std::vector<int64_t>& shape, hid_t file_type,
-                hid_t mem_type, const void* data, const std::function<void(const std::string&)>& fail) {
+                hid_t mem_type, const void* data, const std::function<void(const std::string&)>& fail,
+                bool compress) {
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle space(dims.empty() ? H5Screate(H5S_SCALAR)
                             : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                H5Sclose);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle ds(H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-            H5Dclose);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  int64_t count = 1, inner = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    count *= shape[d];
+    if (d > 0) inner *= shape[d];
+  }
+  if (compress && !dims.empty() && count > 0) {
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = static_cast<hsize_t>(std::max<int64_t>(1, std::min<int64_t>(shape[0], 65536 / std::max<int64_t>(inner, 1))));
+    H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_deflate(dcpl.get(), 4);
+  }
+  Handle ds(H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!ds.ok()) fail("cannot create dataset " + path);
   if (H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("cannot write dataset " + path);
 }
@@ -252,19 +264,26 @@ void WriteArray(hid_t file, const std::string& path, const std::vector<int64_t>&
 }  // namespace
 
 void H5File::WriteFloatArray(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
-  WriteArray(id_, path, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, [this](const std::string& m) { Fail(m); });
+  WriteArray(id_, path, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, [this](const std::string& m) { Fail(m); }, compress_);
 }
 
 void H5File::WriteInt32Array(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data) {
-  WriteArray(id_, path, shape, H5T_STD_I32LE, H5T_NATIVE_INT32, data, [this](const std::string& m) { Fail(m); });
+  WriteArray(id_, path, shape, H5T_STD_I32LE, H5T_NATIVE_INT32, data, [this](const std::string& m) { Fail(m); }, compress_);
 }
 
 void H5File::WriteInt16Array(const std::string& path, const std::vector<int64_t>& shape, const int16_t* data) {
-  WriteArray(id_, path, shape, H5T_STD_I16LE, H5T_NATIVE_INT16, data, [this](const std::string& m) { Fail(m); });
+  WriteArray(id_, path, shape, H5T_STD_I16LE, H5T_NATIVE_INT16, data, [this](const std::string& m) { Fail(m); }, compress_);
 }
 
 void H5File::WriteDoubleArray(const std::string& path, const std::vector<int64_t>& shape, const double* data) {
-  WriteArray(id_, path, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, [this](const std::string& m) { Fail(m); });
+  WriteArray(id_, path, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, [this](const std::string& m) { Fail(m); }, compress_);
+}
+
+void H5File::CopyFrom(const H5File& source, const std::string& path) {
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  if (H5Ocopy(source.id_, path.c_str(), id_, path.c_str(), H5P_DEFAULT, lcpl.get()) < 0)
+    Fail("cannot copy " + path + " from " + source.Path());
 }
 
 void H5File::CreateGroup(const std::string& path) {
@@ -276,7 +295,7 @@ void H5File::CreateGroup(const std::string& path) {
 }
 
 void H5File::WriteInt64Array(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data) {
-  WriteArray(id_, path, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, data, [this](const std::string& m) { Fail(m); });
+  WriteArray(id_, path, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, data, [this](const std::string& m) { Fail(m); }, compress_);
 }
 
 }  // namespace cimsim

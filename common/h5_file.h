@@ -57,6 +57,12 @@ class H5File {
   void WriteDoubleArray(const std::string& path, const std::vector<int64_t>& shape, const double* data);
   // Creates a group (and any missing parents); a no-op when it exists.
   void CreateGroup(const std::string& path);
+  // From now on, datasets with at least one element are written chunked (chunks of up to 65,536
+  // elements along the first dimension, whole along the others) and deflate-compressed (level 4).
+  void EnableCompression() { compress_ = true; }
+  // Copies object `path` (a group with everything below it, or a dataset) of `source` to the same
+  // path here (missing parents are created).
+  void CopyFrom(const H5File& source, const std::string& path);
 
   // Writers only: flush, close and rename "<path>.partial" to path.
   void Commit();
@@ -67,6 +73,7 @@ class H5File {
   hid_t id_;
   std::string path_;       // the name the user sees
   std::string temp_path_;  // non-empty for uncommitted writers
+  bool compress_ = false;
 };
 
 }  // namespace cimsim

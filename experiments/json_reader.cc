@@ -95,7 +95,11 @@ int64_t JsonReader::Integer(const json& j, const std::string& path, int64_t lo, 
 
 uint64_t JsonReader::Unsigned64(const json& j, const std::string& path) const {
   if (j.is_number_unsigned()) return j.get<uint64_t>();
-  if (j.is_number_integer()) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
+  if (j.is_number_integer()) {   // a signed JSON integer (e.g. built in code): fine when >= 0
+    const int64_t v = j.get<int64_t>();
+    if (v < 0) Fail(path, Show(j) + " is out of range; allowed 0..18446744073709551615");
+    return static_cast<uint64_t>(v);
+  }
   if (j.is_number_float()) {
     const double d = j.get<double>();
     if (!std::isfinite(d) || std::trunc(d) != d) Fail(path, "expected an integer, got " + Show(j));

@@ -125,6 +125,7 @@ void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWor
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);
   w.rng = noise_root_.Derive(static_cast<uint64_t>(image_index)).Derive(static_cast<uint64_t>(index));
   w.context.rng = &w.rng;
+  w.context.item = image_index;
   cores_[static_cast<size_t>(index)]->Multiply(w.cols, w.acc.data(), positions, w.context);
   for (int o = 0; o < n.out_channels; ++o)
     RequantizeRow(w.acc.data() + o * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),

@@ -27,6 +27,7 @@ class TraceSink;  // sim/trace_sink.h
 struct MvmContext {
   Rng* rng = nullptr;
   TraceSink* trace = nullptr;  // non-null: sees every analog column read of a crossbar core (slow)
+  int64_t item = -1;           // the caller's item (IntegerNetwork: the image's index in its data set), or −1
 };
 
 class MvmCore {

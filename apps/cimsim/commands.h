@@ -21,6 +21,8 @@ int RunQuantize(const std::vector<std::string>& args);
 int RunInfer(const std::vector<std::string>& args);
 // cimsim calibrate --config cal.json --out CAL.h5
 int RunCalibrate(const std::vector<std::string>& args);
+// cimsim experiment --config run.json [--out DIR] [--resume]
+int RunExperiment(const std::vector<std::string>& args);
 // cimsim data fetch --url URL --sha256 HEX --out DIR
 int RunDataFetch(const std::vector<std::string>& args);
 

@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  quantize    post-training quantization of a float model into an integer model\n"
     "  infer       top-1 accuracy of a quantized model, integer-only inference (or on crossbars)\n"
     "  calibrate   program a simulated chip and fit its per-column corrections\n"
+    "  experiment  sweeps of a quantized network on simulated CIM hardware, results into HDF5\n"
     "  data fetch  download, verify and unpack the CIFAR-10 binary archive\n"
     "\n"
     "Run 'cimsim <command> --help' for the options of a command.\n"
@@ -38,12 +39,13 @@ int Dispatch(const std::vector<std::string>& args) {
   if (command == "quantize") return cimsim::cli::RunQuantize({args.begin() + 1, args.end()});
   if (command == "infer") return cimsim::cli::RunInfer({args.begin() + 1, args.end()});
   if (command == "calibrate") return cimsim::cli::RunCalibrate({args.begin() + 1, args.end()});
+  if (command == "experiment") return cimsim::cli::RunExperiment({args.begin() + 1, args.end()});
   if (command == "data") {
     if (args.size() >= 2 && args[1] == "fetch") return cimsim::cli::RunDataFetch({args.begin() + 2, args.end()});
     throw cimsim::InputError("unknown 'data' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
                              ": the only one is 'data fetch'");
   }
-  throw cimsim::InputError("unknown command '" + command + "': use eval, quantize, infer, calibrate or data fetch (cimsim --help)");
+  throw cimsim::InputError("unknown command '" + command + "': use eval, quantize, infer, calibrate, experiment or data fetch (cimsim --help)");
 }
 
 }  // namespace

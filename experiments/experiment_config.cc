@@ -1,0 +1,342 @@
+#include "experiments/experiment_config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "experiments/json_reader.h"
+
+namespace cimsim {
+namespace {
+
+using nlohmann::json;
+
+json ReadJson(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": " + what + " not found");
+  std::ifstream in(path);
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw InputError(path + ": not valid JSON: " + e.what());
+  }
+}
+
+constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibration", "placement",
+                                         "instances", "sweep", "traces", "threads", "noise_seed"};
+
+// Splits "a.b.c" into its keys.
+std::vector<std::string> PathKeys(const std::string& path) {
+  std::vector<std::string> keys;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    keys.push_back(path.substr(start, dot - start));
+    if (dot == std::string::npos) return keys;
+    start = dot + 1;
+  }
+}
+
+// xbar with the value at `param` ("crossbar.adc.bits") replaced by `value`.
+json WithValue(json xbar, const std::string& param, const json& value) {
+  json* at = &xbar;
+  for (const std::string& key : PathKeys(param)) {
+    if (!at->is_object()) *at = json::object();
+    at = &(*at)[key];
+  }
+  *at = value;
+  return xbar;
+}
+
+void ReadModel(const JsonReader& r, const json& j, ExperimentConfig& c) {
+  r.RequireObject(j, "model");
+  static constexpr std::string_view kKeys[] = {"qmodel"};
+  r.CheckKeys(j, "model", kKeys);
+  if (!j.contains("qmodel")) r.Fail("model.qmodel", "required, the quantized model file (cimsim quantize)");
+  c.qmodel = r.String(j["qmodel"], "model.qmodel");
+  if (c.qmodel.empty()) r.Fail("model.qmodel", "required, the quantized model file (cimsim quantize)");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(c.qmodel, ec)) r.Fail("model.qmodel", "\"" + c.qmodel + "\" not found");
+}
+
+void ReadData(const JsonReader& r, const json& j, ExperimentConfig& c) {
+  r.RequireObject(j, "data");
+  static constexpr std::string_view kKeys[] = {"test", "count", "first"};
+  r.CheckKeys(j, "data", kKeys);
+  if (j.contains("test")) c.test_data = r.String(j["test"], "data.test");
+  if (j.contains("count")) c.count = r.Integer(j["count"], "data.count", 1, 10000000);
+  if (j.contains("first")) c.first = r.Integer(j["first"], "data.first", 0, 10000000);
+}
+
+void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& cal) {
+  const std::string path = "calibration";
+  if (j.is_string()) {
+    const std::string s = j.get<std::string>();
+    if (s == "none") {
+      cal.kind = CalibrationKind::kNone;
+    } else if (s == "auto") {
+      cal.kind = CalibrationKind::kAuto;
+    } else {
+      cal.kind = CalibrationKind::kFile;
+      cal.file = s;
+      std::error_code ec;
+      if (s.empty() || !std::filesystem::is_regular_file(s, ec))
+        r.Fail(path, "\"" + s + "\" is neither \"none\", \"auto\" nor an existing calibration file");
+    }
+    return;
+  }
+  if (!j.is_object()) r.Fail(path, "expected \"none\", \"auto\", a file name or {\"auto\": {...}}, got " + Show(j));
+  static constexpr std::string_view kKeys[] = {"auto"};
+  r.CheckKeys(j, path, kKeys);
+  if (!j.contains("auto")) r.Fail(path, "expected \"none\", \"auto\", a file name or {\"auto\": {...}}");
+  const json& a = j["auto"];
+  const std::string ap = Child(path, "auto");
+  r.RequireObject(a, ap);
+  static constexpr std::string_view kAutoKeys[] = {"fit_vectors", "holdout_vectors", "seed",   "adc_percentile",
+                                                   "mode",        "inputs",          "data",   "images"};
+  r.CheckKeys(a, ap, kAutoKeys);
+  cal.kind = CalibrationKind::kAuto;
+  if (a.contains("fit_vectors")) cal.params.fit_vectors = r.Integer(a["fit_vectors"], Child(ap, "fit_vectors"), 1, 1000000);
+  if (a.contains("holdout_vectors"))
+    cal.params.holdout_vectors = r.Integer(a["holdout_vectors"], Child(ap, "holdout_vectors"), 1, 1000000);
+  if (a.contains("seed")) cal.params.seed = r.Unsigned64(a["seed"], Child(ap, "seed"));
+  if (a.contains("adc_percentile")) {
+    cal.params.adc_percentile = r.Number(a["adc_percentile"], Child(ap, "adc_percentile"));
+    if (!(cal.params.adc_percentile > 0 && cal.params.adc_percentile <= 100))
+      r.Fail(Child(ap, "adc_percentile"), Show(a["adc_percentile"]) + " is out of range; allowed (0, 100]");
+  }
+  if (a.contains("mode")) {
+    static constexpr CorrectionMode kModes[] = {CorrectionMode::kColumn, CorrectionMode::kGlobal};
+    cal.params.mode = r.Choice(a["mode"], Child(ap, "mode"), kModes, ToString, "a correction mode");
+  }
+  if (a.contains("inputs")) {
+    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations};
+    cal.inputs = r.Choice(a["inputs"], Child(ap, "inputs"), kKinds, ToString, "an input kind");
+  }
+  const bool activations = cal.inputs == CalibrationInputKind::kActivations;
+  for (const char* key : {"data", "images"})
+    if (a.contains(key) && !activations) r.Fail(Child(ap, key), "only allowed with \"inputs\": \"activations\"");
+  if (a.contains("data")) cal.data = r.String(a["data"], Child(ap, "data"));
+  if (a.contains("images")) {
+    cal.images = r.Integer(a["images"], Child(ap, "images"), 10, 50000);
+    if (cal.images % 10 != 0)
+      r.Fail(Child(ap, "images"), Show(a["images"]) + " is not a multiple of 10 (a class-balanced subset)");
+  }
+}
+
+void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {
+  const std::string path = "placement";
+  r.RequireObject(j, path);
+  static constexpr std::string_view kKeys[] = {"cim", "split"};
+  r.CheckKeys(j, path, kKeys);
+  if (j.contains("cim") == j.contains("split")) r.Fail(path, "expected exactly one of \"cim\" and \"split\"");
+  if (j.contains("split")) {
+    p.all = false;
+    p.split = r.String(j["split"], Child(path, "split"));
+    if (p.split.empty()) r.Fail(Child(path, "split"), "expected a layer name");
+    return;
+  }
+  const json& cim = j["cim"];
+  if (cim.is_string() && cim.get<std::string>() == "all") return;
+  if (!cim.is_array() || cim.empty()) r.Fail(Child(path, "cim"), Show(cim) + " is neither \"all\" nor a non-empty array of layer names");
+  p.all = false;
+  for (size_t i = 0; i < cim.size(); ++i) {
+    const std::string name = r.String(cim[i], Element(Child(path, "cim"), i));
+    if (std::find(p.cim.begin(), p.cim.end(), name) != p.cim.end())
+      r.Fail(Element(Child(path, "cim"), i), "'" + name + "' appears twice");
+    p.cim.push_back(name);
+  }
+}
+
+void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
+  if (!j.is_array()) r.Fail("sweep", "expected an array of {\"param\": ..., \"values\": [...]}, got " + Show(j));
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string path = Element("sweep", i);
+    const json& e = j[i];
+    r.RequireObject(e, path);
+    static constexpr std::string_view kKeys[] = {"param", "values"};
+    r.CheckKeys(e, path, kKeys);
+    if (!e.contains("param")) r.Fail(Child(path, "param"), "required (e.g. \"crossbar.adc.bits\")");
+    if (!e.contains("values")) r.Fail(Child(path, "values"), "required, a non-empty array");
+    SweepAxis axis;
+    axis.param = r.String(e["param"], Child(path, "param"));
+    for (const SweepAxis& other : c.sweep)
+      if (other.param == axis.param) r.Fail(Child(path, "param"), "\"" + axis.param + "\" is swept twice");
+    const std::vector<std::string> keys = PathKeys(axis.param);
+    for (const std::string& key : keys)
+      if (key.empty()) r.Fail(Child(path, "param"), Show(e["param"]) + " has an empty key");
+    const bool chip = (keys[0] == "device" || keys[0] == "crossbar") && keys.size() >= 2;
+    if (axis.param != "split" && axis.param != "seed" && !chip)
+      r.Fail(Child(path, "param"), Show(e["param"]) +
+                                       " is not sweepable; allowed \"split\", \"seed\" or a path inside the chip "
+                                       "config starting with \"device.\" or \"crossbar.\"");
+    const json& values = e["values"];
+    const std::string vpath = Child(path, "values");
+    if (!values.is_array() || values.empty()) r.Fail(vpath, "expected a non-empty array, got " + Show(values));
+    for (size_t k = 0; k < values.size(); ++k) {
+      const std::string at = Element(vpath, k);
+      if (axis.param == "split") {
+        if (!values[k].is_string() || values[k].get<std::string>().empty()) r.Fail(at, "expected a layer name, got " + Show(values[k]));
+      } else {
+        // Each value alone on the base chip must give a valid chip.
+        try {
+          ParseXbarConfig(WithValue(c.xbar, axis.param, values[k]), "");
+        } catch (const InputError& err) {
+          r.Fail(at, axis.param + " = " + Show(values[k]) + ": " + err.what());
+        }
+      }
+      for (size_t m = 0; m < k; ++m)
+        if (values[m] == values[k]) r.Fail(at, Show(values[k]) + " appears twice");
+      axis.values.push_back(values[k]);
+    }
+    c.sweep.push_back(std::move(axis));
+  }
+}
+
+void ReadTraces(const JsonReader& r, const json& j, TraceParams& t) {
+  r.RequireObject(j, "traces");
+  static constexpr std::string_view kKeys[] = {"layers", "vectors"};
+  r.CheckKeys(j, "traces", kKeys);
+  if (j.contains("layers")) {
+    if (!j["layers"].is_array()) r.Fail("traces.layers", "expected an array of layer names, got " + Show(j["layers"]));
+    for (size_t i = 0; i < j["layers"].size(); ++i) {
+      const std::string name = r.String(j["layers"][i], Element("traces.layers", i));
+      if (std::find(t.layers.begin(), t.layers.end(), name) != t.layers.end())
+        r.Fail(Element("traces.layers", i), "'" + name + "' appears twice");
+      t.layers.push_back(name);
+    }
+  }
+  if (j.contains("vectors")) t.vectors = r.Integer(j["vectors"], "traces.vectors", 1, 100000);
+}
+
+}  // namespace
+
+ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source) {
+  const JsonReader r(source, ": ");
+  r.RequireObject(j, "");
+  r.CheckKeys(j, "", kTopKeys);
+  ExperimentConfig c;
+  c.source = source;
+  if (!j.contains("model")) r.Fail("model", "required, {\"qmodel\": \"Q.h5\"}");
+  ReadModel(r, j["model"], c);
+  if (j.contains("data")) ReadData(r, j["data"], c);
+  c.xbar = json::object();
+  if (j.contains("xbar")) {
+    if (j["xbar"].is_string()) {
+      const std::string file = j["xbar"].get<std::string>();
+      std::error_code ec;
+      if (file.empty() || !std::filesystem::is_regular_file(file, ec))
+        r.Fail("xbar", "crossbar config \"" + file + "\" not found");
+      c.xbar = ReadJson(file, "crossbar config");
+      ParseXbarConfig(c.xbar, file);
+    } else {
+      c.xbar = j["xbar"];
+      ParseXbarConfig(c.xbar, (source.empty() ? "" : source + ": ") + "xbar");
+    }
+  }
+  if (j.contains("calibration")) ReadCalibration(r, j["calibration"], c.calibration);
+  if (j.contains("placement")) ReadPlacement(r, j["placement"], c.placement);
+  if (j.contains("instances")) c.instances = r.Integer(j["instances"], "instances", 1, 1000);
+  if (j.contains("sweep")) ReadSweep(r, j["sweep"], c);
+  if (j.contains("traces")) ReadTraces(r, j["traces"], c.traces);
+  if (j.contains("threads")) c.threads = static_cast<int>(r.Integer(j["threads"], "threads", 0, 1024));
+  if (j.contains("noise_seed")) c.noise_seed = r.Unsigned64(j["noise_seed"], "noise_seed");
+
+  // A calibration file belongs to one chip: no chip sweeps, one instance.
+  if (c.calibration.kind == CalibrationKind::kFile) {
+    if (c.instances > 1) r.Fail("calibration", "a calibration file fits one chip; with \"instances\" > 1 use \"auto\"");
+    for (const SweepAxis& a : c.sweep)
+      if (a.param != "split") r.Fail("calibration", "a calibration file fits one chip; sweeping \"" + a.param + "\" needs \"auto\"");
+  }
+  for (const SweepAxis& a : c.sweep)
+    if (a.param == "split" && (c.placement.all == false && c.placement.split.empty()))
+      r.Fail("sweep", "sweeping \"split\" needs \"placement\" {\"cim\": \"all\"} or {\"split\": ...}");
+  // Every combination must be a valid chip.
+  for (const ExperimentPoint& p : ExpandSweep(c)) (void)p;
+  return c;
+}
+
+std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
+  size_t total = 1;
+  for (const SweepAxis& a : c.sweep) total *= a.values.size();
+  std::vector<ExperimentPoint> points;
+  for (size_t i = 0; i < total; ++i) {
+    ExperimentPoint p;
+    p.index = static_cast<int64_t>(i);
+    p.placement = c.placement;
+    json xbar = c.xbar;
+    size_t rest = i;
+    std::vector<size_t> pick(c.sweep.size());
+    for (size_t a = c.sweep.size(); a-- > 0;) {
+      pick[a] = rest % c.sweep[a].values.size();
+      rest /= c.sweep[a].values.size();
+    }
+    for (size_t a = 0; a < c.sweep.size(); ++a) {
+      const SweepAxis& axis = c.sweep[a];
+      const json& v = axis.values[pick[a]];
+      p.params[axis.param] = v;
+      if (axis.param == "split") {
+        p.placement.all = false;
+        p.placement.cim.clear();
+        p.placement.split = v.get<std::string>();
+      } else {
+        xbar = WithValue(xbar, axis.param, v);
+      }
+    }
+    const std::string where = (c.source.empty() ? "" : c.source + ": ") + "sweep point " + std::to_string(i) + " " +
+                              p.params.dump();
+    p.xbar = ParseXbarConfig(xbar, where);
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+ExperimentConfig LoadExperimentConfig(const std::string& path) {
+  return ParseExperimentConfig(ReadJson(path, "experiment config"), path);
+}
+
+json ExperimentConfigToJson(const ExperimentConfig& c) {
+  json cal;
+  switch (c.calibration.kind) {
+    case CalibrationKind::kNone: cal = "none"; break;
+    case CalibrationKind::kFile: cal = c.calibration.file; break;
+    case CalibrationKind::kAuto: {
+      json a = {{"fit_vectors", c.calibration.params.fit_vectors},
+                {"holdout_vectors", c.calibration.params.holdout_vectors},
+                {"seed", c.calibration.params.seed},
+                {"adc_percentile", c.calibration.params.adc_percentile},
+                {"mode", std::string(ToString(c.calibration.params.mode))},
+                {"inputs", std::string(ToString(c.calibration.inputs))}};
+      if (c.calibration.inputs == CalibrationInputKind::kActivations) {
+        a["data"] = c.calibration.data;
+        a["images"] = c.calibration.images;
+      }
+      cal = {{"auto", a}};
+      break;
+    }
+  }
+  json placement;
+  if (!c.placement.split.empty()) {
+    placement = {{"split", c.placement.split}};
+  } else if (c.placement.all) {
+    placement = {{"cim", "all"}};
+  } else {
+    placement = {{"cim", c.placement.cim}};
+  }
+  json sweep = json::array();
+  for (const SweepAxis& a : c.sweep) sweep.push_back({{"param", a.param}, {"values", a.values}});
+  json traces_layers = c.traces.layers;
+  return {{"model", {{"qmodel", c.qmodel}}},
+          {"data", {{"test", c.test_data}, {"count", c.count}, {"first", c.first}}},
+          {"xbar", c.xbar},
+          {"calibration", cal},
+          {"placement", placement},
+          {"instances", c.instances},
+          {"sweep", sweep},
+          {"traces", {{"layers", traces_layers}, {"vectors", c.traces.vectors}}},
+          {"threads", c.threads},
+          {"noise_seed", c.noise_seed}};
+}
+
+}  // namespace cimsim

@@ -1,0 +1,97 @@
+// experiment_config.h — the JSON config of `cimsim experiment --config run.json` (docs/experiments.md).
+//
+//   {"model": {"qmodel": "out/resnet20_w8a8.h5"},           a quantized model (cimsim quantize)
+//    "data": {"test": "PATH", "count": 1000, "first": 0},   test images: a .bin file or a directory
+//                                                           (test_batch.bin); default $CIMSIM_DATA;
+//                                                           images [first, first + count)
+//    "xbar": {...} or "xbar.json",                          the chip, as `infer --crossbar`
+//    "calibration": "none" | "auto" | "CAL.h5" | {"auto": {...}},
+//                          auto: `cimsim calibrate` of every CIM layer of every chip instance, before it
+//                          runs; the object takes the calibrate keys fit_vectors, holdout_vectors, seed,
+//                          adc_percentile, mode, inputs, data, images (defaults: inputs "activations",
+//                          images 100, fit/holdout 512). A file: only without sweeps of the chip and
+//                          with one instance (it belongs to one chip).
+//    "placement": {"cim": "all" | ["conv1", ...]} or {"split": "layer2.0.conv2"},
+//                          which conv/linear layers run on CIM; a split runs every node up to and
+//                          including the named layer on the device and the rest digitally (the cloud)
+//    "instances": 1,                                        chip instances (seeds xbar.seed + k), 1..1000
+//    "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}, ...],
+//                          a cartesian product; param is a path inside the xbar config
+//                          ("device.preset", "crossbar.read_time", ...) or "split"
+//    "traces": {"layers": ["conv1", ...], "vectors": 64},   sampled vectors per traced CIM layer and instance
+//    "threads": 0,                                          0 = all cores
+//    "noise_seed": 1}                                       read-noise streams
+// Every error is an InputError "<file>: <path>: <problem>", e.g. "run.json: sweep[2].values[0]: ...".
+// Values are checked at load: each sweep value is applied alone to the base chip and parsed, and every
+// point (each combination) is parsed too, so a run never starts with a bad point.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/chip_calibration.h"
+#include "experiments/calibrate_config.h"
+#include "experiments/xbar_config.h"
+
+namespace cimsim {
+
+enum class CalibrationKind { kNone, kAuto, kFile };
+
+struct ExperimentCalibration {
+  CalibrationKind kind = CalibrationKind::kNone;
+  std::string file;                      // kFile
+  ChipCalibrationParams params;          // kAuto
+  CalibrationInputKind inputs = CalibrationInputKind::kActivations;
+  std::string data;                      // auto + activations: training data (empty = CIMSIM_DATA)
+  int64_t images = 100;
+};
+
+struct Placement {
+  bool all = true;                       // every conv/linear layer on CIM
+  std::vector<std::string> cim;          // !all and split empty: these layers
+  std::string split;                     // non-empty: device/cloud split after this layer
+};
+
+struct SweepAxis {
+  std::string param;                     // "crossbar.adc.bits", "device.preset", "split", ...
+  std::vector<nlohmann::json> values;
+};
+
+struct TraceParams {
+  std::vector<std::string> layers;
+  int64_t vectors = 64;
+};
+
+struct ExperimentConfig {
+  std::string source;                    // the config file, for messages
+  std::string qmodel;
+  std::string test_data;                 // empty = CIMSIM_DATA
+  int64_t count = 1000, first = 0;
+  nlohmann::json xbar;                   // the base chip, as JSON (resolved from a file if given)
+  ExperimentCalibration calibration;
+  Placement placement;
+  int64_t instances = 1;
+  std::vector<SweepAxis> sweep;
+  TraceParams traces;
+  int threads = 0;
+  uint64_t noise_seed = 1;
+};
+
+// One point of the sweep: its index, the swept values, the chip and placement it runs with.
+struct ExperimentPoint {
+  int64_t index = 0;
+  nlohmann::json params = nlohmann::json::object();   // path → value
+  XbarConfig xbar;                                    // instance k uses seed xbar.seed + k
+  Placement placement;
+};
+
+ExperimentConfig LoadExperimentConfig(const std::string& path);
+ExperimentConfig ParseExperimentConfig(const nlohmann::json& j, const std::string& source);
+nlohmann::json ExperimentConfigToJson(const ExperimentConfig& config);
+// The cartesian product of the sweep (the last axis varies fastest); one point without sweeps.
+std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& config);
+
+}  // namespace cimsim

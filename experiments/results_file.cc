@@ -1,0 +1,164 @@
+#include "experiments/results_file.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "common/h5_file.h"
+
+namespace cimsim {
+namespace {
+
+using nlohmann::json;
+
+std::string Index4(int64_t index) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(index));
+  return buf;
+}
+
+void WriteTrace(H5File& f, const std::string& g, const LayerTrace& t) {
+  f.CreateGroup(g);
+  f.WriteIntAttribute(g, "node", t.node);
+  f.WriteIntAttribute(g, "K", t.K);
+  f.WriteIntAttribute(g, "N", t.N);
+  f.WriteIntAttribute(g, "tile_rows", t.tile_rows);
+  f.WriteIntAttribute(g, "weight_slices", t.weight_slices);
+  f.WriteIntAttribute(g, "input_slices", t.input_slices);
+  f.WriteIntAttribute(g, "sign_passes", t.sign_passes);
+  const int64_t V = t.Vectors(), R = static_cast<int64_t>(t.read_vector.size());
+  f.WriteInt32Array(g + "/vector_instance", {V}, t.vector_instance.data());
+  f.WriteInt64Array(g + "/vector_image", {V}, t.vector_image.data());
+  f.WriteInt32Array(g + "/vector_position", {V}, t.vector_position.data());
+  f.WriteInt16Array(g + "/inputs", {V, t.K}, t.inputs.data());
+  f.WriteInt64Array(g + "/exact", {V, t.N}, t.exact.data());
+  f.WriteInt32Array(g + "/measured", {V, t.N}, t.measured.data());
+  f.WriteInt32Array(g + "/read_vector", {R}, t.read_vector.data());
+  f.WriteInt32Array(g + "/read_output", {R}, t.read_output.data());
+  f.WriteInt32Array(g + "/read_tile_row", {R}, t.read_tile_row.data());
+  f.WriteInt32Array(g + "/read_tile_col", {R}, t.read_tile_col.data());
+  f.WriteInt32Array(g + "/read_weight_slice", {R}, t.read_weight_slice.data());
+  f.WriteInt32Array(g + "/read_input_slice", {R}, t.read_input_slice.data());
+  f.WriteInt32Array(g + "/read_sign_pass", {R}, t.read_sign_pass.data());
+  f.WriteInt64Array(g + "/read_ideal", {R}, t.read_ideal.data());
+  f.WriteDoubleArray(g + "/read_analog", {R}, t.read_analog.data());
+  f.WriteInt32Array(g + "/read_code", {R}, t.read_code.data());
+  f.WriteDoubleArray(g + "/read_calibrated", {R}, t.read_calibrated.data());
+}
+
+}  // namespace
+
+std::string PointFileName(const std::string& dir, int64_t index) { return dir + "/points/" + Index4(index) + ".h5"; }
+std::string PointGroup(int64_t index) { return "/points/" + Index4(index); }
+
+json SummaryToJson(const PointSummary& s) {
+  return {{"index", s.index},
+          {"params", s.params},
+          {"accuracy", s.accuracy},
+          {"accuracy_mean", s.accuracy_mean},
+          {"accuracy_std", s.accuracy_std},
+          {"transmitted_bytes", s.transmitted_bytes},
+          {"split", s.split},
+          {"layers", s.layers},
+          {"dot_relative", s.dot_relative}};
+}
+
+PointSummary SummaryFromJson(const json& j) {
+  PointSummary s;
+  s.index = j.at("index").get<int64_t>();
+  s.params = j.at("params");
+  s.accuracy = j.at("accuracy").get<std::vector<double>>();
+  s.accuracy_mean = j.at("accuracy_mean").get<double>();
+  s.accuracy_std = j.at("accuracy_std").get<double>();
+  s.transmitted_bytes = j.at("transmitted_bytes").get<int64_t>();
+  s.split = j.at("split").get<std::string>();
+  s.layers = j.at("layers").get<std::vector<std::string>>();
+  s.dot_relative = j.at("dot_relative").get<std::vector<double>>();
+  return s;
+}
+
+void WritePointFile(const std::string& path, const PointData& p, const std::string& config_key) {
+  const PointSummary& s = p.summary;
+  H5File f = H5File::CreateAtomic(path);
+  f.EnableCompression();
+  f.WriteStringAttribute("/", "config", config_key);
+  f.WriteStringAttribute("/", "summary", SummaryToJson(s).dump());
+  const std::string g = PointGroup(s.index);
+  f.CreateGroup(g);
+  f.WriteIntAttribute(g, "index", s.index);
+  f.WriteStringAttribute(g, "params", s.params.dump());
+  f.WriteStringAttribute(g, "xbar", p.xbar_json);
+  f.WriteStringAttribute(g, "split", s.split);
+  f.WriteStringAttribute(g, "cim_layers", json(p.cim_layers).dump());
+  f.WriteStringAttribute(g, "layers", json(s.layers).dump());
+  f.WriteIntAttribute(g, "transmitted_bytes", s.transmitted_bytes);
+  f.WriteIntAttribute(g, "images", p.images);
+  f.WriteDoubleArrayAttribute(g, "accuracy_mean", {s.accuracy_mean});
+  f.WriteDoubleArrayAttribute(g, "accuracy_std", {s.accuracy_std});
+  const int64_t I = static_cast<int64_t>(s.accuracy.size()), L = static_cast<int64_t>(s.layers.size());
+  f.WriteDoubleArray(g + "/accuracy", {I}, s.accuracy.data());
+  f.WriteInt64Array(g + "/correct", {I}, p.correct.data());
+  f.WriteDoubleArray(g + "/dot_rmse", {I, L}, p.dot_rmse.data());
+  f.WriteDoubleArray(g + "/dot_relative", {I, L}, s.dot_relative.data());
+  for (const auto& [layer, trace] : p.traces) WriteTrace(f, g + "/traces/" + layer, trace);
+  f.Commit();
+}
+
+PointSummary ReadPointSummary(const std::string& path, const std::string& config_key) {
+  const H5File f = H5File::OpenRead(path);
+  if (!f.HasAttribute("/", "config") || !f.HasAttribute("/", "summary"))
+    throw InputError(path + ": not a cimsim experiment point file");
+  if (f.ReadStringAttribute("/", "config") != config_key)
+    throw InputError(path + ": was written by a different experiment config; --resume needs the same config "
+                            "(or choose another --out)");
+  try {
+    PointSummary s = SummaryFromJson(json::parse(f.ReadStringAttribute("/", "summary")));
+    s.resumed = true;
+    return s;
+  } catch (const json::exception& e) {
+    throw InputError(path + ": unreadable point summary: " + e.what());
+  }
+}
+
+void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
+                      const json& swept, const std::vector<std::string>& point_files) {
+  H5File f = H5File::CreateAtomic(path);
+  f.WriteStringAttribute("/", "format", "cimsim-experiment-results");
+  f.WriteIntAttribute("/", "format_version", 1);
+  f.WriteStringAttribute("/", "config", config_json);
+  f.WriteIntAttribute("/", "points_total", points_total);
+  f.WriteIntAttribute("/", "points_finished", static_cast<int64_t>(point_files.size()));
+  f.WriteIntAttribute("/", "instances", instances);
+  f.WriteStringAttribute("/", "swept", swept.dump());
+  f.CreateGroup("/points");
+  for (const std::string& file : point_files) {
+    const H5File src = H5File::OpenRead(file);
+    const std::string summary = src.ReadStringAttribute("/", "summary");
+    const int64_t index = json::parse(summary).at("index").get<int64_t>();
+    f.CopyFrom(src, PointGroup(index));
+  }
+  f.Commit();
+}
+
+void WriteSummaryJson(const std::string& path, const json& config, const std::vector<PointSummary>& points,
+                      int64_t points_total) {
+  json j = {{"format", "cimsim-experiment-summary"}, {"points_total", points_total}, {"config", config}};
+  json list = json::array();
+  for (const PointSummary& s : points) {
+    json e = SummaryToJson(s);
+    e["seconds"] = s.seconds;
+    e["resumed"] = s.resumed;
+    list.push_back(e);
+  }
+  j["points"] = list;
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    if (!out) throw InputError(path + ": cannot write");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace cimsim

@@ -1,0 +1,47 @@
+// results_file.h — the files of an experiment directory (layout: docs/results_format.md).
+//
+// A finished point is written once, atomically, to points/NNNN.h5 (group /points/NNNN with its
+// attributes, accuracy, dot-product errors and traces, plus root attributes `config` and `summary`
+// so that --resume can check and reload it). results.h5 is then rebuilt atomically by copying the
+// groups of every finished point file; summary.json likewise. No wall-clock values go into the HDF5
+// files, so an interrupted and resumed run writes the same results.h5 content as an uninterrupted one.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/experiment_runner.h"
+#include "experiments/probe_core.h"
+
+namespace cimsim {
+
+struct PointData {
+  PointSummary summary;
+  std::string xbar_json;                      // instance 0's chip
+  std::vector<std::string> cim_layers;
+  int64_t images = 0;
+  std::vector<int64_t> correct;               // [instances]
+  std::vector<double> dot_rmse;               // [instances × layers]
+  std::map<std::string, LayerTrace> traces;   // by layer name, every instance appended
+};
+
+std::string PointFileName(const std::string& dir, int64_t index);   // dir/points/NNNN.h5
+std::string PointGroup(int64_t index);                              // /points/NNNN
+
+// config_key: the config as JSON text, stored to recognise the run on --resume.
+void WritePointFile(const std::string& path, const PointData& point, const std::string& config_key);
+// The point's summary; InputError when the file was written by another config (config_key differs).
+PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
+// results.h5 from the finished point files (in index order).
+void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
+                      const nlohmann::json& swept, const std::vector<std::string>& point_files);
+// summary.json, atomically.
+void WriteSummaryJson(const std::string& path, const nlohmann::json& config, const std::vector<PointSummary>& points,
+                      int64_t points_total);
+nlohmann::json SummaryToJson(const PointSummary& s);
+PointSummary SummaryFromJson(const nlohmann::json& j);
+
+}  // namespace cimsim

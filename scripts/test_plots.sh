@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Tests of the results.h5 plot scripts on synthetic files (scripts/make_example_results.py):
+# every script writes a PNG larger than 5 kB, and bad inputs end in exit code 2 with one line on
+# stderr that names the file and carries no Python traceback. Prints "plots ok" on success.
+# Needs /usr/bin/python3 with python3-h5py, python3-numpy and python3-matplotlib (Debian).
+set -u
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+py=/usr/bin/python3
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# run_ok NAME SCRIPT ARGS...: exit 0, prints the PNG path, PNG > 5 kB.
+run_ok() {
+  local name="$1" script="$2"; shift 2
+  local out="$tmp/$name.png"
+  if ! "$py" "$here/$script" "$@" --out "$out" >"$tmp/$name.stdout" 2>"$tmp/$name.stderr"; then
+    fail "$name: $script $* exited non-zero: $(cat "$tmp/$name.stderr")"; return
+  fi
+  [[ "$(cat "$tmp/$name.stdout")" == "$out" ]] || fail "$name: did not print the path written"
+  [[ -f "$out" ]] || { fail "$name: $out not written"; return; }
+  local size; size=$(stat -c %s "$out")
+  (( size > 5000 )) || fail "$name: $out is only $size bytes"
+}
+
+# run_bad NAME EXPECTED_SUBSTRING SCRIPT ARGS...: exit 2, one stderr line naming the problem.
+run_bad() {
+  local name="$1" expect="$2" script="$3"; shift 3
+  "$py" "$here/$script" "$@" --out "$tmp/$name.png" >"$tmp/$name.stdout" 2>"$tmp/$name.stderr"
+  local rc=$?
+  local err; err="$(cat "$tmp/$name.stderr")"
+  (( rc == 2 )) || fail "$name: exit code $rc, expected 2 (stderr: $err)"
+  [[ "$err" == *"$expect"* ]] || fail "$name: stderr lacks '$expect': $err"
+  [[ "$err" != *Traceback* ]] || fail "$name: Python traceback on stderr"
+  (( $(wc -l <"$tmp/$name.stderr") == 1 )) || fail "$name: expected one line on stderr: $err"
+  [[ ! -e "$tmp/$name.png" ]] || fail "$name: wrote a PNG despite the error"
+}
+
+sweep="$tmp/sweep.h5"; split="$tmp/split.h5"; empty="$tmp/empty.h5"; other="$tmp/other.h5"
+"$py" "$here/make_example_results.py" "$sweep" >/dev/null || fail "make_example_results.py (sweep)"
+"$py" "$here/make_example_results.py" "$split" --split >/dev/null || fail "make_example_results.py --split"
+"$py" "$here/make_example_results.py" "$empty" --finished 0 >/dev/null || fail "make_example_results.py --finished 0"
+"$py" - "$other" <<'EOF' || fail "writing a non-results HDF5 file"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["arch"] = "resnet"
+    f.create_dataset("params/conv1.weight", data=np.zeros((16, 3, 3, 3), np.float32))
+EOF
+(( failures == 0 )) || { echo "could not make the example files" >&2; exit 1; }
+
+# The example file follows the contract: chunked + deflate per-vector/per-read data, root attributes.
+"$py" - "$sweep" <<'EOF' || fail "example file layout"
+import json, sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert f.attrs["format"].decode() == "cimsim-experiment-results"
+    assert int(f.attrs["format_version"]) == 1 and int(f.attrs["points_finished"]) == 4
+    assert json.loads(f.attrs["swept"]) == ["crossbar.adc.bits", "device.preset"]
+    p = f["points/0001"]
+    assert json.loads(p.attrs["params"]) == {"crossbar.adc.bits": 4, "device.preset": "pcm"}
+    for name in ("exact", "measured", "inputs", "read_analog", "read_ideal"):
+        d = p["traces/layer1.0.conv1"][name]
+        assert d.chunks is not None and d.compression == "gzip", name
+    assert p["dot_rmse"].shape == (3, len(json.loads(p.attrs["layers"])))
+EOF
+
+run_ok dots plot_dot_products.py "$sweep"
+run_ok dots_p1 plot_dot_products.py "$sweep" --point 1 --layers layer1.0.conv2 --max-points 50
+run_ok dots_split plot_dot_products.py "$split" --point 2 --instance 1
+run_ok hist plot_error_hist.py "$sweep" --point 3
+run_ok hist_reads plot_error_hist.py "$sweep" --point 1 --reads --log
+run_ok acc plot_accuracy_sweep.py "$sweep"
+run_ok acc_preset plot_accuracy_sweep.py "$sweep" --x device.preset --series crossbar.adc.bits
+run_ok acc_pcm plot_accuracy_sweep.py "$sweep" --where device.preset=pcm --logx
+run_ok acc_split plot_accuracy_sweep.py "$split"
+run_ok split plot_split.py "$split"
+run_ok split_log plot_split.py "$split" --log-bytes
+
+for script in plot_dot_products.py plot_error_hist.py plot_accuracy_sweep.py plot_split.py; do
+  base="${script%.py}"
+  run_bad "${base}_missing" "$tmp/nope.h5: no such file" "$script" "$tmp/nope.h5"
+  run_bad "${base}_other" "not a cimsim results file" "$script" "$other"
+  run_bad "${base}_notHDF5" "not an HDF5 file" "$script" "$here/test_plots.sh"
+  run_bad "${base}_empty" "no finished points" "$script" "$empty"
+  "$py" "$here/$script" --help >/dev/null || fail "$script --help"
+done
+run_bad dots_point99 "no finished point 99; available points: 0, 1, 2, 3" plot_dot_products.py "$sweep" --point 99
+run_bad hist_point99 "no finished point 99; available points: 0, 1, 2, 3" plot_error_hist.py "$sweep" --point 99
+run_bad dots_layer "traced layers: layer1.0.conv1, layer1.0.conv2" plot_dot_products.py "$sweep" --layers conv9
+run_bad acc_x "swept: crossbar.adc.bits, device.preset" plot_accuracy_sweep.py "$sweep" --x crossbar.adc.range
+run_bad acc_where "values: ideal, pcm" plot_accuracy_sweep.py "$sweep" --where device.preset=rram
+run_bad split_none "has a split" plot_split.py "$sweep"
+
+if (( failures > 0 )); then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "plots ok"
