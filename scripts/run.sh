@@ -2,9 +2,11 @@
 # The main job: installs dependencies, builds, evaluates the pretrained float ResNet-20 on the CIFAR-10
 # test set (CIMSIM_MODEL, default ../shared/models/resnet20_cifar10.h5; CIMSIM_DATA, default
 # ../shared/data/cifar10), quantizes it W8A8 (configs/quant/w8a8_aciq.json, calibrated on training
-# images) and runs the integer engine on the same test set. Writes out/eval_resnet20.json,
-# out/resnet20_w8a8.h5 and out/infer_resnet20_w8a8.json. Extra arguments go to `cimsim eval` and
-# `cimsim infer` (e.g. --data ../shared/data/cifar10/test_batch_exact.bin, --limit N).
+# images), runs the integer engine on the same test set, and then the default experiment
+# (experiments/configs/default.json: that W8A8 model on calibrated 128×128 PCM tiles, 1,000 test
+# images, traces of three layers). Writes out/eval_resnet20.json, out/resnet20_w8a8.h5,
+# out/infer_resnet20_w8a8.json and out/experiment/ (results.h5, summary.json). Extra arguments go to
+# `cimsim eval` and `cimsim infer` (e.g. --data ../shared/data/cifar10/test_batch_exact.bin, --limit N).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -21,3 +23,5 @@ cimsim=build/apps/cimsim/cimsim
   ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} --out out/resnet20_w8a8.h5
 "$cimsim" infer --qmodel out/resnet20_w8a8.h5 ${CIMSIM_DATA:+--data "$CIMSIM_DATA"} \
   --json out/infer_resnet20_w8a8.json "$@"
+rm -rf out/experiment
+"$cimsim" experiment --config experiments/configs/default.json --out out/experiment

@@ -74,6 +74,20 @@ class CliTest : public ::testing::Test {
     return Path(name);
   }
 
+  std::string Config(const std::string& name, const std::string& json) {
+    std::ofstream(Path(name)) << json;
+    return Path(name);
+  }
+
+  // quantize WriteModel() with `config_json` (default W8A8) on 20 class-balanced images of a synthetic
+  // training file.
+  std::string Quantize(const std::string& config_json = R"({"calibration": {"images": 20}})") {
+    const RunResult r = RunCimsim("quantize --model " + WriteModel() + " --config " + Config("q.json", config_json) +
+                                  " --data " + WriteData("train.bin", 60) + " --out " + Path("q.h5"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return Path("q.h5");
+  }
+
   void ExpectInputError(const RunResult& r, const std::vector<std::string>& fragments) {
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_NE(r.output.find("cimsim: error: "), std::string::npos) << r.output;

@@ -13,20 +13,7 @@
 namespace cimsim {
 namespace {
 
-class QuantCliTest : public CliTest {
- protected:
-  std::string Config(const std::string& name, const std::string& json) {
-    std::ofstream(Path(name)) << json;
-    return Path(name);
-  }
-  // quantize with a W8A8 config on 20 class-balanced images of a synthetic training file.
-  std::string Quantize(const std::string& config_json = R"({"calibration": {"images": 20}})") {
-    const RunResult r = RunCimsim("quantize --model " + WriteModel() + " --config " + Config("q.json", config_json) +
-                                  " --data " + WriteData("train.bin", 60) + " --out " + Path("q.h5"));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return Path("q.h5");
-  }
-};
+using QuantCliTest = CliTest;
 
 TEST_F(QuantCliTest, QuantizeThenInferAgreesWithReferenceAndFakeQuant) {
   const std::string q = Quantize();

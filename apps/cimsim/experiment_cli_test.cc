@@ -1,0 +1,174 @@
+// End-to-end tests of `cimsim experiment`: a small sweep whose ideal chip reproduces the integer
+// engine and whose results the figure scripts draw; an interrupted (SIGTERM) and resumed run that
+// writes the same results.h5 as an uninterrupted one; bad configs that exit 2 and write nothing.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cimsim/cli_test_support.h"
+
+extern char** environ;
+
+namespace cimsim {
+namespace {
+
+namespace fs = std::filesystem;
+using ExperimentCliTest = CliTest;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// An experiment on a quantized random ResNet-8 and a synthetic test file.
+std::string Experiment(const std::string& q, const std::string& data, int count, const std::string& rest) {
+  return R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": )" +
+         std::to_string(count) + "}" + (rest.empty() ? "" : ", " + rest) + "}";
+}
+
+TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFiguresDraw) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 30);
+  const RunResult integer = RunCimsim("infer --qmodel " + q + " --data " + data + " --json " + Path("int.json"));
+  ASSERT_EQ(integer.exit_code, 0) << integer.output;
+  const nlohmann::json int_json = nlohmann::json::parse(Read(Path("int.json")));
+  // Ideal devices, 1-bit input slices, 64-row tiles, 4-bit cells: full scale 64·15 < 2^11 − 1, so a
+  // 12-bit ADC is exact; a 3-bit one is not. PCM with read noise, two instances.
+  const std::string run = Config("run.json", Experiment(q, data, 30, R"(
+      "xbar": {"device": {"preset": "ideal"}, "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 4,
+               "adc": {"bits": 12}}},
+      "instances": 2,
+      "sweep": [{"param": "device.preset", "values": ["ideal", "pcm"]}, {"param": "crossbar.adc.bits", "values": [12, 3]}],
+      "traces": {"layers": ["conv1", "linear"], "vectors": 5})"));
+  const RunResult r = RunCimsim("experiment --config " + run + " --out " + Path("out"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("accuracy %"), std::string::npos) << r.output;
+  const nlohmann::json summary = nlohmann::json::parse(Read(Path("out/summary.json")));
+  ASSERT_EQ(summary["points"].size(), 4u);
+  const nlohmann::json& ideal12 = summary["points"][0];
+  EXPECT_EQ(ideal12["params"], nlohmann::json::parse(R"({"device.preset": "ideal", "crossbar.adc.bits": 12})"));
+  const double int_accuracy = static_cast<double>(int_json["correct"].get<int64_t>()) / 30;
+  for (double a : ideal12["accuracy"].get<std::vector<double>>()) EXPECT_EQ(a, int_accuracy);
+  for (double rel : ideal12["dot_relative"].get<std::vector<double>>()) EXPECT_EQ(rel, 0.0);
+  // The 3-bit ADC and PCM do make errors.
+  for (int p : {1, 2, 3}) {
+    const auto rel = summary["points"][p]["dot_relative"].get<std::vector<double>>();
+    EXPECT_GT(*std::max_element(rel.begin(), rel.end()), 0.0) << p;
+  }
+  const std::string py = "/usr/bin/python3 " + std::string(CIMSIM_SOURCE_DIR) + "/scripts/";
+  for (const std::string script : {"plot_dot_products.py", "plot_error_hist.py", "plot_accuracy_sweep.py"}) {
+    const std::string png = Path(script + ".png");
+    const int rc = std::system((py + script + " " + Path("out/results.h5") + " --out " + png + " > /dev/null").c_str());
+    EXPECT_EQ(rc, 0) << script;
+    EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u) << script;
+  }
+  // A split sweep: accuracy and bytes per split.
+  const std::string split = Config("split.json", Experiment(q, data, 10, R"(
+      "xbar": {"device": {"preset": "pcm"}}, "placement": {"split": "conv1"},
+      "sweep": [{"param": "split", "values": ["conv1", "layer2.0.conv1", "linear"]}])"));
+  const RunResult s = RunCimsim("experiment --config " + split + " --out " + Path("split"));
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  const nlohmann::json ss = nlohmann::json::parse(Read(Path("split/summary.json")));
+  ASSERT_EQ(ss["points"].size(), 3u);
+  // By hand, 8-bit activation codes: after conv1 its output 16×32×32; inside block layer2.0 the
+  // conv output 32×16×16 and the block input 16×32×32 that the residual branch still needs.
+  EXPECT_EQ(ss["points"][0]["transmitted_bytes"].get<int64_t>(), 16 * 32 * 32);
+  EXPECT_EQ(ss["points"][1]["transmitted_bytes"].get<int64_t>(), 32 * 16 * 16 + 16 * 32 * 32);
+  EXPECT_EQ(ss["points"][2]["transmitted_bytes"].get<int64_t>(), 0);   // everything on the device
+  const std::string png = Path("split.png");
+  EXPECT_EQ(std::system((py + "plot_split.py " + Path("split/results.h5") + " --out " + png + " > /dev/null").c_str()), 0);
+  EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u);
+}
+
+// Starts cimsim with `args`, returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all = {Binary()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterruptedRun) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 100);
+  const std::string run = Config("run.json", Experiment(q, data, 100, R"(
+      "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}},
+      "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
+      "threads": 1,
+      "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}],
+      "traces": {"layers": ["layer1.0.conv2"], "vectors": 3})"));
+  const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+
+  const pid_t pid = Spawn({"experiment", "--config", run, "--out", Path("cut")}, Path("cut.log"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(Path("cut/points/0000.h5")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(fs::exists(Path("cut/points/0000.h5")));
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << Read(Path("cut.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 143) << Read(Path("cut.log"));   // stopped, not finished
+  EXPECT_NE(Read(Path("cut.log")).find("--resume"), std::string::npos);
+  EXPECT_FALSE(fs::exists(Path("cut/points/0002.h5")));
+  // The finished points are readable right away.
+  const int partial = std::system(("h5ls " + Path("cut/results.h5") + "/points > /dev/null").c_str());
+  EXPECT_EQ(partial, 0);
+
+  // Without --resume the directory is refused; with it the run completes.
+  ExpectInputError(RunCimsim("experiment --config " + run + " --out " + Path("cut")), {"--resume"});
+  const RunResult resumed = RunCimsim("experiment --config " + run + " --out " + Path("cut") + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const int diff = std::system(("h5diff " + Path("whole/results.h5") + " " + Path("cut/results.h5")).c_str());
+  EXPECT_EQ(diff, 0) << "results.h5 differs after interrupt + resume";
+}
+
+TEST_F(ExperimentCliTest, BadConfigsExitTwoAndWriteNothing) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 20);
+  auto run = [&](const std::string& name, const std::string& json) {
+    return RunCimsim("experiment --config " + Config(name, json) + " --out " + Path("out_" + name));
+  };
+  struct Bad {
+    std::string json;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Bad> table = {
+      {"{", {"not valid JSON"}},
+      {Experiment(q, data, 10, R"("bogus": 1)"), {"bogus: unknown key"}},
+      {R"({"model": {"qmodel": "absent.h5"}})", {"model.qmodel: \"absent.h5\" not found"}},
+      {Experiment(q, data, 10, R"("sweep": [{"param": "crossbar.adc.bits", "values": []}])"),
+       {"sweep[0].values: expected a non-empty array"}},
+      {Experiment(q, data, 10, R"("sweep": [{"param": "crossbar.adc.bits", "values": [8, 40]}])"),
+       {"sweep[0].values[1]", "40 is out of range"}},
+      {Experiment(q, data, 10, R"("traces": {"layers": ["layer9.conv"]})"), {"traces.layers: 'layer9.conv'"}},
+      {Experiment(q, data, 10, R"("placement": {"split": "nope"})"), {"placement.split: 'nope' is not a conv/linear layer"}},
+      {Experiment(q, data, 21, ""), {"data: images [0, 21) do not exist"}},
+      {Experiment(q, data, 10, R"("xbar": {"crossbar": {"slice_bits": 8}})"), {"slice_bits: 8 is larger than"}},
+      {Experiment(q, data, 10, R"("instances": 0)"), {"instances: 0 is out of range"}},
+  };
+  for (size_t i = 0; i < table.size(); ++i) {
+    SCOPED_TRACE(table[i].json);
+    const std::string name = "bad" + std::to_string(i) + ".json";
+    ExpectInputError(run(name, table[i].json), table[i].fragments);
+    EXPECT_FALSE(fs::exists(Path("out_" + name + "/results.h5")));
+  }
+}
+
+}  // namespace
+}  // namespace cimsim
