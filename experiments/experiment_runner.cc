@@ -30,9 +30,6 @@ namespace fs = std::filesystem;
 
 constexpr int64_t kBatch = 100;
 
-int32_t InputMin(const QNode& n) { return n.input_signed ? -((1 << (n.input_bits - 1)) - 1) : 0; }
-int32_t InputMax(const QNode& n) { return n.input_signed ? (1 << (n.input_bits - 1)) - 1 : (1 << n.input_bits) - 1; }
-
 // What every point of a run shares.
 struct RunContext {
   const ExperimentConfig& config;
@@ -142,7 +139,7 @@ void CheckPoints(const ExperimentConfig& c, const QuantizedModel& model, const s
     for (size_t i = 0; i < model.nodes.size(); ++i) {
       if (!plans[p].cim[i]) continue;
       const QNode& n = model.nodes[i];
-      points[p].xbar.crossbar.ValidateLayer(where + " (layer " + n.name + ")", n.weight_bits, InputMin(n), InputMax(n));
+      points[p].xbar.crossbar.ValidateLayer(where + " (layer " + n.name + ")", n.weight_bits, n.InputMin(), n.InputMax());
     }
   }
 }

@@ -5,14 +5,6 @@
 #include "common/rng.h"
 
 namespace cimsim {
-namespace {
-
-int32_t InputMin(const QNode& n) { return n.input_signed ? -((1 << (n.input_bits - 1)) - 1) : 0; }
-int32_t InputMax(const QNode& n) {
-  return n.input_signed ? (1 << (n.input_bits - 1)) - 1 : (1 << n.input_bits) - 1;
-}
-
-}  // namespace
 
 void LayerTrace::Append(const LayerTrace& o) {
   if (Vectors() == 0 && read_vector.empty()) {   // the first part sets the layer's attributes
@@ -47,7 +39,7 @@ void LayerTrace::Append(const LayerTrace& o) {
 
 ProbeCore::ProbeCore(std::unique_ptr<CrossbarCore> chip, const QNode& node, int node_index, const TraceSpec& traces)
     : chip_(std::move(chip)),
-      exact_(node.weights, node.out_channels, node.Depth(), node.weight_bits, InputMin(node), InputMax(node)),
+      exact_(node.weights, node.out_channels, node.Depth(), node.weight_bits, node.InputMin(), node.InputMax()),
       node_(node_index),
       spec_(traces) {}
 

@@ -50,8 +50,7 @@ MvmCoreFactory CrossbarCoreFactory(const XbarConfig& config) {
   const std::string prefix = config.source.empty() ? "" : config.source + ": ";
   auto device = std::make_shared<const DeviceModel>(config.device, prefix + "device");
   return [device, config, prefix](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
-    const int32_t x_lo = node.input_signed ? -((1 << (node.input_bits - 1)) - 1) : 0;
-    const int32_t x_hi = node.input_signed ? (1 << (node.input_bits - 1)) - 1 : (1 << node.input_bits) - 1;
+    const int32_t x_lo = node.InputMin(), x_hi = node.InputMax();
     Rng program = Rng(config.seed).Derive(0).Derive(static_cast<uint64_t>(index));
     return std::make_unique<CrossbarCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
                                           node.weight_bits, x_lo, x_hi, *device, config.crossbar, program,

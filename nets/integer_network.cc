@@ -59,8 +59,8 @@ void Im2ColPaired(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int 
 }  // namespace
 
 std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
-  const int32_t in_lo = node.input_signed ? -((1 << (node.input_bits - 1)) - 1) : 0;
-  const int32_t in_hi = node.input_signed ? (1 << (node.input_bits - 1)) - 1 : (1 << node.input_bits) - 1;
+  const int32_t in_lo = node.InputMin();
+  const int32_t in_hi = node.InputMax();
   return std::make_unique<IdealCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(), node.weight_bits,
                                      in_lo, in_hi);
 }

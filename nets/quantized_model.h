@@ -74,6 +74,9 @@ struct QNode {
   int pad = 0;
 
   int64_t Depth() const { return static_cast<int64_t>(in_channels) * kernel * kernel; }  // K
+  // The input code range: [−(2^(b−1) − 1), 2^(b−1) − 1] for signed inputs (the image), else [0, 2^b − 1].
+  int32_t InputMin() const { return input_signed ? -((1 << (input_bits - 1)) - 1) : 0; }
+  int32_t InputMax() const { return input_signed ? (1 << (input_bits - 1)) - 1 : (1 << input_bits) - 1; }
   FixedPointMultiplier Multiplier(int o) const {
     return {multipliers[static_cast<size_t>(o)], shifts[static_cast<size_t>(o)], headrooms[static_cast<size_t>(o)]};
   }
