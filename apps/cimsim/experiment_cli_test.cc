@@ -105,8 +105,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
 }
 
 TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterruptedRun) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 100);
-  const std::string run = Config("run.json", Experiment(q, data, 100, R"(
+  const std::string q = Quantize(), data = WriteData("test.bin", 60);
+  const std::string run = Config("run.json", Experiment(q, data, 60, R"(
       "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}},
       "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
       "threads": 1,
