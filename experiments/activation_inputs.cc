@@ -5,6 +5,8 @@
 #include <string>
 
 #include "common/rng.h"
+#include "data/calibration_subset.h"
+#include "data/cifar10.h"
 #include "nets/integer_network.h"
 #include "sim/ideal_core.h"
 
@@ -99,6 +101,16 @@ std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedMode
   std::map<int, CalibrationInputs> result;
   for (int i : nodes) result[i] = {std::move(fit[i]), std::move(holdout[i])};
   return result;
+}
+
+std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
+                                                          const std::string& train_path, int64_t images,
+                                                          const ChipCalibrationParams& params) {
+  const Cifar10Set train = LoadCifar10(train_path, Cifar10Split::kTrain);
+  const std::vector<int64_t> subset = CalibrationSubset(train, images, params.seed, true);
+  std::vector<uint8_t> pixels;
+  for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + kCifarImageBytes);
+  return ActivationCalibrationInputs(model, nodes, pixels.data(), static_cast<int64_t>(subset.size()), params);
 }
 
 }  // namespace cimsim

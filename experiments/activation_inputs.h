@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "experiments/chip_calibration.h"
@@ -32,5 +33,12 @@ std::map<int, LayerInputs> SampleActivationInputs(const QuantizedModel& model, c
 std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
                                                              const uint8_t* images, int64_t n_images,
                                                              const ChipCalibrationParams& params);
+
+// ActivationCalibrationInputs on a class-balanced subset of `images` training images from
+// `train_path` (a directory or one .bin file), drawn by CalibrationSubset with params.seed.
+// InputError for unreadable data or an impossible subset.
+std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
+                                                          const std::string& train_path, int64_t images,
+                                                          const ChipCalibrationParams& params);
 
 }  // namespace cimsim

@@ -1,26 +1,8 @@
 #include "experiments/calibrate_config.h"
 
-#include <filesystem>
-#include <fstream>
-
 #include "common/error.h"
-#include "experiments/json_reader.h"
 
 namespace cimsim {
-namespace {
-
-nlohmann::json ReadJson(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": " + what + " not found");
-  std::ifstream in(path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
-  }
-}
-
-}  // namespace
 
 CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string& source) {
   const JsonReader r(source, ": ");
@@ -43,36 +25,57 @@ CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string&
     if (!j["layers"].is_array() || j["layers"].empty()) r.Fail("layers", "expected a non-empty array of layer names");
     for (size_t i = 0; i < j["layers"].size(); ++i) c.layers.push_back(r.String(j["layers"][i], Element("layers", i)));
   }
-  if (j.contains("fit_vectors")) c.params.fit_vectors = r.Integer(j["fit_vectors"], "fit_vectors", 1, 1000000);
-  if (j.contains("holdout_vectors")) c.params.holdout_vectors = r.Integer(j["holdout_vectors"], "holdout_vectors", 1, 1000000);
-  if (j.contains("seed")) c.params.seed = r.Unsigned64(j["seed"], "seed");
-  if (j.contains("adc_percentile")) {
-    c.params.adc_percentile = r.Number(j["adc_percentile"], "adc_percentile");
-    if (!(c.params.adc_percentile > 0 && c.params.adc_percentile <= 100))
-      r.Fail("adc_percentile", Show(j["adc_percentile"]) + " is out of range; allowed (0, 100]");
-  }
-  if (j.contains("mode")) {
-    static constexpr CorrectionMode kModes[] = {CorrectionMode::kColumn, CorrectionMode::kGlobal};
-    c.params.mode = r.Choice(j["mode"], "mode", kModes, ToString, "a correction mode");
-  }
-  if (j.contains("inputs")) {
-    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations};
-    c.inputs = r.Choice(j["inputs"], "inputs", kKinds, ToString, "an input kind");
-  }
-  const bool activations = c.inputs == CalibrationInputKind::kActivations;
-  for (const char* key : {"data", "images"})
-    if (j.contains(key) && !activations) r.Fail(key, "only allowed with \"inputs\": \"activations\"");
-  if (j.contains("data")) c.data = r.String(j["data"], "data");
-  if (j.contains("images")) {
-    c.images = r.Integer(j["images"], "images", 10, 50000);
-    if (c.images % 10 != 0) r.Fail("images", Show(j["images"]) + " is not a multiple of 10 (a class-balanced subset)");
-  }
+  ReadCalibrationKeys(r, j, "", c);
   c.params.Validate(source.empty() ? "calibration" : source);
   return c;
 }
 
 CalibrateConfig LoadCalibrateConfig(const std::string& path) {
-  return ParseCalibrateConfig(ReadJson(path, "calibration config"), path);
+  return ParseCalibrateConfig(ReadJsonFile(path, "calibration config"), path);
+}
+
+void ReadCalibrationKeys(const JsonReader& r, const nlohmann::json& j, const std::string& path,
+                         CalibrationSettings& s) {
+  auto at = [&](std::string_view key) { return Child(path, key); };
+  if (j.contains("fit_vectors")) s.params.fit_vectors = r.Integer(j["fit_vectors"], at("fit_vectors"), 1, 1000000);
+  if (j.contains("holdout_vectors"))
+    s.params.holdout_vectors = r.Integer(j["holdout_vectors"], at("holdout_vectors"), 1, 1000000);
+  if (j.contains("seed")) s.params.seed = r.Unsigned64(j["seed"], at("seed"));
+  if (j.contains("adc_percentile")) {
+    s.params.adc_percentile = r.Number(j["adc_percentile"], at("adc_percentile"));
+    if (!(s.params.adc_percentile > 0 && s.params.adc_percentile <= 100))
+      r.Fail(at("adc_percentile"), Show(j["adc_percentile"]) + " is out of range; allowed (0, 100]");
+  }
+  if (j.contains("mode")) {
+    static constexpr CorrectionMode kModes[] = {CorrectionMode::kColumn, CorrectionMode::kGlobal};
+    s.params.mode = r.Choice(j["mode"], at("mode"), kModes, ToString, "a correction mode");
+  }
+  if (j.contains("inputs")) {
+    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations};
+    s.inputs = r.Choice(j["inputs"], at("inputs"), kKinds, ToString, "an input kind");
+  }
+  const bool activations = s.inputs == CalibrationInputKind::kActivations;
+  for (const char* key : {"data", "images"})
+    if (j.contains(key) && !activations) r.Fail(at(key), "only allowed with \"inputs\": \"activations\"");
+  if (j.contains("data")) s.data = r.String(j["data"], at("data"));
+  if (j.contains("images")) {
+    s.images = r.Integer(j["images"], at("images"), 10, 50000);
+    if (s.images % 10 != 0) r.Fail(at("images"), Show(j["images"]) + " is not a multiple of 10 (a class-balanced subset)");
+  }
+}
+
+nlohmann::json CalibrationKeysToJson(const CalibrationSettings& s) {
+  nlohmann::json j = {{"fit_vectors", s.params.fit_vectors},
+                      {"holdout_vectors", s.params.holdout_vectors},
+                      {"seed", s.params.seed},
+                      {"adc_percentile", s.params.adc_percentile},
+                      {"mode", std::string(ToString(s.params.mode))},
+                      {"inputs", std::string(ToString(s.inputs))}};
+  if (s.inputs == CalibrationInputKind::kActivations) {
+    j["data"] = s.data;
+    j["images"] = s.images;
+  }
+  return j;
 }
 
 std::string_view ToString(CalibrationInputKind kind) {
@@ -80,19 +83,10 @@ std::string_view ToString(CalibrationInputKind kind) {
 }
 
 nlohmann::json CalibrateConfigToJson(const CalibrateConfig& c) {
-  nlohmann::json j = {{"qmodel", c.qmodel},
-          {"xbar", XbarConfigToJson(c.xbar)},
-          {"layers", c.layers},
-          {"fit_vectors", c.params.fit_vectors},
-          {"holdout_vectors", c.params.holdout_vectors},
-          {"seed", c.params.seed},
-          {"adc_percentile", c.params.adc_percentile},
-          {"mode", std::string(ToString(c.params.mode))},
-          {"inputs", std::string(ToString(c.inputs))}};
-  if (c.inputs == CalibrationInputKind::kActivations) {
-    j["data"] = c.data;
-    j["images"] = c.images;
-  }
+  nlohmann::json j = CalibrationKeysToJson(c);
+  j["qmodel"] = c.qmodel;
+  j["xbar"] = XbarConfigToJson(c.xbar);
+  j["layers"] = c.layers;
   return j;
 }
 

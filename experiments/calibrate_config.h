@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "experiments/chip_calibration.h"
+#include "experiments/json_reader.h"
 #include "experiments/xbar_config.h"
 
 namespace cimsim {
@@ -28,14 +29,25 @@ namespace cimsim {
 enum class CalibrationInputKind { kRandom, kActivations };
 std::string_view ToString(CalibrationInputKind kind);   // "random", "activations"
 
-struct CalibrateConfig {
-  std::string qmodel;
+// The calibration keys that cal.json and an experiment's "calibration": {"auto": {...}} share.
+struct CalibrationSettings {
+  ChipCalibrationParams params;
   CalibrationInputKind inputs = CalibrationInputKind::kRandom;
   std::string data;      // activations: empty = CIMSIM_DATA
   int64_t images = 100;  // activations
+};
+
+// Reads those keys of object j at `path` ("" for the top level) into s, leaving absent ones as they
+// are: fit_vectors, holdout_vectors, seed, adc_percentile, mode, inputs, data, images. The caller
+// checks for unknown keys. InputError via r, naming the path.
+void ReadCalibrationKeys(const JsonReader& r, const nlohmann::json& j, const std::string& path, CalibrationSettings& s);
+// The same keys as JSON (data and images only with "activations").
+nlohmann::json CalibrationKeysToJson(const CalibrationSettings& s);
+
+struct CalibrateConfig : CalibrationSettings {
+  std::string qmodel;
   XbarConfig xbar;
   std::vector<std::string> layers;
-  ChipCalibrationParams params;
   std::string source;
 };
 

@@ -39,16 +39,10 @@ int NodeIndex(const std::string& name) {
   return 0;
 }
 
-std::pair<int32_t, int32_t> InputRange(const QNode& n) {
-  const int32_t hi = n.input_signed ? (1 << (n.input_bits - 1)) - 1 : (1 << n.input_bits) - 1;
-  return {n.input_signed ? -hi : 0, hi};
-}
-
 CrossbarCore Chip(const QNode& n, const std::string& device, const CrossbarParams& params, uint64_t seed) {
-  const auto [lo, hi] = InputRange(n);
   Rng rng(seed);
-  return CrossbarCore(n.weights, n.out_channels, n.Depth(), n.weight_bits, lo, hi, DeviceModel(DevicePreset(device)),
-                      params, rng);
+  return CrossbarCore(n.weights, n.out_channels, n.Depth(), n.weight_bits, n.InputMin(), n.InputMax(),
+                      DeviceModel(DevicePreset(device)), params, rng);
 }
 
 // 128 × 128 tiles, bit-serial 1-bit inputs, 8-bit ADC at the max range, one cell pair per weight, and
@@ -162,11 +156,10 @@ TEST(ActivationInputsTest, APureFunctionOfItsArgumentsWithDisjointFitAndHeldOutI
     EXPECT_EQ(in.fit.n, 40);
     EXPECT_EQ(in.holdout.n, 30);
     EXPECT_EQ(in.fit.K, n.Depth());
-    const auto [lo, hi] = InputRange(n);
     int64_t nonzero = 0;
     for (int16_t v : in.fit.plain) {
-      ASSERT_GE(v, lo);
-      ASSERT_LE(v, hi);
+      ASSERT_GE(v, n.InputMin());
+      ASSERT_LE(v, n.InputMax());
       nonzero += v != 0;
     }
     EXPECT_GT(nonzero, 0);

@@ -12,17 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-json ReadJson(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": " + what + " not found");
-  std::ifstream in(path);
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
-  }
-}
-
 constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibration", "placement",
                                          "instances", "sweep", "traces", "threads", "noise_seed"};
 
@@ -97,32 +86,7 @@ void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& 
                                                    "mode",        "inputs",          "data",   "images"};
   r.CheckKeys(a, ap, kAutoKeys);
   cal.kind = CalibrationKind::kAuto;
-  if (a.contains("fit_vectors")) cal.params.fit_vectors = r.Integer(a["fit_vectors"], Child(ap, "fit_vectors"), 1, 1000000);
-  if (a.contains("holdout_vectors"))
-    cal.params.holdout_vectors = r.Integer(a["holdout_vectors"], Child(ap, "holdout_vectors"), 1, 1000000);
-  if (a.contains("seed")) cal.params.seed = r.Unsigned64(a["seed"], Child(ap, "seed"));
-  if (a.contains("adc_percentile")) {
-    cal.params.adc_percentile = r.Number(a["adc_percentile"], Child(ap, "adc_percentile"));
-    if (!(cal.params.adc_percentile > 0 && cal.params.adc_percentile <= 100))
-      r.Fail(Child(ap, "adc_percentile"), Show(a["adc_percentile"]) + " is out of range; allowed (0, 100]");
-  }
-  if (a.contains("mode")) {
-    static constexpr CorrectionMode kModes[] = {CorrectionMode::kColumn, CorrectionMode::kGlobal};
-    cal.params.mode = r.Choice(a["mode"], Child(ap, "mode"), kModes, ToString, "a correction mode");
-  }
-  if (a.contains("inputs")) {
-    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations};
-    cal.inputs = r.Choice(a["inputs"], Child(ap, "inputs"), kKinds, ToString, "an input kind");
-  }
-  const bool activations = cal.inputs == CalibrationInputKind::kActivations;
-  for (const char* key : {"data", "images"})
-    if (a.contains(key) && !activations) r.Fail(Child(ap, key), "only allowed with \"inputs\": \"activations\"");
-  if (a.contains("data")) cal.data = r.String(a["data"], Child(ap, "data"));
-  if (a.contains("images")) {
-    cal.images = r.Integer(a["images"], Child(ap, "images"), 10, 50000);
-    if (cal.images % 10 != 0)
-      r.Fail(Child(ap, "images"), Show(a["images"]) + " is not a multiple of 10 (a class-balanced subset)");
-  }
+  ReadCalibrationKeys(r, a, ap, cal);
 }
 
 void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {
@@ -228,7 +192,7 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source)
       std::error_code ec;
       if (file.empty() || !std::filesystem::is_regular_file(file, ec))
         r.Fail("xbar", "crossbar config \"" + file + "\" not found");
-      c.xbar = ReadJson(file, "crossbar config");
+      c.xbar = ReadJsonFile(file, "crossbar config");
       ParseXbarConfig(c.xbar, file);
     } else {
       c.xbar = j["xbar"];
@@ -293,7 +257,7 @@ std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
 }
 
 ExperimentConfig LoadExperimentConfig(const std::string& path) {
-  return ParseExperimentConfig(ReadJson(path, "experiment config"), path);
+  return ParseExperimentConfig(ReadJsonFile(path, "experiment config"), path);
 }
 
 json ExperimentConfigToJson(const ExperimentConfig& c) {
@@ -301,20 +265,7 @@ json ExperimentConfigToJson(const ExperimentConfig& c) {
   switch (c.calibration.kind) {
     case CalibrationKind::kNone: cal = "none"; break;
     case CalibrationKind::kFile: cal = c.calibration.file; break;
-    case CalibrationKind::kAuto: {
-      json a = {{"fit_vectors", c.calibration.params.fit_vectors},
-                {"holdout_vectors", c.calibration.params.holdout_vectors},
-                {"seed", c.calibration.params.seed},
-                {"adc_percentile", c.calibration.params.adc_percentile},
-                {"mode", std::string(ToString(c.calibration.params.mode))},
-                {"inputs", std::string(ToString(c.calibration.inputs))}};
-      if (c.calibration.inputs == CalibrationInputKind::kActivations) {
-        a["data"] = c.calibration.data;
-        a["images"] = c.calibration.images;
-      }
-      cal = {{"auto", a}};
-      break;
-    }
+    case CalibrationKind::kAuto: cal = {{"auto", CalibrationKeysToJson(c.calibration)}}; break;
   }
   json placement;
   if (!c.placement.split.empty()) {

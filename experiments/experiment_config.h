@@ -40,13 +40,11 @@ namespace cimsim {
 
 enum class CalibrationKind { kNone, kAuto, kFile };
 
-struct ExperimentCalibration {
+// kAuto uses the CalibrationSettings (inputs default to activations here).
+struct ExperimentCalibration : CalibrationSettings {
+  ExperimentCalibration() { inputs = CalibrationInputKind::kActivations; }
   CalibrationKind kind = CalibrationKind::kNone;
   std::string file;                      // kFile
-  ChipCalibrationParams params;          // kAuto
-  CalibrationInputKind inputs = CalibrationInputKind::kActivations;
-  std::string data;                      // auto + activations: training data (empty = CIMSIM_DATA)
-  int64_t images = 100;
 };
 
 struct Placement {

@@ -12,7 +12,6 @@
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "common/rng.h"
-#include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "experiments/activation_inputs.h"
 #include "experiments/calibration_file.h"
@@ -200,11 +199,6 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   if (c.calibration.kind == CalibrationKind::kAuto && c.calibration.inputs == CalibrationInputKind::kActivations) {
     const bool needed = std::find(finished.begin(), finished.end(), false) != finished.end();
     if (needed) {
-      const std::string train_path = ResolveDataPath(c.calibration.data);
-      const Cifar10Set train = LoadCifar10(train_path, Cifar10Split::kTrain);
-      const std::vector<int64_t> subset = CalibrationSubset(train, c.calibration.images, c.calibration.params.seed, true);
-      std::vector<uint8_t> pixels;
-      for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + kCifarImageBytes);
       std::vector<int> nodes;
       for (size_t i = 0; i < model.nodes.size(); ++i)
         for (const PlacementPlan& plan : plans)
@@ -212,8 +206,8 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
             nodes.push_back(static_cast<int>(i));
             break;
           }
-      ctx.activations = ActivationCalibrationInputs(model, nodes, pixels.data(), static_cast<int64_t>(subset.size()),
-                                                    c.calibration.params);
+      ctx.activations = TrainingActivationInputs(model, nodes, ResolveDataPath(c.calibration.data), c.calibration.images,
+                                                 c.calibration.params);
     }
   }
 

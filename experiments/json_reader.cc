@@ -1,6 +1,8 @@
 #include "experiments/json_reader.h"
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <optional>
 
@@ -21,6 +23,17 @@ std::string Child(const std::string& path, std::string_view key) {
 }
 
 std::string Element(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+nlohmann::json ReadJsonFile(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": " + what + " not found");
+  std::ifstream in(path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not valid JSON: " + e.what());
+  }
+}
 
 std::string Show(const json& v) {
   std::string text = v.dump();

@@ -26,6 +26,8 @@ std::string Child(const std::string& path, std::string_view key);
 std::string Element(const std::string& path, size_t i);
 // A value for a message: its JSON text, cut to 60 characters.
 std::string Show(const nlohmann::json& v);
+// The JSON document in file `path`: InputError "<path>: <what> not found" or "<path>: not valid JSON: ...".
+nlohmann::json ReadJsonFile(const std::string& path, const std::string& what);
 
 class JsonReader {
  public:

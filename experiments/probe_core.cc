@@ -49,13 +49,13 @@ void ProbeCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmConte
   std::vector<int32_t> exact(static_cast<size_t>(N * n));
   MvmContext none;
   exact_.Multiply(x, exact.data(), n, none);
-  unsigned __int128 err2 = 0, exact2 = 0;
+  Sum err2 = 0, exact2 = 0;
   for (int64_t o = 0; o < N; ++o)
     for (int64_t j = 0; j < n; ++j) {
       const int64_t e = exact[static_cast<size_t>(o * n + j)];
       const int64_t d = int64_t{y[o * ldy + j]} - e;
-      err2 += static_cast<unsigned __int128>(d * d);
-      exact2 += static_cast<unsigned __int128>(e * e);
+      err2 += static_cast<Sum>(d * d);
+      exact2 += static_cast<Sum>(e * e);
     }
   {
     const std::lock_guard<std::mutex> lock(mutex_);

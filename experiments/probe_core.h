@@ -50,6 +50,8 @@ struct TraceSpec {
 
 class ProbeCore : public MvmCore {
  public:
+  __extension__ typedef unsigned __int128 Sum;   // exact sums of squares (GCC/Clang extension)
+
   ProbeCore(std::unique_ptr<CrossbarCore> chip, const QNode& node, int node_index, const TraceSpec& traces);
 
   std::string_view Name() const override { return "crossbar"; }
@@ -78,7 +80,7 @@ class ProbeCore : public MvmCore {
   int node_;
   TraceSpec spec_;
   mutable std::mutex mutex_;
-  mutable unsigned __int128 err2_ = 0, exact2_ = 0;
+  mutable Sum err2_ = 0, exact2_ = 0;
   mutable int64_t count_ = 0;
   mutable std::map<int64_t, VectorTrace> traces_;   // by image
 };

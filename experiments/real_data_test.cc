@@ -21,11 +21,38 @@
 namespace cimsim {
 namespace {
 
+// CIMSIM_DATA and its lossless test file; false with the reason to skip when either is missing.
+bool LosslessData(std::string& dir, std::string& file, std::string& reason) {
+  const char* env = std::getenv("CIMSIM_DATA");
+  if (env == nullptr) {
+    reason = "CIMSIM_DATA is not set";
+    return false;
+  }
+  dir = env;
+  file = dir + "/test_batch_exact.bin";
+  if (!std::filesystem::exists(file)) {
+    reason = file + " does not exist";
+    return false;
+  }
+  return true;
+}
+
+// Every conv/linear layer of `net` at `bits`-bit weights and activations, post-training.
+std::vector<ResolvedLayer> PtqLayers(const Network& net, int bits) {
+  std::vector<ResolvedLayer> layers;
+  for (const std::string& name : MvmLayerNames(net)) {
+    ResolvedLayer l;
+    l.name = name;
+    l.params.weight_bits = l.params.activation_bits = bits;
+    l.mode = QuantMode::kPtq;
+    layers.push_back(l);
+  }
+  return layers;
+}
+
 TEST(RealData, FastAndReferencePredictTheSameOnLosslessImages) {
-  const char* dir = std::getenv("CIMSIM_DATA");
-  if (dir == nullptr) GTEST_SKIP() << "CIMSIM_DATA is not set";
-  const std::string file = std::string(dir) + "/test_batch_exact.bin";
-  if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " does not exist";
+  std::string dir, file, skip;
+  if (!LosslessData(dir, file, skip)) GTEST_SKIP() << skip;
   const Cifar10Set data = LoadCifar10(file, Cifar10Split::kTest);
   ASSERT_EQ(data.size(), 1228);
   const ChannelNorm norm{{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
@@ -46,25 +73,15 @@ TEST(RealData, FastAndReferencePredictTheSameOnLosslessImages) {
 }
 
 TEST(RealData, IntegerEngineMatchesReferenceAndFakeQuantOnLosslessImages) {
-  const char* dir = std::getenv("CIMSIM_DATA");
-  if (dir == nullptr) GTEST_SKIP() << "CIMSIM_DATA is not set";
-  const std::string file = std::string(dir) + "/test_batch_exact.bin";
-  if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " does not exist";
+  std::string dir, file, skip;
+  if (!LosslessData(dir, file, skip)) GTEST_SKIP() << skip;
   const Cifar10Set test = LoadCifar10(file, Cifar10Split::kTest);
   const Cifar10Set train = LoadCifar10(std::string(dir) + "/data_batch_1.bin", Cifar10Split::kTrain);
   ModelSpec spec;
   Network net = BuildCifarResNet(20, 'A', 10);
   InitializeKaiming(net, 5);
   for (int bits : {8, 4}) {
-    std::vector<ResolvedLayer> layers;
-    for (const std::string& name : MvmLayerNames(net)) {
-      ResolvedLayer l;
-      l.name = name;
-      l.params.weight_bits = l.params.activation_bits = bits;
-      l.mode = QuantMode::kPtq;
-      layers.push_back(l);
-    }
-    IntegerNetwork engine(QuantizeNetwork(net, spec, layers, train, CalibrationSubset(train, 100, 1, true),
+    IntegerNetwork engine(QuantizeNetwork(net, spec, PtqLayers(net, bits), train, CalibrationSubset(train, 100, 1, true),
                                           QuantizeOptions{}, nullptr));
     const IntegerCheck check = CheckIntegerEngine(engine, test, 40, 2, nullptr);
     EXPECT_EQ(check.images, 40);
@@ -77,22 +94,13 @@ TEST(RealData, IntegerEngineMatchesReferenceAndFakeQuantOnLosslessImages) {
 // bit-serial inputs on 128 × 128 tiles with weights in two 4-bit cell pairs, and 8-bit DAC inputs on
 // 64-row tiles with the offset mapping (one 8-bit cell per weight). Logits equal the integer engine's, image for image.
 TEST(RealData, IdealCrossbarResNet20GivesTheIntegerEnginesLogits) {
-  const char* dir = std::getenv("CIMSIM_DATA");
-  if (dir == nullptr) GTEST_SKIP() << "CIMSIM_DATA is not set";
-  const std::string file = std::string(dir) + "/test_batch_exact.bin";
-  if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " does not exist";
+  std::string dir, file, skip;
+  if (!LosslessData(dir, file, skip)) GTEST_SKIP() << skip;
   const Cifar10Set test = LoadCifar10(file, Cifar10Split::kTest);
   const Cifar10Set train = LoadCifar10(std::string(dir) + "/data_batch_1.bin", Cifar10Split::kTrain);
   Network net = BuildCifarResNet(20, 'A', 10);
   InitializeKaiming(net, 6);
-  std::vector<ResolvedLayer> layers;
-  for (const std::string& name : MvmLayerNames(net)) {
-    ResolvedLayer l;
-    l.name = name;
-    l.mode = QuantMode::kPtq;
-    layers.push_back(l);
-  }
-  const QuantizedModel model = QuantizeNetwork(net, ModelSpec{}, layers, train, CalibrationSubset(train, 100, 1, true),
+  const QuantizedModel model = QuantizeNetwork(net, ModelSpec{}, PtqLayers(net, 8), train, CalibrationSubset(train, 100, 1, true),
                                                QuantizeOptions{}, nullptr);
   constexpr int64_t kImages = 100;
   ThreadPool pool(2);

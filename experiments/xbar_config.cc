@@ -1,8 +1,5 @@
 #include "experiments/xbar_config.h"
 
-#include <filesystem>
-#include <fstream>
-
 #include "common/error.h"
 #include "devices/device_presets.h"
 #include "experiments/crossbar_config_json.h"
@@ -29,18 +26,7 @@ XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source) {
   return c;
 }
 
-XbarConfig LoadXbarConfig(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": crossbar config not found");
-  std::ifstream in(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
-  }
-  return ParseXbarConfig(j, path);
-}
+XbarConfig LoadXbarConfig(const std::string& path) { return ParseXbarConfig(ReadJsonFile(path, "crossbar config"), path); }
 
 nlohmann::json XbarConfigToJson(const XbarConfig& c) {
   return {{"seed", c.seed}, {"device", DeviceParamsToJson(c.device)}, {"crossbar", CrossbarParamsToJson(c.crossbar)}};

@@ -10,7 +10,6 @@
 #include "apps/cimsim/output_path.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "experiments/activation_inputs.h"
 #include "experiments/calibrate_config.h"
@@ -52,12 +51,7 @@ int RunCalibrate(const std::vector<std::string>& args) {
   std::map<int, CalibrationInputs> activations;
   if (config.inputs == CalibrationInputKind::kActivations) {
     config.data = ResolveDataPath(config.data);
-    const Cifar10Set train = LoadCifar10(config.data, Cifar10Split::kTrain);
-    const std::vector<int64_t> subset = CalibrationSubset(train, config.images, config.params.seed, true);
-    std::vector<uint8_t> pixels;
-    for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + kCifarImageBytes);
-    activations = ActivationCalibrationInputs(model, nodes, pixels.data(), static_cast<int64_t>(subset.size()),
-                                              config.params);
+    activations = TrainingActivationInputs(model, nodes, config.data, config.images, config.params);
   }
 
   const MvmCoreFactory factory = CrossbarCoreFactory(config.xbar);
