@@ -71,16 +71,44 @@ Errors HeldOutErrors(const CrossbarCore& core, const PairedCodes& x, const std::
   return {std::sqrt(err / count), ref > 0 ? std::sqrt(err / ref) : 0.0};
 }
 
-std::vector<MvmRead> Record(const CrossbarCore& core, const PairedCodes& x, uint64_t seed) {
-  TraceRecorder recorder;
+// Runs the fit inputs through `core` with `sink` seeing every column read (single-threaded, the
+// documented read order). Sinks fold the reads as they come: no read is stored.
+void Drive(const CrossbarCore& core, const PairedCodes& x, uint64_t seed, TraceSink& sink) {
   Rng rng(seed);
   MvmContext ctx;
   ctx.rng = &rng;
-  ctx.trace = &recorder;
+  ctx.trace = &sink;
   std::vector<int32_t> y(static_cast<size_t>(core.Outputs() * x.n()));
   core.Multiply(x, y.data(), x.n(), ctx);
-  return std::move(recorder.reads);
 }
+
+// |analog value| of every read, per column (PeripheryIndex), for the ADC range percentiles.
+struct MagnitudeSink final : TraceSink {
+  MagnitudeSink(const CrossbarCore& c, size_t columns) : core(c), magnitudes(columns) {}
+  void Record(const MvmRead& r) override {
+    magnitudes[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].push_back(
+        std::abs(r.analog));
+  }
+  const CrossbarCore& core;
+  std::vector<std::vector<double>> magnitudes;
+};
+
+// The least-squares sums of ideal ≈ gain·corrected + offset: per column (LinearFit) and, for the
+// global mode, Σ ideal·m and Σ m² over all reads.
+struct FitSink final : TraceSink {
+  FitSink(const CrossbarCore& c, size_t columns) : core(c), fits(columns) {}
+  void Record(const MvmRead& r) override {
+    const double ideal = static_cast<double>(r.ideal);
+    fits[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].Add(r.corrected, ideal);
+    im += ideal * r.corrected;
+    mm += r.corrected * r.corrected;
+    ++reads;
+  }
+  const CrossbarCore& core;
+  std::vector<LinearFit> fits;
+  double im = 0, mm = 0;
+  int64_t reads = 0;
+};
 
 }  // namespace
 
@@ -123,12 +151,11 @@ LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const Cal
   const Errors before = HeldOutErrors(core, holdout_x, exact, holdout_seed);
 
   if (core.params().adc.range == AdcRange::kCalibrated) {
-    std::vector<std::vector<double>> magnitudes(columns);
-    for (const MvmRead& r : Record(core, fit_x, read_seed))
-      magnitudes[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].push_back(std::abs(r.analog));
+    MagnitudeSink sink(core, columns);
+    Drive(core, fit_x, read_seed, sink);
     cal.adc_ranges.resize(columns);
     for (size_t c = 0; c < columns; ++c) {
-      std::vector<double>& m = magnitudes[c];
+      std::vector<double>& m = sink.magnitudes[c];
       double range = 0;
       if (!m.empty()) {
         // Nearest-rank percentile: the ⌈p/100·n⌉-th smallest magnitude.
@@ -142,25 +169,17 @@ LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const Cal
     core.SetAdcRanges(cal.adc_ranges);
   }
 
-  const std::vector<MvmRead> reads = Record(core, fit_x, read_seed);
-  cal.fit_reads = static_cast<int64_t>(reads.size());
+  FitSink fit(core, columns);
+  Drive(core, fit_x, read_seed, fit);
+  cal.fit_reads = fit.reads;
   cal.corrections.assign(columns, ColumnCorrection{});
   if (params.mode == CorrectionMode::kColumn) {
-    std::vector<LinearFit> fits(columns);
-    for (const MvmRead& r : reads)
-      fits[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].Add(r.corrected,
-                                                                                                static_cast<double>(r.ideal));
     for (size_t c = 0; c < columns; ++c) {
-      const LineFit f = fits[c].Result();
+      const LineFit f = fit.fits[c].Result();
       cal.corrections[c] = {f.gain, f.offset};
     }
   } else {
-    double im = 0, mm = 0;
-    for (const MvmRead& r : reads) {
-      im += static_cast<double>(r.ideal) * r.corrected;
-      mm += r.corrected * r.corrected;
-    }
-    const double gain = mm > 0 ? im / mm : 1.0;
+    const double gain = fit.mm > 0 ? fit.im / fit.mm : 1.0;
     for (ColumnCorrection& c : cal.corrections) c = {gain, 0.0};
   }
   core.SetCorrections(cal.corrections);
