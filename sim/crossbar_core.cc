@@ -195,6 +195,12 @@ void CrossbarCore::Program(const DeviceModel& device, Rng& rng) {
   grid_e_ = e;
   grid_e_var_ = e_var;
 
+  // The integer-GEMM path needs int16 input slices (and squares, with read noise) within the int32
+  // bound of the tallest tile.
+  const int64_t x_eff = noisy_ && x_slice_max_ > 1 ? int64_t{x_slice_max_} * x_slice_max_ : int64_t{x_slice_max_};
+  integer_gemm_ = x_eff <= std::numeric_limits<int16_t>::max() &&
+                  x_eff <= GridMatrix::MaxInput(max_rows);
+
   // Round, then the fast path's matrices: read column s·outs + c.
   for (Tile& t : tiles_) {
     t.g = t.g.unaryExpr([e](double v) { return OnGrid(v, e); });
@@ -210,6 +216,13 @@ void CrossbarCore::Program(const DeviceModel& device, Rng& rng) {
         const int16_t* w = w_.data() + (t.out0 + c) * K_ + t.row0;
         for (int64_t k = 0; k < t.rows; ++k) t.digits(k, col) = static_cast<double>(Digit(w[k], s));
       }
+    }
+    if (integer_gemm_) {
+      t.mean_grid = GridMatrix(t.gs.leftCols(m), e);
+      if (noisy_) t.var_grid = GridMatrix(t.gs.rightCols(m), e_var);
+      t.digit_grid = GridMatrix(t.digits, 0);
+      t.gs.resize(0, 0);
+      t.digits.resize(0, 0);
     }
   }
 }
@@ -348,11 +361,12 @@ void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmCo
   const Tile& largest = tiles_.front();   // tile (0, 0) has the most rows and outputs
   const int64_t m = slices_ * largest.outs;
   Grow(s.magnitude, passes_ * K_ * kVectorBlock);
-  Grow(s.x, kVectorBlock * largest.rows);
-  if (noisy_ && x_slice_max_ > 1) Grow(s.x2, kVectorBlock * largest.rows);
+  if (!integer_gemm_) Grow(s.x, kVectorBlock * largest.rows);
+  if (!integer_gemm_ && noisy_ && x_slice_max_ > 1) Grow(s.x2, kVectorBlock * largest.rows);
   Grow(s.reads, kVectorBlock * (noisy_ ? 2 * m : m));
   if (ctx.trace != nullptr) Grow(s.ideal, kVectorBlock * m);
   if (noisy_) Grow(s.z, kVectorBlock * m);
+  if (integer_gemm_) Grow(s.units, GridMatrix::kMaxPlanes * kVectorBlock * m);
   Grow(s.acc, kVectorBlock * N_);
   Grow(s.x_sum, kVectorBlock);
   Grow(s.lsb, m);
@@ -363,6 +377,35 @@ void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmCo
   for (int64_t j0 = 0; j0 < x.n(); j0 += kVectorBlock) {
     MultiplyBlock(x, j0, std::min(kVectorBlock, x.n() - j0), y, ldy, ctx, s);
   }
+}
+
+uint32_t CrossbarCore::FillPlanes(CrossbarScratch& s, const Tile& tile, int pass, int64_t nb, int shift,
+                                  uint32_t mask) const {
+  const bool squares = noisy_ && x_slice_max_ > 1;
+  if (s.plane.N() != nb || s.plane.K() != tile.rows) s.plane.Reshape(nb, tile.rows);
+  if (squares && (s.plane2.N() != nb || s.plane2.K() != tile.rows)) s.plane2.Reshape(nb, tile.rows);
+  uint32_t any = 0;
+  for (int64_t kp = 0; kp < s.plane.pairs(); ++kp) {
+    const int64_t k0 = tile.row0 + 2 * kp;
+    const bool second = 2 * kp + 1 < tile.rows;
+    const uint16_t* mag0 = s.magnitude.data() + (pass * K_ + k0) * nb;
+    const uint16_t* mag1 = second ? mag0 + nb : mag0;
+    const uint32_t mask1 = second ? mask : 0;   // the odd last row's partner stays zero
+    for (int64_t j0 = 0; j0 < nb; j0 += PackedWeights::kRowBlock) {
+      // Vectors j0 .. j0 + 7 of this row pair are adjacent in the packed layout.
+      int32_t* dst = s.plane.mutable_data() + s.plane.Index(j0, kp);
+      int32_t* dst2 = squares ? s.plane2.mutable_data() + s.plane2.Index(j0, kp) : nullptr;
+      const int64_t count = std::min(PackedWeights::kRowBlock, nb - j0);
+      for (int64_t i = 0; i < count; ++i) {
+        const uint32_t v0 = (static_cast<uint32_t>(mag0[j0 + i]) >> shift) & mask;
+        const uint32_t v1 = (static_cast<uint32_t>(mag1[j0 + i]) >> shift) & mask1;
+        dst[i] = static_cast<int32_t>(v0 | (v1 << 16));   // PackPair of two non-negative codes
+        if (squares) dst2[i] = static_cast<int32_t>(v0 * v0 | ((v1 * v1) << 16));
+        any |= v0 | v1;
+      }
+    }
+  }
+  return any;
 }
 
 void CrossbarCore::AccumulateReads(const double* __restrict means, const double* __restrict sds,
@@ -424,29 +467,38 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
 
     for (int p = 0; p < passes_; ++p) {
       for (int t = 0; t < input_slices_; ++t) {
-        // The input slice of the block, column-major [nb, rows] (InputSlice on the magnitudes).
+        // Column sums of the input slice (InputSlice on the magnitudes): means | variances → their sqrt.
         const int shift = t * input_shift_;
         const uint32_t mask = static_cast<uint32_t>(input_mask_);
         uint32_t any = 0;
-        for (int64_t kl = 0; kl < rows; ++kl) {
-          const uint16_t* mag = s.magnitude.data() + (p * K_ + tile.row0 + kl) * nb;
-          double* dst = s.x.data() + kl * nb;
-          for (int64_t j = 0; j < nb; ++j) {
-            const uint32_t v = (static_cast<uint32_t>(mag[j]) >> shift) & mask;
-            dst[j] = static_cast<double>(v);
-            any |= v;
+        if (integer_gemm_) {
+          any = FillPlanes(s, tile, p, nb, shift, mask);
+          if (any == 0) {
+            R.setZero();
+          } else {
+            tile.mean_grid.Multiply(s.plane, s.units.data(), s.reads.data(), m2);
+            if (noisy_) tile.var_grid.Multiply(binary ? s.plane : s.plane2, s.units.data(), s.reads.data() + m, m2);
           }
-        }
-        // Means and variances (all zero for an all-zero slice: no product needed).
-        if (any == 0) {
-          R.setZero();
-        } else if (!noisy_ || binary) {
-          BlockedProduct(X, tile.gs, R);
         } else {
-          BlockedProduct(X, tile.gs.leftCols(m), R.leftCols(m));
-          Eigen::Map<Eigen::MatrixXd> X2(s.x2.data(), nb, rows);
-          X2 = X.array().square().matrix();
-          BlockedProduct(X2, tile.gs.rightCols(m), R.rightCols(m));
+          for (int64_t kl = 0; kl < rows; ++kl) {
+            const uint16_t* mag = s.magnitude.data() + (p * K_ + tile.row0 + kl) * nb;
+            double* dst = s.x.data() + kl * nb;
+            for (int64_t j = 0; j < nb; ++j) {
+              const uint32_t v = (static_cast<uint32_t>(mag[j]) >> shift) & mask;
+              dst[j] = static_cast<double>(v);
+              any |= v;
+            }
+          }
+          if (any == 0) {
+            R.setZero();
+          } else if (!noisy_ || binary) {
+            BlockedProduct(X, tile.gs, R);
+          } else {
+            BlockedProduct(X, tile.gs.leftCols(m), R.leftCols(m));
+            Eigen::Map<Eigen::MatrixXd> X2(s.x2.data(), nb, rows);
+            X2 = X.array().square().matrix();
+            BlockedProduct(X2, tile.gs.rightCols(m), R.rightCols(m));
+          }
         }
         if (noisy_) {
           // Variances → σ with std::sqrt (correctly rounded, as in the reference; Eigen's vector sqrt
@@ -459,6 +511,8 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
         if (trace) {
           if (any == 0) {
             I.setZero();
+          } else if (integer_gemm_) {
+            tile.digit_grid.Multiply(s.plane, s.units.data(), s.ideal.data(), m);
           } else {
             BlockedProduct(X, tile.digits, I);
           }

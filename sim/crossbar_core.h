@@ -71,15 +71,17 @@
 // σ comes out). The same order is the order of TraceSink::Record calls (ctx.trace non-null). Calls
 // whose sizes are multiples of kVectorBlock draw the same numbers as one call over all their vectors.
 //
-// Fast path (Multiply): per block and tile, the input slice as a double matrix X [n_block, rows], one
-// GEMM X·[ΔG | S2] (S2 against X∘X unless X_max = 1, when X∘X = X), sub-blocked to at most 128 in
-// each dimension so that Eigen keeps its packing buffers on the stack (an all-zero input slice skips
-// it); then the block's normals in draw order, and a vectorized loop over the reads (ADC, correction,
-// shift-and-add) into a [n_block, N] accumulator (with a trace: one scalar loop that draws, reads and
-// records in order). Scratch lives in a CrossbarScratch:
-// a caller may pass its own (one per thread, reused across calls and cores: no allocation once it has
-// grown), or Multiply takes one from the core's pool (a mutex-guarded free list that grows to the number
-// of concurrent callers). MultiplyReference (crossbar_reference.cc) is the oracle: plain loops over the
+// Fast path (Multiply): per block and tile, the column sums X·[ΔG | S2] of the input slice X [n_block,
+// rows] (S2 against X∘X unless X_max = 1, when X∘X = X; an all-zero input slice skips the product).
+// Integer-GEMM path (UsesIntegerGemm(), e.g. bit-serial inputs): X as int16 PackedWeights against ΔG and
+// S2 split into int16 digit planes on their grids (sim/grid_gemm.h), about twice as fast; otherwise X
+// as doubles in Eigen GEMMs sub-blocked to at most 128 in each dimension so that Eigen keeps its
+// packing buffers on the stack. Then the block's normals in draw order, and a vectorized loop over the
+// reads (ADC, correction, shift-and-add) into a [n_block, N] accumulator (with a trace: one scalar loop
+// that draws, reads and records in order). Scratch lives in a CrossbarScratch: a caller may pass its
+// own (one per thread, reused across calls and cores: no allocation once it has grown), or Multiply
+// takes one from the core's pool (a mutex-guarded free list that grows to the number of concurrent
+// callers). MultiplyReference (crossbar_reference.cc) is the oracle: plain loops over the
 // physical cells of every read, the same draws, the same results bit for bit.
 //
 // Thread safety: Multiply and MultiplyReference are const and may run concurrently, each caller with
@@ -102,6 +104,7 @@
 #include "common/rng.h"
 #include "devices/device_model.h"
 #include "sim/crossbar_params.h"
+#include "sim/grid_gemm.h"
 #include "sim/mvm_core.h"
 #include "sim/paired_codes.h"
 
@@ -126,6 +129,8 @@ class CrossbarScratch {
   std::vector<int64_t> x_sum;      // [n_block]: Σ_k x[k, j] (offset mapping)
   std::vector<double> lsb, gain, offset;   // per read column of the current tile [m]
   std::vector<double> analog_gain, analog_offset;   // the analog periphery (a, b) of those columns [m]
+  PackedWeights plane, plane2;     // integer-GEMM path: the input slice [n_block, rows], and its square
+  std::vector<int32_t> units;      // integer-GEMM path: digit-plane products [n_block, planes·m]
 };
 
 class CrossbarCore : public MvmCore {
@@ -171,6 +176,10 @@ class CrossbarCore : public MvmCore {
   int ConductanceGridExponent() const { return grid_e_; }  // e: conductances are multiples of 2^−e µS
   int VarianceGridExponent() const { return grid_e_var_; } // e_v
   bool HasReadNoise() const { return noisy_; }
+  // True when the fast path forms column sums with the int16 GEMM on digit planes (GridMatrix) rather
+  // than with double GEMMs: whenever the input slices (and their squares, with read noise) fit int16
+  // and GridMatrix::MaxInput() of the tallest tile. Both give the same doubles.
+  bool UsesIntegerGemm() const { return integer_gemm_; }
   const CrossbarParams& params() const { return params_; }
   int weight_bits() const { return weight_bits_; }
   int32_t x_min() const { return x_min_; }
@@ -203,8 +212,10 @@ class CrossbarCore : public MvmCore {
     // Physical cells [rows, physical columns], column-major (layout above): conductance on the 2^−e
     // grid, read variance on the 2^−e_v grid (empty without read noise). The reference reads these.
     Eigen::ArrayXXd g, var;
-    // Fast path, read column s·outs + c: [ΔG | S2] (S2 only with read noise) and the signed digits.
+    // Fast path, read column s·outs + c: [ΔG | S2] (S2 only with read noise) and the signed digits;
+    // as doubles (Eigen GEMM path) or as digit planes on their grids (integer-GEMM path).
     Eigen::MatrixXd gs, digits;
+    GridMatrix mean_grid, var_grid, digit_grid;
   };
 
   // The scalar steps both paths share (so that equal sums give equal codes).
@@ -233,6 +244,9 @@ class CrossbarCore : public MvmCore {
   void Program(const DeviceModel& device, Rng& rng);
   void InitAdc();
   void DrawPeriphery(Rng& rng);
+  // The integer-GEMM path's input slice of pass `pass` (bits >> shift & mask) into s.plane, and its
+  // square into s.plane2 with read noise and X_max > 1; returns the OR of all slice values.
+  uint32_t FillPlanes(CrossbarScratch& s, const Tile& tile, int pass, int64_t nb, int shift, uint32_t mask) const;
   void MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, int32_t* y, int64_t ldy, MvmContext& ctx,
                      CrossbarScratch& s) const;
 
@@ -249,6 +263,7 @@ class CrossbarCore : public MvmCore {
   std::vector<int> d_max_;
   int64_t outs_per_tile_, tile_rows_, tile_cols_;
   bool noisy_;
+  bool integer_gemm_ = false;
   double g_0_ = 0, delta_g_ = 0;
   int grid_e_ = 16, grid_e_var_ = 24;
   double adc_code_min_, adc_code_max_;   // −2^(B−1), 2^(B−1) − 1

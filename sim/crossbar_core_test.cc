@@ -181,6 +181,9 @@ TEST_P(CrossbarGridTest, FastEqualsReferenceOnEveryReadWithNoisyDevices) {
     layer.params.adc.range = AdcRange::kCalibrated;
     CrossbarCore core = layer.Core(device, 5);
     ASSERT_TRUE(core.HasReadNoise());
+    // Bit-serial slices take the integer-GEMM path; noisy DAC inputs (squares beyond its bound) the
+    // double one: the grid covers both.
+    EXPECT_EQ(core.UsesIntegerGemm(), GetParam().mode == InputMode::kBitSerial);
     // Ranges of a sixteenth of the ideal full scale: typical reads spread over the codes (and clip).
     std::vector<double> ranges = core.adc_ranges();
     for (double& r : ranges) r /= 16;
@@ -220,6 +223,50 @@ TEST_P(CrossbarGridTest, FastEqualsReferenceOnEveryReadWithNoisyDevices) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllMappingsSlicingsTilingsInputs, CrossbarGridTest, ::testing::ValuesIn(AllCases()), CaseName);
+
+// Full-size 128 × 128 tiles (three tile rows, two tile columns, a vector block and a bit), PCM read
+// noise and a periphery: bit-serial inputs through the integer-GEMM path (two digit planes for ΔG)
+// and 8-bit DAC inputs through the double path, every read against the reference.
+TEST(CrossbarCoreTest, FastEqualsReferenceOnFullSizeTilesOnBothGemmPaths) {
+  const int64_t N = 70, K = 300, n = 130;
+  Rng rng(8);
+  const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
+  std::vector<int16_t> cols = RandomCodes(K * n, 0, 255, rng);
+  for (size_t i = 0; i < cols.size(); i += 3) cols[i] = 0;   // ReLU-like zeros
+  const PairedCodes x = Inputs(cols, K, n);
+  const DeviceModel pcm = Device("pcm");
+  for (const InputMode mode : {InputMode::kBitSerial, InputMode::kDac}) {
+    SCOPED_TRACE(ToString(mode));
+    CrossbarParams params;
+    params.rows_max = 128;
+    params.cols_max = 128;
+    params.slice_bits = 4;
+    params.input.mode = mode;
+    params.input.slice_bits = 1;
+    params.input.dac_bits = 8;
+    params.read_time = 3600;
+    params.periphery = {0.05, 0.01};
+    Rng program(4);
+    const CrossbarCore core(w, N, K, 8, 0, 255, pcm, params, program);
+    ASSERT_EQ(core.UsesIntegerGemm(), mode == InputMode::kBitSerial);
+    ASSERT_EQ(core.TileRows(), 3);
+    ASSERT_EQ(core.TileCols(), 3);   // 32 outputs per tile
+    std::vector<int32_t> fast(static_cast<size_t>(N * n)), ref(fast.size());
+    TraceRecorder fast_reads, ref_reads;
+    Rng fast_rng(5), ref_rng(5);
+    MvmContext fast_ctx{&fast_rng, &fast_reads}, ref_ctx{&ref_rng, &ref_reads};
+    core.Multiply(x, fast.data(), n, fast_ctx);
+    core.MultiplyReference(x, ref.data(), n, ref_ctx);
+    ASSERT_EQ(fast_reads.reads.size(), ref_reads.reads.size());
+    for (size_t i = 0; i < fast_reads.reads.size(); ++i) ASSERT_EQ(fast_reads.reads[i], ref_reads.reads[i]) << "read " << i;
+    EXPECT_EQ(fast, ref);
+    std::vector<int32_t> untraced(fast.size());
+    Rng rng2(5);
+    MvmContext ctx{&rng2};
+    core.Multiply(x, untraced.data(), n, ctx);
+    EXPECT_EQ(untraced, fast);
+  }
+}
 
 // ---- hand-worked cases ----
 

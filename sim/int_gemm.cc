@@ -9,13 +9,6 @@
 namespace cimsim {
 namespace {
 
-// Packs two int16 codes into the int32 lane `vpmaddwd` multiplies against one x pair.
-int32_t PackPair(int16_t lo, int16_t hi) {
-  const uint32_t bits = static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
-                        (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16);
-  return static_cast<int32_t>(bits);
-}
-
 void CheckShapes(const char* fn, int64_t w_K, const PairedCodes& x, int64_t ldy) {
   if (x.K() != w_K) {
     throw std::invalid_argument(std::string(fn) + ": x.K() = " + std::to_string(x.K()) +
@@ -160,21 +153,27 @@ void IntGemmScalar(const PackedWeights& w, const PairedCodes& x, int32_t* y, int
 
 }  // namespace
 
-PackedWeights::PackedWeights(const int16_t* w, int64_t N, int64_t K) : N_(N), K_(K) {
+PackedWeights::PackedWeights(const int16_t* w, int64_t N, int64_t K) {
+  Reshape(N, K);
+  for (int64_t o = 0; o < N; ++o) {
+    const int16_t* row = w + o * K;
+    for (int64_t kp = 0; kp < pairs(); ++kp) {
+      const int16_t hi = 2 * kp + 1 < K ? row[2 * kp + 1] : int16_t{0};
+      SetPair(o, kp, PackPair(row[2 * kp], hi));
+    }
+  }
+}
+
+void PackedWeights::Reshape(int64_t N, int64_t K) {
   if (N < 0 || K < 0) {
     throw std::invalid_argument("PackedWeights: N = " + std::to_string(N) + ", K = " + std::to_string(K) +
                                 "; both must be >= 0");
   }
-  const int64_t blocks = (N + kRowBlock - 1) / kRowBlock, kp_count = pairs();
-  pairs_.assign(static_cast<size_t>(blocks * kp_count * kRowBlock), 0);
-  for (int64_t o = 0; o < N; ++o) {
-    const int16_t* row = w + o * K;
-    int32_t* out = pairs_.data() + (o / kRowBlock) * kp_count * kRowBlock + o % kRowBlock;
-    for (int64_t kp = 0; kp < kp_count; ++kp) {
-      const int16_t hi = 2 * kp + 1 < K ? row[2 * kp + 1] : int16_t{0};
-      out[kp * kRowBlock] = PackPair(row[2 * kp], hi);
-    }
-  }
+  N_ = N;
+  K_ = K;
+  const auto count = static_cast<size_t>((N + kRowBlock - 1) / kRowBlock * pairs() * kRowBlock);
+  if (pairs_.size() < count) pairs_.resize(count);
+  std::fill(pairs_.begin(), pairs_.begin() + static_cast<std::ptrdiff_t>(count), 0);
 }
 
 void IntGemmReference(const int16_t* w, int64_t N, int64_t K, const PairedCodes& x, int32_t* y, int64_t ldy) {

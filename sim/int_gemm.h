@@ -41,14 +41,26 @@ class PackedWeights {
   // w: [N, K] row-major; N, K >= 0 (std::invalid_argument otherwise).
   PackedWeights(const int16_t* w, int64_t N, int64_t K);
 
+  // Sets the shape and zero-fills every pair (padding included), for filling in place with SetPair;
+  // never shrinks the capacity, so a buffer reused for same-or-smaller shapes does not allocate.
+  void Reshape(int64_t N, int64_t K);
+  // Two codes as the int32 lane `vpmaddwd` multiplies: lo in the low 16 bits, hi in the high 16.
+  static int32_t PackPair(int16_t lo, int16_t hi) {
+    return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                                (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+  }
+  // Where pair (o, kp) lives (the layout above).
+  int64_t Index(int64_t o, int64_t kp) const { return ((o / kRowBlock) * pairs() + kp) * kRowBlock + o % kRowBlock; }
+  // Pair (o, kp) = (w[o, 2kp], w[o, 2kp+1]) as PackPair; o < N, kp < pairs(), w[o, K] = 0 when K is odd.
+  void SetPair(int64_t o, int64_t kp, int32_t pair) { pairs_[static_cast<size_t>(Index(o, kp))] = pair; }
+  int32_t* mutable_data() { return pairs_.data(); }
+
   int64_t N() const { return N_; }
   int64_t K() const { return K_; }
   int64_t pairs() const { return (K_ + 1) / 2; }
   const int32_t* data() const { return pairs_.data(); }
   // The pair (w[o, 2kp], w[o, 2kp+1]) for o < N, kp < pairs().
-  int32_t Pair(int64_t o, int64_t kp) const {
-    return pairs_[static_cast<size_t>(((o / kRowBlock) * pairs() + kp) * kRowBlock + o % kRowBlock)];
-  }
+  int32_t Pair(int64_t o, int64_t kp) const { return pairs_[static_cast<size_t>(Index(o, kp))]; }
 
  private:
   int64_t N_ = 0, K_ = 0;

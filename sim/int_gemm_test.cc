@@ -82,6 +82,37 @@ TEST(PackedWeights, PairsByHand) {
   EXPECT_THROW(PackedWeights(w.data(), -1, 3), std::invalid_argument);
 }
 
+TEST(PackedWeights, ReshapeZeroFillsAndSetPairFillsInPlace) {
+  Rng rng(17);
+  const std::vector<int16_t> w = RandomCodes(11 * 7, -300, 300, rng);
+  PackedWeights filled;
+  filled.Reshape(20, 9);                          // a larger shape first: its pairs must not leak
+  for (int64_t o = 0; o < 20; ++o) filled.SetPair(o, 0, -1);
+  filled.Reshape(11, 7);
+  EXPECT_EQ(filled.N(), 11);
+  EXPECT_EQ(filled.K(), 7);
+  for (int64_t o = 0; o < 11; ++o)
+    for (int64_t kp = 0; kp < filled.pairs(); ++kp) EXPECT_EQ(filled.Pair(o, kp), 0);
+  for (int64_t o = 0; o < 11; ++o)
+    for (int64_t kp = 0; kp < filled.pairs(); ++kp) {
+      const int16_t hi = 2 * kp + 1 < 7 ? w[static_cast<size_t>(o * 7 + 2 * kp + 1)] : int16_t{0};
+      filled.SetPair(o, kp, PackedWeights::PackPair(w[static_cast<size_t>(o * 7 + 2 * kp)], hi));
+    }
+  const PackedWeights built(w.data(), 11, 7);
+  const PairedCodes x = [&] {
+    PairedCodes c(7, 40);
+    for (int64_t k = 0; k < 7; ++k)
+      for (int64_t j = 0; j < 40; ++j) c.Set(k, j, static_cast<int16_t>(static_cast<int>(rng.Below(512)) - 256));
+    return c;
+  }();
+  std::vector<int32_t> a(11 * 40), b(11 * 40);
+  IntGemm(filled, x, a.data(), 40);
+  IntGemm(built, x, b.data(), 40);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(static_cast<uint32_t>(PackedWeights::PackPair(-1, 2)), 0x0002FFFFu);
+  EXPECT_THROW(filled.Reshape(3, -1), std::invalid_argument);
+}
+
 using Shape = std::tuple<int64_t, int64_t, int64_t>;  // N, K, n
 
 class IntGemmGrid : public ::testing::TestWithParam<Shape> {};
