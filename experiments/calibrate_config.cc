@@ -7,7 +7,7 @@ namespace cimsim {
 CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string& source) {
   const JsonReader r(source, ": ");
   static constexpr std::string_view kKeys[] = {"qmodel", "xbar",   "layers", "fit_vectors", "holdout_vectors",
-                                               "seed",   "adc_percentile", "mode", "inputs", "data", "images"};
+                                               "seed",   "adc_percentile", "mode", "inputs", "data", "images", "traces"};
   r.RequireObject(j, "");
   r.CheckKeys(j, "", kKeys);
   CalibrateConfig c;
@@ -25,7 +25,7 @@ CalibrateConfig ParseCalibrateConfig(const nlohmann::json& j, const std::string&
     if (!j["layers"].is_array() || j["layers"].empty()) r.Fail("layers", "expected a non-empty array of layer names");
     for (size_t i = 0; i < j["layers"].size(); ++i) c.layers.push_back(r.String(j["layers"][i], Element("layers", i)));
   }
-  ReadCalibrationKeys(r, j, "", c);
+  ReadCalibrationKeys(r, j, "", c, true);
   c.params.Validate(source.empty() ? "calibration" : source);
   return c;
 }
@@ -35,7 +35,7 @@ CalibrateConfig LoadCalibrateConfig(const std::string& path) {
 }
 
 void ReadCalibrationKeys(const JsonReader& r, const nlohmann::json& j, const std::string& path,
-                         CalibrationSettings& s) {
+                         CalibrationSettings& s, bool allow_traces) {
   auto at = [&](std::string_view key) { return Child(path, key); };
   if (j.contains("fit_vectors")) s.params.fit_vectors = r.Integer(j["fit_vectors"], at("fit_vectors"), 1, 1000000);
   if (j.contains("holdout_vectors"))
@@ -51,8 +51,26 @@ void ReadCalibrationKeys(const JsonReader& r, const nlohmann::json& j, const std
     s.params.mode = r.Choice(j["mode"], at("mode"), kModes, ToString, "a correction mode");
   }
   if (j.contains("inputs")) {
-    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations};
+    static constexpr CalibrationInputKind kKinds[] = {CalibrationInputKind::kRandom, CalibrationInputKind::kActivations,
+                                                      CalibrationInputKind::kTraces};
     s.inputs = r.Choice(j["inputs"], at("inputs"), kKinds, ToString, "an input kind");
+    if (s.inputs == CalibrationInputKind::kTraces && !allow_traces)
+      r.Fail(at("inputs"), "\"traces\" is only for cimsim calibrate (an experiment calibrates its own chips); "
+                           "allowed here: \"random\", \"activations\"");
+  }
+  const bool traces = s.inputs == CalibrationInputKind::kTraces;
+  if (j.contains("traces") && !traces) r.Fail(at("traces"), "only allowed with \"inputs\": \"traces\"");
+  if (traces) {
+    if (!j.contains("traces")) r.Fail(at("traces"), "required with \"inputs\": \"traces\": {\"file\": ..., \"point\": 0, \"instance\": 0}");
+    const nlohmann::json& t = j["traces"];
+    const std::string tp = at("traces");
+    r.RequireObject(t, tp);
+    static constexpr std::string_view kTraceKeys[] = {"file", "point", "instance"};
+    r.CheckKeys(t, tp, kTraceKeys);
+    if (!t.contains("file")) r.Fail(Child(tp, "file"), "required, the results.h5 holding the traces (a string)");
+    s.trace_file = r.String(t["file"], Child(tp, "file"));
+    if (t.contains("point")) s.trace_point = r.Integer(t["point"], Child(tp, "point"), 0, 9999);
+    if (t.contains("instance")) s.trace_instance = r.Integer(t["instance"], Child(tp, "instance"), 0, 999);
   }
   const bool activations = s.inputs == CalibrationInputKind::kActivations;
   for (const char* key : {"data", "images"})
@@ -75,11 +93,18 @@ nlohmann::json CalibrationKeysToJson(const CalibrationSettings& s) {
     j["data"] = s.data;
     j["images"] = s.images;
   }
+  if (s.inputs == CalibrationInputKind::kTraces)
+    j["traces"] = {{"file", s.trace_file}, {"point", s.trace_point}, {"instance", s.trace_instance}};
   return j;
 }
 
 std::string_view ToString(CalibrationInputKind kind) {
-  return kind == CalibrationInputKind::kRandom ? "random" : "activations";
+  switch (kind) {
+    case CalibrationInputKind::kRandom: return "random";
+    case CalibrationInputKind::kActivations: return "activations";
+    case CalibrationInputKind::kTraces: return "traces";
+  }
+  return "?";
 }
 
 nlohmann::json CalibrateConfigToJson(const CalibrateConfig& c) {

@@ -5,11 +5,15 @@
 //    "layers": ["conv1", "layer1.0.conv1"], conv/linear node names; default: all of them
 //    "fit_vectors": 512, "holdout_vectors": 512, "seed": 1,    input vectors per layer
 //    "inputs": "random",                    "random": uniform codes; "activations": im2col patches of the
-//                                           layer's real inputs (experiments/activation_inputs.h)
+//                                           layer's real inputs (experiments/activation_inputs.h); "traces"
 //    "data": "../shared/data/cifar10",      activations: training data (a directory or one .bin file);
 //                                           default the CIMSIM_DATA environment variable
 //    "images": 100,                         activations: class-balanced seeded subset (a multiple of 10),
 //                                           half for the fits, half held out
+//    "traces": {"file": "results.h5",       inputs "traces" (only here, not in an experiment): recorded
+//               "point": 0, "instance": 0},  column reads of the chip (experiments/trace_calibration.h),
+//                                           /points/NNNN/traces/<layer> of a results.h5; layers default
+//                                           to the traced ones; the xbar must be the chip that was traced
 //    "adc_percentile": 99.99,               calibrated ADC ranges (crossbar.adc.range = "calibrated")
 //    "mode": "column"}                      "column": gain and offset per column; "global": one gain
 // Unknown keys, wrong types and out-of-range values are InputErrors naming the key path.
@@ -26,8 +30,8 @@
 
 namespace cimsim {
 
-enum class CalibrationInputKind { kRandom, kActivations };
-std::string_view ToString(CalibrationInputKind kind);   // "random", "activations"
+enum class CalibrationInputKind { kRandom, kActivations, kTraces };
+std::string_view ToString(CalibrationInputKind kind);   // "random", "activations", "traces"
 
 // The calibration keys that cal.json and an experiment's "calibration": {"auto": {...}} share.
 struct CalibrationSettings {
@@ -35,13 +39,17 @@ struct CalibrationSettings {
   CalibrationInputKind inputs = CalibrationInputKind::kRandom;
   std::string data;      // activations: empty = CIMSIM_DATA
   int64_t images = 100;  // activations
+  std::string trace_file;                      // traces
+  int64_t trace_point = 0, trace_instance = 0;  // traces
 };
 
 // Reads those keys of object j at `path` ("" for the top level) into s, leaving absent ones as they
-// are: fit_vectors, holdout_vectors, seed, adc_percentile, mode, inputs, data, images. The caller
-// checks for unknown keys. InputError via r, naming the path.
-void ReadCalibrationKeys(const JsonReader& r, const nlohmann::json& j, const std::string& path, CalibrationSettings& s);
-// The same keys as JSON (data and images only with "activations").
+// are: fit_vectors, holdout_vectors, seed, adc_percentile, mode, inputs, data, images, and traces
+// when `allow_traces` (otherwise "inputs": "traces" is an error). The caller checks for unknown keys.
+// InputError via r, naming the path.
+void ReadCalibrationKeys(const JsonReader& r, const nlohmann::json& j, const std::string& path, CalibrationSettings& s,
+                         bool allow_traces);
+// The same keys as JSON (data and images only with "activations", traces only with "traces").
 nlohmann::json CalibrationKeysToJson(const CalibrationSettings& s);
 
 struct CalibrateConfig : CalibrationSettings {

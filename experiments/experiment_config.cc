@@ -86,7 +86,7 @@ void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& 
                                                    "mode",        "inputs",          "data",   "images"};
   r.CheckKeys(a, ap, kAutoKeys);
   cal.kind = CalibrationKind::kAuto;
-  ReadCalibrationKeys(r, a, ap, cal);
+  ReadCalibrationKeys(r, a, ap, cal, false);
 }
 
 void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {

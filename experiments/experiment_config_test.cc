@@ -463,7 +463,9 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
       {m + R"("calibration": {"auto": {"mode": "rows"}}})",
        "run.json: calibration.auto.mode: \"rows\" is not a correction mode; allowed column, global"},
       {m + R"("calibration": {"auto": {"inputs": "noise"}}})",
-       "run.json: calibration.auto.inputs: \"noise\" is not an input kind; allowed random, activations"},
+       "run.json: calibration.auto.inputs: \"noise\" is not an input kind; allowed random, activations, traces"},
+      {m + R"("calibration": {"auto": {"inputs": "traces"}}})",
+       "run.json: calibration.auto.inputs: \"traces\" is only for cimsim calibrate"},
   };
   EXPECT_GE(table.size(), 30u);
   for (const Bad& bad : table) {

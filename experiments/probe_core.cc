@@ -34,6 +34,7 @@ void LayerTrace::Append(const LayerTrace& o) {
   cat(read_code, o.read_code);
   cat(read_ideal, o.read_ideal);
   cat(read_analog, o.read_analog);
+  cat(read_lsb, o.read_lsb);
   cat(read_calibrated, o.read_calibrated);
 }
 
@@ -130,6 +131,7 @@ LayerTrace ProbeCore::Trace(int instance) const {
       out.read_code.push_back(r.code);
       out.read_ideal.push_back(r.ideal);
       out.read_analog.push_back(r.analog);
+      out.read_lsb.push_back(r.lsb);
       out.read_calibrated.push_back(r.corrected);
     }
   }

@@ -37,7 +37,7 @@ struct LayerTrace {
   std::vector<int32_t> read_vector, read_output, read_tile_row, read_tile_col, read_weight_slice, read_input_slice,
       read_sign_pass, read_code;
   std::vector<int64_t> read_ideal;
-  std::vector<double> read_analog, read_calibrated;
+  std::vector<double> read_analog, read_lsb, read_calibrated;
   int64_t Vectors() const { return static_cast<int64_t>(vector_image.size()); }
   void Append(const LayerTrace& other);   // other's vectors after this one's (read_vector renumbered)
 };

@@ -44,6 +44,7 @@ void WriteTrace(H5File& f, const std::string& g, const LayerTrace& t) {
   f.WriteInt64Array(g + "/read_ideal", {R}, t.read_ideal.data());
   f.WriteDoubleArray(g + "/read_analog", {R}, t.read_analog.data());
   f.WriteInt32Array(g + "/read_code", {R}, t.read_code.data());
+  f.WriteDoubleArray(g + "/read_lsb", {R}, t.read_lsb.data());
   f.WriteDoubleArray(g + "/read_calibrated", {R}, t.read_calibrated.data());
 }
 

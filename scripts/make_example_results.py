@@ -89,7 +89,7 @@ def make_trace(rng, adc_bits, preset, instances, vectors, gain_spread):
     sigma = READ_SIGMA[preset]
     qmax = (1 << (adc_bits - 1)) - 1
     cols = {k: [] for k in ("vector", "output", "tile_row", "tile_col", "weight_slice",
-                            "input_slice", "sign_pass", "ideal", "analog", "code", "calibrated")}
+                            "input_slice", "sign_pass", "ideal", "analog", "code", "lsb", "calibrated")}
     measured_acc = np.zeros((VI, N))
     for r in range(tile_rows):
         rows = slice(r * ROWS_MAX, min(K, (r + 1) * ROWS_MAX))
@@ -105,7 +105,7 @@ def make_trace(rng, adc_bits, preset, instances, vectors, gain_spread):
             measured_acc += (1 << (SLICE_BITS * s)) * calibrated
             vec, out = np.meshgrid(np.arange(VI), np.arange(N), indexing="ij")
             for key, val in (("vector", vec), ("output", out), ("ideal", ideal), ("analog", analog),
-                             ("code", code), ("calibrated", calibrated)):
+                             ("code", code), ("lsb", np.full(ideal.shape, lsb)), ("calibrated", calibrated)):
                 cols[key].append(val.reshape(-1))
             n = VI * N
             cols["tile_row"].append(np.full(n, r))
@@ -139,6 +139,7 @@ def write_trace(parent, layer, node, rng, adc_bits, preset, instances, vectors, 
     chunked(g, "read_ideal", reads["ideal"], "i8")
     chunked(g, "read_analog", reads["analog"], "f8")
     chunked(g, "read_code", reads["code"], "i4")
+    chunked(g, "read_lsb", reads["lsb"], "f8")
     chunked(g, "read_calibrated", reads["calibrated"], "f8")
     for name, value in (("node", node), ("K", TRACE_K), ("N", TRACE_N), ("tile_rows", tile_rows),
                         ("weight_slices", WEIGHT_SLICES), ("input_slices", 1), ("sign_passes", 1)):

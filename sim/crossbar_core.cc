@@ -560,6 +560,7 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
                 r.ideal = static_cast<int64_t>(s.ideal[static_cast<size_t>(j * m + sl * outs + c)]);
                 r.analog = v;
                 r.code = static_cast<int32_t>(code);
+                r.lsb = lsb[c];
                 r.corrected = corrected;
                 ctx.trace->Record(r);
               }

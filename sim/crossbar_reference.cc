@@ -59,6 +59,7 @@ void CrossbarCore::MultiplyReference(const PairedCodes& x, int32_t* y, int64_t l
                   r.ideal = ideal;
                   r.analog = v;
                   r.code = static_cast<int32_t>(code);
+                  r.lsb = lsb;
                   r.corrected = corrected;
                   ctx.trace->Record(r);
                 }

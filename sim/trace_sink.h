@@ -24,6 +24,7 @@ struct MvmRead {
   int64_t ideal = 0;                    // Σ_k x_t[k]·d_s[k] over the tile's rows (d signed for differential)
   double analog = 0;                    // the column value before the ADC, read noise included
   int32_t code = 0;                     // the ADC code
+  double lsb = 0;                       // the column's ADC step: code·lsb is the digitized value
   double corrected = 0;                 // gain·(code·lsb) + offset, what the periphery adds up
   bool operator==(const MvmRead&) const = default;
 };

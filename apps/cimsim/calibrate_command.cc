@@ -13,6 +13,7 @@
 #include "data/cifar10.h"
 #include "experiments/activation_inputs.h"
 #include "experiments/calibrate_config.h"
+#include "experiments/trace_calibration.h"
 #include "experiments/calibration_file.h"
 #include "nets/quantized_checkpoint.h"
 
@@ -33,6 +34,21 @@ int RunCalibrate(const std::vector<std::string>& args) {
   CalibrateConfig config = LoadCalibrateConfig(config_path);
   const QuantizedModel model = LoadQuantizedModel(config.qmodel);
   model.Validate(config.qmodel);
+
+  // Traces: the layers default to the traced ones, and every selected layer must have traces.
+  const bool traces = config.inputs == CalibrationInputKind::kTraces;
+  std::vector<std::string> traced;
+  if (traces) {
+    traced = TracedLayers(config.trace_file, config.trace_point);
+    if (traced.empty())
+      throw InputError(config_path + ": traces: " + config.trace_file + " has no traces at point " +
+                       std::to_string(config.trace_point));
+    if (config.layers.empty()) config.layers = traced;
+    for (const std::string& name : config.layers)
+      if (std::find(traced.begin(), traced.end(), name) == traced.end())
+        throw InputError(config_path + ": layers: '" + name + "' has no traces at point " +
+                         std::to_string(config.trace_point) + " of " + config.trace_file);
+  }
 
   // The selected conv/linear nodes (all by default); unknown names are errors.
   std::vector<int> nodes;
@@ -65,8 +81,11 @@ int RunCalibrate(const std::vector<std::string>& args) {
     const QNode& n = model.nodes[static_cast<size_t>(i)];
     std::unique_ptr<MvmCore> core = factory(n, i);
     auto& xbar = static_cast<CrossbarCore&>(*core);
-    const LayerCalibration cal = activations.empty() ? CalibrateLayer(n, xbar, config.params)
-                                                     : CalibrateLayer(n, xbar, activations.at(i), config.params);
+    const LayerCalibration cal =
+        traces ? CalibrateFromReads(ReadTraceReads(config.trace_file, config.trace_point, config.trace_instance, n.name),
+                                    xbar, config.params, config_path)
+        : activations.empty() ? CalibrateLayer(n, xbar, config.params)
+                              : CalibrateLayer(n, xbar, activations.at(i), config.params);
     std::printf("%-22s %12.4g %12.4g %10.4g %10.4g\n", n.name.c_str(), cal.rmse_before, cal.rmse_after,
                 cal.relative_before, cal.relative_after);
     file.shapes[i] = {xbar.TileRows(), xbar.WeightSlices(), xbar.Outputs()};

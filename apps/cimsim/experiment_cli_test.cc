@@ -69,6 +69,29 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
     EXPECT_EQ(rc, 0) << script;
     EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u) << script;
   }
+  // Calibrating from the traces of point 2 (PCM, 12-bit ADC), instance 1 (the chip of seed 1 + 1).
+  const std::string chip = R"({"seed": 2, "device": {"preset": "pcm"},
+      "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 4, "adc": {"bits": 12}}})";
+  const auto trace_cal = [&](const std::string& name, const std::string& xbar, const std::string& extra) {
+    return RunCimsim("calibrate --config " +
+                     Config(name, R"({"qmodel": ")" + q + R"(", "xbar": )" + xbar + R"(, "inputs": "traces",
+                         "traces": {"file": ")" + Path("out/results.h5") + R"(", "point": 2, "instance": 1})" + extra + "}") +
+                     " --out " + Path(name + ".h5"));
+  };
+  const RunResult cal = trace_cal("trace_cal.json", chip, "");
+  ASSERT_EQ(cal.exit_code, 0) << cal.output;
+  EXPECT_NE(cal.output.find("conv1"), std::string::npos) << cal.output;
+  EXPECT_NE(cal.output.find("linear"), std::string::npos) << cal.output;
+  EXPECT_NE(cal.output.find("2 layers calibrated"), std::string::npos) << cal.output;
+  const std::string xbar_file = Config("chip.json", chip);
+  const RunResult calibrated = RunCimsim("infer --qmodel " + q + " --data " + data + " --crossbar " + xbar_file +
+                                         " --calibration " + Path("trace_cal.json.h5"));
+  EXPECT_EQ(calibrated.exit_code, 0) << calibrated.output;
+  ExpectInputError(trace_cal("untraced.json", chip, R"(, "layers": ["layer1.0.conv1"])"), {"'layer1.0.conv1' has no traces"});
+  ExpectInputError(trace_cal("other_adc.json", R"({"seed": 2, "device": {"preset": "pcm"},
+      "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 4, "adc": {"bits": 6}}})", ""), {"another ADC setting"});
+  EXPECT_FALSE(fs::exists(Path("untraced.json.h5")));
+
   // A split sweep: accuracy and bytes per split.
   const std::string split = Config("split.json", Experiment(q, data, 10, R"(
       "xbar": {"device": {"preset": "pcm"}}, "placement": {"split": "conv1"},

@@ -139,8 +139,18 @@ TEST_F(QuantCliTest, BadCrossbarAndCalibrationInput) {
                    {"bad.json: images: only allowed with \"inputs\": \"activations\""});
   ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "activations", "images": 15})"),
                    {"bad.json: images: 15 is not a multiple of 10"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "trace"})"),
+                   {"bad.json: inputs: \"trace\" is not an input kind"});
   ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "traces"})"),
-                   {"bad.json: inputs: \"traces\" is not an input kind"});
+                   {"bad.json: traces: required with \"inputs\": \"traces\""});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "traces": {"file": "r.h5"}})"),
+                   {"bad.json: traces: only allowed with \"inputs\": \"traces\""});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "traces", "traces": {"file": "r.h5", "pt": 1}})"),
+                   {"bad.json: traces.pt"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "traces", "traces": {"file": "r.h5", "point": -1}})"),
+                   {"bad.json: traces.point: -1 is out of range"});
+  ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "traces", "traces": {"file": ")" + Path("none.h5") + R"("}})"),
+                   {"none.h5"});
   ExpectInputError(calibrate(R"({"qmodel": ")" + q + R"(", "inputs": "activations", "data": ")" + Path("none.bin") + "\"}"),
                    {"none.bin"});
   EXPECT_FALSE(fs::exists(Path("cal.h5")));
