@@ -98,7 +98,7 @@ void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {
   if (j.contains("split")) {
     p.all = false;
     p.split = r.String(j["split"], Child(path, "split"));
-    if (p.split.empty()) r.Fail(Child(path, "split"), "expected a layer name");
+    if (p.split.empty()) r.Fail(Child(path, "split"), "expected a node name");
     return;
   }
   const json& cim = j["cim"];
@@ -141,7 +141,7 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
     for (size_t k = 0; k < values.size(); ++k) {
       const std::string at = Element(vpath, k);
       if (axis.param == "split") {
-        if (!values[k].is_string() || values[k].get<std::string>().empty()) r.Fail(at, "expected a layer name, got " + Show(values[k]));
+        if (!values[k].is_string() || values[k].get<std::string>().empty()) r.Fail(at, "expected a node name, got " + Show(values[k]));
       } else {
         // Each value alone on the base chip must give a valid chip.
         try {

@@ -11,9 +11,10 @@
 //                          adc_percentile, mode, inputs, data, images (defaults: inputs "activations",
 //                          images 100, fit/holdout 512). A file: only without sweeps of the chip and
 //                          with one instance (it belongs to one chip).
-//    "placement": {"cim": "all" | ["conv1", ...]} or {"split": "layer2.0.conv2"},
+//    "placement": {"cim": "all" | ["conv1", ...]} or {"split": "layer2.0.add"},
 //                          which conv/linear layers run on CIM; a split runs every node up to and
-//                          including the named layer on the device and the rest digitally (the cloud)
+//                          including the named node (any node) on the device and the rest digitally
+//                          (the cloud)
 //    "instances": 1,                                        chip instances (seeds xbar.seed + k), 1..1000
 //    "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}, ...],
 //                          a cartesian product; param is a path inside the xbar config
@@ -50,7 +51,7 @@ struct ExperimentCalibration : CalibrationSettings {
 struct Placement {
   bool all = true;                       // every conv/linear layer on CIM
   std::vector<std::string> cim;          // !all and split empty: these layers
-  std::string split;                     // non-empty: device/cloud split after this layer
+  std::string split;                     // non-empty: device/cloud split after this node
 };
 
 struct SweepAxis {

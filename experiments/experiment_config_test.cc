@@ -432,8 +432,8 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
               "sweep": [{"param": "device.g_min", "values": [0, 30]}, {"param": "device.g_max", "values": [40, 20]}]})",
        "run.json: sweep point 3 {\"device.g_max\":20,\"device.g_min\":30}: device.g_min: 30 must be < device.g_max (20)"},
       {m + R"("sweep": [{"param": "split", "values": ["conv1", 1]}]})",
-       "run.json: sweep[0].values[1]: expected a layer name, got 1"},
-      {m + R"("sweep": [{"param": "split", "values": [""]}]})", "run.json: sweep[0].values[0]: expected a layer name, got \"\""},
+       "run.json: sweep[0].values[1]: expected a node name, got 1"},
+      {m + R"("sweep": [{"param": "split", "values": [""]}]})", "run.json: sweep[0].values[0]: expected a node name, got \"\""},
       {m + R"("placement": {"cim": ["conv1"]}, "sweep": [{"param": "split", "values": ["conv1"]}]})",
        "run.json: sweep: sweeping \"split\" needs \"placement\" {\"cim\": \"all\"} or {\"split\": ...}"},
       // Placement.
@@ -445,7 +445,7 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
       {m + R"("placement": {"cim": "some"}})",
        "run.json: placement.cim: \"some\" is neither \"all\" nor a non-empty array of layer names"},
       {m + R"("placement": {"cim": ["conv1", 3]}})", "run.json: placement.cim[1]: expected a string, got 3"},
-      {m + R"("placement": {"split": ""}})", "run.json: placement.split: expected a layer name"},
+      {m + R"("placement": {"split": ""}})", "run.json: placement.split: expected a node name"},
       // Calibration.
       {m + R"("calibration": "none.h5"})",
        "run.json: calibration: \"none.h5\" is neither \"none\", \"auto\" nor an existing calibration file"},

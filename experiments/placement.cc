@@ -33,7 +33,15 @@ PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& pla
     throw InputError(where + ": " + what + ": '" + name + "' is not a conv/linear layer of the model; layers: " + names);
   };
   if (!placement.split.empty()) {
-    plan.split_node = find(placement.split, "placement.split");
+    // Any node: a block's add is the natural cut (its 8-bit output), a conv before it sends its wide sum.
+    std::string node_names;
+    for (size_t i = 0; i < count && plan.split_node < 0; ++i)
+      if (model.nodes[i].name == placement.split) plan.split_node = static_cast<int>(i);
+    if (plan.split_node < 0) {
+      for (const QNode& n : model.nodes) node_names += (node_names.empty() ? "" : ", ") + n.name;
+      throw InputError(where + ": placement.split: '" + placement.split + "' is not a node of the model; nodes: " +
+                       node_names);
+    }
     for (int i = 0; i <= plan.split_node; ++i) plan.cim[static_cast<size_t>(i)] = IsMvm(model.nodes[static_cast<size_t>(i)]);
     const auto shapes = model.NodeShapes();
     int64_t bits = 0;

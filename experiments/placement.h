@@ -1,9 +1,10 @@
 // placement.h — which conv/linear layers of a quantized model run on the CIM device, and what a
 // device/cloud split transmits.
 //
-// Placement (experiments/experiment_config.h): all layers; a list of layers; or a split after layer L:
-// every node up to and including L (the nodes are in topological order) runs on the device — its
-// conv/linear layers on CIM — and every later node digitally in the cloud. The feature maps that cross
+// Placement (experiments/experiment_config.h): all layers; a list of layers; or a split after node L
+// (any node: a conv/linear layer, or e.g. a residual block's add "layer2.0.add", whose 8-bit output is
+// the natural cut): every node up to and including L (the nodes are in topological order) runs on the
+// device — its conv/linear layers on CIM — and every later node digitally in the cloud. The feature maps that cross
 // are the outputs of device nodes read by cloud nodes; each is sent as its integer codes bit-packed at
 // b = ⌈log2(out_max − out_min + 1)⌉ bits per element (e.g. 8 for [0, 255], 17 for a wide residual sum):
 //     transmitted_bytes = ⌈Σ_crossing elements·b / 8⌉   per image.
@@ -26,8 +27,9 @@ struct PlacementPlan {
   int64_t transmitted_bytes = 0;          // per image (0 without a split)
 };
 
-// InputError "<where>: <what>: '<name>' is not a conv/linear layer of the model; layers: ..." for an
-// unknown layer name in the placement.
+// InputError "<where>: placement.cim: '<name>' is not a conv/linear layer of the model; layers: ..." for
+// an unknown layer name, "<where>: placement.split: '<name>' is not a node of the model; nodes: ..."
+// for an unknown split node.
 PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& placement, const std::string& where);
 
 }  // namespace cimsim

@@ -95,16 +95,20 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
   // A split sweep: accuracy and bytes per split.
   const std::string split = Config("split.json", Experiment(q, data, 10, R"(
       "xbar": {"device": {"preset": "pcm"}}, "placement": {"split": "conv1"},
-      "sweep": [{"param": "split", "values": ["conv1", "layer2.0.conv1", "linear"]}])"));
+      "sweep": [{"param": "split", "values": ["conv1", "layer2.0.conv1", "layer2.0.conv2", "layer2.0.add", "linear"]}])"));
   const RunResult s = RunCimsim("experiment --config " + split + " --out " + Path("split"));
   ASSERT_EQ(s.exit_code, 0) << s.output;
   const nlohmann::json ss = nlohmann::json::parse(Read(Path("split/summary.json")));
-  ASSERT_EQ(ss["points"].size(), 3u);
+  ASSERT_EQ(ss["points"].size(), 5u);
   // By hand, 8-bit activation codes: after conv1 its output 16×32×32; inside block layer2.0 the
-  // conv output 32×16×16 and the block input 16×32×32 that the residual branch still needs.
+  // conv output 32×16×16 and the block input 16×32×32 that the residual branch still needs; after
+  // conv2 its pre-add sum, 32 bits wide ([−2^30, 2^30] needs 32 bits), and the block input again;
+  // after the block's add only its 8-bit output.
   EXPECT_EQ(ss["points"][0]["transmitted_bytes"].get<int64_t>(), 16 * 32 * 32);
   EXPECT_EQ(ss["points"][1]["transmitted_bytes"].get<int64_t>(), 32 * 16 * 16 + 16 * 32 * 32);
-  EXPECT_EQ(ss["points"][2]["transmitted_bytes"].get<int64_t>(), 0);   // everything on the device
+  EXPECT_EQ(ss["points"][2]["transmitted_bytes"].get<int64_t>(), 4 * 32 * 16 * 16 + 16 * 32 * 32);
+  EXPECT_EQ(ss["points"][3]["transmitted_bytes"].get<int64_t>(), 32 * 16 * 16);
+  EXPECT_EQ(ss["points"][4]["transmitted_bytes"].get<int64_t>(), 0);   // everything on the device
   const std::string png = Path("split.png");
   EXPECT_EQ(std::system((py + "plot_split.py " + Path("split/results.h5") + " --out " + png + " > /dev/null").c_str()), 0);
   EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u);
@@ -180,7 +184,7 @@ TEST_F(ExperimentCliTest, BadConfigsExitTwoAndWriteNothing) {
       {Experiment(q, data, 10, R"("sweep": [{"param": "crossbar.adc.bits", "values": [8, 40]}])"),
        {"sweep[0].values[1]", "40 is out of range"}},
       {Experiment(q, data, 10, R"("traces": {"layers": ["layer9.conv"]})"), {"traces.layers: 'layer9.conv'"}},
-      {Experiment(q, data, 10, R"("placement": {"split": "nope"})"), {"placement.split: 'nope' is not a conv/linear layer"}},
+      {Experiment(q, data, 10, R"("placement": {"split": "nope"})"), {"placement.split: 'nope' is not a node of the model"}},
       {Experiment(q, data, 21, ""), {"data: images [0, 21) do not exist"}},
       {Experiment(q, data, 10, R"("xbar": {"crossbar": {"slice_bits": 8}})"), {"slice_bits: 8 is larger than"}},
       {Experiment(q, data, 10, R"("instances": 0)"), {"instances: 0 is out of range"}},
