@@ -1,8 +1,9 @@
 #include "data/normalize.h"
 
-#include <charconv>
+#include <string>
 
 #include "common/error.h"
+#include "common/field_checker.h"
 
 namespace cimsim {
 namespace {
@@ -12,13 +13,6 @@ constexpr int kPlane = kCifarHeight * kCifarWidth;  // 1024 pixels per channel
 // The one formula everything else must agree with.
 double Formula(int pixel, double mean, double std) {
   return (static_cast<double>(pixel) / 255.0 - mean) / std;
-}
-
-// Shortest text that reads back as v (0.2 -> "0.2", not "0.20000000000000001").
-std::string Num(double v) {
-  std::array<char, 64> buf;
-  const std::to_chars_result r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  return std::string(buf.data(), r.ptr);
 }
 
 template <typename T>
@@ -48,11 +42,11 @@ void ChannelNorm::Validate(const std::string& where) const {
     const std::string idx = "[" + std::to_string(c) + "]";
     // Written so that NaN fails too.
     if (!(mean[c] >= 0.0 && mean[c] <= 1.0)) {
-      throw InputError(where + ": input normalization mean" + idx + " = " + Num(mean[c]) +
+      throw InputError(where + ": input normalization mean" + idx + " = " + ShortestNumber(mean[c]) +
                        " is not allowed; the mean of pixel/255 must be in [0, 1]");
     }
     if (!(std[c] > 0.0 && std[c] <= 1.0)) {
-      throw InputError(where + ": input normalization std" + idx + " = " + Num(std[c]) +
+      throw InputError(where + ": input normalization std" + idx + " = " + ShortestNumber(std[c]) +
                        " is not allowed; the std of pixel/255 must be in (0, 1]");
     }
   }

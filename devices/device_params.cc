@@ -1,63 +1,16 @@
 #include "devices/device_params.h"
 
-#include <array>
-#include <charconv>
 #include <cmath>
 #include <limits>
 
 #include "common/error.h"
+#include "common/field_checker.h"
 
 namespace cimsim {
 namespace {
 
 // Points at which a programming-noise polynomial is checked for σ >= 0 over [g_min, g_max].
 constexpr int kPolynomialCheckPoints = 4097;
-
-// Shortest text that reads back as v (0.2 -> "0.2", 30 -> "30").
-std::string Num(double v) {
-  std::array<char, 64> buf;
-  const std::to_chars_result r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  return std::string(buf.data(), r.ptr);
-}
-
-// Builds "<where>.<field>: <problem>" messages; `path_` is where's part after its last ": ", used to
-// name a second field inside a message ("must be < device.g_max (25)").
-class Checker {
- public:
-  explicit Checker(const std::string& where) : where_(where) {
-    const size_t colon = where.rfind(": ");
-    path_ = colon == std::string::npos ? where : where.substr(colon + 2);
-  }
-
-  std::string Field(std::string_view field) const {
-    return where_.empty() ? std::string(field) : where_ + "." + std::string(field);
-  }
-  std::string Name(std::string_view field) const {
-    return path_.empty() ? std::string(field) : path_ + "." + std::string(field);
-  }
-
-  [[noreturn]] void Fail(std::string_view field, const std::string& problem) const {
-    throw InputError(Field(field) + ": " + problem);
-  }
-
-  void AtLeast(double v, std::string_view field, double lo) const {
-    if (!(v >= lo) || !std::isfinite(v)) Fail(field, Num(v) + " is out of range; allowed >= " + Num(lo));
-  }
-  void Above(double v, std::string_view field, double lo) const {
-    if (!(v > lo) || !std::isfinite(v)) Fail(field, Num(v) + " is out of range; allowed > " + Num(lo));
-  }
-  void Within(double v, std::string_view field, double lo, double hi) const {
-    if (!(v >= lo && v <= hi)) {
-      Fail(field, Num(v) + " is out of range; allowed [" + Num(lo) + ", " + Num(hi) + "]");
-    }
-  }
-  void Finite(double v, std::string_view field) const {
-    if (!std::isfinite(v)) Fail(field, Num(v) + " is out of range; allowed any finite number");
-  }
-
- private:
-  std::string where_, path_;
-};
 
 double Horner(const std::vector<double>& c, double x) {
   double acc = 0;
@@ -67,11 +20,11 @@ double Horner(const std::vector<double>& c, double x) {
 
 std::string List(const std::vector<double>& values) {
   std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + Num(values[i]);
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + ShortestNumber(values[i]);
   return out + "]";
 }
 
-void ValidateProgramming(const ProgrammingNoise& p, const DeviceParams& d, const Checker& c) {
+void ValidateProgramming(const ProgrammingNoise& p, const DeviceParams& d, const FieldChecker& c) {
   switch (p.kind) {
     case ProgrammingNoiseKind::kNone:
       return;
@@ -111,14 +64,14 @@ void ValidateProgramming(const ProgrammingNoise& p, const DeviceParams& d, const
     }
   }
   if (worst_sigma < 0 || std::isnan(worst_sigma)) {
-    c.Fail(field, List(p.coefficients) + " give σ = " + Num(worst_sigma) + " µS" +
-                      (g_hat && p.g_max_reference > 0 ? " (before scaling)" : "") + " at g = " + Num(worst_g) +
-                      " µS" + (g_hat ? " (g_hat = " + Num(worst_g / d.g_max) + ")" : "") +
-                      "; σ must be >= 0 over [g_min, g_max] = [" + Num(d.g_min) + ", " + Num(d.g_max) + "] µS");
+    c.Fail(field, List(p.coefficients) + " give σ = " + ShortestNumber(worst_sigma) + " µS" +
+                      (g_hat && p.g_max_reference > 0 ? " (before scaling)" : "") + " at g = " + ShortestNumber(worst_g) +
+                      " µS" + (g_hat ? " (g_hat = " + ShortestNumber(worst_g / d.g_max) + ")" : "") +
+                      "; σ must be >= 0 over [g_min, g_max] = [" + ShortestNumber(d.g_min) + ", " + ShortestNumber(d.g_max) + "] µS");
   }
 }
 
-void ValidateRead(const ReadNoise& r, const Checker& c) {
+void ValidateRead(const ReadNoise& r, const FieldChecker& c) {
   switch (r.kind) {
     case ReadNoiseKind::kNone:
       return;
@@ -141,16 +94,16 @@ void ValidateRead(const ReadNoise& r, const Checker& c) {
          std::to_string(static_cast<int>(r.kind)) + " is not a kind; allowed none, constant, proportional, pcm_1f");
 }
 
-void ValidateFit(const LogFit& f, const std::string& field, const Checker& c) {
+void ValidateFit(const LogFit& f, const std::string& field, const FieldChecker& c) {
   c.Finite(f.slope, field + ".slope");
   c.Finite(f.intercept, field + ".intercept");
   c.AtLeast(f.min, field + ".min", 0);
   if (!(f.max >= f.min) || !std::isfinite(f.max)) {
-    c.Fail(field + ".max", Num(f.max) + " must be >= " + c.Name(field + ".min") + " (" + Num(f.min) + ")");
+    c.Fail(field + ".max", ShortestNumber(f.max) + " must be >= " + c.Name(field + ".min") + " (" + ShortestNumber(f.min) + ")");
   }
 }
 
-void ValidateDrift(const Drift& d, const Checker& c) {
+void ValidateDrift(const Drift& d, const FieldChecker& c) {
   switch (d.kind) {
     case DriftKind::kNone:
       return;
@@ -204,10 +157,10 @@ std::string_view ToString(DriftKind kind) {
 }
 
 void DeviceParams::Validate(const std::string& where) const {
-  const Checker c(where);
+  const FieldChecker c(where);
   c.AtLeast(g_min, "g_min", 0);
   c.Above(g_max, "g_max", 0);
-  if (!(g_min < g_max)) c.Fail("g_min", Num(g_min) + " must be < " + c.Name("g_max") + " (" + Num(g_max) + ")");
+  if (!(g_min < g_max)) c.Fail("g_min", ShortestNumber(g_min) + " must be < " + c.Name("g_max") + " (" + ShortestNumber(g_max) + ")");
   if (levels != 0 && (levels < 2 || levels > kMaxDeviceLevels)) {
     c.Fail("levels", std::to_string(levels) + " is out of range; allowed 0 (continuous) or 2.." +
                          std::to_string(kMaxDeviceLevels));
@@ -218,8 +171,8 @@ void DeviceParams::Validate(const std::string& where) const {
   c.Within(stuck_at_min, "stuck_at_min", 0, 1);
   c.Within(stuck_at_max, "stuck_at_max", 0, 1);
   if (!(stuck_at_min + stuck_at_max <= 1)) {
-    c.Fail("stuck_at_max", Num(stuck_at_max) + " plus " + c.Name("stuck_at_min") + " (" + Num(stuck_at_min) +
-                               ") is " + Num(stuck_at_min + stuck_at_max) + "; the two fractions must sum to <= 1");
+    c.Fail("stuck_at_max", ShortestNumber(stuck_at_max) + " plus " + c.Name("stuck_at_min") + " (" + ShortestNumber(stuck_at_min) +
+                               ") is " + ShortestNumber(stuck_at_min + stuck_at_max) + "; the two fractions must sum to <= 1");
   }
   c.Within(g_max_variation, "g_max_variation", 0, 1);
 }

@@ -1,43 +1,13 @@
 #include "sim/crossbar_params.h"
 
 #include <algorithm>
-#include <array>
 #include <bit>
-#include <charconv>
 #include <cmath>
 
 #include "common/error.h"
+#include "common/field_checker.h"
 
 namespace cimsim {
-namespace {
-
-// Shortest text that reads back as v (0.2 -> "0.2", 30 -> "30").
-std::string Num(double v) {
-  std::array<char, 64> buf;
-  const std::to_chars_result r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  return std::string(buf.data(), r.ptr);
-}
-
-// Builds "<where>.<field>: <problem>" messages.
-class Checker {
- public:
-  explicit Checker(const std::string& where) : where_(where) {}
-
-  [[noreturn]] void Fail(std::string_view field, const std::string& problem) const {
-    throw InputError((where_.empty() ? std::string(field) : where_ + "." + std::string(field)) + ": " + problem);
-  }
-  void IntWithin(int v, std::string_view field, int lo, int hi) const {
-    if (v < lo || v > hi) {
-      Fail(field, std::to_string(v) + " is out of range; allowed " + std::to_string(lo) + ".." + std::to_string(hi));
-    }
-  }
-
- private:
-  std::string where_;
-};
-
-}  // namespace
-
 std::string_view ToString(CrossbarMapping mapping) {
   switch (mapping) {
     case CrossbarMapping::kDifferential: return "differential";
@@ -73,7 +43,7 @@ int InputMagnitudeBits(int32_t x_min, int32_t x_max) {
 }
 
 void CrossbarParams::Validate(const std::string& where) const {
-  const Checker c(where);
+  const FieldChecker c(where);
   c.IntWithin(rows_max, "rows_max", 1, kMaxCrossbarTileSize);
   c.IntWithin(cols_max, "cols_max", 1, kMaxCrossbarTileSize);
   if (mapping != CrossbarMapping::kDifferential && mapping != CrossbarMapping::kOffset) {
@@ -97,7 +67,7 @@ void CrossbarParams::Validate(const std::string& where) const {
       break;
     case AdcRange::kFixed:
       if (!(adc.fixed_range > 0) || !std::isfinite(adc.fixed_range)) {
-        c.Fail("adc.fixed_range", Num(adc.fixed_range) + " is out of range; allowed > 0 (integer units), finite");
+        c.Fail("adc.fixed_range", ShortestNumber(adc.fixed_range) + " is out of range; allowed > 0 (integer units), finite");
       }
       break;
     default:
@@ -105,19 +75,19 @@ void CrossbarParams::Validate(const std::string& where) const {
              std::to_string(static_cast<int>(adc.range)) + " is not a range; allowed max, fixed, calibrated");
   }
   if (!(read_time >= 0) || !std::isfinite(read_time)) {
-    c.Fail("read_time", Num(read_time) + " is out of range; allowed >= 0 seconds, finite");
+    c.Fail("read_time", ShortestNumber(read_time) + " is out of range; allowed >= 0 seconds, finite");
   }
   if (!(periphery.gain_sigma >= 0 && periphery.gain_sigma <= 0.5)) {
-    c.Fail("periphery.gain_sigma", Num(periphery.gain_sigma) + " is out of range; allowed 0..0.5 (relative)");
+    c.Fail("periphery.gain_sigma", ShortestNumber(periphery.gain_sigma) + " is out of range; allowed 0..0.5 (relative)");
   }
   if (!(periphery.offset_sigma >= 0 && periphery.offset_sigma <= 1)) {
     c.Fail("periphery.offset_sigma",
-           Num(periphery.offset_sigma) + " is out of range; allowed 0..1 (fraction of the column's full scale)");
+           ShortestNumber(periphery.offset_sigma) + " is out of range; allowed 0..1 (fraction of the column's full scale)");
   }
 }
 
 void CrossbarParams::ValidateLayer(const std::string& where, int weight_bits, int32_t x_min, int32_t x_max) const {
-  const Checker c(where);
+  const FieldChecker c(where);
   const int magnitude_bits = WeightMagnitudeBits(mapping, weight_bits);
   const std::string layer = std::to_string(weight_bits) + "-bit weights with the " + std::string(ToString(mapping)) +
                             " mapping";
