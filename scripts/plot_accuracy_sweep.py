@@ -16,7 +16,6 @@ shifted slightly sideways so their error bars do not overlap.
 Exit code 2 with one line on stderr for a missing or wrong file, no finished points, a path that is
 not swept, or a --where value no point has (the message lists what is available).
 """
-import argparse
 
 import numpy as np
 
@@ -24,11 +23,7 @@ import plot_common as pc
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("results", help="results.h5 written by cimsim experiment")
-    parser.add_argument("--out", required=True, help="PNG to write")
+    parser = pc.results_parser(__doc__)
     parser.add_argument("--x", default=None, help="swept path on the x axis (default: the first swept)")
     parser.add_argument("--series", default=None,
                         help="swept path with one line per value (default: the second swept; 'none')")

@@ -321,6 +321,28 @@ class Results:
             out[name] = group[name][()]
         return out
 
+    def load_pair(self, point, layer, a, b, extra=()):
+        """(A, B, data): datasets a and b of a trace as float64 arrays of one shape (PlotInputError
+        otherwise), and data = load_trace of a, b and `extra`."""
+        data = self.load_trace(point, layer, [a, b, *extra])
+        x = np.asarray(data[a], dtype=np.float64)
+        y = np.asarray(data[b], dtype=np.float64)
+        if x.shape != y.shape:
+            raise PlotInputError(f"{self.path}: {point.where}/traces/{layer}: {a} {x.shape} and {b} {y.shape} "
+                                 "differ in shape")
+        return x, y, data
+
+
+def results_parser(doc):
+    """The plot scripts' command line: description and epilog from the module docstring `doc`, the
+    results.h5 argument and --out; each script adds its own options."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=doc.split("\n\n", 1)[1])
+    parser.add_argument("results", help="results.h5 written by cimsim experiment")
+    parser.add_argument("--out", required=True, help="PNG to write")
+    return parser
+
 
 def _same(a, b):
     if is_number(a) and is_number(b):

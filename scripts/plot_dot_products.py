@@ -13,7 +13,6 @@ fixed-seed subsample is drawn (the same figure every run).
 Exit code 2 with one line on stderr for a missing or wrong file, no finished points, or a point,
 layer or instance that is not there (the message lists what is).
 """
-import argparse
 import math
 
 import numpy as np
@@ -22,12 +21,7 @@ import plot_common as pc
 
 
 def layer_values(results, point, layer, instance):
-    data = results.load_trace(point, layer, ["exact", "measured", "vector_instance"])
-    exact = np.asarray(data["exact"], dtype=np.float64)
-    measured = np.asarray(data["measured"], dtype=np.float64)
-    if exact.shape != measured.shape:
-        raise pc.PlotInputError(f"{results.path}: {point.where}/traces/{layer}: exact {exact.shape} and "
-                                f"measured {measured.shape} differ in shape")
+    exact, measured, data = results.load_pair(point, layer, "exact", "measured", ["vector_instance"])
     if instance is not None:
         inst = np.asarray(data["vector_instance"]).reshape(-1)
         if instance not in set(inst.tolist()):
@@ -46,11 +40,7 @@ def subsample(n, max_points, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("results", help="results.h5 written by cimsim experiment")
-    parser.add_argument("--out", required=True, help="PNG to write")
+    parser = pc.results_parser(__doc__)
     parser.add_argument("--point", type=int, default=0, help="sweep point index (default 0)")
     parser.add_argument("--layers", default="", help="comma-separated traced layers (default: all)")
     parser.add_argument("--instance", type=int, default=None,

@@ -13,7 +13,6 @@ Integer-valued errors with a small range get one bin per integer.
 Exit code 2 with one line on stderr for a missing or wrong file, no finished points, or a point or
 layer that is not there (the message lists what is).
 """
-import argparse
 
 import numpy as np
 
@@ -45,11 +44,7 @@ def draw(ax, values, bins, log, color, title, xlabel):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("results", help="results.h5 written by cimsim experiment")
-    parser.add_argument("--out", required=True, help="PNG to write")
+    parser = pc.results_parser(__doc__)
     parser.add_argument("--point", type=int, default=0, help="sweep point index (default 0)")
     parser.add_argument("--layers", default="", help="comma-separated traced layers (default: all)")
     parser.add_argument("--reads", action="store_true",
@@ -68,21 +63,11 @@ def main():
                                  squeeze=False)
         for i, layer in enumerate(layers):
             r, c = (i // cols) * per, i % cols
-            names = ["exact", "measured"] + (["read_ideal", "read_analog"] if args.reads else [])
-            data = results.load_trace(point, layer, names)
-            exact = np.asarray(data["exact"], dtype=np.float64)
-            measured = np.asarray(data["measured"], dtype=np.float64)
-            if exact.shape != measured.shape:
-                raise pc.PlotInputError(f"{results.path}: {point.where}/traces/{layer}: exact "
-                                        f"{exact.shape} and measured {measured.shape} differ in shape")
+            exact, measured, _ = results.load_pair(point, layer, "exact", "measured")
             draw(axes[r][c], measured - exact, args.bins, args.log, "tab:blue", layer,
                  "measured − exact (integer units)")
             if args.reads:
-                ideal = np.asarray(data["read_ideal"], dtype=np.float64)
-                analog = np.asarray(data["read_analog"], dtype=np.float64)
-                if ideal.shape != analog.shape:
-                    raise pc.PlotInputError(f"{results.path}: {point.where}/traces/{layer}: read_ideal "
-                                            f"{ideal.shape} and read_analog {analog.shape} differ")
+                ideal, analog, _ = results.load_pair(point, layer, "read_ideal", "read_analog")
                 draw(axes[r + 1][c], analog - ideal, args.bins, args.log, "tab:orange",
                      f"{layer} (per read)", "read_analog − read_ideal (integer units)")
         for i in range(len(layers), block_rows * cols):

@@ -14,7 +14,6 @@ points. Points without a split (per-layer placement) are left out.
 Exit code 2 with one line on stderr for a missing or wrong file, no finished points, no point with a
 split, or a --where value no point has (the message lists what is available).
 """
-import argparse
 
 import numpy as np
 
@@ -22,11 +21,7 @@ import plot_common as pc
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("results", help="results.h5 written by cimsim experiment")
-    parser.add_argument("--out", required=True, help="PNG to write")
+    parser = pc.results_parser(__doc__)
     parser.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
                         help="keep only points with this parameter value (repeatable)")
     parser.add_argument("--log-bytes", action="store_true", help="logarithmic bytes axis")
