@@ -6,18 +6,20 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/test_support.h"
 #include "common/h5_file.h"
 #include "devices/device_presets.h"
 #include "sim/trace_sink.h"
 
 namespace cimsim {
 namespace {
+
+using testing::InputErrorOf;
+using testing::ScopedTempDir;
 
 constexpr int64_t kN = 12, kK = 150, kVectors = 40;
 
@@ -71,15 +73,6 @@ TraceReads Record(const CrossbarCore& core) {
     t.lsb.push_back(r.lsb);
   }
   return t;
-}
-
-std::string MessageOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
 }
 
 TEST(TraceCalibrationTest, RecoversTheColumnPeripheryFromReads) {
@@ -145,14 +138,14 @@ TEST(TraceCalibrationTest, TracesThatDoNotFitTheChipAreInputErrors) {
   const ChipCalibrationParams p;
   TraceReads t = good;
   t.N = kN + 1;
-  EXPECT_NE(MessageOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("N = 13"), std::string::npos);
+  EXPECT_NE(InputErrorOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("N = 13"), std::string::npos);
   t = good;
   t.output[5] = kN;
-  EXPECT_NE(MessageOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("outside the chip's layer"),
+  EXPECT_NE(InputErrorOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("outside the chip's layer"),
             std::string::npos);
   t = good;
   t.lsb[7] = 0;
-  EXPECT_NE(MessageOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("must be finite and > 0"),
+  EXPECT_NE(InputErrorOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("must be finite and > 0"),
             std::string::npos);
   t = good;
   for (size_t i = 0; i < t.lsb.size(); ++i)
@@ -160,16 +153,17 @@ TEST(TraceCalibrationTest, TracesThatDoNotFitTheChipAreInputErrors) {
       t.lsb[i] *= 2;
       break;
     }
-  EXPECT_NE(MessageOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("disagree on lsb"), std::string::npos);
+  EXPECT_NE(InputErrorOf([&] { CalibrateFromReads(t, chip, p, "cal.json"); }).find("disagree on lsb"), std::string::npos);
   // Traces from an 8-bit ADC on a chip configured with 16 bits at the max range.
   const TraceReads other = Record(Chip(Params(AdcRange::kMax, 8)));
-  const std::string m = MessageOf([&] { CalibrateFromReads(other, chip, p, "cal.json"); });
+  const std::string m = InputErrorOf([&] { CalibrateFromReads(other, chip, p, "cal.json"); });
   EXPECT_NE(m.find("another ADC setting"), std::string::npos) << m;
   EXPECT_EQ(m.rfind("cal.json: traces of layer", 0), 0u) << m;
 }
 
 TEST(TraceCalibrationTest, ReadsOneInstanceFromAResultsFile) {
-  const std::string path = (std::filesystem::temp_directory_path() / "cimsim_trace_calibration_test.h5").string();
+  const ScopedTempDir dir("trace_calibration_test");
+  const std::string path = (dir.path() / "results.h5").string();
   {
     H5File f = H5File::CreateAtomic(path);
     const std::string g = "/points/0003/traces/conv1";
@@ -198,12 +192,11 @@ TEST(TraceCalibrationTest, ReadsOneInstanceFromAResultsFile) {
   EXPECT_EQ(t.code, (std::vector<int64_t>{-6, 7, 8, 9}));
   EXPECT_EQ(t.ideal, (std::vector<double>{11, 12, 13, 14}));
   EXPECT_EQ(t.lsb, (std::vector<double>{0.5, 0.25, 0.5, 2.0}));
-  EXPECT_NE(MessageOf([&] { ReadTraceReads(path, 3, 2, "conv1"); }).find("no traced vectors of instance 2"),
+  EXPECT_NE(InputErrorOf([&] { ReadTraceReads(path, 3, 2, "conv1"); }).find("no traced vectors of instance 2"),
             std::string::npos);
-  EXPECT_NE(MessageOf([&] { ReadTraceReads(path, 3, 0, "linear"); }).find("no traces of layer 'linear'"),
+  EXPECT_NE(InputErrorOf([&] { ReadTraceReads(path, 3, 0, "linear"); }).find("no traces of layer 'linear'"),
             std::string::npos);
-  EXPECT_NE(MessageOf([&] { TracedLayers(path, 4); }).find("no point group /points/0004"), std::string::npos);
-  std::filesystem::remove(path);
+  EXPECT_NE(InputErrorOf([&] { TracedLayers(path, 4); }).find("no point group /points/0004"), std::string::npos);
 }
 
 }  // namespace
