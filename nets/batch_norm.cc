@@ -6,9 +6,36 @@
 #include "nets/reference_ops.h"
 
 namespace cimsim {
+namespace {
 
-BatchNorm2d::BatchNorm2d(int channels, double eps)
-    : channels_(channels), eps_(eps), gamma_({channels}), beta_({channels}), mean_({channels}), var_({channels}) {
+// Σ_i f(i) over [0, n) in float64 with 8 interleaved partial sums (vectorizable; the order is fixed,
+// so the result depends only on the data).
+template <typename F>
+double SumD(int64_t n, F f) {
+  constexpr int64_t kLanes = 8;
+  double lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += f(i + l);
+  }
+  for (; i < n; ++i) lanes[0] += f(i);
+  double sum = 0.0;
+  for (double l : lanes) sum += l;
+  return sum;
+}
+
+}  // namespace
+
+BatchNorm2d::BatchNorm2d(int channels, double eps, double momentum)
+    : channels_(channels),
+      eps_(eps),
+      momentum_(momentum),
+      gamma_({channels}),
+      beta_({channels}),
+      mean_({channels}),
+      var_({channels}),
+      gamma_grad_({channels}),
+      beta_grad_({channels}) {
   if (channels < 1) throw std::invalid_argument("batch_norm channels must be >= 1");
   gamma_.Fill(1.0f);
   var_.Fill(1.0f);
@@ -41,6 +68,113 @@ void BatchNorm2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out,
 void BatchNorm2d::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   out = BatchNormReference(*inputs[0], gamma_.Cast<double>(), beta_.Cast<double>(), mean_.Cast<double>(),
                            var_.Cast<double>(), eps_);
+}
+
+void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  out.Resize(OutputShape({x.shape()}));
+  const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3), m = N * plane;
+  if (m < 2) {
+    throw std::invalid_argument("batch_norm training needs more than one value per channel, got input " +
+                                ShapeString(x.shape()));
+  }
+  batch_mean_.resize(static_cast<size_t>(C));
+  batch_inv_std_.resize(static_cast<size_t>(C));
+  const double md = static_cast<double>(m);
+  pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t c = begin; c < end; ++c) {
+      double sum = 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* src = x.data() + (n * C + c) * plane;
+        sum += SumD(plane, [&](int64_t i) { return static_cast<double>(src[i]); });
+      }
+      const double mean = sum / md;
+      double squares = 0.0;  // second pass: Σ (x − μ_B)², no cancellation
+      for (int64_t n = 0; n < N; ++n) {
+        const float* src = x.data() + (n * C + c) * plane;
+        squares += SumD(plane, [&](int64_t i) {
+          const double d = static_cast<double>(src[i]) - mean;
+          return d * d;
+        });
+      }
+      const double var = squares / md;
+      const double inv_std = 1.0 / std::sqrt(var + eps_);
+      batch_mean_[static_cast<size_t>(c)] = mean;
+      batch_inv_std_[static_cast<size_t>(c)] = inv_std;
+      const double scale = gamma_[c] * inv_std;
+      const float a = static_cast<float>(scale);
+      const float b = static_cast<float>(beta_[c] - scale * mean);
+      for (int64_t n = 0; n < N; ++n) {
+        const float* src = x.data() + (n * C + c) * plane;
+        float* dst = out.data() + (n * C + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + b;
+      }
+      mean_[c] = static_cast<float>((1.0 - momentum_) * mean_[c] + momentum_ * mean);
+      var_[c] = static_cast<float>((1.0 - momentum_) * var_[c] + momentum_ * var * md / (md - 1.0));
+    }
+  });
+}
+
+void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                           const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  if (grad_out.shape() != OutputShape({x.shape()})) {
+    throw std::invalid_argument("batch_norm backward: gradient of shape " + ShapeString(grad_out.shape()) +
+                                ", output has " + ShapeString(x.shape()));
+  }
+  if (batch_mean_.size() != static_cast<size_t>(channels_)) {
+    throw std::logic_error("batch_norm backward without a preceding ForwardTrain");
+  }
+  Tensor* gx = grad_inputs.empty() ? nullptr : grad_inputs[0];
+  if (gx != nullptr) gx->Resize(x.shape());
+  const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3);
+  const double md = static_cast<double>(N * plane);
+  pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t c = begin; c < end; ++c) {
+      const double mean = batch_mean_[static_cast<size_t>(c)], inv_std = batch_inv_std_[static_cast<size_t>(c)];
+      double sum_g = 0.0, sum_gd = 0.0;  // Σ g and Σ g·(x − μ_B)
+      for (int64_t n = 0; n < N; ++n) {
+        const float* xs = x.data() + (n * C + c) * plane;
+        const float* g = grad_out.data() + (n * C + c) * plane;
+        sum_g += SumD(plane, [&](int64_t i) { return static_cast<double>(g[i]); });
+        sum_gd += SumD(plane, [&](int64_t i) { return static_cast<double>(g[i]) * (static_cast<double>(xs[i]) - mean); });
+      }
+      const double sum_gxhat = sum_gd * inv_std;
+      gamma_grad_[c] = static_cast<float>(sum_gxhat);
+      beta_grad_[c] = static_cast<float>(sum_g);
+      if (gx == nullptr) continue;
+      // dx = a·(g − Σg/m − (x − μ_B)·inv_std·Σgx̂/m), a = γ·inv_std.
+      const float a = static_cast<float>(gamma_[c] * inv_std);
+      const float mean_g = static_cast<float>(sum_g / md);
+      const float k = static_cast<float>(inv_std * sum_gxhat / md);
+      const float mu = static_cast<float>(mean);
+      for (int64_t n = 0; n < N; ++n) {
+        const float* xs = x.data() + (n * C + c) * plane;
+        const float* g = grad_out.data() + (n * C + c) * plane;
+        float* d = gx->data() + (n * C + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) d[i] = a * (g[i] - mean_g - (xs[i] - mu) * k);
+      }
+    }
+  });
+}
+
+void BatchNorm2d::VisitParams(const std::function<void(const std::string&, Tensor&, Tensor&)>& fn) {
+  fn("weight", gamma_, gamma_grad_);
+  fn("bias", beta_, beta_grad_);
+}
+
+void BatchNorm2d::ForwardTrainReference(const std::vector<const TensorD*>& inputs,
+                                        const std::vector<const TensorD*>& params, TensorD& out) const {
+  out = BatchNormTrainReference(*inputs[0], *params[0], *params[1], eps_);
+}
+
+void BatchNorm2d::BackwardReference(const std::vector<const TensorD*>& inputs,
+                                    const std::vector<const TensorD*>& params, const TensorD& grad_out,
+                                    std::vector<TensorD>& grad_inputs, std::vector<TensorD>& grad_params) const {
+  grad_inputs.resize(1);
+  grad_params.resize(2);
+  BatchNormTrainBackwardReference(*inputs[0], *params[0], grad_out, eps_, grad_inputs[0], grad_params[0],
+                                  grad_params[1]);
 }
 
 void BatchNorm2d::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {

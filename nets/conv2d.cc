@@ -1,12 +1,30 @@
 #include "nets/conv2d.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+#include <utility>
 
 #include "nets/eigen_maps.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
+namespace {
+
+constexpr int64_t kAlignFloats = 16;  // 64 bytes
+
+int64_t RoundUpToAlignment(int64_t floats) { return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// The first 64-byte boundary at or after p (p must have kAlignFloats floats of room to spare). Every
+// GEMM destination is aligned so that Eigen's alignment-dependent peeling cannot make results depend
+// on which worker's buffer was used.
+float* AlignUp(float* p) {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t bytes = kAlignFloats * sizeof(float);
+  return p + ((bytes - address % bytes) % bytes) / sizeof(float);
+}
+
+}  // namespace
 
 void Conv2dParams::Validate() const {
   auto check = [](bool ok, const std::string& field, int value, const std::string& allowed) {
@@ -22,7 +40,11 @@ void Conv2dParams::Validate() const {
 Conv2d::Conv2d(const Conv2dParams& params) : params_(params) {
   params_.Validate();
   weight_ = Tensor({params.out_channels, params.in_channels, params.kernel, params.kernel});
-  if (params.bias) bias_ = Tensor({params.out_channels});
+  weight_grad_ = Tensor(weight_.shape());
+  if (params.bias) {
+    bias_ = Tensor({params.out_channels});
+    bias_grad_ = Tensor({params.out_channels});
+  }
 }
 
 Shape Conv2d::OutputShape(const std::vector<Shape>& inputs) const {
@@ -40,11 +62,18 @@ void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width,
             int padding, float* cols) {
   const int64_t oh = (height + 2 * padding - kernel) / stride + 1;
   const int64_t ow = (width + 2 * padding - kernel) / stride + 1;
+  Im2Col(image, channels, height, width, kernel, stride, padding, cols, oh * ow);
+}
+
+void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width, int kernel, int stride,
+            int padding, float* cols, int64_t ld) {
+  const int64_t oh = (height + 2 * padding - kernel) / stride + 1;
+  const int64_t ow = (width + 2 * padding - kernel) / stride + 1;
   float* row = cols;
   for (int64_t c = 0; c < channels; ++c) {
     const float* plane = image + c * height * width;
     for (int ky = 0; ky < kernel; ++ky) {
-      for (int kx = 0; kx < kernel; ++kx, row += oh * ow) {
+      for (int kx = 0; kx < kernel; ++kx, row += ld) {
         // Output columns j whose input column x = j·s + kx − p lies inside [0, width): [j0, j1).
         const int64_t shift = kx - padding;
         const int64_t j0 = std::clamp<int64_t>((-shift + stride - 1) / stride, 0, ow);
@@ -65,6 +94,37 @@ void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width,
             for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * stride];
           }
           for (int64_t j = j1; j < ow; ++j) dst[j] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+void Col2Im(const float* cols, int64_t ld, int64_t channels, int64_t height, int64_t width, int kernel, int stride,
+            int padding, float* image) {
+  const int64_t oh = (height + 2 * padding - kernel) / stride + 1;
+  const int64_t ow = (width + 2 * padding - kernel) / stride + 1;
+  std::fill(image, image + channels * height * width, 0.0f);
+  const float* row = cols;
+  for (int64_t c = 0; c < channels; ++c) {
+    float* plane = image + c * height * width;
+    for (int ky = 0; ky < kernel; ++ky) {
+      for (int kx = 0; kx < kernel; ++kx, row += ld) {
+        // The same column range [j0, j1) as Im2Col: the elements that were copied from the image.
+        const int64_t shift = kx - padding;
+        const int64_t j0 = std::clamp<int64_t>((-shift + stride - 1) / stride, 0, ow);
+        const int64_t j1 = std::clamp<int64_t>((width - shift + stride - 1) / stride, j0, ow);
+        for (int64_t i = 0; i < oh; ++i) {
+          const int64_t y = i * stride + ky - padding;
+          if (y < 0 || y >= height) continue;
+          // Pointers start at j0 (input column j0·s + kx − p >= 0), so they never point before the image.
+          const float* __restrict src = row + i * ow + j0;
+          float* __restrict dst = plane + y * width + j0 * stride + shift;
+          if (stride == 1) {
+            for (int64_t j = 0; j < j1 - j0; ++j) dst[j] += src[j];
+          } else {
+            for (int64_t j = 0; j < j1 - j0; ++j) dst[j * stride] += src[j];
+          }
         }
       }
     }
@@ -100,6 +160,108 @@ void Conv2d::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD
 void Conv2d::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
   fn("weight", weight_);
   if (params_.bias) fn("bias", bias_);
+}
+
+void Conv2d::VisitParams(const std::function<void(const std::string&, Tensor&, Tensor&)>& fn) {
+  fn("weight", weight_, weight_grad_);
+  if (params_.bias) fn("bias", bias_, bias_grad_);
+}
+
+void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                      const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) {
+  const Tensor& x = *inputs[0];
+  const Shape y_shape = OutputShape({x.shape()});
+  if (grad_out.shape() != y_shape) {
+    throw std::invalid_argument("conv2d backward: gradient of shape " + ShapeString(grad_out.shape()) +
+                                ", output has " + ShapeString(y_shape));
+  }
+  Tensor* gx = grad_inputs.empty() ? nullptr : grad_inputs[0];
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  const int64_t O = params_.out_channels, K = C * params_.kernel * params_.kernel, P = y_shape[2] * y_shape[3];
+  const bool direct = params_.kernel == 1 && params_.stride == 1 && params_.padding == 0;
+  const bool has_bias = params_.bias;
+  if (gx != nullptr) gx->Resize(x.shape());
+  const int64_t chunks = (N + kGradChunkImages - 1) / kGradChunkImages;
+  if (chunks == 0) {
+    weight_grad_.Fill(0.0f);
+    bias_grad_.Fill(0.0f);
+    return;
+  }
+  // Per-chunk partials: dW [O, K] then db [O], each on a 64-byte boundary.
+  const int64_t w_size = RoundUpToAlignment(O * K), b_size = has_bias ? RoundUpToAlignment(O) : 0;
+  const int64_t slot = w_size + b_size;
+  const size_t partials_size = static_cast<size_t>(chunks * slot + kAlignFloats);
+  if (partials_.size() < partials_size) partials_.resize(partials_size);
+  float* slots = AlignUp(partials_.data());
+  // Per-worker scratch: cols_n [K, P], later dcols_n (not needed in the direct case).
+  const int64_t cols_size = direct ? 0 : RoundUpToAlignment(K * P);
+  const ConstRowMap<float> w(weight_.data(), O, K);
+  ws.Reserve(pool.Threads());  // before the workers start: Buffer() then never resizes the outer list
+  pool.ParallelFor(chunks, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
+    float* scratch = direct ? nullptr : AlignUp(ws.Buffer(worker, static_cast<size_t>(cols_size + kAlignFloats)));
+    for (std::ptrdiff_t c = begin; c < end; ++c) {
+      const int64_t n0 = c * kGradChunkImages, m = std::min(kGradChunkImages, N - n0);
+      RowMap<float> partial_w(slots + c * slot, O, K);
+      float* partial_b = slots + c * slot + w_size;
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t n = n0 + r;
+        const float* image = x.data() + n * C * H * W;
+        const ConstRowMap<float> g(grad_out.data() + n * O * P, O, P);
+        if (!direct) Im2Col(image, C, H, W, params_.kernel, params_.stride, params_.padding, scratch);
+        const ConstRowMap<float> cols(direct ? image : scratch, K, P);
+        if (r == 0) {
+          partial_w.noalias() = g * cols.transpose();
+        } else {
+          partial_w.noalias() += g * cols.transpose();
+        }
+        if (has_bias) {
+          for (int64_t o = 0; o < O; ++o) {
+            double sum = 0.0;
+            for (int64_t p = 0; p < P; ++p) sum += g(o, p);
+            partial_b[o] = r == 0 ? static_cast<float>(sum) : partial_b[o] + static_cast<float>(sum);
+          }
+        }
+        if (gx == nullptr) continue;
+        if (direct) {
+          RowMap<float>(gx->data() + n * C * P, C, P).noalias() = w.transpose() * g;
+        } else {
+          RowMap<float>(scratch, K, P).noalias() = w.transpose() * g;  // dcols_n over cols_n (no longer needed)
+          Col2Im(scratch, P, C, H, W, params_.kernel, params_.stride, params_.padding, gx->data() + n * C * H * W);
+        }
+      }
+    }
+  });
+  // Sum the partials in chunk order, element by element (blocks of elements spread over the pool).
+  auto reduce = [&](float* dst, int64_t offset, int64_t count) {
+    constexpr int64_t kBlock = 1024;
+    pool.ParallelFor((count + kBlock - 1) / kBlock, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+      const int64_t e0 = begin * kBlock, e1 = std::min<int64_t>(end * kBlock, count);
+      std::copy(slots + offset + e0, slots + offset + e1, dst + e0);
+      for (int64_t c = 1; c < chunks; ++c) {
+        const float* part = slots + c * slot + offset;
+        for (int64_t e = e0; e < e1; ++e) dst[e] += part[e];
+      }
+    });
+  };
+  reduce(weight_grad_.data(), 0, O * K);
+  if (has_bias) reduce(bias_grad_.data(), w_size, O);
+}
+
+void Conv2d::ForwardTrainReference(const std::vector<const TensorD*>& inputs,
+                                   const std::vector<const TensorD*>& params, TensorD& out) const {
+  out = Conv2dReference(*inputs[0], *params[0], params_.bias ? *params[1] : TensorD(), params_.stride,
+                        params_.padding);
+}
+
+void Conv2d::BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                               const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                               std::vector<TensorD>& grad_params) const {
+  grad_inputs.resize(1);
+  grad_params.resize(params_.bias ? 2 : 1);
+  TensorD grad_b;
+  Conv2dBackwardReference(*inputs[0], *params[0], grad_out, params_.stride, params_.padding, grad_inputs[0],
+                          grad_params[0], grad_b);
+  if (params_.bias) grad_params[1] = std::move(grad_b);
 }
 
 int64_t Conv2d::MacsPerImage(const std::vector<Shape>& inputs) const {

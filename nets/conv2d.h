@@ -6,6 +6,22 @@
 // Fast path: per image, im2col into a per-worker scratch matrix from the Workspace, cols[C·K·K, OH·OW] (row-major;
 // row index (c·K + ky)·K + kx, the OIHW flattening), then one GEMM y_n[O, OH·OW] = W[O, C·K·K] · cols
 // through Eigen; images are spread over the thread pool. Reference: Conv2dReference.
+//
+// Backward (g = dL/dy [N, O, OH, OW], P = OH·OW, K = C·k·k, cols_n = Im2Col(x_n) [K, P]):
+//   dL/dW[o,c,ky,kx] = Σ_{n,i,j} g[n,o,i,j] · x[n,c, i·s+ky−p, j·s+kx−p]   i.e. dW[O, K] = Σ_n g_n · cols_nᵀ
+//   dL/db[o]         = Σ_{n,i,j} g[n,o,i,j]
+//   dL/dx[n,c,h,w]   = Σ_{o,ky,kx,i,j: i·s+ky−p = h, j·s+kx−p = w} W[o,c,ky,kx] · g[n,o,i,j]
+//                      i.e. dx_n = Col2Im(Wᵀ[K, O] · g_n[O, P])   (Col2Im: the adjoint of Im2Col)
+// Fast path: the batch is cut into chunks of kGradChunkImages images, one worker per chunk. Per
+// image n of a chunk the worker lowers cols_n = Im2Col(x_n) (recomputed from x, not kept from the
+// forward; a 1×1/stride-1/pad-0 kernel uses x_n itself, the "direct" case), accumulates the chunk's
+// partial dW += g_n · cols_nᵀ (one Eigen GEMM; partial db += the row sums of g_n, in float64), then
+// writes dcols_n = Wᵀ · g_n over cols_n and Col2Im's it into dx_n (direct case: dx_n = Wᵀ · g_n).
+// Per-image lowering keeps cols_n in L2; measured as fast as lowering the 8 images side by side into
+// one [K, 8·P] matrix for one GEMM. The partials, in 64-byte-aligned slots of a buffer the layer
+// owns, are summed in chunk order, so every gradient is bit-identical for any thread count. Scratch:
+// one aligned [K, P] block per worker from the Workspace; nothing allocates once the buffers have
+// grown to the largest batch. Reference: Conv2dBackwardReference.
 #pragma once
 
 #include <string>
@@ -33,22 +49,48 @@ class Conv2d : public Layer {
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
   void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
   int64_t MacsPerImage(const std::vector<Shape>& inputs) const override;
+  // grad_inputs[0] may be null (e.g. the first layer): the data gradient is then skipped.
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  // ("weight", weight, weight_grad) and, with a bias, ("bias", bias, bias_grad).
+  void VisitParams(const std::function<void(const std::string&, Tensor&, Tensor&)>& fn) override;
+  // params: {W [O, C, K, K]} or {W, b [O]} with a bias.
+  void ForwardTrainReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                             TensorD& out) const override;
+  void BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                         const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                         std::vector<TensorD>& grad_params) const override;
 
   const Conv2dParams& params() const { return params_; }
   Tensor& weight() { return weight_; }
   Tensor& bias() { return bias_; }
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  Tensor& weight_grad() { return weight_grad_; }
+  Tensor& bias_grad() { return bias_grad_; }
 
  private:
   Conv2dParams params_;
   Tensor weight_;  // [O, C, K, K]
   Tensor bias_;    // [O] or empty
+  Tensor weight_grad_;  // [O, C, K, K], dL/dW of the last Backward
+  Tensor bias_grad_;    // [O] or empty, dL/db of the last Backward
+  // Per-chunk partial dW and db of Backward (64-byte-aligned slots); grows to the largest batch seen.
+  std::vector<float> partials_;
 };
 
 // Lowers one image x_n [C, H, W] into cols [C·K·K, OH·OW] (row-major), zeros where the window
 // leaves the image. Exposed for the integer and crossbar paths, which lower convolutions alike.
 void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width, int kernel, int stride,
             int padding, float* cols);
+// The same with row stride `ld` >= OH·OW: element (r, p) of the lowered image at cols[r·ld + p], so
+// that several images can sit side by side in one matrix.
+void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width, int kernel, int stride,
+            int padding, float* cols, int64_t ld);
+// The adjoint of Im2Col: image [C, H, W] = Σ over the lowered matrix's elements, each added to the
+// input pixel it was copied from (elements that fell on padding are dropped). image is overwritten.
+// cols [C·K·K, ld] with the lowered image in its first OH·OW columns.
+void Col2Im(const float* cols, int64_t ld, int64_t channels, int64_t height, int64_t width, int kernel, int stride,
+            int padding, float* image);
 
 }  // namespace cimsim

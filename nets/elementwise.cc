@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "nets/reference_ops.h"
 
@@ -15,6 +16,18 @@ void ForEachBlock(ThreadPool& pool, int64_t n, Fn fn) {
   pool.ParallelFor((n + kBlock - 1) / kBlock, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
     fn(begin * kBlock, std::min<int64_t>(end * kBlock, n));
   });
+}
+
+// grad_inputs[k], or null when the caller does not need it (or passed fewer pointers).
+Tensor* GradInput(const std::vector<Tensor*>& grad_inputs, size_t k) {
+  return k < grad_inputs.size() ? grad_inputs[k] : nullptr;
+}
+
+void CheckGradShape(const Tensor& grad_out, const Shape& expected, const char* kind) {
+  if (grad_out.shape() != expected) {
+    throw std::invalid_argument(std::string(kind) + " backward: gradient of shape " + ShapeString(grad_out.shape()) +
+                                ", output has " + ShapeString(expected));
+  }
 }
 
 }  // namespace
@@ -34,6 +47,28 @@ void Relu::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thread
 
 void Relu::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   out = ReluReference(*inputs[0]);
+}
+
+void Relu::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                    const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  CheckGradShape(grad_out, x.shape(), "relu");
+  Tensor* gx = GradInput(grad_inputs, 0);
+  if (gx == nullptr) return;
+  gx->Resize(x.shape());
+  const float* xs = x.data();
+  const float* g = grad_out.data();
+  float* d = gx->data();
+  ForEachBlock(pool, x.size(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) d[i] = xs[i] > 0.0f ? g[i] : 0.0f;
+  });
+}
+
+void Relu::BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>&,
+                             const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                             std::vector<TensorD>& grad_params) const {
+  grad_inputs.assign(1, ReluBackwardReference(*inputs[0], grad_out));
+  grad_params.clear();
 }
 
 Shape Add::OutputShape(const std::vector<Shape>& inputs) const {
@@ -56,6 +91,26 @@ void Add::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadP
 
 void Add::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   out = AddReference(*inputs[0], *inputs[1]);
+}
+
+void Add::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                   const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  CheckGradShape(grad_out, OutputShape({inputs[0]->shape(), inputs[1]->shape()}), "add");
+  const float* g = grad_out.data();
+  for (size_t k = 0; k < 2; ++k) {
+    Tensor* gx = GradInput(grad_inputs, k);
+    if (gx == nullptr) continue;
+    gx->Resize(grad_out.shape());
+    float* d = gx->data();
+    ForEachBlock(pool, grad_out.size(), [&](int64_t b, int64_t e) { std::copy(g + b, g + e, d + b); });
+  }
+}
+
+void Add::BackwardReference(const std::vector<const TensorD*>&, const std::vector<const TensorD*>&,
+                            const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                            std::vector<TensorD>& grad_params) const {
+  grad_inputs.assign(2, grad_out);  // dL/da = dL/db = g
+  grad_params.clear();
 }
 
 }  // namespace cimsim

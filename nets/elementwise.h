@@ -1,6 +1,11 @@
 // elementwise.h — layers that act element by element: ReLU and the residual Add.
 //
 // Relu: y = max(x, 0).  Add: y = a + b for two inputs of equal shape (the residual join).
+//
+// Backward (any shape, element-wise; g = dL/dy):
+//   Relu: dL/dx = g · [x > 0]  (subgradient 0 at the kink x = 0, as PyTorch);
+//   Add:  dL/da = dL/db = g.
+// Neither layer has parameters. The fast paths are one vectorizable loop over blocks of elements.
 #pragma once
 
 #include "nets/layer.h"
@@ -14,6 +19,11 @@ class Relu : public Layer {
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
                Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                         const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                         std::vector<TensorD>& grad_params) const override;
 };
 
 class Add : public Layer {
@@ -23,6 +33,11 @@ class Add : public Layer {
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
                Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                         const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                         std::vector<TensorD>& grad_params) const override;
 };
 
 }  // namespace cimsim

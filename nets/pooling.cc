@@ -2,10 +2,21 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "nets/reference_ops.h"
 
 namespace cimsim {
+namespace {
+
+void CheckGradShape(const Tensor& grad_out, const Shape& expected, const char* kind) {
+  if (grad_out.shape() != expected) {
+    throw std::invalid_argument(std::string(kind) + " backward: gradient of shape " + ShapeString(grad_out.shape()) +
+                                ", output has " + ShapeString(expected));
+  }
+}
+
+}  // namespace
 
 Shape GlobalAvgPool::OutputShape(const std::vector<Shape>& inputs) const {
   if (inputs.size() != 1 || inputs[0].size() != 4) throw std::invalid_argument("global_avg_pool expects [N, C, H, W]");
@@ -29,6 +40,30 @@ void GlobalAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& ou
 
 void GlobalAvgPool::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   out = GlobalAvgPoolReference(*inputs[0]);
+}
+
+void GlobalAvgPool::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                             const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  CheckGradShape(grad_out, OutputShape({x.shape()}), "global_avg_pool");
+  Tensor* gx = grad_inputs.empty() ? nullptr : grad_inputs[0];
+  if (gx == nullptr) return;
+  gx->Resize(x.shape());
+  const int64_t plane = x.dim(2) * x.dim(3);
+  const float inv = 1.0f / static_cast<float>(plane);
+  pool.ParallelFor(x.dim(0) * x.dim(1), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
+      float* dst = gx->data() + nc * plane;
+      std::fill(dst, dst + plane, grad_out[nc] * inv);
+    }
+  });
+}
+
+void GlobalAvgPool::BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>&,
+                                      const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                                      std::vector<TensorD>& grad_params) const {
+  grad_inputs.assign(1, GlobalAvgPoolBackwardReference(inputs[0]->shape(), grad_out));
+  grad_params.clear();
 }
 
 MaxPool2d::MaxPool2d(int kernel, int stride) : kernel_(kernel), stride_(stride) {
@@ -64,6 +99,43 @@ void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, T
 
 void MaxPool2d::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   out = MaxPoolReference(*inputs[0], kernel_, stride_);
+}
+
+void MaxPool2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                         const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  CheckGradShape(grad_out, OutputShape({x.shape()}), "max_pool2d");
+  Tensor* gx = grad_inputs.empty() ? nullptr : grad_inputs[0];
+  if (gx == nullptr) return;
+  gx->Resize(x.shape());
+  const int64_t H = x.dim(2), W = x.dim(3), OH = grad_out.dim(2), OW = grad_out.dim(3);
+  pool.ParallelFor(x.dim(0) * x.dim(1), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
+      const float* src = x.data() + nc * H * W;
+      const float* g = grad_out.data() + nc * OH * OW;
+      float* dst = gx->data() + nc * H * W;
+      std::fill(dst, dst + H * W, 0.0f);
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const int64_t corner = i * stride_ * W + j * stride_;
+          // Argmax with strict >, so the first maximum in scan order wins (as std::max in Forward).
+          int64_t best = corner;
+          for (int ky = 0; ky < kernel_; ++ky)
+            for (int kx = 0; kx < kernel_; ++kx) {
+              const int64_t at = corner + ky * W + kx;
+              if (src[at] > src[best]) best = at;
+            }
+          dst[best] += g[i * OW + j];
+        }
+    }
+  });
+}
+
+void MaxPool2d::BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>&,
+                                  const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                                  std::vector<TensorD>& grad_params) const {
+  grad_inputs.assign(1, MaxPoolBackwardReference(*inputs[0], grad_out, kernel_, stride_));
+  grad_params.clear();
 }
 
 }  // namespace cimsim

@@ -3,6 +3,15 @@
 // GlobalAvgPool: [N, C, H, W] -> [N, C], y[n,c] = (1/HW) Σ_{h,w} x[n,c,h,w] (PyTorch's
 //   F.avg_pool2d(x, x.size(3)) followed by flattening, for square maps).
 // MaxPool2d(k, s): [N, C, H, W] -> [N, C, (H−k)/s+1, (W−k)/s+1], max over each k×k window, no padding.
+//
+// Backward (g = dL/dy, no parameters):
+//   GlobalAvgPool: dL/dx[n,c,h,w] = g[n,c] / (H·W).
+//   MaxPool2d: each g[n,c,i,j] goes to the argmax of window (i, j) of x and to nothing else:
+//     dL/dx[n,c,h,w] = Σ_{(i,j): argmax(i,j) = (h,w)} g[n,c,i,j] (overlapping windows, s < k, add up).
+//     Ties: the first maximum in scan order (ky outer, kx inner) — the element the forward's running
+//     max keeps — as PyTorch's CPU kernel does; the argmax is recomputed from x, nothing is stored.
+// Both fast paths run over (image, channel) planes; each plane's result is computed by one worker in a
+// fixed order, so they do not depend on the thread count.
 #pragma once
 
 #include "nets/layer.h"
@@ -16,6 +25,11 @@ class GlobalAvgPool : public Layer {
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
                Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                         const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                         std::vector<TensorD>& grad_params) const override;
 };
 
 class MaxPool2d : public Layer {
@@ -26,6 +40,11 @@ class MaxPool2d : public Layer {
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
                Workspace& ws) const override;
   void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
+                         const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                         std::vector<TensorD>& grad_params) const override;
 
   int kernel() const { return kernel_; }
   int stride() const { return stride_; }

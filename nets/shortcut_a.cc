@@ -41,4 +41,39 @@ void ShortcutA::ForwardReference(const std::vector<const TensorD*>& inputs, Tens
   out = ShortcutAReference(*inputs[0], stride_, pad_);
 }
 
+void ShortcutA::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                         const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  if (grad_out.shape() != OutputShape({x.shape()})) {
+    throw std::invalid_argument("shortcut_a backward: gradient of shape " + ShapeString(grad_out.shape()) +
+                                ", output has " + ShapeString(OutputShape({x.shape()})));
+  }
+  Tensor* gx = grad_inputs.empty() ? nullptr : grad_inputs[0];
+  if (gx == nullptr) return;
+  gx->Resize(x.shape());
+  const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  const int64_t OC = grad_out.dim(1), OH = grad_out.dim(2), OW = grad_out.dim(3);
+  pool.ParallelFor(x.dim(0) * C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
+      const int64_t n = nc / C, c = nc % C;
+      const float* src = grad_out.data() + (n * OC + c + pad_) * OH * OW;
+      float* dst = gx->data() + nc * H * W;
+      if (stride_ == 1) {
+        std::copy(src, src + H * W, dst);
+        continue;
+      }
+      std::fill(dst, dst + H * W, 0.0f);
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) dst[i * stride_ * W + j * stride_] = src[i * OW + j];
+    }
+  });
+}
+
+void ShortcutA::BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>&,
+                                  const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
+                                  std::vector<TensorD>& grad_params) const {
+  grad_inputs.assign(1, ShortcutABackwardReference(inputs[0]->shape(), grad_out, stride_, pad_));
+  grad_params.clear();
+}
+
 }  // namespace cimsim
