@@ -50,7 +50,11 @@ int AddBasicBlock(Network& net, const std::string& prefix, int input, int in_pla
 }  // namespace
 
 Network BuildCifarResNet(int depth, char shortcut, int num_classes) {
-  if (depth < 8 || (depth - 2) % 6 != 0) throw std::invalid_argument("ResNet depth must be 6n+2");
+  if (IsFourStageResNetDepth(depth)) {
+    if (shortcut != 'B') throw std::invalid_argument("ResNet-18/34 use option-B shortcuts only");
+    return BuildFourStageCifarResNet(depth, num_classes);
+  }
+  if (depth < 8 || (depth - 2) % 6 != 0) throw std::invalid_argument("ResNet depth must be 6n+2, 18 or 34");
   const int blocks = (depth - 2) / 6;
   Network net;
   int x = net.Add("conv1", Conv(3, 16, 3, 1, false), {Network::kInput});
@@ -70,10 +74,37 @@ Network BuildCifarResNet(int depth, char shortcut, int num_classes) {
   return net;
 }
 
-Network BuildVgg(const std::string& config, int num_classes) {
+Network BuildFourStageCifarResNet(int depth, int num_classes) {
+  int blocks[4];
+  if (depth == 18) {
+    blocks[0] = blocks[1] = blocks[2] = blocks[3] = 2;
+  } else if (depth == 34) {
+    blocks[0] = 3, blocks[1] = 4, blocks[2] = 6, blocks[3] = 3;
+  } else {
+    throw std::invalid_argument("the 4-stage CIFAR ResNet has depth 18 or 34");
+  }
+  Network net;
+  int x = net.Add("conv1", Conv(3, 64, 3, 1, false), {Network::kInput});
+  x = net.Add("bn1", std::make_unique<BatchNorm2d>(64), {x});
+  x = net.Add("relu", std::make_unique<Relu>(), {x});
+  int in_planes = 64;
+  const int planes[4] = {64, 128, 256, 512}, strides[4] = {1, 2, 2, 2};
+  for (int s = 0; s < 4; ++s) {
+    for (int b = 0; b < blocks[s]; ++b) {
+      const std::string prefix = "layer" + std::to_string(s + 1) + "." + std::to_string(b);
+      x = AddBasicBlock(net, prefix, x, in_planes, planes[s], b == 0 ? strides[s] : 1, 'B');
+      in_planes = planes[s];
+    }
+  }
+  x = net.Add("avgpool", std::make_unique<GlobalAvgPool>(), {x});
+  net.Add("linear", std::make_unique<Linear>(512, num_classes), {x});
+  return net;
+}
+
+Network BuildVgg(const std::string& config_or_preset, int num_classes) {
   Network net;
   int x = Network::kInput, channels = 3, index = 0;
-  std::stringstream ss(config);
+  std::stringstream ss(ExpandVggConfig(config_or_preset));
   std::string token;
   while (std::getline(ss, token, ',')) {
     const std::string name = "features." + std::to_string(index);

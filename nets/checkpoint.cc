@@ -60,7 +60,9 @@ ModelSpec ReadModelSpec(const H5File& file) {
     spec.depth = ReadSmallInt(file, "depth");
   }
   spec.arch = arch;
-  if (arch == "resnet") {
+  if (arch == "resnet" && IsFourStageResNetDepth(spec.depth) && !file.HasAttribute("/", "shortcut")) {
+    spec.shortcut = 'B';  // ResNet-18/34 have option-B shortcuts only; an explicit "A" fails Validate
+  } else if (arch == "resnet") {
     const std::string shortcut = file.ReadStringAttribute("/", "shortcut");
     if (shortcut.size() != 1) {
       throw InputError(file.Path() + ": attribute 'shortcut' = '" + shortcut + "' is not allowed: \"A\" or \"B\"");
@@ -78,10 +80,8 @@ ModelSpec ReadModelSpec(const H5File& file) {
   return spec;
 }
 
-LoadedModel LoadModel(const std::string& path) {
-  const H5File file = H5File::OpenRead(path);
-  LoadedModel model{ReadModelSpec(file), Network()};
-  model.net = BuildNetwork(model.spec);
+void ReadStateDict(const H5File& file, Network& net, const std::string& what) {
+  const std::string& path = file.Path();
   if (!file.Exists(kParams)) throw InputError(path + ": no group /params holding the state_dict tensors");
 
   // Map state_dict key -> dataset path, dropping a "module." prefix that every key carries.
@@ -94,8 +94,7 @@ LoadedModel LoadModel(const std::string& path) {
   for (const std::string& p : paths) datasets[p.substr(root.size() + (all_module ? 7 : 0))] = p;
 
   std::set<std::string> used;
-  const std::string what = model.spec.Describe();
-  for (const NamedTensor& t : model.net.StateDict()) {
+  for (const NamedTensor& t : net.StateDict()) {
     const auto it = datasets.find(t.name);
     if (it == datasets.end()) {
       throw InputError(path + ": missing tensor '" + t.name + "' (shape " + ShapeString(t.tensor->shape()) +
@@ -120,8 +119,8 @@ LoadedModel LoadModel(const std::string& path) {
     if (used.count(key)) continue;
     const std::string suffix = ".num_batches_tracked";
     if (EndsWith(key, suffix)) {
-      const int node = model.net.Find(key.substr(0, key.size() - suffix.size()));
-      if (node >= 0 && model.net.nodes()[static_cast<size_t>(node)].layer->Kind() == "batch_norm" &&
+      const int node = net.Find(key.substr(0, key.size() - suffix.size()));
+      if (node >= 0 && net.nodes()[static_cast<size_t>(node)].layer->Kind() == "batch_norm" &&
           NumElements(file.DatasetShape(dataset)) == 1) {
         continue;
       }
@@ -135,12 +134,31 @@ LoadedModel LoadModel(const std::string& path) {
     throw InputError(path + ": " + std::to_string(unused.size()) + " tensor(s) in /params that a " + what +
                      " does not use: " + list);
   }
+  for (NetworkNode& node : net.nodes()) node.layer->ParamsChanged();
+}
+
+LoadedModel LoadModel(const std::string& path) {
+  const H5File file = H5File::OpenRead(path);
+  LoadedModel model{ReadModelSpec(file), Network()};
+  model.net = BuildNetwork(model.spec);
+  ReadStateDict(file, model.net, model.spec.Describe());
   return model;
 }
 
+void WriteStateDict(H5File& file, Network& net) {
+  for (const NamedTensor& t : net.StateDict()) {
+    file.WriteFloatArray(std::string(kParams) + "/" + t.name, t.tensor->shape(), t.tensor->data());
+  }
+}
+
 void SaveModel(const std::string& path, const ModelSpec& spec, Network& net) {
-  spec.Validate(path);
   H5File file = H5File::CreateAtomic(path);
+  WriteModel(file, spec, net);
+  file.Commit();
+}
+
+void WriteModel(H5File& file, const ModelSpec& spec, Network& net) {
+  spec.Validate(file.Path());
   file.WriteStringAttribute("/", "arch", spec.arch);
   if (spec.arch == "resnet") {
     file.WriteIntAttribute("/", "depth", spec.depth);
@@ -151,10 +169,7 @@ void SaveModel(const std::string& path, const ModelSpec& spec, Network& net) {
   file.WriteIntAttribute("/", "num_classes", spec.num_classes);
   file.WriteDoubleArrayAttribute("/", "input_mean", {spec.input_norm.mean.begin(), spec.input_norm.mean.end()});
   file.WriteDoubleArrayAttribute("/", "input_std", {spec.input_norm.std.begin(), spec.input_norm.std.end()});
-  for (const NamedTensor& t : net.StateDict()) {
-    file.WriteFloatArray(std::string(kParams) + "/" + t.name, t.tensor->shape(), t.tensor->data());
-  }
-  file.Commit();
+  WriteStateDict(file, net);
 }
 
 }  // namespace cimsim
