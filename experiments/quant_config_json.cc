@@ -24,14 +24,19 @@ using nlohmann::json;
 constexpr std::string_view kTopKeys[] = {"default", "layers", "calibration"};
 constexpr std::string_view kLayerKeys[] = {
     "weight_bits", "activation_bits", "per_channel", "weight_calibration", "activation_calibration",
-    "bias_correction", "mode"};
+    "bias_correction", "mode", "qat_method", "output_clip_search", "output_bias_correction", "rounding", "adaround",
+    "reconstruction_images"};
 constexpr std::string_view kRuleKeys[] = {
     "match", "weight_bits", "activation_bits", "per_channel", "weight_calibration", "activation_calibration",
-    "bias_correction", "mode"};
+    "bias_correction", "mode", "qat_method", "output_clip_search", "output_bias_correction", "rounding", "adaround",
+    "reconstruction_images"};
+constexpr std::string_view kAdaRoundKeys[] = {"iterations", "learning_rate", "lambda", "beta_start", "beta_end", "warmup"};
+constexpr WeightRounding kRoundings[] = {WeightRounding::kNearest, WeightRounding::kAdaRound};
 constexpr std::string_view kRangeKeys[] = {"method", "prior", "percentile", "candidates"};
 constexpr std::string_view kCalibrationKeys[] = {"images", "seed", "class_balanced", "sample_capacity"};
 constexpr RangeMethod kMethods[] = {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kMse, RangeMethod::kAciq};
 constexpr QuantMode kModes[] = {QuantMode::kAuto, QuantMode::kPtq, QuantMode::kQat};
+constexpr QatAlgorithm kQatMethods[] = {QatAlgorithm::kLsq, QatAlgorithm::kDsq};
 constexpr int kMinMseCandidates = 8;
 constexpr int kMaxMseCandidates = 65536;  // RangeParams' own limit (range_calibration.h)
 
@@ -82,6 +87,33 @@ class Reader : public JsonReader {
     return r;
   }
 
+  AdaRoundParams AdaRound(const json& j, const std::string& path) const {
+    RequireObject(j, path);
+    CheckKeys(j, path, kAdaRoundKeys);
+    AdaRoundParams a;
+    if (j.contains("iterations")) a.iterations = static_cast<int>(Integer(j["iterations"], Child(path, "iterations"), 1, 1000000));
+    const auto number = [&](const char* key, double& field, bool ok(double), const char* allowed) {
+      if (!j.contains(key)) return;
+      field = Number(j[key], Child(path, key));
+      if (!ok(field)) Fail(Child(path, key), Show(j[key]) + " is out of range; allowed " + allowed);
+    };
+    number("learning_rate", a.learning_rate, [](double v) { return v > 0 && v <= 10; }, "(0, 10]");
+    number("lambda", a.lambda, [](double v) { return v >= 0 && v <= 1e6; }, "[0, 1e6]");
+    number("beta_start", a.beta_start, [](double v) { return v >= 1 && v <= 100; }, "[1, 100]");
+    number("beta_end", a.beta_end, [](double v) { return v >= 1 && v <= 100; }, "[1, 100]");
+    number("warmup", a.warmup, [](double v) { return v >= 0 && v < 1; }, "[0, 1)");
+    if (a.beta_end > a.beta_start) {
+      Fail(Child(path, "beta_end"), Show(json(a.beta_end)) + " is above beta_start (" + Show(json(a.beta_start)) +
+                                        "); β is annealed downwards");
+    }
+    try {
+      a.Validate();  // backstop
+    } catch (const std::invalid_argument& e) {
+      Fail(path, e.what());
+    }
+    return a;
+  }
+
   // The layer keys of a "default" section or a rule (the caller has checked which keys may appear).
   LayerQuantOverride LayerKeys(const json& j, const std::string& path) const {
     LayerQuantOverride o;
@@ -102,6 +134,21 @@ class Reader : public JsonReader {
     if (j.contains("bias_correction")) o.bias_correction = Bool(j["bias_correction"], Child(path, "bias_correction"));
     if (j.contains("mode")) {
       o.mode = Choice(j["mode"], Child(path, "mode"), kModes, "a mode");
+    }
+    if (j.contains("qat_method")) {
+      o.qat_method = Choice(j["qat_method"], Child(path, "qat_method"), kQatMethods, "a QAT method");
+    }
+    if (j.contains("output_clip_search")) {
+      o.output_clip_search = Bool(j["output_clip_search"], Child(path, "output_clip_search"));
+    }
+    if (j.contains("output_bias_correction")) {
+      o.output_bias_correction = Bool(j["output_bias_correction"], Child(path, "output_bias_correction"));
+    }
+    if (j.contains("rounding")) o.rounding = Choice(j["rounding"], Child(path, "rounding"), kRoundings, "a rounding");
+    if (j.contains("adaround")) o.adaround = AdaRound(j["adaround"], Child(path, "adaround"));
+    if (j.contains("reconstruction_images")) {
+      o.reconstruction_images = Integer(j["reconstruction_images"], Child(path, "reconstruction_images"), 1,
+                                        std::numeric_limits<int64_t>::max());
     }
     return o;
   }
@@ -146,6 +193,11 @@ json RangeToJson(const RangeParams& r) {
   if (r.method == RangeMethod::kPercentile) j["percentile"] = r.percentile;
   if (r.method == RangeMethod::kMse) j["candidates"] = r.mse_candidates;
   return j;
+}
+
+json AdaRoundToJson(const AdaRoundParams& a) {
+  return {{"iterations", a.iterations}, {"learning_rate", a.learning_rate}, {"lambda", a.lambda},
+          {"beta_start", a.beta_start}, {"beta_end", a.beta_end},         {"warmup", a.warmup}};
 }
 
 // Rejects a key that appears twice in one object (nlohmann would keep the last silently), naming
@@ -274,7 +326,13 @@ json QuantPlanToJson(const QuantPlan& plan) {
                     {"weight_calibration", RangeToJson(d.weight_range)},
                     {"activation_calibration", RangeToJson(d.activation_range)},
                     {"bias_correction", d.bias_correction},
-                    {"mode", std::string(ToString(d.mode))}};
+                    {"mode", std::string(ToString(d.mode))},
+                    {"qat_method", std::string(ToString(d.qat_method))},
+                    {"output_clip_search", d.output_clip_search},
+                    {"output_bias_correction", d.output_bias_correction},
+                    {"rounding", std::string(ToString(d.rounding))},
+                    {"adaround", AdaRoundToJson(d.adaround)},
+                    {"reconstruction_images", d.reconstruction_images}};
   json layers = json::array();
   for (const LayerRule& rule : plan.rules) {
     const LayerQuantOverride& s = rule.set;
@@ -286,6 +344,12 @@ json QuantPlanToJson(const QuantPlan& plan) {
     if (s.activation_range) r["activation_calibration"] = RangeToJson(*s.activation_range);
     if (s.bias_correction) r["bias_correction"] = *s.bias_correction;
     if (s.mode) r["mode"] = std::string(ToString(*s.mode));
+    if (s.qat_method) r["qat_method"] = std::string(ToString(*s.qat_method));
+    if (s.output_clip_search) r["output_clip_search"] = *s.output_clip_search;
+    if (s.output_bias_correction) r["output_bias_correction"] = *s.output_bias_correction;
+    if (s.rounding) r["rounding"] = std::string(ToString(*s.rounding));
+    if (s.adaround) r["adaround"] = AdaRoundToJson(*s.adaround);
+    if (s.reconstruction_images) r["reconstruction_images"] = *s.reconstruction_images;
     layers.push_back(std::move(r));
   }
   out["layers"] = std::move(layers);

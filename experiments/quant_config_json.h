@@ -7,6 +7,9 @@
 //    "calibration": {"images": int >= 1, "seed": uint64, "class_balanced": bool,
 //                    "sample_capacity": int >= 1}}
 //   <layer keys>: "weight_bits", "activation_bits": int 2..8; "per_channel", "bias_correction": bool;
+//                 "output_clip_search", "output_bias_correction": bool; "rounding": "nearest"|"adaround";
+//                 "adaround": {"iterations", "learning_rate", "lambda", "beta_start", "beta_end", "warmup"};
+//                 "reconstruction_images": int >= 1 (quant/adaround.h);
 //                 "weight_calibration", "activation_calibration": <range>; "mode": "auto"|"ptq"|"qat".
 //   <range>:      {"method": "max"|"percentile"|"mse"|"aciq" (default "aciq"),
 //                  "prior": "laplace"|"gauss" (aciq only), "percentile": (0, 100] (percentile only),

@@ -50,6 +50,16 @@ void LayerQuantParams::Validate(const std::string& where) const {
   CheckBits(activation_bits, where, "activation_bits");
   CheckRange(weight_range, where, "weight_calibration");
   CheckRange(activation_range, where, "activation_calibration");
+  try {
+    adaround.Validate();
+  } catch (const std::invalid_argument& e) {
+    throw InputError(Field(where, "adaround") + "." + e.what());
+  }
+  CheckAtLeastOne(reconstruction_images, where, "reconstruction_images");
+  if (rounding != WeightRounding::kNearest && rounding != WeightRounding::kAdaRound) {
+    throw InputError(Field(where, "rounding") + ": " + std::to_string(static_cast<int>(rounding)) +
+                     " is not a rounding; allowed nearest, adaround");
+  }
   if (mode != QuantMode::kAuto && mode != QuantMode::kPtq && mode != QuantMode::kQat) {
     throw InputError(Field(where, "mode") + ": " + std::to_string(static_cast<int>(mode)) +
                      " is not a mode; allowed auto, ptq, qat");
@@ -64,6 +74,12 @@ void LayerQuantOverride::ApplyTo(LayerQuantParams& p) const {
   if (weight_range) p.weight_range = *weight_range;
   if (activation_range) p.activation_range = *activation_range;
   if (mode) p.mode = *mode;
+  if (qat_method) p.qat_method = *qat_method;
+  if (output_clip_search) p.output_clip_search = *output_clip_search;
+  if (output_bias_correction) p.output_bias_correction = *output_bias_correction;
+  if (rounding) p.rounding = *rounding;
+  if (adaround) p.adaround = *adaround;
+  if (reconstruction_images) p.reconstruction_images = *reconstruction_images;
 }
 
 void CalibrationParams::Validate(const std::string& where) const {
@@ -75,7 +91,7 @@ void CalibrationParams::Validate(const std::string& where) const {
                      "use e.g. " + std::to_string((images + 9) / 10 * 10) + " or set class_balanced to false");
 }
 
-std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& layer_names) const {
+std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& layer_names, bool allow_qat) const {
   const std::string prefix = source.empty() ? "" : source + ": ";
   const std::string default_where = prefix + "default";
   auto rule_where = [&](size_t i) { return rules[i].where.empty() ? prefix + "rules[" + std::to_string(i) + "]" : rules[i].where; };
@@ -108,21 +124,31 @@ std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& la
     }
     try {
       p.Validate(name);
+      if (p.NeedsReconstruction() && p.reconstruction_images > calibration.images)
+        throw InputError(name + ".reconstruction_images: " + std::to_string(p.reconstruction_images) +
+                         " is more than the calibration images (" + std::to_string(calibration.images) +
+                         "); allowed 1.." + std::to_string(calibration.images));
     } catch (const InputError& e) {
       throw InputError(prefix + e.what() + " (layer " + name + " takes " + JoinNames(applied, applied.size()) + ")");
     }
 
-    const std::string force_ptq = "set \"mode\": \"ptq\" for that layer to force post-training quantization";
+    const bool needs_qat =
+        p.mode == QuantMode::kQat || (p.mode == QuantMode::kAuto && std::min(p.weight_bits, p.activation_bits) < kMinPtqBits);
+    if (allow_qat) {
+      out.push_back({name, p, needs_qat ? QuantMode::kQat : QuantMode::kPtq});
+      continue;
+    }
+    const std::string force_ptq = "set \"mode\": \"ptq\" for that layer to force post-training quantization, or train it with cimsim qat";
     if (p.mode == QuantMode::kQat) {
       throw InputError(name + ": \"mode\": \"qat\" (from " + mode_from + ") needs quantization-aware training " +
-                       "(LSQ/DSQ), not built yet; " + force_ptq + ", or \"auto\" for the hybrid rule");
+                       "(LSQ/DSQ: cimsim qat); " + force_ptq + ", or \"auto\" for the hybrid rule");
     }
     if (p.mode == QuantMode::kAuto && std::min(p.weight_bits, p.activation_bits) < kMinPtqBits) {
       std::string from;
       if (p.weight_bits < kMinPtqBits) from += "weight_bits from " + weight_from;
       if (p.activation_bits < kMinPtqBits) from += (from.empty() ? "" : ", ") + std::string("activation_bits from ") + activation_from;
       throw InputError(name + ": " + BitsLabel(p) + " is below " + std::to_string(kMinPtqBits) + " bits (" + from +
-                       "), which needs quantization-aware training (LSQ/DSQ), not built yet; " + force_ptq);
+                       "), which needs quantization-aware training (LSQ/DSQ: cimsim qat); " + force_ptq);
     }
     out.push_back({name, p, QuantMode::kPtq});
   }
@@ -167,6 +193,22 @@ std::string_view ToString(QuantMode mode) {
     case QuantMode::kAuto: return "auto";
     case QuantMode::kPtq: return "ptq";
     case QuantMode::kQat: return "qat";
+  }
+  return "unknown";
+}
+
+std::string_view ToString(QatAlgorithm method) {
+  switch (method) {
+    case QatAlgorithm::kLsq: return "lsq";
+    case QatAlgorithm::kDsq: return "dsq";
+  }
+  return "unknown";
+}
+
+std::string_view ToString(WeightRounding rounding) {
+  switch (rounding) {
+    case WeightRounding::kNearest: return "nearest";
+    case WeightRounding::kAdaRound: return "adaround";
   }
   return "unknown";
 }

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "quant/adaround.h"
 #include "quant/range_calibration.h"
 
 namespace cimsim {
@@ -35,6 +36,8 @@ constexpr int kMinPtqBits = 4;
 
 // kAuto: the hybrid rule decides; kPtq / kQat: forced.
 enum class QuantMode { kAuto, kPtq, kQat };
+// How a QAT layer learns its quantizers: LSQ (learned step) or DSQ (learned clip and soft staircase).
+enum class QatAlgorithm { kLsq, kDsq };
 
 struct LayerQuantParams {
   int weight_bits = 8, activation_bits = 8;     // 2..8; activation bits = this layer's INPUT codes
@@ -42,6 +45,18 @@ struct LayerQuantParams {
   RangeParams weight_range, activation_range;   // defaults: ACIQ (Laplace prior)
   bool bias_correction = false;                 // ACIQ per-channel weight bias correction
   QuantMode mode = QuantMode::kAuto;
+  QatAlgorithm qat_method = QatAlgorithm::kLsq;  // used when the layer resolves to QAT (cimsim qat)
+  // Output-error weight quantization (quant/adaround.h), on the layer's calibration patches: the
+  // float layer on float inputs is the target, the quantized layer on the inputs coming out of the
+  // already-quantized preceding layers the fit.
+  bool output_clip_search = false;              // per-channel α search on the layer output error
+  bool output_bias_correction = false;          // empirical bias correction E[W x] − E[Ŵ x̂]
+  WeightRounding rounding = WeightRounding::kNearest;   // nearest or AdaRound
+  AdaRoundParams adaround;                      // used with rounding kAdaRound
+  int64_t reconstruction_images = 64;           // the first N calibration images give the patches
+  bool NeedsReconstruction() const {
+    return output_clip_search || output_bias_correction || rounding == WeightRounding::kAdaRound;
+  }
 
   // Throws InputError "<where>.weight_bits: 9 is out of range; allowed 2..8"; field names are the
   // config's (weight_calibration / activation_calibration for the two RangeParams).
@@ -54,6 +69,11 @@ struct LayerQuantOverride {
   std::optional<bool> per_channel, bias_correction;
   std::optional<RangeParams> weight_range, activation_range;   // replace the whole RangeParams
   std::optional<QuantMode> mode;
+  std::optional<QatAlgorithm> qat_method;
+  std::optional<bool> output_clip_search, output_bias_correction;
+  std::optional<WeightRounding> rounding;
+  std::optional<AdaRoundParams> adaround;       // replaces the whole AdaRoundParams
+  std::optional<int64_t> reconstruction_images;
 
   // Overwrites the fields of `params` that this override sets.
   void ApplyTo(LayerQuantParams& params) const;
@@ -95,8 +115,8 @@ struct QuantPlan {
   // resolved layer is invalid, or when a layer would need QAT (mode kAuto with min(bits) < 4, or
   // mode kQat): "<layer>: W3A8 is below 4 bits (weight_bits from q.json: layers[1]), which needs
   // quantization-aware training (LSQ/DSQ), not built yet; set "mode": "ptq" for that layer to
-  // force post-training quantization".
-  std::vector<ResolvedLayer> Resolve(const std::vector<std::string>& layer_names) const;
+  // force post-training quantization". With allow_qat (cimsim qat) such layers resolve to kQat instead.
+  std::vector<ResolvedLayer> Resolve(const std::vector<std::string>& layer_names, bool allow_qat = false) const;
 };
 
 // Whole-name glob match: '*' matches any run of characters (also empty, also dots), '?' exactly
@@ -107,5 +127,7 @@ bool GlobMatch(std::string_view pattern, std::string_view name);
 // Lower-case names as in the config: "max", "percentile", "mse", "aciq"; "auto", "ptq", "qat".
 std::string_view ToString(RangeMethod method);
 std::string_view ToString(QuantMode mode);
+std::string_view ToString(QatAlgorithm method);      // "lsq", "dsq"
+std::string_view ToString(WeightRounding rounding);   // "nearest", "adaround"
 
 }  // namespace cimsim

@@ -1,0 +1,238 @@
+#include "quant/lsq.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace cimsim {
+namespace {
+
+constexpr int kMinBits = 2, kMaxBits = 8;
+constexpr int kLanes = 16;   // double accumulators of the fast step-gradient sum
+
+// 1 for ±inf and NaN (exponent bits all ones), else 0: integer operations only (vectorizes).
+inline int32_t NonFinite(float x) {
+  return static_cast<int32_t>((std::bit_cast<uint32_t>(x) & 0x7f800000u) == 0x7f800000u);
+}
+
+std::string Num(double x) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
+// round half away from zero for |x| < 2^31, branch-free and vectorizable: x + (the largest float
+// below 1/2, with x's sign) is rounded to float, then truncated. (x + 0.5 would be wrong for
+// x = 0.49999997: the sum rounds up to 1.) Equal to std::round on that range.
+inline float RoundHalfAway(float x) {
+  return static_cast<float>(static_cast<int32_t>(x + std::copysign(0.49999997f, x)));
+}
+
+void CheckRange(const char* fn, LsqRange r) {
+  if (r.q_p < 1 || r.q_p > 255 || r.q_n < 0 || r.q_n > r.q_p) {
+    throw std::invalid_argument(std::string(fn) + " range {q_n = " + std::to_string(r.q_n) +
+                                ", q_p = " + std::to_string(r.q_p) +
+                                "}: must satisfy 0 <= q_n <= q_p, 1 <= q_p <= 255 (see LsqCodeRange)");
+  }
+}
+
+void CheckStep(const char* fn, double s) {
+  if (!std::isfinite(s) || !(s > 0)) {
+    throw std::invalid_argument(std::string(fn) + " s = " + Num(s) + ": the step must be finite and > 0");
+  }
+}
+
+void CheckSize(const char* fn, const char* name, size_t got, size_t want) {
+  if (got != want) {
+    throw std::invalid_argument(std::string(fn) + " " + name + " has " + std::to_string(got) +
+                                " values: must have " + std::to_string(want) + " (the size of v)");
+  }
+}
+
+template <typename T>
+[[noreturn]] void ThrowNonFinite(const char* fn, const char* name, std::span<const T> a) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i])) {
+      throw std::invalid_argument(std::string(fn) + " " + name + "[" + std::to_string(i) + "] = " + Num(a[i]) +
+                                  ": must be finite");
+    }
+  }
+  // Computed in place: the non-finite input has already been overwritten.
+  throw std::invalid_argument(std::string(fn) + " " + name + ": contained a non-finite value (overwritten in place)");
+}
+
+template <typename T>
+void CheckFinite(const char* fn, const char* name, std::span<const T> a) {
+  for (T x : a) {
+    if (!std::isfinite(x)) ThrowNonFinite(fn, name, a);
+  }
+}
+
+// The float32 quotient the decisions are taken on, from double v and s: v/s in double, clamped to
+// [−q_n − 1, q_p + 1] (which keeps every decision and makes the conversion defined), rounded to float.
+inline float DecisionQuotient(double x, LsqRange r) {
+  return static_cast<float>(std::clamp(x, -r.q_n - 1.0, r.q_p + 1.0));
+}
+
+}  // namespace
+
+LsqRange LsqCodeRange(int bits, bool is_signed) {
+  if (bits < kMinBits || bits > kMaxBits) {
+    throw std::invalid_argument("LsqCodeRange bits = " + std::to_string(bits) + ": must be in [" +
+                                std::to_string(kMinBits) + ", " + std::to_string(kMaxBits) + "]");
+  }
+  if (is_signed) {
+    const int q = (1 << (bits - 1)) - 1;
+    return {q, q};
+  }
+  return {0, (1 << bits) - 1};
+}
+
+double LsqGradScale(int64_t n, int q_p) {
+  if (n < 1) throw std::invalid_argument("LsqGradScale n = " + std::to_string(n) + ": must be >= 1");
+  if (q_p < 1) throw std::invalid_argument("LsqGradScale q_p = " + std::to_string(q_p) + ": must be >= 1");
+  return 1.0 / std::sqrt(static_cast<double>(n) * q_p);
+}
+
+double LsqInitStep(std::span<const float> values, int q_p) {
+  if (q_p < 1) throw std::invalid_argument("LsqInitStep q_p = " + std::to_string(q_p) + ": must be >= 1");
+  if (values.empty()) throw std::invalid_argument("LsqInitStep values: empty (need at least one value)");
+  CheckFinite("LsqInitStep", "values", values);
+  double sum = 0;
+  for (float x : values) sum += std::fabs(static_cast<double>(x));
+  return 2.0 * (sum / static_cast<double>(values.size())) / std::sqrt(static_cast<double>(q_p));
+}
+
+// ---- Fast path.
+
+void LsqForward(std::span<const float> v, float s, LsqRange range, std::span<float> out) {
+  CheckRange("LsqForward", range);
+  CheckStep("LsqForward", s);
+  CheckSize("LsqForward", "out", out.size(), v.size());
+  const float lo = static_cast<float>(-range.q_n), hi = static_cast<float>(range.q_p);
+  const int64_t n = static_cast<int64_t>(v.size());
+  const float* vp = v.data();
+  float* op = out.data();
+  int32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float vi = vp[i];
+    bad |= NonFinite(vi);
+    // std::min(hi, std::max(lo, ·)) maps NaN to lo (no undefined conversion; NaN is reported below).
+    const float x = std::min(hi, std::max(lo, vi / s));
+    op[i] = RoundHalfAway(x) * s;
+  }
+  if (bad) ThrowNonFinite("LsqForward", "v", v);
+}
+
+void LsqCodes(std::span<const float> v, float s, LsqRange range, std::span<int16_t> codes) {
+  CheckRange("LsqCodes", range);
+  CheckStep("LsqCodes", s);
+  CheckSize("LsqCodes", "codes", codes.size(), v.size());
+  CheckFinite("LsqCodes", "v", v);
+  const float lo = static_cast<float>(-range.q_n), hi = static_cast<float>(range.q_p);
+  const int64_t n = static_cast<int64_t>(v.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = std::min(hi, std::max(lo, v[i] / s));
+    codes[i] = static_cast<int16_t>(RoundHalfAway(x));
+  }
+}
+
+namespace {
+
+// One element of the fast backward: writes grad_v, returns grad_out · ∂v̂/∂s (float), sets bad.
+inline float LsqBackwardElem(float vi, float gi, float s, float lo, float hi, float& gv, int32_t& bad) {
+  bad |= NonFinite(vi) | NonFinite(gi);
+  const float x = vi / s;
+  const float xc = std::min(hi, std::max(lo, x));
+  const bool inside = (x > lo) & (x < hi);
+  // Outside, xc is the bound (an integer): round(xc) − 0 = −Q_N or Q_P. Inside: round(x) − x.
+  const float term = RoundHalfAway(xc) - (inside ? xc : 0.0f);
+  gv = inside ? gi : 0.0f;
+  return gi * term;
+}
+
+}  // namespace
+
+double LsqBackward(std::span<const float> v, std::span<const float> grad_out, float s, LsqRange range,
+                   std::span<float> grad_v) {
+  CheckRange("LsqBackward", range);
+  CheckStep("LsqBackward", s);
+  CheckSize("LsqBackward", "grad_out", grad_out.size(), v.size());
+  CheckSize("LsqBackward", "grad_v", grad_v.size(), v.size());
+  const float lo = static_cast<float>(-range.q_n), hi = static_cast<float>(range.q_p);
+  const int64_t n = static_cast<int64_t>(v.size());
+  const float* vp = v.data();
+  const float* gp = grad_out.data();
+  float* op = grad_v.data();
+  double acc[kLanes] = {};
+  int32_t bad[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      acc[j] += static_cast<double>(LsqBackwardElem(vp[i + j], gp[i + j], s, lo, hi, op[i + j], bad[j]));
+    }
+  }
+  for (int j = 0; i < n; ++i, ++j) {
+    acc[j] += static_cast<double>(LsqBackwardElem(vp[i], gp[i], s, lo, hi, op[i], bad[j]));
+  }
+  double sum = 0;
+  int32_t any_bad = 0;
+  for (int j = 0; j < kLanes; ++j) {
+    sum += acc[j];
+    any_bad |= bad[j];
+  }
+  if (any_bad) {
+    CheckFinite("LsqBackward", "v", v);
+    ThrowNonFinite("LsqBackward", "grad_out", grad_out);
+  }
+  return sum;
+}
+
+// ---- Reference.
+
+void LsqForwardReference(std::span<const double> v, double s, LsqRange range, std::span<double> out) {
+  CheckRange("LsqForwardReference", range);
+  CheckStep("LsqForwardReference", s);
+  CheckSize("LsqForwardReference", "out", out.size(), v.size());
+  CheckFinite("LsqForwardReference", "v", v);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double x32 = DecisionQuotient(v[i] / s, range);
+    const double code = std::round(std::clamp(x32, -static_cast<double>(range.q_n), static_cast<double>(range.q_p)));
+    out[i] = code * s;
+  }
+}
+
+double LsqBackwardReference(std::span<const double> v, std::span<const double> grad_out, double s,
+                            LsqRange range, std::span<double> grad_v) {
+  CheckRange("LsqBackwardReference", range);
+  CheckStep("LsqBackwardReference", s);
+  CheckSize("LsqBackwardReference", "grad_out", grad_out.size(), v.size());
+  CheckSize("LsqBackwardReference", "grad_v", grad_v.size(), v.size());
+  CheckFinite("LsqBackwardReference", "v", v);
+  CheckFinite("LsqBackwardReference", "grad_out", grad_out);
+  const double q_n = range.q_n, q_p = range.q_p;
+  double sum = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double x = v[i] / s;
+    const double x32 = DecisionQuotient(x, range);
+    const double g = grad_out[i];
+    double ds;
+    if (x32 <= -q_n) {
+      ds = -q_n;
+      grad_v[i] = 0;
+    } else if (x32 >= q_p) {
+      ds = q_p;
+      grad_v[i] = 0;
+    } else {
+      ds = std::round(x32) - x;
+      grad_v[i] = g;
+    }
+    sum += g * ds;
+  }
+  return sum;
+}
+
+}  // namespace cimsim
