@@ -81,6 +81,9 @@ std::vector<double> FakeQuantForward(const QuantizedModel& model, const uint8_t*
           y[static_cast<size_t>(c)] = Q(sum / static_cast<double>(in[1] * in[2]), n.out_scale, n.out_min, n.out_max);
         }
         break;
+      case QNodeKind::kRequant:
+        for (size_t e = 0; e < y.size(); ++e) y[e] = Q(x[e], n.out_scale, n.out_min, n.out_max);
+        break;
       case QNodeKind::kShortcutA:
         for (int64_t c = n.pad; c < n.pad + in[0]; ++c)
           for (int64_t r = 0; r < out[1]; ++r)

@@ -6,7 +6,7 @@
 //   image  x̂ = input_scale · input_lut[c][pixel];
 //   conv / linear  y = Σ_k (s_w[o]·w_code)(s_x·x̂_code) + s_w[o]·s_x·bias,  out = Q_out(y);
 //   add    out = clamp(Σ_i Q_out(x̂_i)) (inputs already at the output scale pass unchanged);
-//   global average pool  out = Q_out(mean x̂);  shortcut / max pool as on codes.
+//   global average pool  out = Q_out(mean x̂);  requant  out = Q_out(x̂);  shortcut / max pool as on codes.
 // The integer engine computes the same thing with int32 accumulators and fixed-point multipliers
 // (31-bit mantissas) instead of real scales, so the two agree except when a value falls within
 // ~2^-31 (relative) of a rounding tie; predictions agreeing on every test image is the check that the

@@ -199,6 +199,9 @@ void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, Integer
         }
         break;
       }
+      case QNodeKind::kRequant:
+        RequantizeRow(x, out[0] * out[1] * out[2], 0, n.pool, n.out_min, n.out_max, y);
+        break;
       case QNodeKind::kShortcutA: {
         const int64_t oc = out[0], oh = out[1], ow = out[2];
         std::fill_n(y, oc * oh * ow, 0);

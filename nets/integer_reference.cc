@@ -82,6 +82,9 @@ std::vector<std::vector<int32_t>> IntegerReferenceActivations(const QuantizedMod
           y[static_cast<size_t>(c)] = Requantize(sum, n.pool, n.out_min, n.out_max, n);
         }
         break;
+      case QNodeKind::kRequant:
+        for (size_t e = 0; e < y.size(); ++e) y[e] = Requantize(x[e], n.pool, n.out_min, n.out_max, n);
+        break;
       case QNodeKind::kShortcutA:
         for (int64_t c = 0; c < out[0]; ++c)
           for (int64_t r = 0; r < out[1]; ++r)

@@ -8,19 +8,27 @@
 //    at a time, so the statistics are a pure function of the images and the seed); every tensor that
 //    gets its own scale feeds a RangeStats (exact max, seeded reservoir sample).
 // 3. Bits. A tensor read by conv/linear layers gets the largest activation_bits among them; a tensor
-//    read only through adds, pools and shortcuts gets what its readers' outputs need. The image input
-//    is signed 8-bit with scale max_c max(|−mean_c/std_c|, |(1−mean_c)/std_c|) / 127 (no calibration:
-//    every pixel value is representable).
+//    read only through adds, pools and shortcuts gets what its readers' outputs need (so with an 8-bit
+//    last linear the residual stream stays 8-bit). The image input is signed 8-bit with scale
+//    max_c max(|−mean_c/std_c|, |(1−mean_c)/std_c|) / 127 (no calibration: every pixel value is
+//    representable). Requant nodes: every conv/linear reader whose activation_bits b are fewer than
+//    its input tensor's bits reads a requant node instead (QNodeKind::kRequant: out = clamp(x·M)),
+//    one per (tensor, b), placed right after the tensor's node and named "<first reader>.input"; its
+//    scale is ChooseClip(the tensor's calibration sample, b, its signedness, the first reader's range
+//    params) / q_max(b), M = s_tensor / s_requant. So every conv/linear reads codes of exactly its own
+//    activation_bits (the image: always 8). A plan with one activation width makes no requant nodes.
+//    Bias correction's mean(x) and the layer reconstruction below then use the requant's output.
 // 4. Scales. Activation scale s = α/q_max with α = ChooseClip(sample, max, bits, signed, params) and
-//    the params of the layer that reads the tensor with the most bits; q_max = 2^b − 1 (unsigned, after
+//    the params of the layer that reads the tensor with the most bits (a requant node: its first reader's); q_max = 2^b − 1 (unsigned, after
 //    a ReLU) or 2^(b−1) − 1 (signed). A conv without ReLU whose only reader is an add writes "wide"
 //    int32 codes at the add's output scale (no extra rounding to few bits before the residual sum); the
 //    logits are wide with scale max|logit| / 2^14.
 // 5. Integer nodes. Weights: QuantizeWeights (per channel or per tensor, the layer's method);
 //    bias_int[o] = round(b'_o / (s_w[o]·s_x)); multiplier M_o = s_w[o]·s_x / s_out as a fixed-point
 //    multiplier; add inputs not already at the output scale get M = s_in / s_out; the average pool
-//    M = s_in / (H·W·s_out). With bias correction, the weight mean shift δ_o of each channel is folded
-//    into the bias as δ_o·K·mean(x) (K = C·k·k, mean(x) the calibration mean of the layer's input).
+//    M = s_in / (H·W·s_out); a requant node M = s_in / s_out (the formulas of nets/requantization.h). With bias correction, the weight mean shift δ_o of each channel is folded
+//    into the bias as δ_o·K·mean(x) (K = C·k·k, mean(x) the calibration mean of the layer's input;
+//    through a requant node, the mean of the calibration sample on the source's then the requant's grid).
 #pragma once
 
 #include <cstdint>
@@ -52,5 +60,9 @@ std::vector<std::string> MvmLayerNames(const Network& net);
 QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const std::vector<ResolvedLayer>& layers,
                                const Cifar10Set& calibration, const std::vector<int64_t>& indices,
                                const QuantizeOptions& options, Progress* progress);
+
+// The float weights [O, K] and bias [O] of conv/linear `layer` with the BatchNorm that alone consumes
+// it folded in (step 1's formulas): the starting point of quantization-aware training.
+void FoldedLayerWeights(const Network& net, const std::string& layer, std::vector<float>& w, std::vector<double>& b);
 
 }  // namespace cimsim

@@ -125,6 +125,7 @@ void SaveQuantizedModel(const QuantizedModel& m, const std::string& path,
         break;
       }
       case QNodeKind::kGlobalAvgPool:
+      case QNodeKind::kRequant:
         f.WriteIntAttribute(g, "pool_multiplier", n.pool.multiplier);
         f.WriteIntAttribute(g, "pool_shift", n.pool.shift);
         f.WriteIntAttribute(g, "pool_headroom", n.pool.headroom);
@@ -221,6 +222,7 @@ QuantizedModel LoadQuantizedModel(const std::string& path) {
         break;
       }
       case QNodeKind::kGlobalAvgPool:
+      case QNodeKind::kRequant:
         n.pool = {Int32Attr(f, g, "pool_multiplier"), Int32Attr(f, g, "pool_shift"), Int32Attr(f, g, "pool_headroom")};
         break;
       case QNodeKind::kShortcutA:

@@ -8,8 +8,8 @@
 namespace cimsim {
 namespace {
 
-constexpr std::array<std::string_view, 6> kKindNames = {"conv", "linear", "add", "global_avg_pool",
-                                                        "shortcut_a", "max_pool"};
+constexpr std::array<std::string_view, 7> kKindNames = {"conv", "linear", "add", "global_avg_pool",
+                                                        "shortcut_a", "max_pool", "requant"};
 
 [[noreturn]] void Fail(const std::string& where, const QNode& node, const std::string& what) {
   throw InputError(where + ": node '" + node.name + "' (" + std::string(ToString(node.kind)) + "): " + what);
@@ -40,7 +40,7 @@ QNodeKind ParseQNodeKind(std::string_view name, const std::string& where) {
   for (size_t i = 0; i < kKindNames.size(); ++i)
     if (kKindNames[i] == name) return static_cast<QNodeKind>(i);
   throw InputError(where + ": unknown node kind '" + std::string(name) +
-                   "'; allowed conv, linear, add, global_avg_pool, shortcut_a, max_pool");
+                   "'; allowed conv, linear, add, global_avg_pool, shortcut_a, max_pool, requant");
 }
 
 std::vector<std::array<int64_t, 3>> QuantizedModel::NodeShapes() const {
@@ -57,7 +57,8 @@ std::vector<std::array<int64_t, 3>> QuantizedModel::NodeShapes() const {
                      (in[2] + 2 * n.padding - n.kernel) / n.stride + 1};
         break;
       case QNodeKind::kLinear: shapes[i] = {n.out_channels, 1, 1}; break;
-      case QNodeKind::kAdd: shapes[i] = in; break;
+      case QNodeKind::kAdd:
+      case QNodeKind::kRequant: shapes[i] = in; break;
       case QNodeKind::kGlobalAvgPool: shapes[i] = {in[0], 1, 1}; break;
       case QNodeKind::kShortcutA:
         shapes[i] = {in[0] + 2 * n.pad, (in[1] + n.stride - 1) / n.stride, (in[2] + n.stride - 1) / n.stride};
@@ -186,6 +187,11 @@ void QuantizedModel::Validate(const std::string& where) const {
         if (in_shape[1] * in_shape[2] * MaxAbs(in_lo, in_hi) >= (int64_t{1} << 31))
           Fail(where, n, "the pooled sum may overflow int32");
         CheckMultiplier(where, n, "pool", n.pool, in_shape[1] * in_shape[2] * MaxAbs(in_lo, in_hi));
+        break;
+      case QNodeKind::kRequant:
+        if (n.inputs[0] == QNode::kImage) Fail(where, n, "cannot read the image (its codes are fixed 8-bit)");
+        if (n.out_bits < 1) Fail(where, n, "must have out_bits >= 1 (a requant node writes narrow codes)");
+        CheckMultiplier(where, n, "requant", n.pool, MaxAbs(in_lo, in_hi));
         break;
       case QNodeKind::kShortcutA:
       case QNodeKind::kMaxPool:

@@ -16,6 +16,10 @@
 //    with pool ≈ in_scale / (H·W·out_scale).
 //  - shortcut_a: option-A shortcut on codes (subsample by `stride`, `pad` zero channels each side);
 //    max_pool: k×k max over codes. Both exact, output scale = input scale.
+//  - requant (one input, same shape): out = clamp(MultiplyByQuantizedMultiplier(x, pool), out_min, out_max)
+//    with pool ≈ in_scale / out_scale (headroom for |x| <= max(|in lo|, |in hi|)): re-encodes a tensor
+//    at fewer bits for the conv/linear layers that read it with lower activation_bits (e.g. the 8-bit
+//    residual stream → the 4-bit input of a block's conv1). Digital, no MACs, never on a crossbar.
 // The image input: code = input_lut[c][pixel] (signed 8-bit, [−127, 127]) with real value
 // input_scale · code ≈ (pixel/255 − mean_c)/std_c.
 // Float fields (scales) are kept for reports and for the fake-quantized float64 evaluation; the
@@ -32,7 +36,7 @@
 
 namespace cimsim {
 
-enum class QNodeKind { kConv, kLinear, kAdd, kGlobalAvgPool, kShortcutA, kMaxPool };
+enum class QNodeKind { kConv, kLinear, kAdd, kGlobalAvgPool, kShortcutA, kMaxPool, kRequant };
 std::string_view ToString(QNodeKind kind);
 // Throws InputError naming `where` for an unknown name.
 QNodeKind ParseQNodeKind(std::string_view name, const std::string& where);
@@ -67,7 +71,7 @@ struct QNode {
   std::vector<uint8_t> rescale_identity;  // [inputs]
   std::vector<int32_t> rescale_multipliers, rescale_shifts, rescale_headrooms;  // [inputs]
 
-  // global_avg_pool: one multiplier
+  // global_avg_pool and requant: one multiplier
   FixedPointMultiplier pool;
 
   // shortcut_a (stride, pad) and max_pool (kernel, stride) reuse `stride` / `kernel`; pad:

@@ -26,10 +26,17 @@ void PrintLayers(const QuantizedModel& m, const std::vector<ResolvedLayer>& laye
     const ResolvedLayer* l = nullptr;
     for (const ResolvedLayer& r : layers)
       if (r.name == n.name) l = &r;
-    std::printf("%-22s %4d %4d %-10s %-10s %12.5g%s\n", n.name.c_str(), n.weight_bits, n.input_bits,
+    // A layer reading a requant node: its input tensor has more bits, re-encoded for it.
+    std::string via;
+    if (n.inputs[0] != QNode::kImage) {
+      const QNode& in = m.nodes[static_cast<size_t>(n.inputs[0])];
+      if (in.kind == QNodeKind::kRequant)
+        via = " (input requantized from " + std::to_string(m.nodes[static_cast<size_t>(in.inputs[0])].out_bits) + " bits)";
+    }
+    std::printf("%-22s %4d %4d %-10s %-10s %12.5g%s%s\n", n.name.c_str(), n.weight_bits, n.input_bits,
                 l ? std::string(ToString(l->params.weight_range.method)).c_str() : "?",
                 l ? std::string(ToString(l->params.activation_range.method)).c_str() : "?", n.out_scale,
-                n.out_bits == 0 ? " (wide)" : "");
+                n.out_bits == 0 ? " (wide)" : "", via.c_str());
   }
 }
 

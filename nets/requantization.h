@@ -1,0 +1,22 @@
+// requantization.h — the fixed-point multipliers of a quantized model from its real scales.
+//
+// Given every node's out_scale (and a conv/linear node's weight_scales, weights and bias codes), sets
+// what the integer engine multiplies by (nets/quantized_model.h), with QuantizeNetwork's formulas:
+//   conv / linear  M_o = s_w[o]·s_in / s_out, headroom for |acc + bias| <= K·q_w·x_max + |bias_o|
+//                  (q_w = 2^(weight_bits−1) − 1, x_max = 127 for the image, else max(|lo|, |hi|) of the input);
+//   add            input i not at the output scale (rescale_identity[i] == 0): M = s_i / s_out,
+//                  headroom for |x| <= max(|lo_i|, |hi_i|);
+//   global pool    M = s_in / (H·W·s_out), headroom for H·W·max(|lo|, |hi|).
+//   requant        M = s_in / s_out (in `pool`), headroom for |x| <= max(|lo|, |hi|) of the input.
+// Throws InputError naming `where`, the node and the multiplier when a ratio is outside [0, 2^30).
+#pragma once
+
+#include <string>
+
+#include "nets/quantized_model.h"
+
+namespace cimsim {
+
+void SetMultipliers(QuantizedModel& model, const std::string& where);
+
+}  // namespace cimsim
