@@ -62,6 +62,13 @@ Batcher::Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const Chann
   ValidateSubset(set, base_order_);
 }
 
+Batcher::Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const Normalizer& normalizer,
+                 const BatcherParams& params)
+    : set_(&set), base_order_(std::move(subset)), normalizer_(normalizer), params_(params) {
+  params_.Validate();
+  ValidateSubset(set, base_order_);
+}
+
 int64_t Batcher::NumBatches() const {
   return (NumImages() + params_.batch_size - 1) / params_.batch_size;
 }

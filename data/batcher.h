@@ -38,6 +38,9 @@ class Batcher {
   // Only the images `subset` (indices into set, distinct, each in [0, set.size()), non-empty).
   Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const ChannelNorm& norm,
           const BatcherParams& params);
+  // The same with any pixel mapping (e.g. Normalizer::QuantizedInput for quantization-aware training).
+  Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const Normalizer& normalizer,
+          const BatcherParams& params);
   // A Batcher keeps a pointer to the set: refuse temporaries.
   Batcher(Cifar10Set&&, const ChannelNorm&, const BatcherParams&) = delete;
   Batcher(Cifar10Set&&, std::vector<int64_t>, const ChannelNorm&, const BatcherParams&) = delete;

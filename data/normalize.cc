@@ -71,6 +71,18 @@ Normalizer::Normalizer(const ChannelNorm& norm, const std::string& where) : norm
   }
 }
 
+Normalizer Normalizer::QuantizedInput(const ChannelNorm& norm, double scale,
+                                      const std::array<std::array<int16_t, 256>, kCifarChannels>& codes) {
+  Normalizer n(norm, "quantized input");
+  for (int c = 0; c < kCifarChannels; ++c) {
+    for (int p = 0; p < 256; ++p) {
+      n.table_d_[c][p] = scale * codes[c][p];
+      n.table_f_[c][p] = static_cast<float>(n.table_d_[c][p]);
+    }
+  }
+  return n;
+}
+
 void Normalizer::Apply(const uint8_t* chw, float* out) const { FromTable(chw, table_f_, out); }
 
 void Normalizer::Apply(const uint8_t* chw, double* out) const { FromTable(chw, table_d_, out); }

@@ -34,6 +34,10 @@ class Normalizer {
  public:
   // Validates norm; `where` names its origin in the error message (e.g. the model file).
   explicit Normalizer(const ChannelNorm& norm, const std::string& where = "Normalizer");
+  // The image input of a quantized network: pixel p of channel c maps to scale · codes[c][p] (the
+  // real value of its 8-bit input code; nets/quantized_model.h). norm() is kept for reports only.
+  static Normalizer QuantizedInput(const ChannelNorm& norm, double scale,
+                                   const std::array<std::array<int16_t, 256>, kCifarChannels>& codes);
 
   // One image: chw is [3, 32, 32] uint8; out is [3, 32, 32].
   void Apply(const uint8_t* chw, float* out) const;

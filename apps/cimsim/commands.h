@@ -23,6 +23,10 @@ int RunInfer(const std::vector<std::string>& args);
 int RunCalibrate(const std::vector<std::string>& args);
 // cimsim experiment --config run.json [--out DIR] [--resume]
 int RunExperiment(const std::vector<std::string>& args);
+// cimsim train --config train.json --out DIR [--resume] [--model M.h5] [--epochs N] [--lr X] [--batch-size B]
+int RunTrain(const std::vector<std::string>& args);
+// cimsim qat --config qat.json --out DIR [--resume] (or --model M.h5 --w-bits B --a-bits B [--method M])
+int RunQat(const std::vector<std::string>& args);
 // cimsim data fetch --url URL --sha256 HEX --out DIR
 int RunDataFetch(const std::vector<std::string>& args);
 

@@ -4,27 +4,17 @@
 // SIGINT / SIGTERM: the handler only sets a flag; the run stops between image batches, every finished
 // point stays in --out, and the command exits 130 (SIGINT) or 143 (SIGTERM) after saying how to resume.
 #include <boost/program_options.hpp>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 
 #include "apps/cimsim/commands.h"
 #include "apps/cimsim/output_path.h"
+#include "apps/cimsim/stop_signal.h"
 #include "experiments/experiment_config.h"
 #include "experiments/experiment_runner.h"
 
 namespace cimsim::cli {
 namespace po = boost::program_options;
 namespace {
-
-// The one piece of process-wide state: what a signal handler may touch (a lock-free atomic).
-std::atomic<bool> stop_requested{false};
-std::atomic<int> stop_signal{0};
-
-extern "C" void OnStopSignal(int signal) {
-  stop_signal.store(signal);
-  stop_requested.store(true);
-}
 
 void PrintTable(const std::vector<PointSummary>& points) {
   std::printf("%-6s %-44s %16s %12s %s\n", "point", "parameters", "accuracy %", "bytes/img", "mean rel. dot error (CIM layers)");
@@ -60,9 +50,7 @@ int RunExperiment(const std::vector<std::string>& args) {
   ExperimentOptions options;
   options.out_dir = out_dir;
   options.resume = resume;
-  options.stop = &stop_requested;
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
+  options.stop = InstallStopHandlers();
   try {
     const std::vector<PointSummary> points = cimsim::RunExperiment(config, options);
     PrintTable(points);
@@ -71,7 +59,7 @@ int RunExperiment(const std::vector<std::string>& args) {
   } catch (const Interrupted& e) {
     std::fprintf(stderr, "cimsim: interrupted; %d finished point(s) are in %s; continue with --resume\n",
                  e.finished_points, out_dir.c_str());
-    return 128 + stop_signal.load();
+    return 128 + StopSignal();
   }
 }
 

@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  eval        top-1 accuracy of a float model on CIFAR-10\n"
+    "  train       float training from scratch or fine-tuning, checkpoints and --resume\n"
+    "  qat         quantization-aware fine-tuning (LSQ, DSQ, hybrid) into an integer model\n"
     "  quantize    post-training quantization of a float model into an integer model\n"
     "  infer       top-1 accuracy of a quantized model, integer-only inference (or on crossbars)\n"
     "  calibrate   program a simulated chip and fit its per-column corrections\n"
@@ -36,6 +38,8 @@ int Dispatch(const std::vector<std::string>& args) {
     return 0;
   }
   if (command == "eval") return cimsim::cli::RunEval({args.begin() + 1, args.end()});
+  if (command == "train") return cimsim::cli::RunTrain({args.begin() + 1, args.end()});
+  if (command == "qat") return cimsim::cli::RunQat({args.begin() + 1, args.end()});
   if (command == "quantize") return cimsim::cli::RunQuantize({args.begin() + 1, args.end()});
   if (command == "infer") return cimsim::cli::RunInfer({args.begin() + 1, args.end()});
   if (command == "calibrate") return cimsim::cli::RunCalibrate({args.begin() + 1, args.end()});
@@ -45,7 +49,7 @@ int Dispatch(const std::vector<std::string>& args) {
     throw cimsim::InputError("unknown 'data' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
                              ": the only one is 'data fetch'");
   }
-  throw cimsim::InputError("unknown command '" + command + "': use eval, quantize, infer, calibrate, experiment or data fetch (cimsim --help)");
+  throw cimsim::InputError("unknown command '" + command + "': use eval, train, qat, quantize, infer, calibrate, experiment or data fetch (cimsim --help)");
 }
 
 }  // namespace

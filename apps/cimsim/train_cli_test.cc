@@ -1,0 +1,173 @@
+// cimsim train and cimsim qat from the command line: a short from-scratch run lowers the loss;
+// SIGTERM + --resume ends with exactly the weights of an uninterrupted run; bad configs exit 2 naming
+// the key and leave what was written intact; a QAT run exports a model the integer engine runs with
+// the QAT network's predictions.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "apps/cimsim/cli_test_support.h"
+#include "common/h5_file.h"
+
+extern char** environ;
+
+namespace cimsim {
+namespace {
+
+class TrainCliTest : public CliTest {
+ protected:
+  std::string Read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::vector<double> Losses(const std::string& dir) {
+    std::vector<double> out;
+    std::ifstream in(dir + "/log.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t at = line.find("\"loss\":");
+      out.push_back(std::stod(line.substr(at + 7)));
+    }
+    return out;
+  }
+  // A from-scratch ResNet-8 config on `images` synthetic training images.
+  std::string TrainConfig(const std::string& name, const std::string& data, int epochs, const std::string& extra = "") {
+    return Config(name, R"({"model": {"arch": "resnet", "depth": 8}, "data": ")" + data +
+                            R"(", "epochs": )" + std::to_string(epochs) +
+                            R"(, "batch_size": 16, "test_images": 20, "optimizer": {"lr": 0.05}, "schedule": {"kind": "cosine"})" +
+                            extra + "}");
+  }
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> all = {Binary()};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+  }
+  // Every /params dataset of two model files, compared bit for bit.
+  void ExpectSameParams(const std::string& a, const std::string& b) {
+    const H5File fa = H5File::OpenRead(a), fb = H5File::OpenRead(b);
+    const std::vector<std::string> names = fa.ListDatasets("/params");
+    ASSERT_EQ(names, fb.ListDatasets("/params"));
+    ASSERT_FALSE(names.empty());
+    for (const std::string& n : names) EXPECT_EQ(fa.ReadArray(n).values, fb.ReadArray(n).values) << n;
+  }
+};
+
+TEST_F(TrainCliTest, FromScratchTheLossFalls) {
+  const std::string data = WriteData("train.bin", 160);
+  const RunResult r = RunCimsim("train --config " + TrainConfig("t.json", data, 4) + " --out " + Path("run") + " --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::vector<double> loss = Losses(Path("run"));
+  ASSERT_EQ(loss.size(), 4u) << Read(Path("run/log.jsonl"));
+  EXPECT_LT(loss.back(), loss.front()) << Read(Path("run/log.jsonl"));
+  EXPECT_TRUE(fs::exists(Path("run/model.h5")));
+  // The final model is a float model cimsim eval reads.
+  const RunResult e = RunCimsim("eval --model " + Path("run/model.h5") + " --data " + data + " --limit 20");
+  EXPECT_EQ(e.exit_code, 0) << e.output;
+}
+
+TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
+  const std::string data = WriteData("train.bin", 320);
+  const std::string config = TrainConfig("t.json", data, 3);
+  const RunResult whole = RunCimsim("train --config " + config + " --out " + Path("whole") + " --threads 2");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+
+  const pid_t pid = Spawn({"train", "--config", config, "--out", Path("cut"), "--threads", "1"}, Path("cut.log"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!fs::exists(Path("cut/checkpoint.h5")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(Path("cut/checkpoint.h5")));
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << Read(Path("cut.log"));
+  ASSERT_EQ(WEXITSTATUS(status), 143) << Read(Path("cut.log"));
+  EXPECT_NE(Read(Path("cut.log")).find("--resume"), std::string::npos);
+  EXPECT_FALSE(fs::exists(Path("cut/model.h5")));
+  // Without --resume the directory is refused (its checkpoint kept); with it the run completes,
+  // on another thread count.
+  ExpectInputError(RunCimsim("train --config " + config + " --out " + Path("cut")), {"--resume"});
+  const RunResult resumed = RunCimsim("train --config " + config + " --out " + Path("cut") + " --resume --threads 2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  ExpectSameParams(Path("whole/model.h5"), Path("cut/model.h5"));
+  EXPECT_EQ(Losses(Path("whole")), Losses(Path("cut")));
+}
+
+TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
+  const std::string data = WriteData("train.bin", 40);
+  auto bad = [&](const std::string& extra, const std::vector<std::string>& fragments) {
+    SCOPED_TRACE(extra);
+    ExpectInputError(RunCimsim("train --config " + TrainConfig("bad.json", data, 1, extra) + " --out " + Path("bad")),
+                     fragments);
+    EXPECT_FALSE(fs::exists(Path("bad/checkpoint.h5")));
+  };
+  bad(R"(, "optimizer": {"lr": -0.1})", {"optimizer.lr", "-0.1"});
+  bad(R"(, "batch_size": 0)", {"batch_size", "0"});
+  bad(R"(, "schedule": {"kind": "exponential"})", {"schedule.kind", "exponential", "cosine"});
+  bad(R"(, "optimizer": {"momentum": 1.5})", {"optimizer.momentum"});
+  bad(R"(, "epochs": 0)", {"epochs"});
+  bad(R"(, "train_images": 15)", {"train_images"});
+  bad(R"(, "learning_rate": 0.1)", {"learning_rate", "unknown key"});
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("t.json", data, 1) + " --out " + Path("bad") + " --lr -1"),
+                   {"optimizer.lr"});
+  ExpectInputError(RunCimsim("qat --model " + WriteModel() + " --w-bits 9 --a-bits 4 --data " + data + " --out " + Path("bad")),
+                   {"--w-bits", "9", "2..8"});
+  ExpectInputError(RunCimsim("qat --model " + WriteModel() + " --w-bits 4 --a-bits 4 --method xnor --data " + data +
+                             " --out " + Path("bad")),
+                   {"--method", "xnor"});
+
+  // A resume with another config, or of another architecture, names the difference and keeps the
+  // checkpoint as it was.
+  const std::string good = TrainConfig("good.json", data, 2);
+  ASSERT_EQ(RunCimsim("train --config " + good + " --out " + Path("run") + " --epochs 1").exit_code, 0);
+  const std::string before = Read(Path("run/checkpoint.h5"));
+  ExpectInputError(RunCimsim("train --config " + good + " --out " + Path("run") + " --resume --epochs 1 --lr 0.2"),
+                   {"optimizer.lr", "differs"});
+  ExpectInputError(RunCimsim("train --config " +
+                             Config("other.json", R"({"model": {"arch": "resnet", "depth": 14}, "data": ")" + data +
+                                                      R"(", "epochs": 1, "batch_size": 16, "optimizer": {"lr": 0.05}, "schedule": {"kind": "cosine"}})") +
+                             " --out " + Path("run") + " --resume --epochs 1"),
+                   {"model.depth", "differs"});
+  EXPECT_EQ(before, Read(Path("run/checkpoint.h5")));
+}
+
+TEST_F(TrainCliTest, QatExportRunsOnTheIntegerEngineWithTheSamePredictions) {
+  const std::string data = WriteData("train.bin", 100), model = WriteModel();
+  const RunResult r = RunCimsim("qat --model " + model + " --w-bits 3 --a-bits 3 --method lsq --epochs 1 --batch-size 20 --data " +
+                                data + " --out " + Path("qat") + " --threads 2",
+                                "env -u CIMSIM_DATA ");
+  ASSERT_EQ(r.exit_code, 2) << r.output;  // the plan's 500 calibration images exceed the 100 here
+  EXPECT_NE(r.output.find("calibration"), std::string::npos) << r.output;
+  const std::string config = Config("qat.json", R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                                                    R"(", "epochs": 1, "batch_size": 20, "quant": {"default": {"weight_bits": 3, "activation_bits": 3,
+                                                    "mode": "qat"}, "layers": [{"match": "conv1", "weight_bits": 8, "activation_bits": 8, "mode": "ptq"},
+                                                    {"match": "layer1.0.conv*", "qat_method": "dsq"}], "calibration": {"images": 50}}})");
+  const RunResult q = RunCimsim("qat --config " + config + " --out " + Path("qat2") + " --threads 2");
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_NE(q.output.find(" 0 prediction mismatches"), std::string::npos) << q.output;
+  const RunResult check = RunCimsim("infer --qmodel " + Path("qat2/model_q.h5") + " --data " + data + " --check");
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("reference logits differ on 0, fake-quantized float64 predicts differently on 0"),
+            std::string::npos)
+      << check.output;
+}
+
+}  // namespace
+}  // namespace cimsim

@@ -1,0 +1,178 @@
+#include "experiments/train_config.h"
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace cimsim {
+namespace {
+
+constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "test_images",
+                                           "epochs",       "batch_size", "seed",  "augment",      "optimizer",
+                                           "schedule"};
+
+void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
+                                               "vgg_config", "input_mean", "input_std", "init_seed"};
+  r.RequireObject(j, "model");
+  r.CheckKeys(j, "model", kKeys);
+  if (j.contains("init")) {
+    for (std::string_view k : {"arch", "depth", "shortcut", "num_classes", "vgg_config", "input_mean", "input_std", "init_seed"})
+      if (j.contains(k)) r.Fail(Child("model", k), "not allowed with model.init (the model file fixes the architecture)");
+    c.init_model = r.String(j["init"], "model.init");
+    if (c.init_model.empty()) r.Fail("model.init", "must name a float model file");
+    return;
+  }
+  if (!j.contains("arch")) r.Fail("model", "needs \"init\" (a float model file) or \"arch\" (train from scratch)");
+  c.spec.arch = r.String(j["arch"], "model.arch");
+  if (j.contains("depth")) c.spec.depth = r.Int(j["depth"], "model.depth");
+  if (j.contains("shortcut")) {
+    const std::string s = r.String(j["shortcut"], "model.shortcut");
+    if (s != "A" && s != "B") r.Fail("model.shortcut", Show(j["shortcut"]) + " is not a shortcut option; allowed \"A\", \"B\"");
+    c.spec.shortcut = s[0];
+  }
+  if (j.contains("num_classes")) c.spec.num_classes = static_cast<int>(r.Integer(j["num_classes"], "model.num_classes", 2, 10));
+  if (j.contains("vgg_config")) c.spec.vgg_config = r.String(j["vgg_config"], "model.vgg_config");
+  for (const char* key : {"input_mean", "input_std"}) {
+    if (!j.contains(key)) continue;
+    const std::string path = Child("model", key);
+    if (!j[key].is_array() || j[key].size() != 3) r.Fail(path, "expected an array of 3 numbers");
+    auto& target = std::string_view(key) == "input_mean" ? c.spec.input_norm.mean : c.spec.input_norm.std;
+    for (size_t i = 0; i < 3; ++i) target[i] = r.Number(j[key][i], Element(path, i));
+  }
+  if (j.contains("init_seed")) c.init_seed = r.Unsigned64(j["init_seed"], "model.init_seed");
+}
+
+void ReadOptimizer(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"lr", "momentum", "weight_decay", "nesterov"};
+  r.RequireObject(j, "optimizer");
+  r.CheckKeys(j, "optimizer", kKeys);
+  if (j.contains("lr")) c.schedule.base_lr = r.Number(j["lr"], "optimizer.lr");
+  if (j.contains("momentum")) c.sgd.momentum = r.Number(j["momentum"], "optimizer.momentum");
+  if (j.contains("weight_decay")) c.sgd.weight_decay = r.Number(j["weight_decay"], "optimizer.weight_decay");
+  if (j.contains("nesterov")) c.sgd.nesterov = r.Bool(j["nesterov"], "optimizer.nesterov");
+}
+
+void ReadSchedule(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"kind", "milestones", "gamma", "min_lr", "warmup_epochs",
+                                               "warmup_start_factor"};
+  r.RequireObject(j, "schedule");
+  r.CheckKeys(j, "schedule", kKeys);
+  if (j.contains("kind")) c.schedule.kind = r.String(j["kind"], "schedule.kind");
+  if (j.contains("milestones")) {
+    if (!j["milestones"].is_array()) r.Fail("schedule.milestones", "expected an array of epochs");
+    c.schedule.milestones.clear();
+    for (size_t i = 0; i < j["milestones"].size(); ++i)
+      c.schedule.milestones.push_back(r.Number(j["milestones"][i], Element("schedule.milestones", i)));
+  }
+  if (j.contains("gamma")) c.schedule.gamma = r.Number(j["gamma"], "schedule.gamma");
+  if (j.contains("min_lr")) c.schedule.min_lr = r.Number(j["min_lr"], "schedule.min_lr");
+  if (j.contains("warmup_epochs")) c.schedule.warmup_epochs = r.Number(j["warmup_epochs"], "schedule.warmup_epochs");
+  if (j.contains("warmup_start_factor"))
+    c.schedule.warmup_start_factor = r.Number(j["warmup_start_factor"], "schedule.warmup_start_factor");
+}
+
+}  // namespace
+
+void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
+                   std::span<const std::string_view> extra_keys) {
+  r.RequireObject(j, "");
+  std::vector<std::string_view> allowed(std::begin(kTrainKeys), std::end(kTrainKeys));
+  allowed.insert(allowed.end(), extra_keys.begin(), extra_keys.end());
+  r.CheckKeys(j, "", allowed);
+  if (j.contains("model")) ReadModel(r, j["model"], c);
+  if (j.contains("data")) c.data = r.String(j["data"], "data");
+  if (j.contains("test_data")) c.test_data = r.String(j["test_data"], "test_data");
+  if (j.contains("train_images")) c.train_images = r.Integer(j["train_images"], "train_images", 0, 50000);
+  if (j.contains("test_images")) c.test_images = r.Integer(j["test_images"], "test_images", 0, 10000000);
+  if (j.contains("epochs")) c.epochs = static_cast<int>(r.Integer(j["epochs"], "epochs", 1, 100000));
+  if (j.contains("batch_size")) c.batches.batch_size = r.Integer(j["batch_size"], "batch_size", 1, 65536);
+  if (j.contains("seed")) c.batches.seed = r.Unsigned64(j["seed"], "seed");
+  if (j.contains("augment")) c.batches.augment = r.Bool(j["augment"], "augment");
+  if (j.contains("optimizer")) ReadOptimizer(r, j["optimizer"], c);
+  if (j.contains("schedule")) ReadSchedule(r, j["schedule"], c);
+}
+
+void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
+  const std::string p = where.empty() ? "" : where + ": ";
+  if (c.init_model.empty()) c.spec.Validate(where + " (model)");
+  if (c.train_images % 10 != 0)
+    throw InputError(p + "train_images: " + std::to_string(c.train_images) +
+                     " is not a multiple of 10 (a class-balanced subset takes train_images / 10 per class)");
+  if (c.batches.batch_size < 1 || c.batches.batch_size > 65536)
+    throw InputError(p + "batch_size: " + std::to_string(c.batches.batch_size) + " is out of range; allowed 1..65536");
+  if (c.epochs < 1) throw InputError(p + "epochs: " + std::to_string(c.epochs) + " is out of range; allowed >= 1");
+  if (!(c.schedule.base_lr > 0) || !std::isfinite(c.schedule.base_lr))
+    throw InputError(p + "optimizer.lr: " + std::to_string(c.schedule.base_lr) + " is out of range; allowed > 0 (finite)");
+  c.sgd.Validate(p + "optimizer");
+  LrScheduleParams s = c.schedule;
+  s.epochs = c.epochs;
+  s.Validate(p + "schedule");
+}
+
+nlohmann::json TrainConfigToJson(const TrainConfig& c) {
+  nlohmann::json model;
+  if (!c.init_model.empty()) {
+    model["init"] = c.init_model;
+  } else {
+    model["arch"] = c.spec.arch;
+    model["depth"] = c.spec.depth;
+    model["shortcut"] = std::string(1, c.spec.shortcut);
+    model["num_classes"] = c.spec.num_classes;
+    if (!c.spec.vgg_config.empty()) model["vgg_config"] = c.spec.vgg_config;
+    model["input_mean"] = c.spec.input_norm.mean;
+    model["input_std"] = c.spec.input_norm.std;
+    model["init_seed"] = c.init_seed;
+  }
+  nlohmann::json j;
+  j["model"] = model;
+  j["data"] = c.data;
+  j["test_data"] = c.test_data;
+  j["train_images"] = c.train_images;
+  j["test_images"] = c.test_images;
+  j["epochs"] = c.epochs;
+  j["batch_size"] = c.batches.batch_size;
+  j["seed"] = c.batches.seed;
+  j["augment"] = c.batches.augment;
+  j["optimizer"] = {{"lr", c.schedule.base_lr},
+                    {"momentum", c.sgd.momentum},
+                    {"weight_decay", c.sgd.weight_decay},
+                    {"nesterov", c.sgd.nesterov}};
+  j["schedule"] = {{"kind", c.schedule.kind},
+                   {"milestones", c.schedule.milestones},
+                   {"gamma", c.schedule.gamma},
+                   {"min_lr", c.schedule.min_lr},
+                   {"warmup_epochs", c.schedule.warmup_epochs},
+                   {"warmup_start_factor", c.schedule.warmup_start_factor}};
+  return j;
+}
+
+TrainConfig ParseTrainConfig(const nlohmann::json& j, const std::string& source) {
+  const JsonReader r(source, ": ");
+  TrainConfig c;
+  c.batches.augment = true;
+  c.source = source;
+  ReadTrainKeys(r, j, c);
+  return c;
+}
+
+TrainConfig LoadTrainConfig(const std::string& path) { return ParseTrainConfig(ReadJsonFile(path, "training config"), path); }
+
+void ApplyTrainFlags(const TrainFlags& flags, TrainConfig& c) {
+  if (flags.model) {
+    if (flags.model->empty()) throw InputError("--model: must name a float model file");
+    c.init_model = *flags.model;
+  }
+  if (flags.epochs) {
+    if (*flags.epochs < 1) throw InputError("--epochs: " + std::to_string(*flags.epochs) + " is out of range; allowed >= 1");
+    c.epochs = *flags.epochs;
+  }
+  if (flags.lr) c.schedule.base_lr = *flags.lr;  // range checked with the schedule (ValidateTrainConfig)
+  if (flags.batch_size) {
+    if (*flags.batch_size < 1 || *flags.batch_size > 65536)
+      throw InputError("--batch-size: " + std::to_string(*flags.batch_size) + " is out of range; allowed 1..65536");
+    c.batches.batch_size = *flags.batch_size;
+  }
+}
+
+}  // namespace cimsim

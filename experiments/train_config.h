@@ -1,0 +1,71 @@
+// train_config.h — the JSON config of `cimsim train --config train.json --out DIR [--resume]`
+// (docs/training.md). `cimsim qat` reads the same keys plus its own (experiments/qat_config.h).
+//
+//   {"model": {"init": "resnet20.h5"}          fine-tune: start from this float model, or
+//    "model": {"arch": "resnet", "depth": 20,  from scratch: the architecture (ModelSpec fields:
+//              "shortcut": "A", "num_classes": 10, "vgg_config": "...", "input_mean": [3],
+//              "input_std": [3]), initialised Kaiming-normal from "init_seed" (default 1)
+//    "data": "../shared/data/cifar10",         directory with data_batch_1..5.bin (training) and
+//                                              test_batch.bin; default $CIMSIM_DATA
+//    "test_data": "…/test_batch_exact.bin",    the set evaluated after every epoch (default
+//                                              <data>/test_batch.bin)
+//    "train_images": 0,                        0: all 50,000; else a seeded class-balanced subset
+//                                              (a multiple of 10)
+//    "test_images": 0,                         0: all of test_data; else its first N images
+//    "epochs": 200, "batch_size": 128,
+//    "seed": 1,                                shuffling and augmentation streams (data/batcher.h)
+//    "augment": true,                          random crop 4 + horizontal flip (data/augment.h)
+//    "optimizer": {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": false},
+//    "schedule": {"kind": "step", "milestones": [100, 150], "gamma": 0.1,   or "cosine" ("min_lr"),
+//                 "warmup_epochs": 0, "warmup_start_factor": 0.1}          or "constant"}
+// Unknown keys, wrong types and out-of-range values are InputErrors naming the key path. The flags
+// --model, --epochs, --lr, --batch-size override the file (ApplyTrainFlags).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "data/batcher.h"
+#include "experiments/json_reader.h"
+#include "nets/model_spec.h"
+#include "train/lr_schedule.h"
+#include "train/sgd.h"
+
+namespace cimsim {
+
+struct TrainConfig {
+  std::string init_model;   // non-empty: fine-tune this float model
+  ModelSpec spec;           // from scratch (ignored when init_model is set)
+  uint64_t init_seed = 1;
+  std::string data, test_data;
+  int64_t train_images = 0, test_images = 0;
+  int epochs = 1;
+  BatcherParams batches;    // batch_size, seed, augment (shuffle is always on for training)
+  SgdParams sgd;
+  LrScheduleParams schedule;
+  std::string source;       // the config file, for messages
+};
+
+// The keys of a TrainConfig in object j (top level); `extra_keys` are further allowed keys that the
+// caller reads (cimsim qat). InputError via r.
+void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
+                   std::span<const std::string_view> extra_keys = {});
+// Checks the combination (from scratch needs an arch; schedule and optimizer valid); `where` names
+// the config (file or "flags").
+void ValidateTrainConfig(const TrainConfig& c, const std::string& where);
+nlohmann::json TrainConfigToJson(const TrainConfig& c);
+
+TrainConfig ParseTrainConfig(const nlohmann::json& j, const std::string& source);
+TrainConfig LoadTrainConfig(const std::string& path);
+
+// Command-line overrides (unset optionals leave the config as it is).
+struct TrainFlags {
+  std::optional<std::string> model;
+  std::optional<int> epochs;
+  std::optional<double> lr;
+  std::optional<int64_t> batch_size;
+};
+void ApplyTrainFlags(const TrainFlags& flags, TrainConfig& c);
+
+}  // namespace cimsim

@@ -1,0 +1,240 @@
+#include "experiments/training_run.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "experiments/json_reader.h"
+#include "common/progress.h"
+#include "data/batcher.h"
+#include "train/lr_schedule.h"
+#include "train/sgd.h"
+#include "train/softmax_cross_entropy.h"
+#include "train/train_graph.h"
+
+namespace cimsim {
+namespace {
+
+constexpr const char* kCheckpoint = "checkpoint.h5";
+constexpr const char* kLog = "log.jsonl";
+constexpr const char* kMomentum = "/optimizer/momentum";
+
+// The first key path where a and b differ ("" when equal).
+std::string FirstDifference(const nlohmann::json& a, const nlohmann::json& b, const std::string& path) {
+  if (a.type() != b.type() || !a.is_object()) return a == b ? "" : (path.empty() ? "(top level)" : path);
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    const std::string child = path.empty() ? it.key() : path + "." + it.key();
+    if (!b.contains(it.key())) return child;
+    const std::string d = FirstDifference(it.value(), b[it.key()], child);
+    if (!d.empty()) return d;
+  }
+  for (auto it = b.begin(); it != b.end(); ++it)
+    if (!a.contains(it.key())) return path.empty() ? it.key() : path + "." + it.key();
+  return "";
+}
+
+// The value at a dotted key path, or null when absent.
+nlohmann::json AtPath(const nlohmann::json& j, const std::string& dotted) {
+  const nlohmann::json* cur = &j;
+  size_t start = 0;
+  while (start <= dotted.size()) {
+    const size_t dot = dotted.find('.', start);
+    const std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!cur->is_object() || !cur->contains(key)) return nullptr;
+    cur = &(*cur)[key];
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return *cur;
+}
+
+void WriteCheckpoint(TrainingJob& job, const Sgd& sgd, int epochs_done) {
+  const std::string path = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
+  H5File file = H5File::CreateAtomic(path);
+  job.write_model(file);
+  file.WriteIntAttribute("/", "train_epochs_done", epochs_done);
+  file.WriteIntAttribute("/", "optimizer_steps", sgd.steps());
+  file.WriteStringAttribute("/", "train_config", job.config_json.dump());
+  for (size_t i = 0; i < sgd.buffers().size(); ++i) {
+    const Tensor& b = sgd.buffers()[i];
+    file.WriteFloatArray(std::string(kMomentum) + "/" + sgd.entries()[i].name, b.shape(), b.data());
+  }
+  file.Commit();
+}
+
+// Restores model, optimizer and epoch count; returns the epochs done.
+int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
+  const std::string path = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
+  if (!std::filesystem::exists(path))
+    throw InputError("--resume: no checkpoint " + path + " to resume from (run without --resume to start)");
+  const H5File file = H5File::OpenRead(path);
+  if (!file.HasAttribute("/", "train_config") || !file.HasAttribute("/", "train_epochs_done"))
+    throw InputError(path + ": not a cimsim training checkpoint (no train_config / train_epochs_done attribute)");
+  nlohmann::json saved;
+  try {
+    saved = nlohmann::json::parse(file.ReadStringAttribute("/", "train_config"));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": train_config attribute is not valid JSON: " + e.what());
+  }
+  const std::string diff = FirstDifference(job.config_json, saved, "");
+  if (!diff.empty()) {
+    throw InputError("--resume: " + path + " was written by a run with another config: key '" + diff +
+                     "' differs (checkpoint: " + Show(AtPath(saved, diff)) + ", now: " + Show(AtPath(job.config_json, diff)) +
+                     "); resume with the same config, or start a new --out directory");
+  }
+  job.read_model(file);
+  const int64_t done = file.ReadIntAttribute("/", "train_epochs_done");
+  if (done < 0 || done > job.config.epochs)
+    throw InputError(path + ": train_epochs_done = " + std::to_string(done) + " is outside 0.." + std::to_string(job.config.epochs));
+  for (size_t i = 0; i < sgd.buffers().size(); ++i) {
+    Tensor& b = sgd.buffers()[i];
+    const std::vector<double> v =
+        file.ReadFiniteArray(std::string(kMomentum) + "/" + sgd.entries()[i].name, b.shape());
+    for (size_t k = 0; k < v.size(); ++k) b[static_cast<int64_t>(k)] = static_cast<float>(v[k]);
+  }
+  sgd.set_steps(file.ReadIntAttribute("/", "optimizer_steps"));
+  for (NetworkNode& node : job.net->nodes()) node.layer->ParamsChanged();
+  return static_cast<int>(done);
+}
+
+// Keeps the first `epochs` lines of the log (those of completed, checkpointed epochs).
+void TruncateLog(const std::string& path, int epochs) {
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    std::string line;
+    while (static_cast<int>(lines.size()) < epochs && std::getline(in, line)) lines.push_back(line);
+  }
+  const std::string temp = path + ".partial";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    for (const std::string& l : lines) out << l << '\n';
+    if (!out) throw InputError("cannot write " + temp);
+  }
+  std::filesystem::rename(temp, path);
+}
+
+void AppendLog(const std::string& path, const nlohmann::json& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line.dump() << '\n';
+  out.flush();
+  if (!out) throw InputError("cannot append to " + path);
+}
+
+}  // namespace
+
+nlohmann::json EpochRecord::ToJson() const {
+  return {{"epoch", epoch},          {"loss", loss}, {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy},
+          {"lr", lr},                {"seconds", seconds}, {"images_per_s", images_per_s}};
+}
+
+double TestAccuracy(Network& net, const Normalizer& input, const Cifar10Set& data, int64_t count, ThreadPool& pool) {
+  std::vector<int64_t> first(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) first[static_cast<size_t>(i)] = i;
+  BatcherParams p;
+  p.batch_size = 200;
+  p.shuffle = false;
+  Batcher batcher(data, std::move(first), input, p);
+  batcher.StartEpoch(0);
+  Tensor images({p.batch_size, kCifarChannels, kCifarHeight, kCifarWidth}), logits;
+  std::vector<int32_t> labels(static_cast<size_t>(p.batch_size));
+  int64_t correct = 0;
+  for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
+    const int64_t n = batcher.Fill(b, images.data(), labels.data(), &pool);
+    images.Resize({n, kCifarChannels, kCifarHeight, kCifarWidth});
+    net.Forward(images, logits, pool);
+    const int64_t k = logits.dim(1);
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = logits.data() + i * k;
+      correct += (std::max_element(row, row + k) - row) == labels[static_cast<size_t>(i)];
+    }
+    images.Resize({p.batch_size, kCifarChannels, kCifarHeight, kCifarWidth});
+  }
+  return count > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(count) : 0.0;
+}
+
+TrainingOutcome RunTraining(TrainingJob& job) {
+  const TrainConfig& c = job.config;
+  ThreadPool pool(job.threads);
+  TrainGraph graph(*job.net);
+  std::vector<SgdEntry> entries;
+  for (const ParamRef& p : graph.Params()) {
+    SgdEntry e{p.name, p.param, p.grad};
+    if (job.no_weight_decay && job.no_weight_decay(p.name)) e.weight_decay = false;
+    entries.push_back(e);
+  }
+  Sgd sgd(std::move(entries), c.sgd);
+  LrScheduleParams sp = c.schedule;
+  sp.epochs = c.epochs;
+  const LrSchedule schedule(sp, (c.source.empty() ? std::string("config") : c.source) + ": schedule");
+  std::filesystem::create_directories(job.out_dir);
+  const std::string log_path = (std::filesystem::path(job.out_dir) / kLog).string();
+
+  TrainingOutcome outcome;
+  int start = 0;
+  if (job.resume) {
+    start = ReadCheckpoint(job, sgd);
+    TruncateLog(log_path, start);
+  } else {
+    const std::string checkpoint = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
+    if (std::filesystem::exists(checkpoint))
+      throw InputError("--out " + job.out_dir + " already holds a training checkpoint (" + checkpoint +
+                       "); continue it with --resume, or choose another --out");
+    std::ofstream(log_path, std::ios::trunc);
+  }
+  outcome.epochs_done = start;
+
+  BatcherParams bp = c.batches;
+  bp.shuffle = true;
+  Batcher batcher(*job.train, job.train_subset, *job.input, bp);
+  const int64_t B = bp.batch_size;
+  Tensor images({B, kCifarChannels, kCifarHeight, kCifarWidth}), grad;
+  std::vector<int32_t> labels(static_cast<size_t>(B));
+  for (int epoch = start; epoch < c.epochs; ++epoch) {
+    batcher.StartEpoch(epoch);
+    const auto t0 = std::chrono::steady_clock::now();
+    Progress progress = Progress::ToStderr("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs),
+                                           batcher.NumImages());
+    double loss_sum = 0, lr = 0;
+    int64_t correct = 0, seen = 0;
+    for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
+      if (job.stop && job.stop->load()) {
+        outcome.stopped = true;
+        return outcome;
+      }
+      const int64_t n = batcher.Fill(b, images.data(), labels.data(), &pool);
+      images.Resize({n, kCifarChannels, kCifarHeight, kCifarWidth});
+      const Tensor& logits = graph.ForwardTrain(images, pool);
+      const LossResult r = SoftmaxCrossEntropy(logits, std::span<const int32_t>(labels.data(), static_cast<size_t>(n)), &grad);
+      graph.Backward(grad, pool);
+      lr = schedule.LearningRate(epoch, b, batcher.NumBatches());
+      sgd.Step(lr);
+      for (NetworkNode& node : job.net->nodes()) node.layer->ParamsChanged();
+      loss_sum += r.loss * static_cast<double>(n);
+      correct += r.correct;
+      seen += n;
+      images.Resize({B, kCifarChannels, kCifarHeight, kCifarWidth});
+      progress.Add(n);
+    }
+    progress.Finish();
+    const double train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EpochRecord rec;
+    rec.epoch = epoch + 1;
+    rec.loss = loss_sum / static_cast<double>(seen);
+    rec.train_accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
+    rec.test_accuracy = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
+    rec.lr = lr;
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rec.images_per_s = static_cast<double>(seen) / train_seconds;
+    WriteCheckpoint(job, sgd, epoch + 1);
+    AppendLog(log_path, rec.ToJson());
+    outcome.epochs.push_back(rec);
+    outcome.epochs_done = epoch + 1;
+  }
+  return outcome;
+}
+
+}  // namespace cimsim

@@ -1,0 +1,72 @@
+// training_run.h — the epoch loop of `cimsim train` and `cimsim qat` (docs/training.md).
+//
+// Per epoch e = start..epochs−1:
+//   1. the Batcher fixes epoch e's order and augmentation (a pure function of seed and e);
+//   2. per batch b: ForwardTrain → softmax cross-entropy → Backward → SGD step with the schedule's
+//      learning rate for (e, b) → Layer::ParamsChanged; a stop request (SIGINT/SIGTERM) is honoured
+//      between batches — the epoch is abandoned and nothing is written;
+//   3. the network (inference mode) is evaluated on the test images;
+//   4. DIR/checkpoint.h5 is replaced atomically: the model (write_model), /optimizer/momentum/<name>
+//      (the SGD buffers), root attributes train_epochs_done, optimizer_steps and train_config (the
+//      config as JSON text, checked on resume);
+//   5. one JSON line is appended to DIR/log.jsonl: {"epoch", "loss", "train_accuracy",
+//      "test_accuracy", "lr", "seconds", "images_per_s"} (lr: the rate of the epoch's last batch).
+// Resume: the checkpoint's config must equal the current one (else an InputError names the first key
+// that differs); the model, buffers and step count are restored, log.jsonl is cut to the completed
+// epochs, and training continues at epoch train_epochs_done. Every random draw depends only on the
+// seed and the epoch, and every step is bit-identical for any thread count, so a resumed run ends
+// with exactly the weights of an uninterrupted one.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/h5_file.h"
+#include "data/cifar10.h"
+#include "data/normalize.h"
+#include "experiments/train_config.h"
+#include "nets/network.h"
+
+namespace cimsim {
+
+struct TrainingJob {
+  Network* net = nullptr;
+  const Normalizer* input = nullptr;        // pixel → network input (float or quantized)
+  const Cifar10Set* train = nullptr;
+  std::vector<int64_t> train_subset;        // images of `train` used (all, or a subset)
+  const Cifar10Set* test = nullptr;
+  int64_t test_count = 0;                   // first test_count images of `test`
+  TrainConfig config;
+  nlohmann::json config_json;               // what a resumed run must match
+  std::function<void(H5File&)> write_model; // the model part of a checkpoint (and of the final file)
+  std::function<void(const H5File&)> read_model;  // restores it from a checkpoint (strict)
+  // Parameters excluded from weight decay (e.g. quantizer step sizes), by state_dict name.
+  std::function<bool(const std::string&)> no_weight_decay;
+  int threads = 1;
+  std::string out_dir;
+  bool resume = false;
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler
+};
+
+struct EpochRecord {
+  int epoch = 0;
+  double loss = 0, train_accuracy = 0, test_accuracy = 0, lr = 0, seconds = 0, images_per_s = 0;
+  nlohmann::json ToJson() const;
+};
+
+struct TrainingOutcome {
+  std::vector<EpochRecord> epochs;  // this invocation's epochs
+  int epochs_done = 0;              // in total, including resumed ones
+  bool stopped = false;             // a stop request ended the run early
+};
+
+// Runs the loop. Throws InputError for a bad resume (no checkpoint, other config or architecture).
+TrainingOutcome RunTraining(TrainingJob& job);
+
+// Top-1 accuracy (%) of `net` in inference mode over the first `count` images of `data`.
+double TestAccuracy(Network& net, const Normalizer& input, const Cifar10Set& data, int64_t count, ThreadPool& pool);
+
+}  // namespace cimsim

@@ -1,0 +1,438 @@
+#include "train/qat_layers.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "nets/reference_ops.h"
+
+namespace cimsim {
+namespace {
+
+// The code range of a wide (int32) output, as the quantized model's (nets/quantize_network.cc).
+constexpr double kWideLimit = 1 << 30;
+
+// s·clamp(round(t), lo, hi) for a real quotient t.
+inline float Requant(double t, double s, double lo, double hi) {
+  return static_cast<float>(s * std::clamp(std::round(t), lo, hi));
+}
+
+// Per-image quantizer partials, summed in image order, handed to the quantizer.
+void BackwardPerImage(ActQuantizer& q, bool set_grads, const Tensor& y, const Tensor& grad_out, Tensor& grad_y,
+                      std::vector<QuantGradPartial>& partials, ThreadPool& pool) {
+  const int64_t n = y.dim(0), per = y.size() / n;
+  grad_y.Resize(y.shape());
+  partials.assign(static_cast<size_t>(n), QuantGradPartial{});
+  pool.ParallelFor(n, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t i = b; i < e; ++i) {
+      const size_t len = static_cast<size_t>(per);
+      partials[static_cast<size_t>(i)] =
+          q.Backward(std::span<const float>(y.data() + i * per, len), std::span<const float>(grad_out.data() + i * per, len),
+                     std::span<float>(grad_y.data() + i * per, len));
+    }
+  });
+  if (!set_grads) return;
+  QuantGradPartial total;
+  for (const QuantGradPartial& p : partials) total += p;
+  q.SetGrads(total, y.size());
+}
+
+void CheckGradShape(const Tensor& grad_out, const Tensor& out, std::string_view kind) {
+  if (grad_out.shape() != out.shape())
+    throw std::invalid_argument(std::string(kind) + " backward: gradient " + ShapeString(grad_out.shape()) +
+                                " does not match the output " + ShapeString(out.shape()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- QatMvm
+
+QatMvm::QatMvm(const QatMvmConfig& config, const ActQuantizer* input, ActQuantizer* output, bool trains_output)
+    : config_(config),
+      input_(input),
+      output_(output),
+      trains_output_(trains_output),
+      wq_(config.weight_method, config.weight_bits, config.conv.out_channels,
+          static_cast<int64_t>(config.conv.in_channels) * config.conv.kernel * config.conv.kernel, config.weight_scales),
+      conv_([&] {
+        Conv2dParams p = config.conv;
+        p.bias = false;
+        return p;
+      }()) {
+  if (input_ == nullptr || output_ == nullptr) throw std::invalid_argument("QatMvm: needs input and output quantizers");
+  if (config_.wide_output && trains_output_) throw std::invalid_argument("QatMvm: a wide output has no quantizer of its own");
+  const Conv2dParams& c = config_.conv;
+  weight_ = config_.linear ? Tensor({c.out_channels, c.in_channels}) : Tensor({c.out_channels, c.in_channels, c.kernel, c.kernel});
+  weight_grad_.Resize(weight_.shape());
+  bias_ = Tensor({c.out_channels});
+  bias_grad_.Resize(bias_.shape());
+}
+
+Shape QatMvm::OutputShape(const std::vector<Shape>& inputs) const {
+  if (!config_.linear) return conv_.OutputShape(inputs);
+  if (inputs.size() != 1 || inputs[0].size() != 2 || inputs[0][1] != config_.conv.in_channels)
+    throw std::invalid_argument("qat_linear expects one [N, " + std::to_string(config_.conv.in_channels) + "] input");
+  return {inputs[0][0], config_.conv.out_channels};
+}
+
+int64_t QatMvm::MacsPerImage(const std::vector<Shape>& inputs) const {
+  if (config_.linear) return static_cast<int64_t>(config_.conv.in_channels) * config_.conv.out_channels;
+  return conv_.MacsPerImage(inputs);
+}
+
+void QatMvm::ParamsChanged() {
+  if (trains_output_) output_->Project();
+  wq_.Project();
+  const int64_t O = config_.conv.out_channels, K = weight_.size() / O;
+  Tensor& codes = conv_.weight();
+  wq_.Codes(weight_.data(), codes.data());
+  const double s_in = input_->Scale(), s_out = output_quantizer().Scale();
+  bias_codes_.resize(static_cast<size_t>(O));
+  multipliers_.resize(static_cast<size_t>(O));
+  for (int64_t o = 0; o < O; ++o) {
+    const double acc_unit = wq_.Scale(o) * s_in;
+    bias_codes_[static_cast<size_t>(o)] = std::round(static_cast<double>(bias_[o]) / acc_unit);
+    multipliers_[static_cast<size_t>(o)] = acc_unit / s_out;
+  }
+  (void)K;
+}
+
+void QatMvm::InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const {
+  if (config_.linear) {
+    xc.Resize({x.dim(0), x.dim(1), 1, 1});
+  } else {
+    xc.Resize(x.shape());
+  }
+  const float s = static_cast<float>(input_->Scale());
+  const float* src = x.data();
+  float* dst = xc.data();
+  pool.ParallelFor(x.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = std::round(src[i] / s);
+  });
+}
+
+void QatMvm::OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& pool) const {
+  const int64_t N = acc.dim(0), O = config_.conv.out_channels, P = acc.size() / (N * O);
+  if (config_.linear) {
+    out.Resize({N, O});
+  } else {
+    out.Resize(acc.shape());
+  }
+  if (y) y->Resize(out.shape());
+  const ActQuantizer& q = output_quantizer();
+  const double s = q.Scale();
+  const double lo = config_.wide_output ? -kWideLimit : q.lo(), hi = config_.wide_output ? kWideLimit : q.hi();
+  pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t no = b; no < e; ++no) {
+      const size_t o = static_cast<size_t>(no % O);
+      const double m = multipliers_[o], bc = bias_codes_[o];
+      const float* a = acc.data() + no * P;
+      float* dst = out.data() + no * P;
+      for (int64_t p = 0; p < P; ++p) dst[p] = Requant((a[p] + bc) * m, s, lo, hi);
+      if (y) {
+        float* yd = y->data() + no * P;
+        for (int64_t p = 0; p < P; ++p) yd[p] = static_cast<float>((a[p] + bc) * m * s);
+      }
+    }
+  });
+}
+
+void QatMvm::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const {
+  Tensor& xc = ws.Scratch(0);
+  Tensor& acc = ws.Scratch(1);
+  InputCodes(*inputs[0], xc, pool);
+  conv_.Forward({&xc}, acc, pool, ws);
+  OutputStage(acc, out, nullptr, pool);
+}
+
+void QatMvm::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) {
+  InputCodes(*inputs[0], xc_, pool);
+  conv_.Forward({&xc_}, acc_, pool, ws);
+  OutputStage(acc_, out, &y_, pool);
+}
+
+void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                      const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) {
+  CheckGradShape(grad_out, out, Kind());
+  // Output quantizer: dL/dy and its parameter gradients (an owned quantizer only).
+  if (config_.wide_output) {
+    grad_y_.Resize(grad_out.shape());
+    std::copy_n(grad_out.data(), grad_out.size(), grad_y_.data());
+  } else {
+    BackwardPerImage(*output_, trains_output_, y_, grad_out, grad_y_, partials_, pool);
+  }
+  // y = acc_unit_o·(acc + b_code): dL/dacc = dL/dy · s_w[o]·s_in; dL/db = Σ dL/dy.
+  const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
+  const double s_in = input_->Scale();
+  Tensor& grad_acc = ws.Scratch(2);
+  grad_acc.Resize(acc_.shape());
+  pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t no = b; no < e; ++no) {
+      const float unit = static_cast<float>(wq_.Scale(no % O) * s_in);
+      const float* g = grad_y_.data() + no * P;
+      float* d = grad_acc.data() + no * P;
+      for (int64_t p = 0; p < P; ++p) d[p] = g[p] * unit;
+    }
+  });
+  pool.ParallelFor(O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t o = b; o < e; ++o) {
+      double sum = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* g = grad_y_.data() + (n * O + o) * P;
+        for (int64_t p = 0; p < P; ++p) sum += g[p];
+      }
+      bias_grad_[o] = static_cast<float>(sum);
+    }
+  });
+  // The integer GEMM's backward on codes.
+  Tensor* gx = grad_inputs[0] ? &grad_xc_ : nullptr;
+  conv_.Backward({&xc_}, acc_, grad_acc, {gx}, pool, ws);
+  if (grad_inputs[0]) {
+    Tensor& g = *grad_inputs[0];
+    g.Resize(inputs[0]->shape());
+    const float inv = static_cast<float>(1.0 / s_in);
+    const float* src = grad_xc_.data();
+    float* dst = g.data();
+    pool.ParallelFor(g.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+      for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = src[i] * inv;
+    });
+  }
+  // Weights: dL/dŵ = dL/dw_code / s_w[o], then through the weight quantizer.
+  const int64_t K = weight_.size() / O;
+  grad_w_real_.Resize({O, K});
+  const Tensor& gwc = conv_.weight_grad();
+  for (int64_t o = 0; o < O; ++o) {
+    const float inv = static_cast<float>(1.0 / wq_.Scale(o));
+    for (int64_t k = 0; k < K; ++k) grad_w_real_[o * K + k] = gwc[o * K + k] * inv;
+  }
+  wq_.Backward(weight_.data(), grad_w_real_.data(), weight_grad_.data());
+}
+
+void QatMvm::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
+  const TensorD& x = *inputs[0];
+  const double s_in = input_->Scale();
+  TensorD xc = config_.linear ? TensorD({x.dim(0), x.dim(1), 1, 1}) : TensorD(x.shape());
+  for (int64_t i = 0; i < x.size(); ++i) xc[i] = std::round(x[i] / s_in);
+  const TensorD acc = Conv2dReference(xc, conv_.weight().Cast<double>(), TensorD(), config_.conv.stride, config_.conv.padding);
+  const ActQuantizer& q = output_quantizer();
+  const int64_t N = acc.dim(0), O = acc.dim(1), P = acc.size() / (N * O);
+  out = config_.linear ? TensorD({N, O}) : TensorD(acc.shape());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t p = 0; p < P; ++p) {
+        const int64_t i = (n * O + o) * P + p;
+        const double t = (acc[i] + bias_codes_[static_cast<size_t>(o)]) * multipliers_[static_cast<size_t>(o)];
+        const double lo = config_.wide_output ? -kWideLimit : q.lo(), hi = config_.wide_output ? kWideLimit : q.hi();
+        out[i] = q.Scale() * std::clamp(std::round(t), lo, hi);
+      }
+}
+
+void QatMvm::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
+  VisitParams([&](const std::string& suffix, Tensor& p, Tensor&) { fn(suffix, p); });
+}
+
+void QatMvm::VisitParams(const ParamVisitor& fn) {
+  fn("weight", weight_, weight_grad_);
+  fn("bias", bias_, bias_grad_);
+  wq_.VisitParams("weight", fn);
+  if (trains_output_) output_->VisitParams("act", fn);
+}
+
+std::vector<int16_t> QatMvm::WeightCodes() const {
+  const Tensor& c = conv_.weight();
+  std::vector<int16_t> out(static_cast<size_t>(c.size()));
+  for (int64_t i = 0; i < c.size(); ++i) out[static_cast<size_t>(i)] = static_cast<int16_t>(c[i]);
+  return out;
+}
+
+std::vector<double> QatMvm::WeightScales() const {
+  std::vector<double> out;
+  for (int64_t o = 0; o < config_.conv.out_channels; ++o) out.push_back(wq_.Scale(o));
+  return out;
+}
+
+std::vector<int64_t> QatMvm::BiasCodes() const {
+  std::vector<int64_t> out;
+  for (double b : bias_codes_) out.push_back(static_cast<int64_t>(b));
+  return out;
+}
+
+// ---------------------------------------------------------------- QatAdd
+
+QatAdd::QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output)
+    : inputs_(std::move(inputs)), out_(output) {
+  if (inputs_.size() < 2 || out_ == nullptr) throw std::invalid_argument("QatAdd: needs two inputs and an output quantizer");
+}
+
+Shape QatAdd::OutputShape(const std::vector<Shape>& inputs) const {
+  if (inputs.size() != inputs_.size()) throw std::invalid_argument("qat_add: wrong number of inputs");
+  for (const Shape& s : inputs)
+    if (s != inputs[0]) throw std::invalid_argument("qat_add: input shapes differ");
+  return inputs[0];
+}
+
+void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
+  out.Resize(OutputShape({inputs[0]->shape(), inputs[1]->shape()}));
+  const double s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
+  std::vector<double> in_s, ratio;
+  for (const ActQuantizer* q : inputs_) {
+    in_s.push_back(q->Scale());
+    ratio.push_back(q->Scale() / s);
+  }
+  pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t i = b; i < e; ++i) {
+      double k = 0;
+      for (size_t j = 0; j < inputs.size(); ++j)
+        k += std::round(std::round(inputs[j]->data()[i] / in_s[j]) * ratio[j]);
+      out.data()[i] = static_cast<float>(s * std::clamp(k, lo, hi));
+    }
+  });
+}
+
+void QatAdd::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
+  out = TensorD(inputs[0]->shape());
+  const double s = out_->Scale();
+  for (int64_t i = 0; i < out.size(); ++i) {
+    double k = 0;
+    for (size_t j = 0; j < inputs.size(); ++j)
+      k += std::round(std::round((*inputs[j])[i] / inputs_[j]->Scale()) * inputs_[j]->Scale() / s);
+    out[i] = s * std::clamp(k, static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
+  }
+}
+
+void QatAdd::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                      const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  CheckGradShape(grad_out, out, Kind());
+  y_.Resize(out.shape());
+  pool.ParallelFor(y_.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t i = b; i < e; ++i) {
+      float sum = 0;
+      for (const Tensor* x : inputs) sum += x->data()[i];
+      y_.data()[i] = sum;
+    }
+  });
+  BackwardPerImage(*out_, true, y_, grad_out, grad_y_, partials_, pool);
+  for (Tensor* g : grad_inputs) {
+    if (!g) continue;
+    g->Resize(out.shape());
+    std::copy_n(grad_y_.data(), grad_y_.size(), g->data());
+  }
+}
+
+void QatAdd::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
+  VisitParams([&](const std::string& suffix, Tensor& p, Tensor&) { fn(suffix, p); });
+}
+
+void QatAdd::VisitParams(const ParamVisitor& fn) { out_->VisitParams("act", fn); }
+
+// ---------------------------------------------------------------- QatAvgPool
+
+QatAvgPool::QatAvgPool(const ActQuantizer* input, ActQuantizer* output)
+    : input_(input), out_(output) {
+  if (input_ == nullptr || out_ == nullptr) throw std::invalid_argument("QatAvgPool: needs input and output quantizers");
+}
+
+Shape QatAvgPool::OutputShape(const std::vector<Shape>& inputs) const {
+  if (inputs.size() != 1 || inputs[0].size() != 4) throw std::invalid_argument("qat_global_avg_pool expects [N, C, H, W]");
+  return {inputs[0][0], inputs[0][1]};
+}
+
+void QatAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
+  const Tensor& x = *inputs[0];
+  out.Resize(OutputShape({x.shape()}));
+  const int64_t plane = x.dim(2) * x.dim(3);
+  const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
+  const double m = s_in / (static_cast<double>(plane) * s);
+  pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t nc = b; nc < e; ++nc) {
+      double sum = 0;
+      const float* src = x.data() + nc * plane;
+      for (int64_t i = 0; i < plane; ++i) sum += std::round(src[i] / s_in);
+      out.data()[nc] = Requant(sum * m, s, lo, hi);
+    }
+  });
+}
+
+void QatAvgPool::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
+  const TensorD& x = *inputs[0];
+  out = TensorD({x.dim(0), x.dim(1)});
+  const int64_t plane = x.dim(2) * x.dim(3);
+  for (int64_t nc = 0; nc < out.size(); ++nc) {
+    double sum = 0;
+    for (int64_t i = 0; i < plane; ++i) sum += std::round(x[nc * plane + i] / input_->Scale());
+    const double t = sum * input_->Scale() / (static_cast<double>(plane) * out_->Scale());
+    out[nc] = out_->Scale() * std::clamp(std::round(t), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
+  }
+}
+
+void QatAvgPool::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                          const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  CheckGradShape(grad_out, out, Kind());
+  const Tensor& x = *inputs[0];
+  const int64_t plane = x.dim(2) * x.dim(3);
+  y_.Resize(out.shape());
+  for (int64_t nc = 0; nc < out.size(); ++nc) {
+    double sum = 0;
+    for (int64_t i = 0; i < plane; ++i) sum += x.data()[nc * plane + i];
+    y_[nc] = static_cast<float>(sum / static_cast<double>(plane));
+  }
+  BackwardPerImage(*out_, true, y_, grad_out, grad_y_, partials_, pool);
+  if (!grad_inputs[0]) return;
+  Tensor& g = *grad_inputs[0];
+  g.Resize(x.shape());
+  const float inv = 1.0f / static_cast<float>(plane);
+  for (int64_t nc = 0; nc < out.size(); ++nc)
+    for (int64_t i = 0; i < plane; ++i) g.data()[nc * plane + i] = grad_y_[nc] * inv;
+}
+
+void QatAvgPool::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
+  VisitParams([&](const std::string& suffix, Tensor& p, Tensor&) { fn(suffix, p); });
+}
+
+void QatAvgPool::VisitParams(const ParamVisitor& fn) { out_->VisitParams("act", fn); }
+
+// ---------------------------------------------------------------- QatRequant
+
+QatRequant::QatRequant(const ActQuantizer* input, ActQuantizer* output) : input_(input), out_(output) {
+  if (input_ == nullptr || out_ == nullptr) throw std::invalid_argument("QatRequant: needs input and output quantizers");
+}
+
+Shape QatRequant::OutputShape(const std::vector<Shape>& inputs) const {
+  if (inputs.size() != 1) throw std::invalid_argument("qat_requant expects one input");
+  return inputs[0];
+}
+
+void QatRequant::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
+  const Tensor& x = *inputs[0];
+  out.Resize(x.shape());
+  const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi(), ratio = s_in / s;
+  const float s_in_f = static_cast<float>(s_in);
+  pool.ParallelFor(x.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t i = b; i < e; ++i) out.data()[i] = Requant(std::round(x.data()[i] / s_in_f) * ratio, s, lo, hi);
+  });
+}
+
+void QatRequant::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
+  const TensorD& x = *inputs[0];
+  out = TensorD(x.shape());
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const double t = std::round(x[i] / input_->Scale()) * input_->Scale() / out_->Scale();
+    out[i] = out_->Scale() * std::clamp(std::round(t), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
+  }
+}
+
+void QatRequant::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                          const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  CheckGradShape(grad_out, out, Kind());
+  BackwardPerImage(*out_, true, *inputs[0], grad_out, grad_y_, partials_, pool);
+  if (!grad_inputs[0]) return;
+  grad_inputs[0]->Resize(out.shape());
+  std::copy_n(grad_y_.data(), grad_y_.size(), grad_inputs[0]->data());
+}
+
+void QatRequant::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
+  VisitParams([&](const std::string& suffix, Tensor& p, Tensor&) { fn(suffix, p); });
+}
+
+void QatRequant::VisitParams(const ParamVisitor& fn) { out_->VisitParams("act", fn); }
+
+}  // namespace cimsim

@@ -1,0 +1,153 @@
+// qat_layers.h — the layers of a quantization-aware-training network (docs/training.md, "QAT").
+//
+// A QAT network mirrors the integer model node by node (nets/quantized_model.h): every tensor
+// between nodes holds real values r = s·code on its quantizer's grid (float32; the code is recovered
+// exactly as round(r/s)), and every node computes what the integer engine computes, in the same
+// order of roundings:
+//  QatMvm (conv / linear, BatchNorm folded beforehand):
+//    x_code = round(x/s_in), w_code = the weight quantizer's codes, b_code[o] = round(b[o]/(s_w[o]·s_in)),
+//    acc = Σ w_code·x_code (a float32 GEMM on integers: exact while partial sums stay below 2^24 —
+//    always for ≤ 6-bit weights or inputs of ResNet-20 sizes, almost always at 8 bits),
+//    t = (acc + b_code)·M_o with M_o = s_w[o]·s_in/s_out in float64, out = s_out·clamp(round(t), lo, hi).
+//    Exactly the fake-quantized float64 network of the exported model (nets/fake_quant_forward.h) up to
+//    the 2^-24 relative error of the float multiplier terms, which decides a code only on a near-tie.
+//  QatAdd: k = Σ_i round(round(x_i/s_i)·s_i/s_out), out = s_out·clamp(k, lo, hi).
+//  QatAvgPool: out = s_out·clamp(round(Σ round(x/s_in) · s_in/(H·W·s_out)), lo, hi).
+//  QatRequant: out = s_out·clamp(round(round(x/s_in)·s_in/s_out), lo, hi) (a tensor re-quantized to the
+//    fewer bits of the layers that read it).
+// Backward: the output quantizer's estimator (fixed: straight through inside the range; LSQ; DSQ) on
+// the pre-quantization value y (QatMvm: y = s_out·t; add: Σ x_i; pool: mean x); straight through
+// every inner rounding (input codes, bias codes); weights through the weight quantizer. Gradients do
+// not flow into another node's scale (s_in), as in LSQ. Output quantizer partials are summed per image
+// in image order, so everything is bit-identical for any thread count.
+#pragma once
+
+#include <vector>
+
+#include "nets/conv2d.h"
+#include "nets/layer.h"
+#include "train/fake_quantizer.h"
+
+namespace cimsim {
+
+struct QatMvmConfig {
+  bool linear = false;   // linear: x [N, I] → [N, O] (computed as a 1×1 conv)
+  Conv2dParams conv;     // linear: in_channels = I, out_channels = O, kernel 1, stride 1, padding 0
+  int weight_bits = 8;
+  QatMethod weight_method = QatMethod::kFixed;
+  std::vector<double> weight_scales;  // initial per-output-channel scales
+  bool wide_output = false;           // int32 codes on the output grid: no clamp, straight through
+};
+
+class QatMvm : public Layer {
+ public:
+  // input: the quantizer whose grid the input lies on; output: the quantizer of the output — this
+  // node's own (`trains_output`: its parameters are this layer's) or, for a wide output, the grid of
+  // the add it feeds (straight through, no parameters). Quantizers are not owned (QatNetwork owns them).
+  QatMvm(const QatMvmConfig& config, const ActQuantizer* input, ActQuantizer* output, bool trains_output);
+
+  std::string_view Kind() const override { return config_.linear ? "qat_linear" : "qat_conv"; }
+  Shape OutputShape(const std::vector<Shape>& inputs) const override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
+  void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
+  void VisitParams(const ParamVisitor& fn) override;
+  void ParamsChanged() override;
+  int64_t MacsPerImage(const std::vector<Shape>& inputs) const override;
+
+  const QatMvmConfig& config() const { return config_; }
+  Tensor& weight() { return weight_; }  // float (BatchNorm-folded) weights [O, C, k, k] or [O, I]
+  Tensor& bias() { return bias_; }      // [O]
+  const ActQuantizer& output_quantizer() const { return *output_; }
+  const WeightQuantizer& weight_quantizer() const { return wq_; }
+  // The deployed integers of the current parameters: weight codes [O, K], per-channel scales, bias
+  // codes (in accumulator units s_w[o]·s_in).
+  std::vector<int16_t> WeightCodes() const;
+  std::vector<double> WeightScales() const;
+  std::vector<int64_t> BiasCodes() const;
+
+ private:
+  // x (real) → x codes [N, C, H, W] (a linear input [N, I] becomes [N, I, 1, 1]).
+  void InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const;
+  // acc → out (and y = s_out·t when y is non-null).
+  void OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& pool) const;
+
+  QatMvmConfig config_;
+  const ActQuantizer* input_;
+  ActQuantizer* output_;
+  bool trains_output_;
+  Tensor weight_, bias_, weight_grad_, bias_grad_;
+  WeightQuantizer wq_;
+  Conv2d conv_;                      // weights = the current weight codes, no bias
+  std::vector<double> bias_codes_;   // [O]
+  std::vector<double> multipliers_;  // M_o = s_w[o]·s_in/s_out
+  Tensor xc_, acc_, y_, grad_y_, grad_xc_, grad_w_real_;  // training state
+  std::vector<QuantGradPartial> partials_;
+};
+
+class QatAdd : public Layer {
+ public:
+  QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output);
+  std::string_view Kind() const override { return "qat_add"; }
+  Shape OutputShape(const std::vector<Shape>& inputs) const override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
+  void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
+  void VisitParams(const ParamVisitor& fn) override;
+  void ParamsChanged() override { out_->Project(); }
+  const ActQuantizer& output_quantizer() const { return *out_; }
+
+ private:
+  std::vector<const ActQuantizer*> inputs_;
+  ActQuantizer* out_;
+  Tensor y_, grad_y_;
+  std::vector<QuantGradPartial> partials_;
+};
+
+class QatAvgPool : public Layer {
+ public:
+  QatAvgPool(const ActQuantizer* input, ActQuantizer* output);
+  std::string_view Kind() const override { return "qat_global_avg_pool"; }
+  Shape OutputShape(const std::vector<Shape>& inputs) const override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
+  void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
+  void VisitParams(const ParamVisitor& fn) override;
+  void ParamsChanged() override { out_->Project(); }
+  const ActQuantizer& output_quantizer() const { return *out_; }
+
+ private:
+  const ActQuantizer* input_;
+  ActQuantizer* out_;
+  Tensor y_, grad_y_;
+  std::vector<QuantGradPartial> partials_;
+};
+
+class QatRequant : public Layer {
+ public:
+  QatRequant(const ActQuantizer* input, ActQuantizer* output);
+  std::string_view Kind() const override { return "qat_requant"; }
+  Shape OutputShape(const std::vector<Shape>& inputs) const override;
+  void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
+  void ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const override;
+  void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  void VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) override;
+  void VisitParams(const ParamVisitor& fn) override;
+  void ParamsChanged() override { out_->Project(); }
+
+ private:
+  const ActQuantizer* input_;
+  ActQuantizer* out_;
+  Tensor grad_y_;
+  std::vector<QuantGradPartial> partials_;
+};
+
+}  // namespace cimsim

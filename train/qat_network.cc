@@ -1,0 +1,174 @@
+#include "train/qat_network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "common/error.h"
+#include "nets/pooling.h"
+#include "nets/quantize_network.h"
+#include "nets/requantization.h"
+#include "nets/shortcut_a.h"
+#include "train/qat_layers.h"
+
+namespace cimsim {
+namespace {
+
+bool IsMvm(QNodeKind k) { return k == QNodeKind::kConv || k == QNodeKind::kLinear; }
+bool Inherits(QNodeKind k) { return k == QNodeKind::kShortcutA || k == QNodeKind::kMaxPool; }
+
+// The method of node i's output tensor (see the header).
+QatMethod TensorMethod(const QuantizedModel& m, const std::vector<std::vector<int>>& readers, int i,
+                       const std::map<std::string, QatMethod>& methods) {
+  int best_bits = -1;
+  QatMethod best = QatMethod::kFixed;
+  std::vector<int> stack(readers[static_cast<size_t>(i)].rbegin(), readers[static_cast<size_t>(i)].rend());
+  std::vector<int> mvm;
+  std::vector<char> seen(m.nodes.size(), 0);
+  while (!stack.empty()) {
+    const int r = stack.back();
+    stack.pop_back();
+    if (seen[static_cast<size_t>(r)]) continue;
+    seen[static_cast<size_t>(r)] = 1;
+    if (IsMvm(m.nodes[static_cast<size_t>(r)].kind)) {
+      mvm.push_back(r);
+      continue;
+    }
+    const auto& next = readers[static_cast<size_t>(r)];
+    stack.insert(stack.end(), next.rbegin(), next.rend());
+  }
+  std::sort(mvm.begin(), mvm.end());
+  for (int r : mvm) {
+    const QNode& n = m.nodes[static_cast<size_t>(r)];
+    if (n.input_bits > best_bits) {
+      best_bits = n.input_bits;
+      best = methods.at(n.name);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Network& float_net,
+                                            const std::map<std::string, QatMethod>& methods) {
+  auto qat = std::make_unique<QatNetwork>();
+  qat->base = base;
+  const QuantizedModel& m = qat->base;
+  const size_t count = m.nodes.size();
+  for (const QNode& n : m.nodes)
+    if (IsMvm(n.kind) && !methods.count(n.name)) throw std::invalid_argument("BuildQatNetwork: no QAT method for " + n.name);
+  std::vector<std::vector<int>> readers(count);
+  for (size_t i = 0; i < count; ++i)
+    for (int in : m.nodes[i].inputs)
+      if (in != QNode::kImage) readers[static_cast<size_t>(in)].push_back(static_cast<int>(i));
+  qat->image = std::make_unique<ActQuantizer>(QatMethod::kFixed, -127, 127, m.input_scale);
+
+  // Quantizers: every node with codes of its own gets one; wide convs share their add's; shortcuts
+  // and max pools inherit their input's.
+  std::vector<ActQuantizer*> own(count, nullptr);
+  for (size_t i = 0; i < count; ++i) {
+    const QNode& n = m.nodes[i];
+    if (Inherits(n.kind)) continue;
+    const bool wide_into_add = IsMvm(n.kind) && n.out_bits == 0 && i + 1 != count;
+    if (wide_into_add) continue;
+    const QatMethod method = n.out_bits == 0 ? QatMethod::kFixed : TensorMethod(m, readers, static_cast<int>(i), methods);
+    qat->quantizers.push_back(std::make_unique<ActQuantizer>(method, n.out_min, n.out_max, n.out_scale));
+    own[i] = qat->quantizers.back().get();
+  }
+  qat->grid.assign(count, nullptr);
+  auto grid_of = [&](int in) -> const ActQuantizer* { return in == QNode::kImage ? qat->image.get() : qat->grid[static_cast<size_t>(in)]; };
+  for (size_t i = 0; i < count; ++i) {
+    const QNode& n = m.nodes[i];
+    if (Inherits(n.kind)) {
+      qat->grid[i] = grid_of(n.inputs[0]);
+    } else if (own[i]) {
+      qat->grid[i] = own[i];
+    } else {  // a wide conv: the grid of its (single) add reader
+      if (readers[i].size() != 1 || m.nodes[static_cast<size_t>(readers[i][0])].kind != QNodeKind::kAdd)
+        throw std::invalid_argument("BuildQatNetwork: wide node " + n.name + " is not read by exactly one add");
+      qat->grid[i] = own[static_cast<size_t>(readers[i][0])];
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const QNode& n = m.nodes[i];
+    std::vector<int> inputs(n.inputs.begin(), n.inputs.end());
+    for (int& in : inputs)
+      if (in == QNode::kImage) in = Network::kInput;
+    std::unique_ptr<Layer> layer;
+    switch (n.kind) {
+      case QNodeKind::kConv:
+      case QNodeKind::kLinear: {
+        QatMvmConfig c;
+        c.linear = n.kind == QNodeKind::kLinear;
+        c.conv.in_channels = n.in_channels;
+        c.conv.out_channels = n.out_channels;
+        c.conv.kernel = n.kernel;
+        c.conv.stride = n.stride;
+        c.conv.padding = n.padding;
+        c.weight_bits = n.weight_bits;
+        c.weight_method = methods.at(n.name);
+        c.weight_scales = n.weight_scales;
+        c.wide_output = n.out_bits == 0;
+        auto mvm = std::make_unique<QatMvm>(c, grid_of(n.inputs[0]), const_cast<ActQuantizer*>(qat->grid[i]),
+                                            own[i] != nullptr && !c.wide_output);
+        std::vector<float> w;
+        std::vector<double> b;
+        FoldedLayerWeights(float_net, n.name, w, b);
+        if (static_cast<int64_t>(w.size()) != mvm->weight().size())
+          throw std::invalid_argument("BuildQatNetwork: float layer " + n.name + " does not match the model");
+        std::copy(w.begin(), w.end(), mvm->weight().data());
+        for (size_t o = 0; o < b.size(); ++o) mvm->bias()[static_cast<int64_t>(o)] = static_cast<float>(b[o]);
+        layer = std::move(mvm);
+        break;
+      }
+      case QNodeKind::kAdd: {
+        std::vector<const ActQuantizer*> ins;
+        for (int in : n.inputs) ins.push_back(grid_of(in));
+        layer = std::make_unique<QatAdd>(ins, own[i]);
+        break;
+      }
+      case QNodeKind::kGlobalAvgPool:
+        layer = std::make_unique<QatAvgPool>(grid_of(n.inputs[0]), own[i]);
+        break;
+      case QNodeKind::kShortcutA:
+        layer = std::make_unique<ShortcutA>(n.stride, n.pad);
+        break;
+      case QNodeKind::kMaxPool:
+        layer = std::make_unique<MaxPool2d>(n.kernel, n.stride);
+        break;
+      case QNodeKind::kRequant:
+        layer = std::make_unique<QatRequant>(grid_of(n.inputs[0]), own[i]);
+        break;
+    }
+    qat->net.Add(n.name, std::move(layer), inputs);
+  }
+  for (NetworkNode& node : qat->net.nodes()) node.layer->ParamsChanged();
+  return qat;
+}
+
+QuantizedModel ExportQuantizedModel(QatNetwork& qat, const std::string& description, const std::string& where) {
+  for (NetworkNode& node : qat.net.nodes()) node.layer->ParamsChanged();
+  QuantizedModel m = qat.base;
+  m.description = description;
+  for (size_t i = 0; i < m.nodes.size(); ++i) {
+    QNode& n = m.nodes[i];
+    n.out_scale = qat.grid[i]->Scale();
+    if (!IsMvm(n.kind)) continue;
+    const auto* mvm = static_cast<const QatMvm*>(qat.net.nodes()[i].layer.get());
+    n.weights = mvm->WeightCodes();
+    n.weight_scales = mvm->WeightScales();
+    n.bias.clear();
+    for (int64_t b : mvm->BiasCodes()) {
+      if (std::abs(b) >= (int64_t{1} << 30))
+        throw InputError(where + ": layer " + n.name + ": a bias of " + std::to_string(b) +
+                         " accumulator units is beyond ±2^30 (weight or input scale too small)");
+      n.bias.push_back(static_cast<int32_t>(b));
+    }
+  }
+  SetMultipliers(m, where);
+  m.Validate(where);
+  return m;
+}
+
+}  // namespace cimsim

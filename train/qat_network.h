@@ -1,0 +1,50 @@
+// qat_network.h — a quantization-aware-training network built from a quantized model, and its export.
+//
+// Start: the float network and its post-training quantized model (QuantizeNetwork with every layer
+// quantized post-training, which fixes the integer graph: fused nodes, code widths, and initial scales).
+// BatchNorm is folded into the conv weights and biases before QAT (FoldedLayerWeights), so the weights
+// that train are exactly the ones deployed (docs/training.md says why). Per node of the quantized model:
+//   conv / linear → QatMvm with the folded float weights, a WeightQuantizer (method of the layer,
+//                   initial per-channel scales from the model), and its output on
+//                     - its own ActQuantizer (codes out_min..out_max, initial scale out_scale), or
+//                     - the grid of the add it feeds (a wide output), or a fixed wide grid (the logits);
+//   add → QatAdd, global average pool → QatAvgPool (own ActQuantizers);
+//   option-A shortcut, max pool → the float layers (exact on grid values; their output stays on their
+//                   input's grid).
+// The method of an activation quantizer is the method of the conv/linear layer that reads the tensor
+// with the most bits (directly or through adds, pools and shortcuts; the first such layer on a tie) —
+// the same reader whose bits the tensor has; kFixed when no reader trains.
+// Export: the model with the current weight codes, weight scales, bias codes and output scales, and
+// every fixed-point multiplier recomputed (nets/requantization.h): exactly what the QAT network computes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nets/network.h"
+#include "nets/quantized_model.h"
+#include "train/fake_quantizer.h"
+
+namespace cimsim {
+
+struct QatNetwork {
+  QuantizedModel base;                                 // the structure (and the initial scales)
+  std::vector<std::unique_ptr<ActQuantizer>> quantizers;  // owned; declared before net (outlive its layers)
+  std::vector<const ActQuantizer*> grid;               // per node: the quantizer its output lies on
+  std::unique_ptr<ActQuantizer> image;                 // the fixed grid of the image input
+  Network net;                                         // one node per model node, same names
+};
+
+// methods: for every conv/linear node name of `base`, kFixed (post-training ranges; weights still
+// fine-tune), kLsq or kDsq. Throws std::invalid_argument for a node without a method or a float
+// network that does not match the model.
+std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Network& float_net,
+                                            const std::map<std::string, QatMethod>& methods);
+
+// The integer model of the network's current parameters (validated; InputError naming `where` if a
+// scale makes a multiplier or bias impossible).
+QuantizedModel ExportQuantizedModel(QatNetwork& qat, const std::string& description, const std::string& where);
+
+}  // namespace cimsim

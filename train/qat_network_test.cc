@@ -1,0 +1,150 @@
+// Tests of the QAT network: it computes what the integer engine of its export computes (before and
+// after training steps), its steps are bit-identical for 1 and 2 threads, and with fixed 8-bit
+// quantizers its gradients are those of the float layers on the dequantized values.
+#include "train/qat_network.h"
+
+#include <gtest/gtest.h>
+
+#include "nets/integer_network.h"
+#include "nets/quant_test_util.h"
+#include "train/qat_layers.h"
+#include "train/sgd.h"
+#include "train/softmax_cross_entropy.h"
+#include "train/train_graph.h"
+
+namespace cimsim {
+namespace {
+
+using testing::FirstN;
+using testing::QuantizedRandomNet;
+using testing::RandomImages;
+using testing::SpecFor;
+using testing::Uniform;
+
+struct Built {
+  ModelSpec spec;
+  Network float_net;
+  QuantizedModel base;
+  std::unique_ptr<QatNetwork> qat;
+};
+
+// Every layer at `bits`, except the last (linear) at `last_bits`: below the residual stream's bits,
+// the conv layers read requantized copies.
+Built Build(const std::string& arch, int depth, char shortcut, int bits, QatMethod method, uint64_t seed,
+            int last_bits = 0) {
+  Built b;
+  b.spec = SpecFor(arch, depth, shortcut);
+  b.float_net = BuildNetwork(b.spec);
+  std::vector<ResolvedLayer> layers = Uniform(b.float_net, bits, bits);
+  if (last_bits > 0) layers.back().params.weight_bits = layers.back().params.activation_bits = last_bits;
+  b.base = QuantizedRandomNet(b.spec, b.float_net, layers, seed);
+  std::map<std::string, QatMethod> methods;
+  for (const std::string& name : MvmLayerNames(b.float_net)) methods[name] = method;
+  b.qat = BuildQatNetwork(b.base, b.float_net, methods);
+  return b;
+}
+
+// Images through the QAT network's normalizer, as training feeds them.
+Tensor QatInput(const QuantizedModel& m, const ModelSpec& spec, const Cifar10Set& images) {
+  const Normalizer input = Normalizer::QuantizedInput(spec.input_norm, m.input_scale, m.input_lut);
+  Tensor x({images.size(), kCifarChannels, kCifarHeight, kCifarWidth});
+  for (int64_t i = 0; i < images.size(); ++i) input.Apply(images.image(i), x.data() + i * kCifarImageBytes);
+  return x;
+}
+
+// The integer engine's logit codes must be the QAT network's logits divided by the logit scale.
+void ExpectSameAsIntegerEngine(Built& b, const Cifar10Set& images) {
+  const QuantizedModel exported = ExportQuantizedModel(*b.qat, "test", "test");
+  IntegerNetwork engine(exported);
+  ThreadPool pool(2);
+  const int64_t n = images.size(), k = exported.num_classes;
+  std::vector<int32_t> codes(static_cast<size_t>(n * k));
+  engine.Forward(images.pixels.data(), n, codes.data(), pool);
+  Tensor logits;
+  b.qat->net.Forward(QatInput(exported, b.spec, images), logits, pool);
+  const double s = exported.nodes.back().out_scale;
+  int64_t differ = 0;
+  for (int64_t i = 0; i < n * k; ++i) differ += std::lround(logits[i] / s) != codes[static_cast<size_t>(i)];
+  EXPECT_EQ(differ, 0) << "logit codes that differ out of " << n * k;
+}
+
+TEST(QatNetwork, ComputesWhatItsExportComputes) {
+  const Cifar10Set images = RandomImages(6, 99);
+  for (const auto& [arch, depth, shortcut] : {std::tuple{"resnet", 8, 'A'}, std::tuple{"resnet", 8, 'B'}, std::tuple{"vgg", 0, 'A'}}) {
+    for (QatMethod method : {QatMethod::kFixed, QatMethod::kLsq, QatMethod::kDsq}) {
+      SCOPED_TRACE(std::string(arch) + " " + std::string(ToString(method)));
+      Built b = Build(arch, depth, shortcut, 4, method, 5);
+      ExpectSameAsIntegerEngine(b, images);
+      Built mixed = Build(arch, depth, shortcut, 3, method, 6, 8);
+      ExpectSameAsIntegerEngine(mixed, images);
+    }
+  }
+}
+
+TEST(QatNetwork, MixedBitsReadRequantizedInputs) {
+  Built b = Build("resnet", 8, 'A', 2, QatMethod::kLsq, 8, 8);
+  int requants = 0;
+  for (const QNode& n : b.base.nodes) {
+    requants += n.kind == QNodeKind::kRequant;
+    if (n.kind == QNodeKind::kConv && n.name != "conv1") {
+      EXPECT_EQ(n.input_bits, 2) << n.name;
+    }
+  }
+  EXPECT_GT(requants, 0);
+}
+
+// A few SGD steps, then the same check: training keeps the network exportable and exact.
+TEST(QatNetwork, ExactAfterTrainingSteps) {
+  const Cifar10Set images = RandomImages(16, 7);
+  for (QatMethod method : {QatMethod::kLsq, QatMethod::kDsq}) {
+    SCOPED_TRACE(std::string(ToString(method)));
+    Built b = Build("resnet", 8, 'A', 3, method, 11);
+    TrainGraph graph(b.qat->net);
+    std::vector<SgdEntry> entries;
+    for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
+    Sgd sgd(entries, SgdParams{});
+    ThreadPool pool(2);
+    const Tensor x = QatInput(b.base, b.spec, images);
+    std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
+    Tensor grad;
+    for (int step = 0; step < 3; ++step) {
+      const Tensor& logits = graph.ForwardTrain(x, pool);
+      SoftmaxCrossEntropy(logits, labels, &grad);
+      graph.Backward(grad, pool);
+      sgd.Step(0.01);
+      for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
+    }
+    ExpectSameAsIntegerEngine(b, images);
+  }
+}
+
+TEST(QatNetwork, StepsAreBitIdenticalForOneAndTwoThreads) {
+  const Cifar10Set images = RandomImages(19, 3);
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2}) {
+    Built b = Build("resnet", 8, 'B', 2, QatMethod::kLsq, 13);
+    TrainGraph graph(b.qat->net);
+    std::vector<SgdEntry> entries;
+    for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
+    Sgd sgd(entries, SgdParams{});
+    ThreadPool pool(threads);
+    const Tensor x = QatInput(b.base, b.spec, images);
+    std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
+    Tensor grad;
+    for (int step = 0; step < 2; ++step) {
+      const Tensor& logits = graph.ForwardTrain(x, pool);
+      SoftmaxCrossEntropy(logits, labels, &grad);
+      graph.Backward(grad, pool);
+      sgd.Step(0.05);
+      for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
+    }
+    std::vector<float> all;
+    for (const ParamRef& p : graph.Params()) all.insert(all.end(), p.param->data(), p.param->data() + p.param->size());
+    results.push_back(all);
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  EXPECT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)));
+}
+
+}  // namespace
+}  // namespace cimsim
