@@ -1,5 +1,7 @@
 #include "quant/lsq.h"
 
+#include "common/rounding.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -22,13 +24,6 @@ std::string Num(double x) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.9g", x);
   return buf;
-}
-
-// round half away from zero for |x| < 2^31, branch-free and vectorizable: x + (the largest float
-// below 1/2, with x's sign) is rounded to float, then truncated. (x + 0.5 would be wrong for
-// x = 0.49999997: the sum rounds up to 1.) Equal to std::round on that range.
-inline float RoundHalfAway(float x) {
-  return static_cast<float>(static_cast<int32_t>(x + std::copysign(0.49999997f, x)));
 }
 
 void CheckRange(const char* fn, LsqRange r) {

@@ -180,7 +180,7 @@ TEST(QuantPlanTest, ALaterBroadRuleOverridesAnEarlierSpecificOne) {
   EXPECT_EQ(Find(plan.Resolve(kNames), "layer3.0.conv1").params.weight_bits, 5);
 }
 
-TEST(QuantPlanTest, HybridRuleSendsBelowFourBitsToQatWhichIsAnErrorNamingLayerAndRule) {
+TEST(QuantPlanTest, HybridRuleSendsBelowFourBitsToQatWhichIsAnErrorForPtqNamingLayerAndRule) {
   QuantPlan plan;
   plan.source = "q.json";
   plan.rules = {Rule("layer3.*", Bits(3), "q.json: layers[0]")};
@@ -188,8 +188,13 @@ TEST(QuantPlanTest, HybridRuleSendsBelowFourBitsToQatWhichIsAnErrorNamingLayerAn
   // The first offending layer in model order.
   EXPECT_EQ(message,
             "layer3.0.conv1: W3A8 is below 4 bits (weight_bits from q.json: layers[0]), which needs "
-            "quantization-aware training (LSQ/DSQ), not built yet; set \"mode\": \"ptq\" for that layer to "
-            "force post-training quantization");
+            "quantization-aware training (LSQ/DSQ: cimsim qat); set \"mode\": \"ptq\" for that layer to "
+            "force post-training quantization, or train it with cimsim qat");
+  // cimsim qat resolves the same plan: those layers become QAT, the rest PTQ.
+  const std::vector<ResolvedLayer> qat = plan.Resolve(kNames, true);
+  ASSERT_EQ(qat.size(), kNames.size());
+  for (const ResolvedLayer& l : qat)
+    EXPECT_EQ(l.mode, l.name.rfind("layer3.", 0) == 0 ? QuantMode::kQat : QuantMode::kPtq) << l.name;
 }
 
 TEST(QuantPlanTest, HybridRuleNamesActivationBitsAndTheDefaultWhenTheyAreLow) {
@@ -231,14 +236,17 @@ TEST(QuantPlanTest, FourBitsIsPostTraining) {
   }
 }
 
-TEST(QuantPlanTest, ModeQatIsAnErrorEvenAtEightBits) {
+TEST(QuantPlanTest, ModeQatIsAnErrorForPtqEvenAtEightBits) {
   QuantPlan plan;
   LayerQuantOverride qat;
   qat.mode = QuantMode::kQat;
   plan.rules = {Rule("linear", qat, "q.json: layers[3]")};
   const std::string message = InputErrorOf([&] { plan.Resolve(kNames); });
   EXPECT_TRUE(HasPart(message, "linear: \"mode\": \"qat\" (from q.json: layers[3]) needs quantization-aware training"));
-  EXPECT_TRUE(HasPart(message, "not built yet"));
+  EXPECT_TRUE(HasPart(message, "cimsim qat"));
+  const std::vector<ResolvedLayer> resolved = plan.Resolve(kNames, true);
+  EXPECT_EQ(resolved.back().name, "linear");
+  EXPECT_EQ(resolved.back().mode, QuantMode::kQat);
 }
 
 TEST(QuantPlanTest, ARuleMatchingNoLayerIsAnErrorListingTheLayers) {

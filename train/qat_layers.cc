@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "common/rounding.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
@@ -11,9 +12,10 @@ namespace {
 // The code range of a wide (int32) output, as the quantized model's (nets/quantize_network.cc).
 constexpr double kWideLimit = 1 << 30;
 
-// s·clamp(round(t), lo, hi) for a real quotient t.
+// s·clamp(round(t), lo, hi) for a real quotient t (clamped first: the same value, and in the range
+// where RoundHalfAway vectorizes).
 inline float Requant(double t, double s, double lo, double hi) {
-  return static_cast<float>(s * std::clamp(std::round(t), lo, hi));
+  return static_cast<float>(s * RoundHalfAway(std::clamp(t, lo, hi)));
 }
 
 // Per-image quantizer partials, summed in image order, handed to the quantizer.
@@ -106,7 +108,7 @@ void QatMvm::InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const {
   const float* src = x.data();
   float* dst = xc.data();
   pool.ParallelFor(x.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = std::round(src[i] / s);
+    for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = RoundHalfAway(src[i] / s);
   });
 }
 
@@ -282,7 +284,7 @@ void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thre
     for (std::ptrdiff_t i = b; i < e; ++i) {
       double k = 0;
       for (size_t j = 0; j < inputs.size(); ++j)
-        k += std::round(std::round(inputs[j]->data()[i] / in_s[j]) * ratio[j]);
+        k += RoundHalfAway(RoundHalfAway(inputs[j]->data()[i] / in_s[j]) * ratio[j]);
       out.data()[i] = static_cast<float>(s * std::clamp(k, lo, hi));
     }
   });
@@ -346,7 +348,7 @@ void QatAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, 
     for (std::ptrdiff_t nc = b; nc < e; ++nc) {
       double sum = 0;
       const float* src = x.data() + nc * plane;
-      for (int64_t i = 0; i < plane; ++i) sum += std::round(src[i] / s_in);
+      for (int64_t i = 0; i < plane; ++i) sum += RoundHalfAway(src[i] / s_in);
       out.data()[nc] = Requant(sum * m, s, lo, hi);
     }
   });
@@ -407,7 +409,7 @@ void QatRequant::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, 
   const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi(), ratio = s_in / s;
   const float s_in_f = static_cast<float>(s_in);
   pool.ParallelFor(x.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t i = b; i < e; ++i) out.data()[i] = Requant(std::round(x.data()[i] / s_in_f) * ratio, s, lo, hi);
+    for (std::ptrdiff_t i = b; i < e; ++i) out.data()[i] = Requant(RoundHalfAway(x.data()[i] / s_in_f) * ratio, s, lo, hi);
   });
 }
 

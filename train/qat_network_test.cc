@@ -148,3 +148,70 @@ TEST(QatNetwork, StepsAreBitIdenticalForOneAndTwoThreads) {
 
 }  // namespace
 }  // namespace cimsim
+
+namespace cimsim {
+namespace {
+
+// With fixed quantizers and every value inside its range, QatMvm's gradients are the float conv's
+// on the dequantized weights (straight-through everywhere).
+void CheckQatMvmGradients(bool wide) {
+  Conv2dParams p;
+  p.in_channels = 3;
+  p.out_channels = 4;
+  p.kernel = 3;
+  p.stride = 1;
+  p.padding = 1;
+  QatMvmConfig c;
+  c.conv = p;
+  c.weight_bits = 8;
+  c.weight_method = QatMethod::kFixed;
+  c.weight_scales.assign(4, 0.01);
+  ActQuantizer in(QatMethod::kFixed, 0, 255, 0.02);
+  ActQuantizer out = wide ? ActQuantizer(QatMethod::kFixed, -(1 << 30), 1 << 30, 0.001)
+                          : ActQuantizer(QatMethod::kFixed, 0, 255, 0.01);
+  c.wide_output = wide;
+  QatMvm layer(c, &in, &out, !wide);
+  Rng rng(3);
+  for (int64_t i = 0; i < layer.weight().size(); ++i) layer.weight()[i] = static_cast<float>(0.3 * rng.Normal());
+  for (int64_t i = 0; i < layer.bias().size(); ++i) layer.bias()[i] = static_cast<float>(0.1 * rng.Normal());
+  layer.ParamsChanged();
+  Tensor x({2, 3, 5, 5});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(0.02 * rng.Below(200));
+  ThreadPool pool(1);
+  Workspace ws;
+  Tensor y, g({2, 4, 5, 5}), gx;
+  layer.ForwardTrain({&x}, y, pool, ws);
+  for (int64_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>(rng.Normal());
+  layer.Backward({&x}, y, g, {&gx}, pool, ws);
+
+  Conv2dParams fp = p;
+  fp.bias = true;
+  Conv2d ref(fp);
+  const std::vector<int16_t> codes = layer.WeightCodes();
+  for (int64_t i = 0; i < ref.weight().size(); ++i) ref.weight()[i] = static_cast<float>(0.01 * codes[static_cast<size_t>(i)]);
+  const std::vector<int64_t> bias_codes = layer.BiasCodes();
+  for (int64_t o = 0; o < 4; ++o) ref.bias()[o] = static_cast<float>(0.01 * 0.02 * static_cast<double>(bias_codes[static_cast<size_t>(o)]));
+  Tensor ry, rgx;
+  ref.ForwardTrain({&x}, ry, pool, ws);
+  if (!wide) {  // the clamp to [0, 255·s]: straight through inside only
+    for (int64_t i = 0; i < g.size(); ++i)
+      if (!(ry[i] > 0 && ry[i] < 255 * 0.01)) g[i] = 0;
+  }
+  ref.Backward({&x}, ry, g, {&rgx}, pool, ws);
+  ASSERT_EQ(gx.shape(), rgx.shape());
+  for (int64_t i = 0; i < gx.size(); ++i) EXPECT_NEAR(gx[i], rgx[i], 1e-4 * (1 + std::abs(rgx[i]))) << i;
+  std::vector<Tensor*> grads;
+  layer.VisitParams([&](const std::string&, Tensor&, Tensor& grad) { grads.push_back(&grad); });
+  for (int64_t i = 0; i < ref.weight_grad().size(); ++i)
+    EXPECT_NEAR((*grads[0])[i], ref.weight_grad()[i], 1e-3 * (1 + std::abs(ref.weight_grad()[i]))) << i;
+  for (int64_t i = 0; i < ref.bias_grad().size(); ++i)
+    EXPECT_NEAR((*grads[1])[i], ref.bias_grad()[i], 1e-3 * (1 + std::abs(ref.bias_grad()[i]))) << i;
+}
+
+TEST(QatMvm, GradientsAreTheFloatConvsOnDequantizedValues) {
+  CheckQatMvmGradients(true);
+  CheckQatMvmGradients(false);
+}
+
+}  // namespace
+}  // namespace cimsim
