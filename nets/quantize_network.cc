@@ -838,20 +838,35 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
   return model;
 }
 
-void FoldedLayerWeights(const Network& net, const std::string& layer, std::vector<float>& w, std::vector<double>& b) {
+FoldedLayer FoldLayer(const Network& net, const std::string& layer) {
   const int node = net.Find(layer);
-  if (node < 0) throw std::invalid_argument("FoldedLayerWeights: no layer " + layer);
+  if (node < 0) throw std::invalid_argument("FoldLayer: no layer " + layer);
   Group g;
   const std::string kind = KindOf(net, node);
-  if (kind != "conv2d" && kind != "linear") throw std::invalid_argument("FoldedLayerWeights: " + layer + " is a " + kind);
+  if (kind != "conv2d" && kind != "linear") throw std::invalid_argument("FoldLayer: " + layer + " is a " + kind);
   g.kind = kind == "conv2d" ? QNodeKind::kConv : QNodeKind::kLinear;
   g.head = g.tail = node;
+  FoldedLayer f;
   if (g.kind == QNodeKind::kConv) {
     const auto consumers = Consumers(net);
     const auto& c = consumers[static_cast<size_t>(node)];
     if (c.size() == 1 && KindOf(net, c[0]) == "batch_norm") g.batch_norm = c[0];
   }
-  FoldedWeights(net, g, w, b);
+  // The layer alone (no BatchNorm) gives the raw weights and bias; with it, the folded ones.
+  Group raw = g;
+  raw.batch_norm = -1;
+  std::vector<double> raw_bias;
+  FoldedWeights(net, raw, f.raw_weights, raw_bias);
+  FoldedWeights(net, g, f.weights, f.bias);
+  const int64_t O = static_cast<int64_t>(f.bias.size());
+  f.scale.assign(static_cast<size_t>(O), 1.0);
+  if (g.batch_norm >= 0) {
+    auto* bn = const_cast<BatchNorm2d*>(static_cast<const BatchNorm2d*>(net.nodes()[static_cast<size_t>(g.batch_norm)].layer.get()));
+    for (int64_t o = 0; o < O; ++o)
+      f.scale[static_cast<size_t>(o)] = static_cast<double>(bn->gamma().data()[o]) /
+                                        std::sqrt(static_cast<double>(bn->running_var().data()[o]) + bn->eps());
+  }
+  return f;
 }
 
 }  // namespace cimsim

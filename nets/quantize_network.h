@@ -61,8 +61,13 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
                                const Cifar10Set& calibration, const std::vector<int64_t>& indices,
                                const QuantizeOptions& options, Progress* progress);
 
-// The float weights [O, K] and bias [O] of conv/linear `layer` with the BatchNorm that alone consumes
-// it folded in (step 1's formulas): the starting point of quantization-aware training.
-void FoldedLayerWeights(const Network& net, const std::string& layer, std::vector<float>& w, std::vector<double>& b);
+// Conv/linear `layer` and the BatchNorm that alone consumes it (if any), folded with step 1's formulas:
+// weights[o, k] = float(raw_weights[o, k]·scale[o]) (scale = γ/√(σ²+ε), 1 without BatchNorm), bias the
+// folded bias — the starting point of quantization-aware training.
+struct FoldedLayer {
+  std::vector<float> raw_weights, weights;  // [O, K]
+  std::vector<double> scale, bias;          // [O]
+};
+FoldedLayer FoldLayer(const Network& net, const std::string& layer);
 
 }  // namespace cimsim

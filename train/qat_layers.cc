@@ -67,6 +67,10 @@ QatMvm::QatMvm(const QatMvmConfig& config, const ActQuantizer* input, ActQuantiz
   weight_grad_.Resize(weight_.shape());
   bias_ = Tensor({c.out_channels});
   bias_grad_.Resize(bias_.shape());
+  if (config_.fold_scale.empty()) config_.fold_scale.assign(static_cast<size_t>(c.out_channels), 1.0);
+  if (static_cast<int>(config_.fold_scale.size()) != c.out_channels)
+    throw std::invalid_argument("QatMvm: fold_scale needs one factor per output channel");
+  folded_.resize(static_cast<size_t>(weight_.size()));
 }
 
 Shape QatMvm::OutputShape(const std::vector<Shape>& inputs) const {
@@ -85,8 +89,12 @@ void QatMvm::ParamsChanged() {
   if (trains_output_) output_->Project();
   wq_.Project();
   const int64_t O = config_.conv.out_channels, K = weight_.size() / O;
+  for (int64_t o = 0; o < O; ++o) {
+    const double a = config_.fold_scale[static_cast<size_t>(o)];
+    for (int64_t k = 0; k < K; ++k) folded_[static_cast<size_t>(o * K + k)] = static_cast<float>(weight_[o * K + k] * a);
+  }
   Tensor& codes = conv_.weight();
-  wq_.Codes(weight_.data(), codes.data());
+  wq_.Codes(folded_.data(), codes.data());
   const double s_in = input_->Scale(), s_out = output_quantizer().Scale();
   bias_codes_.resize(static_cast<size_t>(O));
   multipliers_.resize(static_cast<size_t>(O));
@@ -95,7 +103,6 @@ void QatMvm::ParamsChanged() {
     bias_codes_[static_cast<size_t>(o)] = std::round(static_cast<double>(bias_[o]) / acc_unit);
     multipliers_[static_cast<size_t>(o)] = acc_unit / s_out;
   }
-  (void)K;
 }
 
 void QatMvm::InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const {
@@ -206,7 +213,12 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
     const float inv = static_cast<float>(1.0 / wq_.Scale(o));
     for (int64_t k = 0; k < K; ++k) grad_w_real_[o * K + k] = gwc[o * K + k] * inv;
   }
-  wq_.Backward(weight_.data(), grad_w_real_.data(), weight_grad_.data());
+  grad_folded_.Resize({O, K});
+  wq_.Backward(folded_.data(), grad_w_real_.data(), grad_folded_.data());
+  for (int64_t o = 0; o < O; ++o) {
+    const float a = static_cast<float>(config_.fold_scale[static_cast<size_t>(o)]);
+    for (int64_t k = 0; k < K; ++k) weight_grad_[o * K + k] = grad_folded_[o * K + k] * a;
+  }
 }
 
 void QatMvm::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {

@@ -37,6 +37,11 @@ struct QatMvmConfig {
   QatMethod weight_method = QatMethod::kFixed;
   std::vector<double> weight_scales;  // initial per-output-channel scales
   bool wide_output = false;           // int32 codes on the output grid: no clamp, straight through
+  // The folded BatchNorm's per-channel factor a_o = γ_o/√(σ²_o+ε) (empty: 1). The trained parameter is
+  // the layer's own weight v (as before folding); the quantized weight is w = float(v·a_o). SGD on v is
+  // SGD on w with a per-channel rate a_o², the conditioning the network was trained with (BatchNorm
+  // frozen at its running statistics).
+  std::vector<double> fold_scale;
 };
 
 class QatMvm : public Layer {
@@ -59,7 +64,7 @@ class QatMvm : public Layer {
   int64_t MacsPerImage(const std::vector<Shape>& inputs) const override;
 
   const QatMvmConfig& config() const { return config_; }
-  Tensor& weight() { return weight_; }  // float (BatchNorm-folded) weights [O, C, k, k] or [O, I]
+  Tensor& weight() { return weight_; }  // the trained weights v [O, C, k, k] or [O, I] (w = v·a_o)
   Tensor& bias() { return bias_; }      // [O]
   const ActQuantizer& output_quantizer() const { return *output_; }
   const WeightQuantizer& weight_quantizer() const { return wq_; }
@@ -84,7 +89,8 @@ class QatMvm : public Layer {
   Conv2d conv_;                      // weights = the current weight codes, no bias
   std::vector<double> bias_codes_;   // [O]
   std::vector<double> multipliers_;  // M_o = s_w[o]·s_in/s_out
-  Tensor xc_, acc_, y_, grad_y_, grad_xc_, grad_w_real_;  // training state
+  std::vector<float> folded_;        // w = v·a_o [O, K]
+  Tensor xc_, acc_, y_, grad_y_, grad_xc_, grad_w_real_, grad_folded_;  // training state
   std::vector<QuantGradPartial> partials_;
 };
 

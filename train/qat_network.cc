@@ -110,15 +110,14 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
         c.weight_method = methods.at(n.name);
         c.weight_scales = n.weight_scales;
         c.wide_output = n.out_bits == 0;
+        const FoldedLayer folded = FoldLayer(float_net, n.name);
+        c.fold_scale = folded.scale;
         auto mvm = std::make_unique<QatMvm>(c, grid_of(n.inputs[0]), const_cast<ActQuantizer*>(qat->grid[i]),
                                             own[i] != nullptr && !c.wide_output);
-        std::vector<float> w;
-        std::vector<double> b;
-        FoldedLayerWeights(float_net, n.name, w, b);
-        if (static_cast<int64_t>(w.size()) != mvm->weight().size())
+        if (static_cast<int64_t>(folded.raw_weights.size()) != mvm->weight().size())
           throw std::invalid_argument("BuildQatNetwork: float layer " + n.name + " does not match the model");
-        std::copy(w.begin(), w.end(), mvm->weight().data());
-        for (size_t o = 0; o < b.size(); ++o) mvm->bias()[static_cast<int64_t>(o)] = static_cast<float>(b[o]);
+        std::copy(folded.raw_weights.begin(), folded.raw_weights.end(), mvm->weight().data());
+        for (size_t o = 0; o < folded.bias.size(); ++o) mvm->bias()[static_cast<int64_t>(o)] = static_cast<float>(folded.bias[o]);
         layer = std::move(mvm);
         break;
       }
