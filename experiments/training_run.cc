@@ -78,7 +78,14 @@ int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": train_config attribute is not valid JSON: " + e.what());
   }
-  const std::string diff = FirstDifference(job.config_json, saved, "");
+  // The evaluation set does not change the weights: a resumed (or finished) run may be evaluated on
+  // another one.
+  nlohmann::json now = job.config_json, then = saved;
+  for (const char* key : {"test_data", "test_images"}) {
+    now.erase(key);
+    then.erase(key);
+  }
+  const std::string diff = FirstDifference(now, then, "");
   if (!diff.empty()) {
     throw InputError("--resume: " + path + " was written by a run with another config: key '" + diff +
                      "' differs (checkpoint: " + Show(AtPath(saved, diff)) + ", now: " + Show(AtPath(job.config_json, diff)) +

@@ -11,8 +11,8 @@
 //      config as JSON text, checked on resume);
 //   5. one JSON line is appended to DIR/log.jsonl: {"epoch", "loss", "train_accuracy",
 //      "test_accuracy", "lr", "seconds", "images_per_s"} (lr: the rate of the epoch's last batch).
-// Resume: the checkpoint's config must equal the current one (else an InputError names the first key
-// that differs); the model, buffers and step count are restored, log.jsonl is cut to the completed
+// Resume: the checkpoint's config must equal the current one except for test_data and test_images
+// (else an InputError names the first key that differs); the model, buffers and step count are restored, log.jsonl is cut to the completed
 // epochs, and training continues at epoch train_epochs_done. Every random draw depends only on the
 // seed and the epoch, and every step is bit-identical for any thread count, so a resumed run ends
 // with exactly the weights of an uninterrupted one.
