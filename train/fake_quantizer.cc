@@ -116,8 +116,8 @@ double WeightQuantizer::Scale(int64_t row) const {
   return 1;
 }
 
-void WeightQuantizer::Codes(const float* w, float* codes) const {
-  std::vector<int16_t> c(static_cast<size_t>(cols_));
+void WeightQuantizer::Codes(const float* w, float* codes) {
+  std::vector<int16_t>& c = code_scratch_;
   const LsqRange range{q_max_, q_max_};
   for (int64_t o = 0; o < rows_; ++o) {
     std::span<const float> row(w + o * cols_, static_cast<size_t>(cols_));

@@ -86,8 +86,8 @@ class WeightQuantizer {
   QatMethod method() const { return method_; }
   int q_max() const { return q_max_; }
   double Scale(int64_t row) const;
-  // codes[rows, cols] (integers held in floats) of the weights w[rows, cols].
-  void Codes(const float* w, float* codes) const;
+  // codes[rows, cols] (integers held in floats) of the weights w[rows, cols] (no allocation).
+  void Codes(const float* w, float* codes);
   // grad_w = dL/dw given dL/dŵ for the dequantized weights ŵ = s_row·code; sets the parameter gradients.
   void Backward(const float* w, const float* grad_what, float* grad_w);
   void VisitParams(const std::string& prefix, const ParamVisitor& fn);

@@ -1,5 +1,6 @@
 #include "train/qat_layers.h"
 
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -8,6 +9,8 @@
 
 namespace cimsim {
 namespace {
+
+constexpr size_t kMaxAddInputs = 4;
 
 // The code range of a wide (int32) output, as the quantized model's (nets/quantize_network.cc).
 constexpr double kWideLimit = 1 << 30;
@@ -274,7 +277,8 @@ std::vector<int64_t> QatMvm::BiasCodes() const {
 
 QatAdd::QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output)
     : inputs_(std::move(inputs)), out_(output) {
-  if (inputs_.size() < 2 || out_ == nullptr) throw std::invalid_argument("QatAdd: needs two inputs and an output quantizer");
+  if (inputs_.size() < 2 || inputs_.size() > kMaxAddInputs || out_ == nullptr)
+    throw std::invalid_argument("QatAdd: needs 2.." + std::to_string(kMaxAddInputs) + " inputs and an output quantizer");
 }
 
 Shape QatAdd::OutputShape(const std::vector<Shape>& inputs) const {
@@ -287,10 +291,10 @@ Shape QatAdd::OutputShape(const std::vector<Shape>& inputs) const {
 void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   out.Resize(OutputShape({inputs[0]->shape(), inputs[1]->shape()}));
   const double s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
-  std::vector<double> in_s, ratio;
-  for (const ActQuantizer* q : inputs_) {
-    in_s.push_back(q->Scale());
-    ratio.push_back(q->Scale() / s);
+  std::array<double, kMaxAddInputs> in_s{}, ratio{};
+  for (size_t j = 0; j < inputs_.size(); ++j) {
+    in_s[j] = inputs_[j]->Scale();
+    ratio[j] = inputs_[j]->Scale() / s;
   }
   pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t i = b; i < e; ++i) {
