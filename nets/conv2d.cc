@@ -5,26 +5,11 @@
 #include <stdexcept>
 #include <utility>
 
+#include "nets/aligned_scratch.h"
 #include "nets/eigen_maps.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
-namespace {
-
-constexpr int64_t kAlignFloats = 16;  // 64 bytes
-
-int64_t RoundUpToAlignment(int64_t floats) { return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
-
-// The first 64-byte boundary at or after p (p must have kAlignFloats floats of room to spare). Every
-// GEMM destination is aligned so that Eigen's alignment-dependent peeling cannot make results depend
-// on which worker's buffer was used.
-float* AlignUp(float* p) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t bytes = kAlignFloats * sizeof(float);
-  return p + ((bytes - address % bytes) % bytes) / sizeof(float);
-}
-
-}  // namespace
 
 void Conv2dParams::Validate() const {
   auto check = [](bool ok, const std::string& field, int value, const std::string& allowed) {

@@ -4,24 +4,11 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "nets/aligned_scratch.h"
 #include "nets/eigen_maps.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
-namespace {
-
-constexpr int64_t kAlignFloats = 16;  // 64 bytes
-
-int64_t RoundUpToAlignment(int64_t floats) { return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
-
-// The first 64-byte boundary at or after p (p must have kAlignFloats floats of room to spare).
-float* AlignUp(float* p) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t bytes = kAlignFloats * sizeof(float);
-  return p + ((bytes - address % bytes) % bytes) / sizeof(float);
-}
-
-}  // namespace
 
 Linear::Linear(int in_features, int out_features)
     : in_(in_features),

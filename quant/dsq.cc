@@ -1,5 +1,8 @@
 #include "quant/dsq.h"
 
+#include "common/rounding.h"
+#include "quant/kernel_checks.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -16,21 +19,13 @@ constexpr int kLanes = 16;   // double accumulators of the fast sums
 constexpr float kFloatMax = std::numeric_limits<float>::max();
 constexpr float kFloatMin = std::numeric_limits<float>::min();
 
-// 1 for ±inf and NaN (exponent bits all ones), else 0: integer operations only (vectorizes).
-inline int32_t NonFinite(float x) {
-  return static_cast<int32_t>((std::bit_cast<uint32_t>(x) & 0x7f800000u) == 0x7f800000u);
-}
+using kernel_checks::CheckFinite;
+using kernel_checks::NonFinite;
+using kernel_checks::Num;
+using kernel_checks::ThrowNonFinite;
 
-std::string Num(double x) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9g", x);
-  return buf;
-}
-
-// round half away from zero for |x| < 2^31, branch-free and vectorizable (see lsq.cc): x + (the
-// largest float below 1/2, with x's sign), truncated.
-inline float RoundHalfAway(float x) {
-  return static_cast<float>(static_cast<int32_t>(x + std::copysign(0.49999997f, x)));
+void CheckSize(const char* fn, const char* name, size_t got, size_t want) {
+  kernel_checks::CheckSize(fn, name, got, want, "x");
 }
 
 // floor for |x| < 2^31, branch-free and vectorizable.
@@ -84,31 +79,6 @@ void CheckAlpha(const char* fn, double alpha) {
   }
 }
 
-void CheckSize(const char* fn, const char* name, size_t got, size_t want) {
-  if (got != want) {
-    throw std::invalid_argument(std::string(fn) + " " + name + " has " + std::to_string(got) +
-                                " values: must have " + std::to_string(want) + " (the size of x)");
-  }
-}
-
-template <typename T>
-[[noreturn]] void ThrowNonFinite(const char* fn, const char* name, std::span<const T> a) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!std::isfinite(a[i])) {
-      throw std::invalid_argument(std::string(fn) + " " + name + "[" + std::to_string(i) + "] = " + Num(a[i]) +
-                                  ": must be finite");
-    }
-  }
-  // Computed in place: the non-finite input has already been overwritten.
-  throw std::invalid_argument(std::string(fn) + " " + name + ": contained a non-finite value (overwritten in place)");
-}
-
-template <typename T>
-void CheckFinite(const char* fn, const char* name, std::span<const T> a) {
-  for (T x : a) {
-    if (!std::isfinite(x)) ThrowNonFinite(fn, name, a);
-  }
-}
 
 // Per-call constants of the fast path (computed in double, rounded to float once).
 struct FastConsts {

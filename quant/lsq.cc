@@ -1,6 +1,7 @@
 #include "quant/lsq.h"
 
 #include "common/rounding.h"
+#include "quant/kernel_checks.h"
 
 #include <algorithm>
 #include <bit>
@@ -15,15 +16,13 @@ namespace {
 constexpr int kMinBits = 2, kMaxBits = 8;
 constexpr int kLanes = 16;   // double accumulators of the fast step-gradient sum
 
-// 1 for ±inf and NaN (exponent bits all ones), else 0: integer operations only (vectorizes).
-inline int32_t NonFinite(float x) {
-  return static_cast<int32_t>((std::bit_cast<uint32_t>(x) & 0x7f800000u) == 0x7f800000u);
-}
+using kernel_checks::CheckFinite;
+using kernel_checks::NonFinite;
+using kernel_checks::Num;
+using kernel_checks::ThrowNonFinite;
 
-std::string Num(double x) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9g", x);
-  return buf;
+void CheckSize(const char* fn, const char* name, size_t got, size_t want) {
+  kernel_checks::CheckSize(fn, name, got, want, "v");
 }
 
 void CheckRange(const char* fn, LsqRange r) {
@@ -40,31 +39,6 @@ void CheckStep(const char* fn, double s) {
   }
 }
 
-void CheckSize(const char* fn, const char* name, size_t got, size_t want) {
-  if (got != want) {
-    throw std::invalid_argument(std::string(fn) + " " + name + " has " + std::to_string(got) +
-                                " values: must have " + std::to_string(want) + " (the size of v)");
-  }
-}
-
-template <typename T>
-[[noreturn]] void ThrowNonFinite(const char* fn, const char* name, std::span<const T> a) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!std::isfinite(a[i])) {
-      throw std::invalid_argument(std::string(fn) + " " + name + "[" + std::to_string(i) + "] = " + Num(a[i]) +
-                                  ": must be finite");
-    }
-  }
-  // Computed in place: the non-finite input has already been overwritten.
-  throw std::invalid_argument(std::string(fn) + " " + name + ": contained a non-finite value (overwritten in place)");
-}
-
-template <typename T>
-void CheckFinite(const char* fn, const char* name, std::span<const T> a) {
-  for (T x : a) {
-    if (!std::isfinite(x)) ThrowNonFinite(fn, name, a);
-  }
-}
 
 // The float32 quotient the decisions are taken on, from double v and s: v/s in double, clamped to
 // [−q_n − 1, q_p + 1] (which keeps every decision and makes the conversion defined), rounded to float.

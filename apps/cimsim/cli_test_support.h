@@ -2,7 +2,9 @@
 // command line, and a fixture with a temporary directory, a random model and synthetic data files.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -17,6 +19,8 @@
 #include "nets/builders.h"
 #include "nets/checkpoint.h"
 #include "nets/init.h"
+
+extern char** environ;
 
 namespace cimsim {
 
@@ -43,6 +47,23 @@ inline RunResult RunCimsim(const std::string& args, const std::string& env = "en
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+// Starts `cimsim <args>` in the background with stdout and stderr into `log`; returns its pid.
+inline pid_t SpawnCimsim(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all = {Binary()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
 }
 
 class CliTest : public ::testing::Test {

@@ -15,7 +15,6 @@
 
 #include "apps/cimsim/cli_test_support.h"
 
-extern char** environ;
 
 namespace cimsim {
 namespace {
@@ -114,22 +113,6 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
   EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u);
 }
 
-// Starts cimsim with `args`, returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> all = {Binary()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
 
 TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterruptedRun) {
   const std::string q = Quantize(), data = WriteData("test.bin", 60);
@@ -142,7 +125,7 @@ TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterrupted
   const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
 
-  const pid_t pid = Spawn({"experiment", "--config", run, "--out", Path("cut")}, Path("cut.log"));
+  const pid_t pid = SpawnCimsim({"experiment", "--config", run, "--out", Path("cut")}, Path("cut.log"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!fs::exists(Path("cut/points/0000.h5")) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

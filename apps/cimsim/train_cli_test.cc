@@ -15,8 +15,6 @@
 #include "apps/cimsim/cli_test_support.h"
 #include "common/h5_file.h"
 
-extern char** environ;
-
 namespace cimsim {
 namespace {
 
@@ -44,21 +42,6 @@ class TrainCliTest : public CliTest {
                             R"(", "epochs": )" + std::to_string(epochs) +
                             R"(, "batch_size": 16, "test_images": 20, "optimizer": {"lr": 0.05}, "schedule": {"kind": "cosine"})" +
                             extra + "}");
-  }
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<std::string> all = {Binary()};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
   }
   // Every /params dataset of two model files, compared bit for bit.
   void ExpectSameParams(const std::string& a, const std::string& b) {
@@ -89,7 +72,7 @@ TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
   const RunResult whole = RunCimsim("train --config " + config + " --out " + Path("whole") + " --threads 2");
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
 
-  const pid_t pid = Spawn({"train", "--config", config, "--out", Path("cut"), "--threads", "1"}, Path("cut.log"));
+  const pid_t pid = SpawnCimsim({"train", "--config", config, "--out", Path("cut"), "--threads", "1"}, Path("cut.log"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while (!fs::exists(Path("cut/checkpoint.h5")) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
