@@ -24,6 +24,7 @@ void AddTrainFlags(po::options_description& desc, TrainFlagValues& v) {
 }
 
 TrainConfig ResolveTrainConfig(const po::variables_map& vm, const TrainFlagValues& v, TrainConfig c) {
+  if (v.out.empty()) throw InputError("--out: must name an output directory");
   TrainFlags flags;
   if (vm.count("model")) flags.model = v.model;
   if (vm.count("epochs")) flags.epochs = v.epochs;
@@ -36,7 +37,6 @@ TrainConfig ResolveTrainConfig(const po::variables_map& vm, const TrainFlagValue
   if (c.test_data.empty()) {
     c.test_data = std::filesystem::is_directory(c.data) ? (std::filesystem::path(c.data) / "test_batch.bin").string() : c.data;
   }
-  if (v.out.empty()) throw InputError("--out: must name an output directory");
   if (v.threads < 1 || v.threads > 1024) throw InputError("--threads: " + std::to_string(v.threads) + " is out of range; allowed 1..1024");
   ValidateTrainConfig(c, c.source.empty() ? "flags" : c.source);
   return c;
