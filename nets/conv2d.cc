@@ -216,20 +216,9 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
       }
     }
   });
-  // Sum the partials in chunk order, element by element (blocks of elements spread over the pool).
-  auto reduce = [&](float* dst, int64_t offset, int64_t count) {
-    constexpr int64_t kBlock = 1024;
-    pool.ParallelFor((count + kBlock - 1) / kBlock, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
-      const int64_t e0 = begin * kBlock, e1 = std::min<int64_t>(end * kBlock, count);
-      std::copy(slots + offset + e0, slots + offset + e1, dst + e0);
-      for (int64_t c = 1; c < chunks; ++c) {
-        const float* part = slots + c * slot + offset;
-        for (int64_t e = e0; e < e1; ++e) dst[e] += part[e];
-      }
-    });
-  };
-  reduce(weight_grad_.data(), 0, O * K);
-  if (has_bias) reduce(bias_grad_.data(), w_size, O);
+  // Sum the partials in chunk order (the same value for any thread count).
+  SumChunkPartials(pool, slots, chunks, slot, 0, O * K, weight_grad_.data());
+  if (has_bias) SumChunkPartials(pool, slots, chunks, slot, w_size, O, bias_grad_.data());
 }
 
 void Conv2d::ForwardTrainReference(const std::vector<const TensorD*>& inputs,
