@@ -19,9 +19,29 @@ void PairedCodes::Resize(int64_t K, int64_t n) {
   std::fill(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(count), int16_t{0});
 }
 
+void PairedCodes::ReshapeForFill(int64_t K, int64_t n) {
+  if (K < 0 || n < 0) {
+    throw std::invalid_argument("PairedCodes::ReshapeForFill: K = " + std::to_string(K) + ", n = " + std::to_string(n) +
+                                "; both must be >= 0");
+  }
+  K_ = K;
+  n_ = n;
+  n_stride_ = (n + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+  const auto count = static_cast<size_t>(size());
+  if (data_.size() < count) data_.resize(count);
+  for (int64_t kp = 0; kp < pairs(); ++kp) {
+    int16_t* row = PairRow(kp);
+    std::fill(row + 2 * n_, row + 2 * n_stride_, int16_t{0});
+  }
+  if (K % 2 == 1) {
+    int16_t* last = PairRow(pairs() - 1);
+    for (int64_t j = 0; j < n; ++j) last[2 * j + 1] = 0;
+  }
+}
+
 void FillPairedCodes(const InputCodes& x, PairedCodes& out) {
   const int64_t K = x.K, n = x.n;
-  out.Resize(K, n);
+  out.ReshapeForFill(K, n);
   for (int64_t kp = 0; kp < out.pairs(); ++kp) {
     int16_t* row = out.PairRow(kp);
     const int64_t k0 = 2 * kp;

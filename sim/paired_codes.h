@@ -35,6 +35,9 @@ class PairedCodes {
   // Sets the shape and zero-fills every element (padding included). Never shrinks the capacity, so
   // a buffer reused for same-or-smaller shapes does not allocate. K, n >= 0.
   void Resize(int64_t K, int64_t n);
+  // Sets the shape and zero-fills only the padding (columns n..n_stride−1 of every row pair and the
+  // missing partner of an odd last row), for a caller that then sets every element k < K, j < n.
+  void ReshapeForFill(int64_t K, int64_t n);
 
   int64_t K() const { return K_; }
   int64_t n() const { return n_; }

@@ -90,5 +90,31 @@ TEST(PairedCodes, FillFromColumnMajor) {
   EXPECT_EQ(x.PairRow(2)[2 * 1 + 1], 0);               // pad of odd K
 }
 
+// A reused buffer full of stale codes: every view layout fills the values and zeroes all padding.
+TEST(PairedCodesTest, FillFromAnyViewZeroesThePaddingOfAReusedBuffer) {
+  const int64_t K = 7, n = 45;
+  std::vector<int16_t> vec(static_cast<size_t>(K * n)), rows(static_cast<size_t>(K * (n + 3)), -5);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t k = 0; k < K; ++k) {
+      const auto v = static_cast<int16_t>(3 * j - 11 * k + 1);
+      vec[static_cast<size_t>(j * K + k)] = v;
+      rows[static_cast<size_t>(k * (n + 3) + j)] = v;
+    }
+  for (const InputCodes& view : {InputCodes::VectorMajor(vec.data(), K, n), InputCodes::RowMajor(rows.data(), K, n, n + 3)}) {
+    PairedCodes x(12, 100);
+    std::fill(x.data(), x.data() + x.size(), int16_t{99});
+    FillPairedCodes(view, x);
+    ASSERT_EQ(x.K(), K);
+    ASSERT_EQ(x.n(), n);
+    for (int64_t kp = 0; kp < x.pairs(); ++kp)
+      for (int64_t j = 0; j < x.n_stride(); ++j)
+        for (int64_t h = 0; h < 2; ++h) {
+          const int64_t k = 2 * kp + h;
+          const int16_t expected = (k < K && j < n) ? static_cast<int16_t>(3 * j - 11 * k + 1) : int16_t{0};
+          ASSERT_EQ(x.PairRow(kp)[2 * j + h], expected) << "k " << k << ", j " << j;
+        }
+  }
+}
+
 }  // namespace
 }  // namespace cimsim
