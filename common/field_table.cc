@@ -20,7 +20,7 @@ std::string TypeText(FieldType type, const FieldRange& range, const std::vector<
     case FieldType::kBool: return "boolean";
     case FieldType::kInt: return "integer " + range.text;
     case FieldType::kUnsigned: return "integer 0..2^64 − 1";
-    case FieldType::kNumber: return "number " + range.text;
+    case FieldType::kNumber: return range.text.rfind("any ", 0) == 0 ? range.text : "number " + range.text;
     case FieldType::kNumbers: return "array of numbers";
     case FieldType::kString: return choices.empty() ? "string" : DocChoices(choices);
     case FieldType::kChoice: return DocChoices(choices);
@@ -165,8 +165,14 @@ std::string MarkdownRow(std::string_view key, FieldType type, const FieldRange& 
   std::string def = default_text;
   if (type == FieldType::kChoice || type == FieldType::kString) def = "`" + def + "`";
   if (default_text == "—") def = "—";
-  return "| `" + std::string(key) + "` | " + TypeText(type, range, choices) + " | " + (unit.empty() ? "—" : std::string(unit)) +
-         " | " + applies + " | " + def + " | " + std::string(doc) + " |\n";
+  // A "|" inside a cell would end it.
+  const auto cell = [](std::string text) {
+    for (size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2)) text.insert(at, "\\");
+    return text;
+  };
+  return "| `" + std::string(key) + "` | " + cell(TypeText(type, range, choices)) + " | " +
+         (unit.empty() ? "—" : cell(std::string(unit))) + " | " + applies + " | " + cell(def) + " | " +
+         cell(std::string(doc)) + " |\n";
 }
 
 }  // namespace cimsim

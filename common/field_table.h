@@ -129,14 +129,19 @@ bool Applies(const std::vector<Field<T>>& fields, const Field<T>& f, const T& p)
 std::string FieldProblem(const FieldValue& v, FieldType type, const FieldRange& range,
                          const std::vector<std::string>& choices, std::string_view key);
 
-// Every applicable field of p, in table order; InputError via c naming the first bad one.
-template <typename T>
-void ValidateFields(const std::vector<Field<T>>& fields, const T& p, const FieldChecker& c) {
+// Every applicable field of p, in table order; the first bad one goes to fail(key, problem), which
+// throws (an InputError naming the key: FieldChecker::Fail, or a JsonReader's path).
+template <typename T, typename Fail>
+void ValidateFields(const std::vector<Field<T>>& fields, const T& p, const Fail& fail) {
   for (const Field<T>& f : fields) {
     if (!Applies(fields, f, p)) continue;
     const std::string problem = FieldProblem(f.get(p), f.type, f.range, f.choices, f.key);
-    if (!problem.empty()) c.Fail(f.key, problem);
+    if (!problem.empty()) fail(f.key, problem);
   }
+}
+template <typename T>
+void ValidateFields(const std::vector<Field<T>>& fields, const T& p, const FieldChecker& c) {
+  ValidateFields(fields, p, [&c](const std::string& key, const std::string& problem) { c.Fail(key, problem); });
 }
 
 // One input's values, by field index.
@@ -151,9 +156,10 @@ std::string OnlyWith(std::string_view selector, const std::vector<std::string>& 
 // Applies `values` to p in table order. A field that does not apply (by p's state at that point) is
 // an error "only allowed with \"<selector>\": \"<v>\" (the <selector> here is \"<current>\"<origin>)";
 // after a selector changes, a `required` field that now applies and is not in `values` is an error
-// "missing; \"<selector>\": \"<v>\" needs it (<note>)". InputError via c. Ranges are not checked here.
-template <typename T>
-void ApplyFields(const std::vector<Field<T>>& fields, const FieldValues& values, T& p, const FieldChecker& c) {
+// "missing; \"<selector>\": \"<v>\" needs it (<note>)", through fail(key, problem) as in ValidateFields.
+// Ranges are not checked here.
+template <typename T, typename Fail>
+void ApplyFields(const std::vector<Field<T>>& fields, const FieldValues& values, T& p, const Fail& fail) {
   using field_table_detail::Quoted;
   for (size_t i = 0; i < fields.size(); ++i) {
     const auto it = values.find(i);
@@ -162,7 +168,7 @@ void ApplyFields(const std::vector<Field<T>>& fields, const FieldValues& values,
     if (!Applies(fields, f, p)) {
       const bool selector_set = values.count(*FindField(fields, f.when.selector)) > 0;
       const std::string origin = selector_set || !f.when.origin ? "" : f.when.origin(p);
-      c.Fail(f.key, field_table_detail::OnlyWith(KeyLeaf(f.when.selector), f.when.values, f.when.here_prefix,
+      fail(f.key, field_table_detail::OnlyWith(KeyLeaf(f.when.selector), f.when.values, f.when.here_prefix,
                                                  SelectorValue(fields, f, p), origin));
     }
     const FieldValue before = f.get(p);
@@ -171,10 +177,15 @@ void ApplyFields(const std::vector<Field<T>>& fields, const FieldValues& values,
     for (size_t k = 0; k < fields.size(); ++k) {
       const Field<T>& d = fields[k];
       if (d.required.empty() || d.when.selector != f.key || values.count(k) || !Applies(fields, d, p)) continue;
-      c.Fail(d.key, "missing; " + Quoted(KeyLeaf(f.key)) + ": " + Quoted(SelectorValue(fields, d, p)) +
+      fail(d.key, "missing; " + Quoted(KeyLeaf(f.key)) + ": " + Quoted(SelectorValue(fields, d, p)) +
                         " needs it (" + d.required + ")");
     }
   }
+}
+
+template <typename T>
+void ApplyFields(const std::vector<Field<T>>& fields, const FieldValues& values, T& p, const FieldChecker& c) {
+  ApplyFields(fields, values, p, [&c](const std::string& key, const std::string& problem) { c.Fail(key, problem); });
 }
 
 // The docs' key table: | key | type, allowed | unit | applies | default | meaning |, one row per field;

@@ -58,32 +58,40 @@ std::vector<std::string> KeysUnder(const std::vector<Field<T>>& fields, const st
   return keys;
 }
 
-// Checks object j (at `object`, "" = the top) and the objects inside it against the table.
+// Checks object j (at `object`, "" = the top) and the objects inside it against the table; messages
+// name Child(base, path).
 template <typename T>
 void CheckObject(const std::vector<Field<T>>& fields, const nlohmann::json& j, const std::string& object,
-                 const JsonReader& r) {
-  r.RequireObject(j, object);
+                 const JsonReader& r, const std::string& base = "") {
+  r.RequireObject(j, Child(base, object));
   const std::vector<std::string> keys = KeysUnder(fields, object);
   std::vector<std::string_view> views(keys.begin(), keys.end());
-  r.CheckKeys(j, object, views);
+  r.CheckKeys(j, Child(base, object), views);
   for (const std::string& k : keys) {
     const std::string path = Child(object, k);
-    if (j.contains(k) && !FindField(fields, path)) CheckObject(fields, j[k], path, r);
+    if (j.contains(k) && !FindField(fields, path)) CheckObject(fields, j[k], path, r, base);
   }
 }
 
 // The value at a field's key inside j, or nullptr (j's structure already checked).
 const nlohmann::json* FindJson(const nlohmann::json& j, const std::string& key);
 
+// The values object j sets; messages name Child(base, key) ("calibration.auto.images").
 template <typename T>
-FieldValues ReadFieldValues(const std::vector<Field<T>>& fields, const nlohmann::json& j, const JsonReader& r) {
-  CheckObject(fields, j, "", r);
+FieldValues ReadFieldValues(const std::vector<Field<T>>& fields, const nlohmann::json& j, const JsonReader& r,
+                            const std::string& base = "") {
+  CheckObject(fields, j, "", r, base);
   FieldValues values;
   for (size_t i = 0; i < fields.size(); ++i) {
     const nlohmann::json* v = FindJson(j, fields[i].key);
-    if (v != nullptr) values[i] = JsonToFieldValue(fields[i], *v, r, fields[i].key);
+    if (v != nullptr) values[i] = JsonToFieldValue(fields[i], *v, r, Child(base, fields[i].key));
   }
   return values;
+}
+
+// fail(key, problem) for ApplyFields / ValidateFields through a JsonReader, naming Child(base, key).
+inline auto ReaderFail(const JsonReader& r, const std::string& base) {
+  return [&r, base](const std::string& key, const std::string& problem) { r.Fail(Child(base, key), problem); };
 }
 
 template <typename T>
