@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/field_checker.h"
+#include "devices/device_fields.h"
 
 namespace cimsim {
 namespace {
@@ -24,34 +25,15 @@ std::string List(const std::vector<double>& values) {
   return out + "]";
 }
 
-void ValidateProgramming(const ProgrammingNoise& p, const DeviceParams& d, const FieldChecker& c) {
-  switch (p.kind) {
-    case ProgrammingNoiseKind::kNone:
-      return;
-    case ProgrammingNoiseKind::kConstant:
-      c.AtLeast(p.sigma, "programming_noise.sigma", 0);
-      return;
-    case ProgrammingNoiseKind::kProportional:
-      c.AtLeast(p.relative, "programming_noise.relative", 0);
-      return;
-    case ProgrammingNoiseKind::kPolynomial:
-      break;
-    default:
-      c.Fail("programming_noise.kind", std::to_string(static_cast<int>(p.kind)) +
-                                           " is not a kind; allowed none, constant, proportional, polynomial");
-  }
+// The checks of the polynomial that involve more than its own field: the number of coefficients,
+// each finite, and σ >= 0 over [g_min, g_max] (reports the most negative point).
+void ValidatePolynomial(const ProgrammingNoise& p, const DeviceParams& d, const FieldChecker& c) {
   const std::string field = "programming_noise.coefficients";
   if (p.coefficients.empty() || p.coefficients.size() > kMaxProgrammingCoefficients) {
     c.Fail(field, std::to_string(p.coefficients.size()) + " coefficients; allowed 1.." +
                       std::to_string(kMaxProgrammingCoefficients) + " (c_0, c_1, ...)");
   }
   for (size_t k = 0; k < p.coefficients.size(); ++k) c.Finite(p.coefficients[k], field + "[" + std::to_string(k) + "]");
-  if (p.variable != PolynomialVariable::kGHat && p.variable != PolynomialVariable::kG) {
-    c.Fail("programming_noise.variable",
-           std::to_string(static_cast<int>(p.variable)) + " is not a variable; allowed g_hat, g");
-  }
-  c.AtLeast(p.g_max_reference, "programming_noise.g_max_reference", 0);
-  // σ must be >= 0 wherever a target can be: over [g_min, g_max]. Reports the most negative point.
   const bool g_hat = p.variable == PolynomialVariable::kGHat;
   double worst_sigma = 0, worst_g = 0;
   for (int i = 0; i < kPolynomialCheckPoints; ++i) {
@@ -71,54 +53,10 @@ void ValidateProgramming(const ProgrammingNoise& p, const DeviceParams& d, const
   }
 }
 
-void ValidateRead(const ReadNoise& r, const FieldChecker& c) {
-  switch (r.kind) {
-    case ReadNoiseKind::kNone:
-      return;
-    case ReadNoiseKind::kConstant:
-      c.AtLeast(r.sigma, "read_noise.sigma", 0);
-      return;
-    case ReadNoiseKind::kProportional:
-      c.AtLeast(r.relative, "read_noise.relative", 0);
-      return;
-    case ReadNoiseKind::kPcm1f:
-      c.AtLeast(r.q_scale, "read_noise.q_scale", 0);
-      c.AtLeast(r.q_exponent, "read_noise.q_exponent", 0);
-      c.Above(r.q_floor, "read_noise.q_floor", 0);
-      c.AtLeast(r.q_max, "read_noise.q_max", 0);
-      c.Above(r.t_read, "read_noise.t_read", 0);
-      c.AtLeast(r.t0, "read_noise.t0", 0);
-      return;
-  }
-  c.Fail("read_noise.kind",
-         std::to_string(static_cast<int>(r.kind)) + " is not a kind; allowed none, constant, proportional, pcm_1f");
-}
-
-void ValidateFit(const LogFit& f, const std::string& field, const FieldChecker& c) {
-  c.Finite(f.slope, field + ".slope");
-  c.Finite(f.intercept, field + ".intercept");
-  c.AtLeast(f.min, field + ".min", 0);
-  if (!(f.max >= f.min) || !std::isfinite(f.max)) {
+void ValidateFitOrder(const LogFit& f, const std::string& field, const FieldChecker& c) {
+  if (!(f.max >= f.min)) {
     c.Fail(field + ".max", ShortestNumber(f.max) + " must be >= " + c.Name(field + ".min") + " (" + ShortestNumber(f.min) + ")");
   }
-}
-
-void ValidateDrift(const Drift& d, const FieldChecker& c) {
-  switch (d.kind) {
-    case DriftKind::kNone:
-      return;
-    case DriftKind::kConstantNu:
-      c.Above(d.t0, "drift.t0", 0);
-      c.AtLeast(d.nu, "drift.nu", 0);
-      c.AtLeast(d.nu_std, "drift.nu_std", 0);
-      return;
-    case DriftKind::kPcm:
-      c.Above(d.t0, "drift.t0", 0);
-      ValidateFit(d.nu_mean_fit, "drift.nu_mean_fit", c);
-      ValidateFit(d.nu_std_fit, "drift.nu_std_fit", c);
-      return;
-  }
-  c.Fail("drift.kind", std::to_string(static_cast<int>(d.kind)) + " is not a kind; allowed none, constant_nu, pcm");
 }
 
 }  // namespace
@@ -158,23 +96,17 @@ std::string_view ToString(DriftKind kind) {
 
 void DeviceParams::Validate(const std::string& where) const {
   const FieldChecker c(where);
-  c.AtLeast(g_min, "g_min", 0);
-  c.Above(g_max, "g_max", 0);
+  ValidateFields(DeviceFields(), *this, c);   // each field alone, in table order
   if (!(g_min < g_max)) c.Fail("g_min", ShortestNumber(g_min) + " must be < " + c.Name("g_max") + " (" + ShortestNumber(g_max) + ")");
-  if (levels != 0 && (levels < 2 || levels > kMaxDeviceLevels)) {
-    c.Fail("levels", std::to_string(levels) + " is out of range; allowed 0 (continuous) or 2.." +
-                         std::to_string(kMaxDeviceLevels));
+  if (programming.kind == ProgrammingNoiseKind::kPolynomial) ValidatePolynomial(programming, *this, c);
+  if (drift.kind == DriftKind::kPcm) {
+    ValidateFitOrder(drift.nu_mean_fit, "drift.nu_mean_fit", c);
+    ValidateFitOrder(drift.nu_std_fit, "drift.nu_std_fit", c);
   }
-  ValidateProgramming(programming, *this, c);
-  ValidateRead(read, c);
-  ValidateDrift(drift, c);
-  c.Within(stuck_at_min, "stuck_at_min", 0, 1);
-  c.Within(stuck_at_max, "stuck_at_max", 0, 1);
   if (!(stuck_at_min + stuck_at_max <= 1)) {
     c.Fail("stuck_at_max", ShortestNumber(stuck_at_max) + " plus " + c.Name("stuck_at_min") + " (" + ShortestNumber(stuck_at_min) +
                                ") is " + ShortestNumber(stuck_at_min + stuck_at_max) + "; the two fractions must sum to <= 1");
   }
-  c.Within(g_max_variation, "g_max_variation", 0, 1);
 }
 
 }  // namespace cimsim

@@ -1,16 +1,7 @@
 // device_config_json.h — the "device" object of a crossbar config ↔ DeviceParams.
 //
-// Schema (every key optional; reference and examples in docs/devices.md):
-//   {"preset": "ideal"|"pcm"|"rram",           // the starting point; absent: DeviceParams{} (ideal, unnamed)
-//    "g_min", "g_max": µS, "levels": 0 or 2..65536,
-//    "programming_noise": {"kind": "none"|"constant"|"proportional"|"polynomial",
-//                          "sigma" (constant), "relative" (proportional),
-//                          "coefficients": [c_0, ...], "variable": "g_hat"|"g", "g_max_reference" (polynomial)},
-//    "read_noise": {"kind": "none"|"constant"|"proportional"|"pcm_1f", "sigma" (constant),
-//                   "relative" (proportional), "q_scale", "q_exponent", "q_floor", "q_max", "t_read", "t0" (pcm_1f)},
-//    "drift": {"kind": "none"|"constant_nu"|"pcm", "t0" (constant_nu, pcm), "nu", "nu_std" (constant_nu),
-//              "nu_mean_fit", "nu_std_fit": {"slope", "intercept", "min", "max"} (pcm)},
-//    "stuck_at_min", "stuck_at_max", "g_max_variation": fractions}
+// The keys, their ranges, defaults and kinds are the field table DeviceFields() (devices/device_fields.h;
+// the generated table in docs/devices.md); every key is optional.
 // Order: the preset first, then every other key overrides it. Inside a section, a "kind" different
 // from the current one (the preset's) resets the section to that kind's built-in defaults (the
 // published PCM fits for pcm_1f and pcm) and then applies the section's keys; constant and

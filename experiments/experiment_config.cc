@@ -5,6 +5,8 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "experiments/config_shapes.h"
+#include "experiments/field_table_json.h"
 #include "experiments/json_reader.h"
 
 namespace cimsim {
@@ -14,40 +16,6 @@ using nlohmann::json;
 
 constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibration", "placement",
                                          "instances", "sweep", "traces", "threads", "noise_seed"};
-
-// Splits "a.b.c" into its keys.
-std::vector<std::string> PathKeys(const std::string& path) {
-  std::vector<std::string> keys;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = path.find('.', start);
-    keys.push_back(path.substr(start, dot - start));
-    if (dot == std::string::npos) return keys;
-    start = dot + 1;
-  }
-}
-
-// xbar with the value at `param` ("crossbar.adc.bits") replaced by `value`.
-json WithValue(json xbar, const std::string& param, const json& value) {
-  json* at = &xbar;
-  for (const std::string& key : PathKeys(param)) {
-    if (!at->is_object()) *at = json::object();
-    at = &(*at)[key];
-  }
-  *at = value;
-  return xbar;
-}
-
-void ReadModel(const JsonReader& r, const json& j, ExperimentConfig& c) {
-  r.RequireObject(j, "model");
-  static constexpr std::string_view kKeys[] = {"qmodel"};
-  r.CheckKeys(j, "model", kKeys);
-  if (!j.contains("qmodel")) r.Fail("model.qmodel", "required, the quantized model file (cimsim quantize)");
-  c.qmodel = r.String(j["qmodel"], "model.qmodel");
-  if (c.qmodel.empty()) r.Fail("model.qmodel", "required, the quantized model file (cimsim quantize)");
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(c.qmodel, ec)) r.Fail("model.qmodel", "\"" + c.qmodel + "\" not found");
-}
 
 void ReadData(const JsonReader& r, const json& j, ExperimentConfig& c) {
   r.RequireObject(j, "data");
@@ -127,7 +95,7 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
     axis.param = r.String(e["param"], Child(path, "param"));
     for (const SweepAxis& other : c.sweep)
       if (other.param == axis.param) r.Fail(Child(path, "param"), "\"" + axis.param + "\" is swept twice");
-    const std::vector<std::string> keys = PathKeys(axis.param);
+    const std::vector<std::string> keys = SplitKey(axis.param);
     for (const std::string& key : keys)
       if (key.empty()) r.Fail(Child(path, "param"), Show(e["param"]) + " has an empty key");
     const bool chip = (keys[0] == "device" || keys[0] == "crossbar") && keys.size() >= 2;
@@ -138,14 +106,26 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
     const json& values = e["values"];
     const std::string vpath = Child(path, "values");
     if (!values.is_array() || values.empty()) r.Fail(vpath, "expected a non-empty array, got " + Show(values));
+    if (axis.param != "split") {
+      // The path, once: a typed setter on the chip's values.
+      try {
+        axis.setter = ResolveXbarPath(axis.param);
+      } catch (const InputError& err) {
+        r.Fail(Element(vpath, 0), axis.param + " = " + Show(values[0]) + ": " + err.what());
+      }
+    }
     for (size_t k = 0; k < values.size(); ++k) {
       const std::string at = Element(vpath, k);
       if (axis.param == "split") {
         if (!values[k].is_string() || values[k].get<std::string>().empty()) r.Fail(at, "expected a node name, got " + Show(values[k]));
       } else {
-        // Each value alone on the base chip must give a valid chip.
+        // Converted once; alone on the base chip it must give a valid chip.
         try {
-          ParseXbarConfig(WithValue(c.xbar, axis.param, values[k]), "");
+          XbarValue typed = XbarValueOf(axis.setter, values[k]);
+          XbarInputs alone = c.chip;
+          ApplyXbarValue(axis.setter, typed, alone);
+          BuildXbarConfig(alone, "");
+          axis.typed.push_back(std::move(typed));
         } catch (const InputError& err) {
           r.Fail(at, axis.param + " = " + Show(values[k]) + ": " + err.what());
         }
@@ -183,22 +163,13 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source)
   ExperimentConfig c;
   c.source = source;
   if (!j.contains("model")) r.Fail("model", "required, {\"qmodel\": \"Q.h5\"}");
-  ReadModel(r, j["model"], c);
+  c.qmodel = ReadModelShape(r, j["model"], true);
   if (j.contains("data")) ReadData(r, j["data"], c);
-  c.xbar = json::object();
-  if (j.contains("xbar")) {
-    if (j["xbar"].is_string()) {
-      const std::string file = j["xbar"].get<std::string>();
-      std::error_code ec;
-      if (file.empty() || !std::filesystem::is_regular_file(file, ec))
-        r.Fail("xbar", "crossbar config \"" + file + "\" not found");
-      c.xbar = ReadJsonFile(file, "crossbar config");
-      ParseXbarConfig(c.xbar, file);
-    } else {
-      c.xbar = j["xbar"];
-      ParseXbarConfig(c.xbar, (source.empty() ? "" : source + ": ") + "xbar");
-    }
-  }
+  const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object(), source);
+  c.xbar = xbar.json;
+  c.chip_source = xbar.source;
+  c.chip = ReadXbarInputs(c.xbar, c.chip_source);
+  BuildXbarConfig(c.chip, c.chip_source);
   if (j.contains("calibration")) ReadCalibration(r, j["calibration"], c.calibration);
   if (j.contains("placement")) ReadPlacement(r, j["placement"], c.placement);
   if (j.contains("instances")) c.instances = r.Integer(j["instances"], "instances", 1, 1000);
@@ -229,7 +200,7 @@ std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
     ExperimentPoint p;
     p.index = static_cast<int64_t>(i);
     p.placement = c.placement;
-    json xbar = c.xbar;
+    XbarInputs chip = c.chip;
     size_t rest = i;
     std::vector<size_t> pick(c.sweep.size());
     for (size_t a = c.sweep.size(); a-- > 0;) {
@@ -245,12 +216,12 @@ std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
         p.placement.cim.clear();
         p.placement.split = v.get<std::string>();
       } else {
-        xbar = WithValue(xbar, axis.param, v);
+        ApplyXbarValue(axis.setter, axis.typed[pick[a]], chip);
       }
     }
     const std::string where = (c.source.empty() ? "" : c.source + ": ") + "sweep point " + std::to_string(i) + " " +
                               p.params.dump();
-    p.xbar = ParseXbarConfig(xbar, where);
+    p.xbar = BuildXbarConfig(chip, where);
     points.push_back(std::move(p));
   }
   return points;

@@ -23,8 +23,12 @@
 //    "threads": 0,                                          0 = all cores
 //    "noise_seed": 1}                                       read-noise streams
 // Every error is an InputError "<file>: <path>: <problem>", e.g. "run.json: sweep[2].values[0]: ...".
-// Values are checked at load: each sweep value is applied alone to the base chip and parsed, and every
-// point (each combination) is parsed too, so a run never starts with a bad point.
+// "model" and "xbar" are read as `cimsim calibrate` reads them (experiments/config_shapes.h).
+// Sweeps are typed: the base chip is read once into typed values (XbarInputs), each swept path is
+// resolved once to a setter on them and each value converted once (experiments/xbar_fields.h). Values
+// are checked at load: each sweep value is applied alone to the base chip, and every point (each
+// combination) is built too, so a run never starts with a bad point; ExpandSweep builds the points'
+// chips from the typed values, without JSON.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +40,7 @@
 #include "experiments/chip_calibration.h"
 #include "experiments/calibrate_config.h"
 #include "experiments/xbar_config.h"
+#include "experiments/xbar_fields.h"
 
 namespace cimsim {
 
@@ -56,7 +61,9 @@ struct Placement {
 
 struct SweepAxis {
   std::string param;                     // "crossbar.adc.bits", "device.preset", "split", ...
-  std::vector<nlohmann::json> values;
+  std::vector<nlohmann::json> values;    // as written (results files and messages show these)
+  XbarSetter setter;                     // chip axes ("seed", "device.…", "crossbar.…"): resolved at load
+  std::vector<XbarValue> typed;          // chip axes: values[k] converted at load
 };
 
 struct TraceParams {
@@ -70,6 +77,8 @@ struct ExperimentConfig {
   std::string test_data;                 // empty = CIMSIM_DATA
   int64_t count = 1000, first = 0;
   nlohmann::json xbar;                   // the base chip, as JSON (resolved from a file if given)
+  XbarInputs chip;                       // the same, read into typed values
+  std::string chip_source;               // the name the base chip's messages use
   ExperimentCalibration calibration;
   Placement placement;
   int64_t instances = 1;

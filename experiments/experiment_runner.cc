@@ -18,6 +18,7 @@
 #include "experiments/placement.h"
 #include "experiments/probe_core.h"
 #include "experiments/results_file.h"
+#include "experiments/xbar_fields.h"
 #include "nets/integer_network.h"
 #include "nets/quantized_checkpoint.h"
 
@@ -128,10 +129,16 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
 // Every point's chip on every CIM layer, before anything is written.
 void CheckPoints(const ExperimentConfig& c, const QuantizedModel& model, const std::vector<ExperimentPoint>& points,
                  const std::vector<PlacementPlan>& plans) {
+  std::vector<uint64_t> chips;
+  for (const ExperimentPoint& point : points) chips.push_back(ChipId(point.xbar));
   for (size_t p = 0; p < points.size(); ++p) {
     const std::string where = (c.source.empty() ? "" : c.source + ": ") +
                               (points.size() > 1 ? "sweep point " + std::to_string(p) + " " + points[p].params.dump() + ": "
                                                  : std::string()) + "xbar: crossbar";
+    // A chip (by ChipId) on the same layers as an earlier point's is checked once, at its first point.
+    bool seen = false;
+    for (size_t q = 0; q < p && !seen; ++q) seen = chips[q] == chips[p] && plans[q].cim == plans[p].cim;
+    if (seen) continue;
     DeviceModel device(points[p].xbar.device, "device");   // validates the device
     for (size_t i = 0; i < model.nodes.size(); ++i) {
       if (!plans[p].cim[i]) continue;

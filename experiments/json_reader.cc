@@ -41,9 +41,14 @@ std::string Show(const json& v) {
   return text;
 }
 
-void JsonReader::Fail(const std::string& path, const std::string& problem) const {
+std::string JsonReader::Where(const std::string& path) const {
   std::string at = prefix_;
   if (!path.empty()) at += (at.empty() ? "" : separator_) + path;
+  return at;
+}
+
+void JsonReader::Fail(const std::string& path, const std::string& problem) const {
+  const std::string at = Where(path);
   throw InputError(at.empty() ? problem : at + ": " + problem);
 }
 

@@ -35,6 +35,8 @@ class JsonReader {
   JsonReader(std::string prefix, std::string separator) : prefix_(std::move(prefix)), separator_(std::move(separator)) {}
 
   [[noreturn]] void Fail(const std::string& path, const std::string& problem) const;
+  // What Fail names: prefix + separator + path ("run.json: data").
+  std::string Where(const std::string& path) const;
 
   void RequireObject(const nlohmann::json& j, const std::string& path) const;
   // Every key of object j must be one of `allowed` ("<path>.<key>: unknown key; allowed: ...").

@@ -1,29 +1,16 @@
 #include "experiments/xbar_config.h"
 
 #include "common/error.h"
-#include "devices/device_presets.h"
 #include "experiments/crossbar_config_json.h"
 #include "experiments/device_config_json.h"
 #include "experiments/json_reader.h"
+#include "experiments/xbar_fields.h"
 #include "sim/crossbar_core.h"
 
 namespace cimsim {
 
 XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source) {
-  const JsonReader r(source, ": ");
-  static constexpr std::string_view kKeys[] = {"seed", "device", "crossbar"};
-  r.RequireObject(j, "");
-  r.CheckKeys(j, "", kKeys);
-  const std::string prefix = source.empty() ? "" : source + ": ";
-  XbarConfig c;
-  c.source = source;
-  c.device = DevicePreset("ideal");
-  if (j.contains("seed")) c.seed = r.Unsigned64(j["seed"], "seed");
-  if (j.contains("device")) c.device = ParseDeviceConfig(j["device"], prefix + "device");
-  if (j.contains("crossbar")) c.crossbar = ParseCrossbarConfig(j["crossbar"], prefix + "crossbar");
-  c.device.Validate(prefix + "device");
-  c.crossbar.Validate(prefix + "crossbar");
-  return c;
+  return BuildXbarConfig(ReadXbarInputs(j, source), source);
 }
 
 XbarConfig LoadXbarConfig(const std::string& path) { return ParseXbarConfig(ReadJsonFile(path, "crossbar config"), path); }

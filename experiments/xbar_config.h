@@ -5,7 +5,8 @@
 //    "device": {"preset": "pcm", ...},            docs/devices.md
 //    "crossbar": {"rows_max": 128, ...}}          docs/crossbar.md
 // Every key is optional (defaults: seed 1, the ideal device, CrossbarParams' defaults); unknown keys
-// are errors naming the path. The conv/linear node i of a quantized model is programmed with
+// are errors naming the path. Reading goes through the field tables (experiments/xbar_fields.h, which
+// also gives a chip's identity, ChipId). The conv/linear node i of a quantized model is programmed with
 // Rng(seed).Derive(0).Derive(i), so a layer's chip does not depend on which other layers run on CIM;
 // read noise draws from streams rooted at ReadNoiseSeed(config) = Rng(seed).Derive(1).NextU64().
 #pragma once

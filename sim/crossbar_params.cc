@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/field_checker.h"
+#include "sim/crossbar_fields.h"
 
 namespace cimsim {
 std::string_view ToString(CrossbarMapping mapping) {
@@ -43,47 +44,7 @@ int InputMagnitudeBits(int32_t x_min, int32_t x_max) {
 }
 
 void CrossbarParams::Validate(const std::string& where) const {
-  const FieldChecker c(where);
-  c.IntWithin(rows_max, "rows_max", 1, kMaxCrossbarTileSize);
-  c.IntWithin(cols_max, "cols_max", 1, kMaxCrossbarTileSize);
-  if (mapping != CrossbarMapping::kDifferential && mapping != CrossbarMapping::kOffset) {
-    c.Fail("mapping", std::to_string(static_cast<int>(mapping)) + " is not a mapping; allowed differential, offset");
-  }
-  c.IntWithin(slice_bits, "slice_bits", 0, kMaxInputBits);
-  switch (input.mode) {
-    case InputMode::kDac:
-      c.IntWithin(input.dac_bits, "input.dac_bits", 1, kMaxInputBits);
-      break;
-    case InputMode::kBitSerial:
-      c.IntWithin(input.slice_bits, "input.slice_bits", 1, kMaxInputBits);
-      break;
-    default:
-      c.Fail("input.mode", std::to_string(static_cast<int>(input.mode)) + " is not a mode; allowed dac, bit_serial");
-  }
-  c.IntWithin(adc.bits, "adc.bits", 1, kMaxAdcBits);
-  switch (adc.range) {
-    case AdcRange::kMax:
-    case AdcRange::kCalibrated:
-      break;
-    case AdcRange::kFixed:
-      if (!(adc.fixed_range > 0) || !std::isfinite(adc.fixed_range)) {
-        c.Fail("adc.fixed_range", ShortestNumber(adc.fixed_range) + " is out of range; allowed > 0 (integer units), finite");
-      }
-      break;
-    default:
-      c.Fail("adc.range",
-             std::to_string(static_cast<int>(adc.range)) + " is not a range; allowed max, fixed, calibrated");
-  }
-  if (!(read_time >= 0) || !std::isfinite(read_time)) {
-    c.Fail("read_time", ShortestNumber(read_time) + " is out of range; allowed >= 0 seconds, finite");
-  }
-  if (!(periphery.gain_sigma >= 0 && periphery.gain_sigma <= 0.5)) {
-    c.Fail("periphery.gain_sigma", ShortestNumber(periphery.gain_sigma) + " is out of range; allowed 0..0.5 (relative)");
-  }
-  if (!(periphery.offset_sigma >= 0 && periphery.offset_sigma <= 1)) {
-    c.Fail("periphery.offset_sigma",
-           ShortestNumber(periphery.offset_sigma) + " is out of range; allowed 0..1 (fraction of the column's full scale)");
-  }
+  ValidateFields(CrossbarFields(), *this, FieldChecker(where));   // every field is checked alone
 }
 
 void CrossbarParams::ValidateLayer(const std::string& where, int weight_bits, int32_t x_min, int32_t x_max) const {
