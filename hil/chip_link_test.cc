@@ -16,9 +16,9 @@
 namespace cimsim::hil {
 namespace {
 
-using testing::CheckPython;
-using testing::ProcessGone;
-using testing::ServerCommand;
+using test_server::CheckPython;
+using test_server::ProcessGone;
+using test_server::ServerCommand;
 
 std::vector<uint8_t> Hello() {
   return EncodeFrame(MessageType::kHello, {{"protocol", 1}, {"client", "chip_link_test"}, {"options", nlohmann::json::object()}});
@@ -102,7 +102,7 @@ TEST_F(ChipLinkTest, CrashReportsTheExitStatus) {
 }
 
 TEST_F(ChipLinkTest, KilledServerReportsTheSignal) {
-  auto link = ChipLink::Spawn({testing::kPython, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"}, 10);
+  auto link = ChipLink::Spawn({test_server::kPython, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"}, 10);
   const std::string e = ErrorOf([&] { link->Receive(); });
   EXPECT_NE(e.find("the server was killed by signal 9"), std::string::npos) << e;
 }

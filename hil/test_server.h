@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace cimsim::hil::testing {
+namespace cimsim::hil::test_server {
 
 inline const char* kPython = "/usr/bin/python3";
 
@@ -52,4 +52,4 @@ inline bool ProcessGone(pid_t pid) {
   return r < 0 && errno == ECHILD && kill(pid, 0) != 0 && errno == ESRCH;
 }
 
-}  // namespace cimsim::hil::testing
+}  // namespace cimsim::hil::test_server

@@ -25,7 +25,7 @@ Fault injection for tests (--fault KIND --fault-on hello|program|multiply [--fau
   short    sends half a frame and exits               version  replies with protocol version 99
   count    replies with half of the values            garbage  writes 64 random bytes, no frame
   error    replies ERROR "injected fault"             huge     announces a 4 GB payload
-  type     replies with message type 77
+  type     replies with message type 77               geometry (program) reports one weight slice too many
 Diagnostics go to stderr; stdout carries the protocol only.
 """
 import argparse
@@ -36,7 +36,10 @@ import struct
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("chip_server.py: needs numpy (Debian: apt-get install python3-numpy; run with /usr/bin/python3)")
 
 MAGIC = 0x584D4943  # the bytes "CIMX"
 VERSION = 1
@@ -295,6 +298,8 @@ class Server:
             self.stream.write_all(HEADER.pack(MAGIC, VERSION, rtype, 0xFFFFFF00))
         elif fault == "type":
             self.stream.write_all(Stream.frame(77, fields, array))
+        elif fault == "geometry" and rtype == PROGRAMMED:
+            self.stream.send(rtype, dict(fields, weight_slices=fields["weight_slices"] + 1), array)
         else:
             raise ValueError("unknown fault \"%s\"" % fault)
         return True
@@ -329,11 +334,12 @@ def parse_args(argv):
     p.add_argument("--input-slice-bits", type=int, default=1)
     p.add_argument("--adc-bits", type=int, default=8, help="noisy device only; the ideal ADC is exact")
     p.add_argument("--program-sigma", type=float, default=0.02, help="noisy: sigma in digit ranges")
-    p.add_argument("--read-sigma", type=float, default=0.01, help="noisy: sigma as a fraction of full scale")
+    p.add_argument("--read-sigma", type=float, default=0.002, help="noisy: sigma as a fraction of full scale")
     p.add_argument("--program-seed", type=int, default=0)
     p.add_argument("--capabilities", default="reads,results", help="comma-separated: reads, results")
     p.add_argument("--fault", default="none",
-                   choices=["none", "crash", "stall", "short", "version", "count", "garbage", "error", "huge", "type"])
+                   choices=["none", "crash", "stall", "short", "version", "count", "garbage", "error", "huge", "type",
+                            "geometry"])
     p.add_argument("--fault-on", choices=["hello", "program", "multiply"], default="multiply")
     p.add_argument("--fault-after", type=int, default=0, help="messages of that kind served normally first")
     p.add_argument("--listen", metavar="PATH", help="serve clients on this Unix socket instead of stdin/stdout")
