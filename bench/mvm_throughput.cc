@@ -76,8 +76,8 @@ struct Problem {
   std::vector<float> w_float;   // [64, 576]
   std::vector<int16_t> codes;   // [64, 576]
   double step = 0;              // s_w: w ≈ step·code
-  std::vector<PairedCodes> x;   // blocks of kBlock vectors
-  std::vector<std::vector<int16_t>> x_plain;  // the same codes, column-major per block
+  std::vector<InputCodes> x;    // blocks of kBlock vectors: views of x_plain
+  std::vector<std::vector<int16_t>> x_plain;  // the codes, vector-major per block
   std::vector<double> exact;    // W·x for every vector, [n, 64]
 };
 
@@ -96,16 +96,14 @@ Problem MakeProblem(int64_t n) {
     const int64_t m = std::min(kBlock, n - first);
     std::vector<int16_t> plain(static_cast<size_t>(kDepth * m));
     for (auto& v : plain) v = static_cast<int16_t>(xrng.Below(256));
-    PairedCodes pc;
-    FillPairedCodes(plain.data(), kDepth, m, pc);
     for (int64_t j = 0; j < m; ++j)
       for (int64_t o = 0; o < kOutputs; ++o) {
         double s = 0;
         for (int64_t k = 0; k < kDepth; ++k) s += double{p.w_float[static_cast<size_t>(o * kDepth + k)]} * plain[static_cast<size_t>(j * kDepth + k)];
         p.exact.push_back(s);
       }
-    p.x.push_back(std::move(pc));
     p.x_plain.push_back(std::move(plain));
+    p.x.push_back(InputCodes::VectorMajor(p.x_plain.back().data(), kDepth, m));
   }
   return p;
 }
@@ -139,7 +137,7 @@ void Run(char name, const Problem& p, int64_t n, int threads) {
       Rng rng = noise_root.Derive(static_cast<uint64_t>(b));
       MvmContext ctx;
       ctx.rng = &rng;
-      const int64_t m = p.x[static_cast<size_t>(b)].n();
+      const int64_t m = p.x[static_cast<size_t>(b)].n;
       core.Multiply(p.x[static_cast<size_t>(b)], block_out[static_cast<size_t>(b)].data(), m, ctx,
                     scratch[static_cast<size_t>(worker)]);
     }
@@ -147,7 +145,7 @@ void Run(char name, const Problem& p, int64_t n, int threads) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // y[o, j] per block (row-major, ld m) → [vector, output].
   for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t m = p.x[static_cast<size_t>(b)].n();
+    const int64_t m = p.x[static_cast<size_t>(b)].n;
     for (int64_t j = 0; j < m; ++j)
       for (int64_t o = 0; o < kOutputs; ++o)
         y[static_cast<size_t>((b * kBlock + j) * kOutputs + o)] = block_out[static_cast<size_t>(b)][static_cast<size_t>(o * m + j)];

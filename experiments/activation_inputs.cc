@@ -29,13 +29,14 @@ class SamplingCore : public MvmCore {
   std::string_view Name() const override { return "sampling"; }
   int64_t Outputs() const override { return exact_->Outputs(); }
   int64_t Depth() const override { return exact_->Depth(); }
-  void Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override {
+  CodeRange InputRange() const override { return exact_->InputRange(); }
+  void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override {
     exact_->Multiply(x, y, ldy, ctx);
     LayerInputs& in = collector_.taken[node_];
     Rng rng = Rng(collector_.seed).Derive(static_cast<uint64_t>(collector_.image)).Derive(static_cast<uint64_t>(node_));
     for (int64_t i = 0; i < collector_.per_image; ++i) {
-      const int64_t j = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(x.n())));
-      for (int64_t k = 0; k < x.K(); ++k) in.plain.push_back(x.Get(k, j));
+      const int64_t j = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(x.n)));
+      for (int64_t k = 0; k < x.K; ++k) in.plain.push_back(x(k, j));
       ++in.n;
     }
   }

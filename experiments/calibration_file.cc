@@ -113,7 +113,7 @@ MvmCoreFactory CalibratedCrossbarFactory(const XbarConfig& config, const ChipCal
       if (it->second.layer != node.name)
         throw InputError(where + ": node " + std::to_string(index) + " is '" + node.name + "' in the model but '" +
                          it->second.layer + "' in the calibration");
-      ApplyCalibration(it->second, static_cast<CrossbarCore&>(*core), where);
+      return ApplyCalibration(it->second, *core, where);
     }
     return core;
   };

@@ -13,28 +13,27 @@ namespace cimsim {
 namespace {
 
 // n random input vectors over the core's input range.
-LayerInputs RandomInputs(const CrossbarCore& core, int64_t n, Rng& rng) {
+LayerInputs RandomInputs(const MvmCore& core, int64_t n, Rng& rng) {
   LayerInputs in;
   in.K = core.Depth();
   in.n = n;
   in.plain.resize(static_cast<size_t>(in.K * n));
-  const uint64_t span = static_cast<uint64_t>(core.x_max() - core.x_min()) + 1;
-  for (auto& v : in.plain) v = static_cast<int16_t>(core.x_min() + static_cast<int32_t>(rng.Below(span)));
+  const CodeRange range = core.InputRange();
+  const uint64_t span = static_cast<uint64_t>(range.max - range.min) + 1;
+  for (auto& v : in.plain) v = static_cast<int16_t>(range.min + static_cast<int32_t>(rng.Below(span)));
   return in;
 }
 
-PairedCodes Paired(const LayerInputs& in, const CrossbarCore& core, const char* which) {
+InputCodes Checked(const LayerInputs& in, const MvmCore& core, const char* which) {
   if (in.K != core.Depth() || in.n < 1 || in.plain.size() != static_cast<size_t>(in.K * in.n))
     throw std::invalid_argument(std::string("CalibrateLayer: ") + which + " inputs have K = " + std::to_string(in.K) +
                                 ", n = " + std::to_string(in.n) + ", " + std::to_string(in.plain.size()) +
                                 " codes; the layer's depth is " + std::to_string(core.Depth()));
   for (int16_t v : in.plain)
-    if (v < core.x_min() || v > core.x_max())
+    if (!core.InputRange().Contains(v))
       throw std::invalid_argument(std::string("CalibrateLayer: ") + which + " input code " + std::to_string(v) +
                                   " is outside the layer's input range");
-  PairedCodes x;
-  FillPairedCodes(in.plain.data(), in.K, in.n, x);
-  return x;
+  return InputCodes::VectorMajor(in.plain.data(), in.K, in.n);
 }
 
 // Exact Σ_k w·x for every output and vector, [N, n] row-major.
@@ -55,8 +54,8 @@ struct Errors {
   double rmse = 0, relative = 0;
 };
 
-Errors HeldOutErrors(const CrossbarCore& core, const PairedCodes& x, const std::vector<double>& exact, uint64_t seed) {
-  const int64_t n = x.n(), N = core.Outputs();
+Errors HeldOutErrors(const MvmCore& core, const InputCodes& x, const std::vector<double>& exact, uint64_t seed) {
+  const int64_t n = x.n, N = core.Outputs();
   std::vector<int32_t> y(static_cast<size_t>(N * n));
   Rng rng(seed);
   MvmContext ctx;
@@ -73,44 +72,53 @@ Errors HeldOutErrors(const CrossbarCore& core, const PairedCodes& x, const std::
 
 // Runs the fit inputs through `core` with `sink` seeing every column read (single-threaded, the
 // documented read order). Sinks fold the reads as they come: no read is stored.
-void Drive(const CrossbarCore& core, const PairedCodes& x, uint64_t seed, TraceSink& sink) {
+void Drive(const MvmCore& core, const InputCodes& x, uint64_t seed, TraceSink& sink) {
   Rng rng(seed);
   MvmContext ctx;
   ctx.rng = &rng;
   ctx.trace = &sink;
-  std::vector<int32_t> y(static_cast<size_t>(core.Outputs() * x.n()));
-  core.Multiply(x, y.data(), x.n(), ctx);
+  std::vector<int32_t> y(static_cast<size_t>(core.Outputs() * x.n));
+  core.Multiply(x, y.data(), x.n, ctx);
 }
 
-// |analog value| of every read, per column (PeripheryIndex), for the ADC range percentiles.
+// |analog value| of every read, per readout column, for the ADC range percentiles.
 struct MagnitudeSink final : TraceSink {
-  MagnitudeSink(const CrossbarCore& c, size_t columns) : core(c), magnitudes(columns) {}
+  MagnitudeSink(const ReadoutGeometry& g, size_t columns) : geometry(g), magnitudes(columns) {}
   void Record(const MvmRead& r) override {
-    magnitudes[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].push_back(
-        std::abs(r.analog));
+    magnitudes[static_cast<size_t>(geometry.Index(r.tile_row, r.weight_slice, r.output))].push_back(std::abs(r.analog));
   }
-  const CrossbarCore& core;
+  ReadoutGeometry geometry;
   std::vector<std::vector<double>> magnitudes;
 };
 
 // The least-squares sums of ideal ≈ gain·corrected + offset: per column (LinearFit) and, for the
 // global mode, Σ ideal·m and Σ m² over all reads.
 struct FitSink final : TraceSink {
-  FitSink(const CrossbarCore& c, size_t columns) : core(c), fits(columns) {}
+  FitSink(const ReadoutGeometry& g, size_t columns) : geometry(g), fits(columns) {}
   void Record(const MvmRead& r) override {
     const double ideal = static_cast<double>(r.ideal);
-    fits[static_cast<size_t>(core.PeripheryIndex(r.tile_row, r.weight_slice, r.output))].Add(r.corrected, ideal);
+    fits[static_cast<size_t>(geometry.Index(r.tile_row, r.weight_slice, r.output))].Add(r.corrected, ideal);
     im += ideal * r.corrected;
     mm += r.corrected * r.corrected;
     ++reads;
   }
-  const CrossbarCore& core;
+  ReadoutGeometry geometry;
   std::vector<LinearFit> fits;
   double im = 0, mm = 0;
   int64_t reads = 0;
 };
 
 }  // namespace
+
+const ColumnReadout& RequireReadout(const MvmCore& core, const std::string& layer) {
+  const ColumnReadout* readout = core.Readout();
+  if (readout == nullptr) {
+    throw InputError("layer " + layer + ": its core (\"" + std::string(core.Name()) +
+                     "\") has no column readout to calibrate; calibration needs a crossbar or an external chip "
+                     "that returns column reads");
+  }
+  return *readout;
+}
 
 std::string_view ToString(CorrectionMode mode) { return mode == CorrectionMode::kColumn ? "column" : "global"; }
 
@@ -124,35 +132,38 @@ void ChipCalibrationParams::Validate(const std::string& where) const {
     throw InputError(where + ".adc_percentile: " + std::to_string(adc_percentile) + " is out of range; allowed (0, 100]");
 }
 
-CalibrationInputs RandomCalibrationInputs(const CrossbarCore& core, const ChipCalibrationParams& params) {
+CalibrationInputs RandomCalibrationInputs(const MvmCore& core, const ChipCalibrationParams& params) {
   params.Validate("calibration");
   const Rng root(params.seed);
   Rng fit_rng = root.Derive(0), holdout_rng = root.Derive(1);
   return {RandomInputs(core, params.fit_vectors, fit_rng), RandomInputs(core, params.holdout_vectors, holdout_rng)};
 }
 
-LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params) {
+LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const ChipCalibrationParams& params) {
   return CalibrateLayer(node, core, RandomCalibrationInputs(core, params), params);
 }
 
-LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const CalibrationInputs& inputs,
+LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const CalibrationInputs& inputs,
                                 const ChipCalibrationParams& params) {
   params.Validate("calibration");
+  const ColumnReadout& readout = RequireReadout(core, node.name);
   const Rng root(params.seed);
-  const PairedCodes fit_x = Paired(inputs.fit, core, "fit");
-  const PairedCodes holdout_x = Paired(inputs.holdout, core, "held-out");
+  const InputCodes fit_x = Checked(inputs.fit, core, "fit");
+  const InputCodes holdout_x = Checked(inputs.holdout, core, "held-out");
   const std::vector<double> exact = ExactProducts(node, inputs.holdout.plain, inputs.holdout.n);
   const uint64_t read_seed = root.Derive(2).NextU64(), holdout_seed = root.Derive(3).NextU64();
 
   LayerCalibration cal;
   cal.layer = node.name;
-  const size_t columns = static_cast<size_t>(core.TileRows() * core.WeightSlices() * core.Outputs());
-  core.SetCorrections(std::vector<ColumnCorrection>(columns));
-  const Errors before = HeldOutErrors(core, holdout_x, exact, holdout_seed);
+  const ReadoutGeometry geometry = readout.Geometry();
+  const size_t columns = static_cast<size_t>(geometry.Columns());
+  // Stage 0: identity corrections, the ADC as programmed.
+  std::unique_ptr<MvmCore> stage = readout.WithReadout({std::vector<ColumnCorrection>(columns), {}}, node.name);
+  const Errors before = HeldOutErrors(*stage, holdout_x, exact, holdout_seed);
 
-  if (core.params().adc.range == AdcRange::kCalibrated) {
-    MagnitudeSink sink(core, columns);
-    Drive(core, fit_x, read_seed, sink);
+  if (readout.AdcRangesSettable()) {
+    MagnitudeSink sink(geometry, columns);
+    Drive(*stage, fit_x, read_seed, sink);
     cal.adc_ranges.resize(columns);
     for (size_t c = 0; c < columns; ++c) {
       std::vector<double>& m = sink.magnitudes[c];
@@ -166,11 +177,12 @@ LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const Cal
       }
       cal.adc_ranges[c] = range > 0 ? range : 1.0;  // a column that never conducts keeps a unit range
     }
-    core.SetAdcRanges(cal.adc_ranges);
+    // Stage 1: the calibrated ADC ranges, identity corrections.
+    stage = readout.WithReadout({std::vector<ColumnCorrection>(columns), cal.adc_ranges}, node.name);
   }
 
-  FitSink fit(core, columns);
-  Drive(core, fit_x, read_seed, fit);
+  FitSink fit(geometry, columns);
+  Drive(*stage, fit_x, read_seed, fit);
   cal.fit_reads = fit.reads;
   cal.corrections.assign(columns, ColumnCorrection{});
   if (params.mode == CorrectionMode::kColumn) {
@@ -182,8 +194,9 @@ LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const Cal
     const double gain = fit.mm > 0 ? fit.im / fit.mm : 1.0;
     for (ColumnCorrection& c : cal.corrections) c = {gain, 0.0};
   }
-  core.SetCorrections(cal.corrections);
-  const Errors after = HeldOutErrors(core, holdout_x, exact, holdout_seed);
+  // Stage 2: everything.
+  stage = readout.WithReadout({cal.corrections, cal.adc_ranges}, node.name);
+  const Errors after = HeldOutErrors(*stage, holdout_x, exact, holdout_seed);
   cal.rmse_before = before.rmse;
   cal.relative_before = before.relative;
   cal.rmse_after = after.rmse;
@@ -191,19 +204,28 @@ LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const Cal
   return cal;
 }
 
-void ApplyCalibration(const LayerCalibration& cal, CrossbarCore& core, const std::string& where) {
-  const size_t columns = static_cast<size_t>(core.TileRows() * core.WeightSlices() * core.Outputs());
+std::unique_ptr<MvmCore> ApplyCalibration(const LayerCalibration& cal, const MvmCore& core, const std::string& where) {
+  const ColumnReadout& readout = RequireReadout(core, cal.layer);
+  const size_t columns = static_cast<size_t>(readout.Geometry().Columns());
   if (cal.corrections.size() != columns)
     throw InputError(where + ": layer " + cal.layer + " has " + std::to_string(cal.corrections.size()) +
                      " column corrections, the chip has " + std::to_string(columns) + " columns");
-  if (!cal.adc_ranges.empty()) {
-    if (core.params().adc.range != AdcRange::kCalibrated)
-      throw InputError(where + ": layer " + cal.layer + " has calibrated ADC ranges but the crossbar's adc.range is " +
-                       std::string(ToString(core.params().adc.range)));
-    if (cal.adc_ranges.size() != columns) throw InputError(where + ": layer " + cal.layer + ": wrong number of ADC ranges");
-    core.SetAdcRanges(cal.adc_ranges);
+  for (size_t i = 0; i < columns; ++i) {
+    if (!std::isfinite(cal.corrections[i].gain) || !std::isfinite(cal.corrections[i].offset))
+      throw InputError(where + ": layer " + cal.layer + ": correction " + std::to_string(i) + " is not finite");
   }
-  core.SetCorrections(cal.corrections);
+  if (!cal.adc_ranges.empty()) {
+    if (!readout.AdcRangesSettable())
+      throw InputError(where + ": layer " + cal.layer + " has calibrated ADC ranges but " +
+                       readout.AdcRangesFixedReason());
+    if (cal.adc_ranges.size() != columns) throw InputError(where + ": layer " + cal.layer + ": wrong number of ADC ranges");
+    for (size_t i = 0; i < columns; ++i) {
+      if (!(cal.adc_ranges[i] > 0) || !std::isfinite(cal.adc_ranges[i]))
+        throw InputError(where + ": layer " + cal.layer + ": ADC range " + std::to_string(i) + " = " +
+                         std::to_string(cal.adc_ranges[i]) + "; must be finite and > 0");
+    }
+  }
+  return readout.WithReadout({cal.corrections, cal.adc_ranges}, where + ": layer " + cal.layer);
 }
 
 }  // namespace cimsim

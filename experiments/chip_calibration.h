@@ -1,6 +1,7 @@
 // chip_calibration.h — calibrating a simulated chip like a real one (`cimsim calibrate`).
 //
-// For one layer programmed on a chip instance (a CrossbarCore):
+// For one layer programmed on a chip instance (any MvmCore with a ColumnReadout, sim/column_readout.h:
+// a simulated crossbar or an external chip that returns column reads):
 //  1. ADC ranges (only when crossbar.adc.range is "calibrated"): drive the arrays with the fit inputs,
 //     record every column read (TraceSink) and set each (tile row, weight slice, output) column's full
 //     scale to the `adc_percentile` percentile of |analog value| over its reads.
@@ -8,6 +9,8 @@
 //     "column": tile row × weight slice × output), ideal ≈ gain·(code·lsb) + offset by least squares
 //     (sim/linear_fit.h), or one gain for the whole layer (mode "global": a drift-compensation factor
 //     for the chip's read time, through the origin: gain = Σ ideal·m / Σ m²).
+//  The core is never modified: each stage runs on a calibrated twin (ColumnReadout::WithReadout), and
+//  ApplyCalibration makes the final one.
 //  3. Held-out check: new inputs, never used for fitting, through the core before and after the
 //     corrections, against the exact integer dot product: RMSE and relative error (RMSE / RMS of the
 //     exact values), in integer dot-product units.
@@ -24,7 +27,10 @@
 #include <vector>
 
 #include "nets/quantized_model.h"
-#include "sim/crossbar_core.h"
+#include <memory>
+
+#include "sim/column_readout.h"
+#include "sim/mvm_core.h"
 
 namespace cimsim {
 
@@ -51,30 +57,34 @@ struct CalibrationInputs {
   LayerInputs fit, holdout;
 };
 
-// params.fit_vectors and params.holdout_vectors uniform random codes over [core.x_min(), core.x_max()],
+// params.fit_vectors and params.holdout_vectors uniform random codes over core.InputRange(),
 // from Rng(params.seed).Derive(0) and .Derive(1).
-CalibrationInputs RandomCalibrationInputs(const CrossbarCore& core, const ChipCalibrationParams& params);
+CalibrationInputs RandomCalibrationInputs(const MvmCore& core, const ChipCalibrationParams& params);
 
 struct LayerCalibration {
   std::string layer;
-  std::vector<ColumnCorrection> corrections;  // CrossbarCore::PeripheryIndex order
+  std::vector<ColumnCorrection> corrections;  // ReadoutGeometry::Index order
   std::vector<double> adc_ranges;             // empty unless the ADC range is calibrated
   double rmse_before = 0, rmse_after = 0;     // held-out, integer units
   double relative_before = 0, relative_after = 0;
   int64_t fit_reads = 0;
 };
 
+// The core's ColumnReadout, or InputError naming `layer` when the core has none (an ideal core, an
+// external chip that returns only dot products).
+const ColumnReadout& RequireReadout(const MvmCore& core, const std::string& layer);
+
 // Calibrates `core` (programmed for `node`) on `inputs` (K must be the layer's depth, n >= 1 each,
-// codes within the core's input range; std::invalid_argument otherwise) and leaves the corrections
-// (and ADC ranges) set in it. params.fit_vectors / holdout_vectors are not used here (the inputs
-// carry their own counts); params.seed roots the read-noise streams.
-LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const CalibrationInputs& inputs,
+// codes within the core's input range; std::invalid_argument otherwise). params.fit_vectors /
+// holdout_vectors are not used here (the inputs carry their own counts); params.seed roots the
+// read-noise streams. The core is not changed: ApplyCalibration makes the calibrated one.
+LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const CalibrationInputs& inputs,
                                 const ChipCalibrationParams& params);
 // The same on RandomCalibrationInputs(core, params).
-LayerCalibration CalibrateLayer(const QNode& node, CrossbarCore& core, const ChipCalibrationParams& params);
-
-// Applies a stored calibration to a freshly programmed core of the same chip (sizes must match:
-// InputError naming `where` otherwise).
-void ApplyCalibration(const LayerCalibration& calibration, CrossbarCore& core, const std::string& where);
+LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const ChipCalibrationParams& params);
+// The calibrated twin of a freshly programmed core of the same chip: sizes and values are checked
+// (InputError naming `where` and the layer otherwise).
+std::unique_ptr<MvmCore> ApplyCalibration(const LayerCalibration& calibration, const MvmCore& core,
+                                          const std::string& where);
 
 }  // namespace cimsim

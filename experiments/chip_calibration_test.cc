@@ -12,6 +12,7 @@
 #include "devices/device_presets.h"
 #include "experiments/activation_inputs.h"
 #include "nets/quant_test_util.h"
+#include "sim/crossbar_core.h"
 
 namespace cimsim {
 namespace {
@@ -65,7 +66,10 @@ TEST(ChipCalibrationTest, CutsHeldOutRmseAtLeastTwofoldForColumnGainAndOffsetSpr
       const LayerCalibration cal = CalibrateLayer(n, core, params);
       EXPECT_GT(cal.rmse_before, 0);
       EXPECT_LE(2 * cal.rmse_after, cal.rmse_before) << "before " << cal.rmse_before << ", after " << cal.rmse_after;
-      EXPECT_EQ(core.corrections(), cal.corrections);   // left in the core
+      const std::unique_ptr<MvmCore> calibrated = ApplyCalibration(cal, core, "test");
+      const std::span<const ColumnCorrection> applied = calibrated->Readout()->Corrections();
+      EXPECT_EQ(std::vector<ColumnCorrection>(applied.begin(), applied.end()), cal.corrections);   // in the twin
+      EXPECT_EQ(core.corrections(), std::vector<ColumnCorrection>(cal.corrections.size()));   // the chip unchanged
     }
   }
 }

@@ -73,13 +73,11 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
     const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
       if (!plan.cim[static_cast<size_t>(index)]) return MakeIdealCore(node, index);
       std::unique_ptr<MvmCore> core = chip(node, index);
-      std::unique_ptr<CrossbarCore> xb(static_cast<CrossbarCore*>(core.release()));
       if (c.calibration.kind == CalibrationKind::kAuto) {
-        if (c.calibration.inputs == CalibrationInputKind::kActivations) {
-          CalibrateLayer(node, *xb, rc.activations.at(index), c.calibration.params);
-        } else {
-          CalibrateLayer(node, *xb, c.calibration.params);
-        }
+        const LayerCalibration cal = c.calibration.inputs == CalibrationInputKind::kActivations
+                                         ? CalibrateLayer(node, *core, rc.activations.at(index), c.calibration.params)
+                                         : CalibrateLayer(node, *core, c.calibration.params);
+        core = ApplyCalibration(cal, *core, "auto calibration");
       }
       TraceSpec spec;
       if (std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end()) {
@@ -88,7 +86,7 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
         spec.position_seed = root.Derive(2).NextU64();
         spec.read_seed = root.Derive(3).NextU64();
       }
-      auto probe = std::make_unique<ProbeCore>(std::move(xb), node, index, spec);
+      auto probe = std::make_unique<ProbeCore>(std::move(core), node, index, spec);
       probes[static_cast<size_t>(index)] = probe.get();
       return probe;
     };

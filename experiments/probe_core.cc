@@ -38,15 +38,15 @@ void LayerTrace::Append(const LayerTrace& o) {
   cat(read_calibrated, o.read_calibrated);
 }
 
-ProbeCore::ProbeCore(std::unique_ptr<CrossbarCore> chip, const QNode& node, int node_index, const TraceSpec& traces)
+ProbeCore::ProbeCore(std::unique_ptr<MvmCore> chip, const QNode& node, int node_index, const TraceSpec& traces)
     : chip_(std::move(chip)),
       exact_(node.weights, node.out_channels, node.Depth(), node.weight_bits, node.InputMin(), node.InputMax()),
       node_(node_index),
       spec_(traces) {}
 
-void ProbeCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
+void ProbeCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
   chip_->Multiply(x, y, ldy, ctx);
-  const int64_t n = x.n(), N = Outputs();
+  const int64_t n = x.n, N = Outputs();
   std::vector<int32_t> exact(static_cast<size_t>(N * n));
   MvmContext none;
   exact_.Multiply(x, exact.data(), n, none);
@@ -68,16 +68,15 @@ void ProbeCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmConte
     RecordTrace(x, ctx.item);
 }
 
-void ProbeCore::RecordTrace(const PairedCodes& x, int64_t image) const {
+void ProbeCore::RecordTrace(const InputCodes& x, int64_t image) const {
   const int64_t K = Depth(), N = Outputs();
   VectorTrace t;
   Rng pick = Rng(spec_.position_seed).Derive(static_cast<uint64_t>(image)).Derive(static_cast<uint64_t>(node_));
-  const int64_t j = static_cast<int64_t>(pick.Below(static_cast<uint64_t>(x.n())));
+  const int64_t j = static_cast<int64_t>(pick.Below(static_cast<uint64_t>(x.n)));
   t.position = static_cast<int32_t>(j);
   t.inputs.resize(static_cast<size_t>(K));
-  for (int64_t k = 0; k < K; ++k) t.inputs[static_cast<size_t>(k)] = x.Get(k, j);
-  PairedCodes one;
-  FillPairedCodes(t.inputs.data(), K, 1, one);
+  for (int64_t k = 0; k < K; ++k) t.inputs[static_cast<size_t>(k)] = x(k, j);
+  const InputCodes one = InputCodes::VectorMajor(t.inputs.data(), K, 1);
   std::vector<int32_t> exact(static_cast<size_t>(N));
   t.measured.resize(static_cast<size_t>(N));
   MvmContext none;
@@ -108,10 +107,13 @@ LayerTrace ProbeCore::Trace(int instance) const {
   out.node = node_;
   out.K = Depth();
   out.N = Outputs();
-  out.tile_rows = chip_->TileRows();
-  out.weight_slices = chip_->WeightSlices();
-  out.input_slices = chip_->InputSlices();
-  out.sign_passes = chip_->SignPasses();
+  if (const ColumnReadout* readout = chip_->Readout(); readout != nullptr) {
+    const ReadoutGeometry g = readout->Geometry();
+    out.tile_rows = g.tile_rows;
+    out.weight_slices = g.weight_slices;
+    out.input_slices = g.input_slices;
+    out.sign_passes = g.sign_passes;
+  }
   for (const auto& [image, t] : traces_) {
     const int32_t v = static_cast<int32_t>(out.Vectors());
     out.vector_instance.push_back(instance);

@@ -1,4 +1,4 @@
-// probe_core.h — a CIM layer under measurement: the chip's MvmCore plus the exact integer product of
+// probe_core.h — a CIM layer under measurement: the chip's MvmCore (any core) plus the exact integer product of
 // every vector it sees (dot-product error statistics) and sampled per-read traces.
 //
 // Multiply(x) runs the chip on x (the result the network uses), then the exact IdealCore on x, and
@@ -7,7 +7,9 @@
 // call's item (MvmContext::item, the image index) lies in [first_image, first_image + vectors), one
 // output position j is drawn by Rng(position_seed).Derive(item).Derive(node) and vector j is read once
 // more through the chip with Rng(read_seed).Derive(item).Derive(node) and a TraceRecorder; the vector,
-// its exact and measured outputs and every read are kept by image. Layout: docs/results_format.md.
+// its exact and measured outputs and every read (for a core with a ColumnReadout; none otherwise) are
+// kept by image. Layout: docs/results_format.md. The probe is a decorator: name, shape, input range and
+// the readout capability are the chip's.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@
 #include <vector>
 
 #include "nets/quantized_model.h"
-#include "sim/crossbar_core.h"
+#include "sim/column_readout.h"
 #include "sim/ideal_core.h"
 #include "sim/trace_sink.h"
 
@@ -52,14 +54,16 @@ class ProbeCore : public MvmCore {
  public:
   __extension__ typedef unsigned __int128 Sum;   // exact sums of squares (GCC/Clang extension)
 
-  ProbeCore(std::unique_ptr<CrossbarCore> chip, const QNode& node, int node_index, const TraceSpec& traces);
+  ProbeCore(std::unique_ptr<MvmCore> chip, const QNode& node, int node_index, const TraceSpec& traces);
 
-  std::string_view Name() const override { return "crossbar"; }
+  std::string_view Name() const override { return chip_->Name(); }
   int64_t Outputs() const override { return chip_->Outputs(); }
   int64_t Depth() const override { return chip_->Depth(); }
-  void Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
+  CodeRange InputRange() const override { return chip_->InputRange(); }
+  void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
+  const ColumnReadout* Readout() const override { return chip_->Readout(); }
 
-  const CrossbarCore& chip() const { return *chip_; }
+  const MvmCore& chip() const { return *chip_; }
   double Rmse() const;        // over every output seen; 0 before any
   double Relative() const;    // RMSE / RMS(exact); 0 when every exact value was 0
   // The traces, vectors in image order, tagged with `instance`.
@@ -73,9 +77,9 @@ class ProbeCore : public MvmCore {
     std::vector<int32_t> measured;
     std::vector<MvmRead> reads;
   };
-  void RecordTrace(const PairedCodes& x, int64_t image) const;
+  void RecordTrace(const InputCodes& x, int64_t image) const;
 
-  std::unique_ptr<CrossbarCore> chip_;
+  std::unique_ptr<MvmCore> chip_;
   IdealCore exact_;
   int node_;
   TraceSpec spec_;

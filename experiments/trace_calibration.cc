@@ -106,27 +106,28 @@ TraceReads ReadTraceReads(const std::string& file, int64_t point, int64_t instan
   return t;
 }
 
-LayerCalibration CalibrateFromReads(const TraceReads& t, CrossbarCore& core, const ChipCalibrationParams& params,
+LayerCalibration CalibrateFromReads(const TraceReads& t, const MvmCore& core, const ChipCalibrationParams& params,
                                     const std::string& where) {
   params.Validate("calibration");
   const std::string what = where + ": traces of " + t.layer;
-  if (t.K != core.Depth() || t.N != core.Outputs() || t.tile_rows != core.TileRows() ||
-      t.weight_slices != core.WeightSlices()) {
+  const ColumnReadout& readout = RequireReadout(core, t.layer);
+  const ReadoutGeometry g = readout.Geometry();
+  if (t.K != core.Depth() || t.N != core.Outputs() || t.tile_rows != g.tile_rows || t.weight_slices != g.weight_slices) {
     throw InputError(what + " have K = " + std::to_string(t.K) + ", N = " + std::to_string(t.N) + ", " +
                      std::to_string(t.tile_rows) + " tile rows and " + std::to_string(t.weight_slices) +
                      " weight slices; the chip's layer has " + std::to_string(core.Depth()) + ", " +
-                     std::to_string(core.Outputs()) + ", " + std::to_string(core.TileRows()) + " and " +
-                     std::to_string(core.WeightSlices()));
+                     std::to_string(core.Outputs()) + ", " + std::to_string(g.tile_rows) + " and " +
+                     std::to_string(g.weight_slices));
   }
-  const size_t columns = static_cast<size_t>(core.TileRows() * core.WeightSlices() * core.Outputs());
+  const size_t columns = static_cast<size_t>(g.Columns());
   const size_t R = t.ideal.size();
 
   // Each read's column, and each column's one lsb.
   std::vector<size_t> column(R);
   std::vector<double> lsb(columns, 0.0);
   for (size_t i = 0; i < R; ++i) {
-    if (t.tile_row[i] < 0 || t.tile_row[i] >= core.TileRows() || t.weight_slice[i] < 0 ||
-        t.weight_slice[i] >= core.WeightSlices() || t.output[i] < 0 || t.output[i] >= core.Outputs()) {
+    if (t.tile_row[i] < 0 || t.tile_row[i] >= g.tile_rows || t.weight_slice[i] < 0 ||
+        t.weight_slice[i] >= g.weight_slices || t.output[i] < 0 || t.output[i] >= core.Outputs()) {
       throw InputError(what + ": read " + std::to_string(i) + " has tile row " + std::to_string(t.tile_row[i]) +
                        ", weight slice " + std::to_string(t.weight_slice[i]) + ", output " +
                        std::to_string(t.output[i]) + ", outside the chip's layer");
@@ -135,7 +136,7 @@ LayerCalibration CalibrateFromReads(const TraceReads& t, CrossbarCore& core, con
       throw InputError(what + ": read " + std::to_string(i) + " has lsb " + std::to_string(t.lsb[i]) +
                        "; must be finite and > 0");
     }
-    column[i] = static_cast<size_t>(core.PeripheryIndex(t.tile_row[i], static_cast<int>(t.weight_slice[i]), t.output[i]));
+    column[i] = static_cast<size_t>(g.Index(t.tile_row[i], static_cast<int>(t.weight_slice[i]), t.output[i]));
     double& l = lsb[column[i]];
     if (l == 0) l = t.lsb[i];
     if (l != t.lsb[i]) {
@@ -147,18 +148,16 @@ LayerCalibration CalibrateFromReads(const TraceReads& t, CrossbarCore& core, con
 
   LayerCalibration cal;
   cal.layer = t.layer;
-  if (core.params().adc.range == AdcRange::kCalibrated) {
-    const double half = std::ldexp(1.0, core.params().adc.bits - 1);
+  if (readout.AdcRangesSettable()) {
+    const double half = std::ldexp(1.0, readout.AdcBits() - 1);
     cal.adc_ranges.resize(columns);
-    for (size_t c = 0; c < columns; ++c) cal.adc_ranges[c] = lsb[c] > 0 ? lsb[c] * half : core.adc_ranges()[c];
-    core.SetAdcRanges(cal.adc_ranges);
+    for (size_t c = 0; c < columns; ++c) cal.adc_ranges[c] = lsb[c] > 0 ? lsb[c] * half : readout.AdcRanges()[c];
   } else {
     for (size_t c = 0; c < columns; ++c) {
-      if (lsb[c] > 0 && lsb[c] != core.adc_lsb()[c]) {
+      if (lsb[c] > 0 && lsb[c] != readout.AdcLsb()[c]) {
         throw InputError(what + ": column " + std::to_string(c) + " was read with lsb " + std::to_string(lsb[c]) +
-                         " but this chip's ADC (range \"" + std::string(ToString(core.params().adc.range)) +
-                         "\") has lsb " + std::to_string(core.adc_lsb()[c]) +
-                         "; the traces come from another ADC setting");
+                         " but this chip's ADC (" + readout.AdcRangesFixedReason() + ") has lsb " +
+                         std::to_string(readout.AdcLsb()[c]) + "; the traces come from another ADC setting");
       }
     }
   }
@@ -184,7 +183,6 @@ LayerCalibration CalibrateFromReads(const TraceReads& t, CrossbarCore& core, con
     const double gain = mm > 0 ? im / mm : 1.0;
     for (ColumnCorrection& c : cal.corrections) c = {gain, 0.0};
   }
-  core.SetCorrections(cal.corrections);
 
   // Read-level check on odd rows.
   double before = 0, after = 0, ref = 0;

@@ -6,10 +6,10 @@
 // of `cimsim experiment` (results.h5, docs/results_format.md) carry exactly these, so a simulated chip
 // calibrates the same way: `cimsim calibrate` with "inputs": "traces" (experiments/calibrate_config.h).
 //
-// For one layer's reads R (those of one chip instance), with column c = PeripheryIndex(tile_row,
-// weight_slice, output) and m = code·lsb the digitized value:
+// For one layer's reads R (those of one chip instance), with column c = ReadoutGeometry::Index(tile_row,
+// weight_slice, output) (sim/column_readout.h) and m = code·lsb the digitized value:
 //   split:   reads of even trace rows (vectors) fit, reads of odd rows are held out;
-//   ADC:     with crossbar.adc.range "calibrated", column c's range = lsb_c·2^(B−1) (B = adc.bits), so
+//   ADC:     with settable ADC ranges (crossbar.adc.range "calibrated"), column c's range = lsb_c·2^(B−1) (B = adc.bits), so
 //            that the chip reproduces the recorded steps; with "max" or "fixed" the recorded lsb must
 //            equal the chip's (the traces came from another ADC otherwise): InputError. Every read of a
 //            column must carry the same lsb.
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "experiments/chip_calibration.h"
-#include "sim/crossbar_core.h"
+#include "sim/mvm_core.h"
 
 namespace cimsim {
 
@@ -49,11 +49,12 @@ TraceReads ReadTraceReads(const std::string& file, int64_t point, int64_t instan
 // The layers traced at a point, sorted by name (empty when none).
 std::vector<std::string> TracedLayers(const std::string& file, int64_t point);
 
-// Calibrates `core` (programmed for the traced layer) from `reads` and leaves the corrections (and ADC
-// ranges) set in it. InputError naming `where` when the traces do not fit the core: K, N, tile rows or
+// Calibrates `core` (programmed for the traced layer; any core with a ColumnReadout) from `reads`; the
+// core is not changed (ApplyCalibration makes the calibrated one). InputError naming `where` when the
+// traces do not fit the core (or it has no readout): K, N, tile rows or
 // weight slices differ, a read's indices are out of range, lsb is not finite and > 0, a column's
 // reads disagree on lsb, or (max/fixed ADC range) lsb differs from the core's.
-LayerCalibration CalibrateFromReads(const TraceReads& reads, CrossbarCore& core, const ChipCalibrationParams& params,
+LayerCalibration CalibrateFromReads(const TraceReads& reads, const MvmCore& core, const ChipCalibrationParams& params,
                                     const std::string& where);
 
 }  // namespace cimsim

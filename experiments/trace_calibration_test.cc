@@ -13,6 +13,7 @@
 #include "common/test_support.h"
 #include "common/h5_file.h"
 #include "devices/device_presets.h"
+#include "sim/crossbar_core.h"
 #include "sim/trace_sink.h"
 
 namespace cimsim {
@@ -51,8 +52,7 @@ TraceReads Record(const CrossbarCore& core) {
   Rng rng(9);
   std::vector<int16_t> plain(static_cast<size_t>(kK * kVectors));
   for (auto& v : plain) v = static_cast<int16_t>(rng.Below(256));
-  PairedCodes x;
-  FillPairedCodes(plain.data(), kK, kVectors, x);
+  const InputCodes x = InputCodes::VectorMajor(plain.data(), kK, kVectors);
   TraceRecorder sink;
   MvmContext ctx{nullptr, &sink};
   std::vector<int32_t> y(static_cast<size_t>(kN * kVectors));
@@ -94,21 +94,23 @@ TEST(TraceCalibrationTest, RecoversTheColumnPeripheryFromReads) {
   EXPECT_EQ(cal.fit_reads, static_cast<int64_t>(reads.ideal.size()) / 2);   // even rows of 40
   EXPECT_GT(cal.relative_before, 0.01);
   EXPECT_LT(cal.relative_after, cal.relative_before / 20);
-  EXPECT_EQ(chip.corrections(), cal.corrections);   // left set in the core
+  EXPECT_EQ(ApplyCalibration(cal, chip, "cal.json")->Readout()->Corrections().size(), cal.corrections.size());
+  const std::unique_ptr<CrossbarCore> calibrated = chip.Calibrated({cal.corrections, cal.adc_ranges});
+  EXPECT_EQ(calibrated->corrections(), cal.corrections);   // set in the calibrated twin
   EXPECT_TRUE(cal.adc_ranges.empty());
 }
 
 TEST(TraceCalibrationTest, CalibratedRangesReproduceTheRecordedSteps) {
   CrossbarParams params = Params(AdcRange::kCalibrated, 8);
-  CrossbarCore traced = Chip(params);
-  std::vector<double> ranges(traced.adc_ranges().size());
+  const CrossbarCore programmed = Chip(params);
+  std::vector<double> ranges(programmed.adc_ranges().size());
   for (size_t c = 0; c < ranges.size(); ++c) ranges[c] = 1000.0 + 37.0 * static_cast<double>(c);
-  traced.SetAdcRanges(ranges);
-  const TraceReads reads = Record(traced);
+  const std::unique_ptr<CrossbarCore> traced = programmed.Calibrated({programmed.corrections(), ranges});
+  const TraceReads reads = Record(*traced);
   CrossbarCore chip = Chip(params);
   const LayerCalibration cal = CalibrateFromReads(reads, chip, ChipCalibrationParams{}, "cal.json");
   EXPECT_EQ(cal.adc_ranges, ranges);   // lsb·2^7 = range, exactly (powers of two)
-  EXPECT_EQ(chip.adc_lsb(), traced.adc_lsb());
+  EXPECT_EQ(chip.Calibrated({cal.corrections, cal.adc_ranges})->adc_lsb(), traced->adc_lsb());
 }
 
 TEST(TraceCalibrationTest, GlobalModeFitsOneGainThroughTheOriginOnEvenRows) {

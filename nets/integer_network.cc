@@ -9,12 +9,12 @@
 namespace cimsim {
 namespace {
 
-// Lowers one image's codes x [C, H, W] into cols [C·k·k, OH·OW] (row (c·k + ky)·k + kx, the OIHW
-// flattening), zero where the window leaves the image. First the codes go into a zero-padded int16
-// copy [C, H + 2p, W + 2p], so that every (row, oy) is a plain strided read without bounds checks;
-// then each pair of rows (k, k+1) is interleaved into its pair row, a loop the compiler vectorizes.
-void Im2ColPaired(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH,
-                  int64_t OW, std::vector<int16_t>& padded, PairedCodes& cols) {
+// Lowers one image's codes x [C, H, W] into cols, row-major [C·k·k, OH·OW] (row (c·k + ky)·k + kx, the
+// OIHW flattening; column oy·OW + ox), zero where the window leaves the image. First the codes go into
+// a zero-padded int16 copy [C, H + 2p, W + 2p], so that every (row, oy) is a plain strided read
+// without bounds checks (a contiguous copy for stride 1).
+void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH, int64_t OW,
+            std::vector<int16_t>& padded, std::vector<int16_t>& cols) {
   const int64_t PH = H + 2 * p, PW = W + 2 * p, K = C * k * k, P = OH * OW;
   if (padded.size() < static_cast<size_t>(C * PH * PW)) padded.resize(static_cast<size_t>(C * PH * PW));
   if (p > 0) std::fill_n(padded.data(), C * PH * PW, int16_t{0});
@@ -24,33 +24,18 @@ void Im2ColPaired(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int 
       int16_t* dst = padded.data() + (c * PH + y + p) * PW + p;
       for (int64_t i = 0; i < W; ++i) dst[i] = static_cast<int16_t>(src[i]);
     }
-  cols.Resize(K, P);
-  // Start of row r's window in the padded image, for output position (0, 0).
-  auto row_origin = [&](int64_t r) {
+  if (cols.size() < static_cast<size_t>(K * P)) cols.resize(static_cast<size_t>(K * P));
+  for (int64_t r = 0; r < K; ++r) {
     const int64_t c = r / (k * k), ky = (r / k) % k, kx = r % k;
-    return padded.data() + (c * PH + ky) * PW + kx;
-  };
-  for (int64_t r = 0; r < K; r += 2) {
-    const int16_t* a = row_origin(r);
-    const int16_t* b = r + 1 < K ? row_origin(r + 1) : nullptr;  // odd K: the last pair's high half stays 0
-    int16_t* dst = cols.PairRow(r / 2);
+    const int16_t* a = padded.data() + (c * PH + ky) * PW + kx;   // row r's window for position (0, 0)
+    int16_t* dst = cols.data() + r * P;
     for (int64_t oy = 0; oy < OH; ++oy) {
       const int16_t* ar = a + oy * s * PW;
-      int16_t* d = dst + oy * OW * 2;
-      if (b == nullptr) {
-        for (int64_t ox = 0; ox < OW; ++ox) d[2 * ox] = ar[ox * s];
-      } else if (s == 1) {
-        const int16_t* br = b + oy * PW;
-        for (int64_t ox = 0; ox < OW; ++ox) {
-          d[2 * ox] = ar[ox];
-          d[2 * ox + 1] = br[ox];
-        }
+      int16_t* d = dst + oy * OW;
+      if (s == 1) {
+        std::copy_n(ar, OW, d);
       } else {
-        const int16_t* br = b + oy * s * PW;
-        for (int64_t ox = 0; ox < OW; ++ox) {
-          d[2 * ox] = ar[ox * s];
-          d[2 * ox + 1] = br[ox * s];
-        }
+        for (int64_t ox = 0; ox < OW; ++ox) d[ox] = ar[ox * s];
       }
     }
   }
@@ -115,18 +100,21 @@ void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWor
                       : shapes_[static_cast<size_t>(n.inputs[0])];
   const auto& out = shapes_[static_cast<size_t>(index)];
   const int64_t positions = out[1] * out[2];
+  InputCodes codes;
   if (n.kind == QNodeKind::kLinear) {
-    w.cols.Resize(n.in_channels, 1);
-    for (int64_t k = 0; k < n.in_channels; ++k) w.cols.Set(k, 0, static_cast<int16_t>(x[k]));
+    if (w.cols.size() < static_cast<size_t>(n.in_channels)) w.cols.resize(static_cast<size_t>(n.in_channels));
+    for (int64_t k = 0; k < n.in_channels; ++k) w.cols[static_cast<size_t>(k)] = static_cast<int16_t>(x[k]);
+    codes = InputCodes::VectorMajor(w.cols.data(), n.in_channels, 1);
   } else {
-    Im2ColPaired(x, in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.padded, w.cols);
+    Im2Col(x, in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.padded, w.cols);
+    codes = InputCodes::RowMajor(w.cols.data(), n.Depth(), positions);
   }
   const size_t acc_size = static_cast<size_t>(n.out_channels * positions);
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);
   w.rng = noise_root_.Derive(static_cast<uint64_t>(image_index)).Derive(static_cast<uint64_t>(index));
   w.context.rng = &w.rng;
   w.context.item = image_index;
-  cores_[static_cast<size_t>(index)]->Multiply(w.cols, w.acc.data(), positions, w.context);
+  cores_[static_cast<size_t>(index)]->Multiply(codes, w.acc.data(), positions, w.context);
   for (int o = 0; o < n.out_channels; ++o)
     RequantizeRow(w.acc.data() + o * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
                   n.out_min, n.out_max, y + o * positions);

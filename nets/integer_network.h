@@ -2,8 +2,8 @@
 //
 // Per image (uint8 CHW pixels → int32 logits [num_classes]):
 //   image codes = input_lut[c][pixel];
-//   conv:   im2col of the input codes straight into PairedCodes [C·k·k, OH·OW] → the node's MvmCore
-//           (IdealCore: exact int16×int16→int32 GEMM) → acc [O, OH·OW] → RequantizeRow per channel
+//   conv:   im2col of the input codes into a row-major [C·k·k, OH·OW] view (sim/input_codes.h) → the
+//           node's MvmCore (IdealCore: exact int16×int16→int32 GEMM) → acc [O, OH·OW] → RequantizeRow per channel
 //           (bias, fixed-point multiplier, rounding shift, clamp);
 //   linear: the same with one input vector;
 //   add:    inputs not at the output scale are rescaled with RequantizeRow, then summed and clamped;
@@ -24,7 +24,6 @@
 #include "common/rng.h"
 #include "nets/quantized_model.h"
 #include "sim/mvm_core.h"
-#include "sim/paired_codes.h"
 
 namespace cimsim {
 
@@ -36,7 +35,7 @@ std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int index);
 // Scratch of one worker.
 struct IntegerWorker {
   std::vector<std::vector<int32_t>> slots;  // activation buffers, shared by nodes per the liveness plan
-  PairedCodes cols;                         // im2col patches of the current conv
+  std::vector<int16_t> cols;                // im2col patches of the current conv, row-major [K, positions]
   std::vector<int16_t> padded;              // the current conv's input, zero-padded
   std::vector<int32_t> acc, tmp;            // accumulators / rescaled add input
   std::vector<const int32_t*> inputs;       // the current node's inputs

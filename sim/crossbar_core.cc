@@ -150,6 +150,7 @@ void CrossbarCore::Program(const DeviceModel& device, Rng& rng) {
   }
 
   // Program, draw drift, age: tile by tile.
+  std::vector<Tile> tiles;
   double max_g = 0, max_var = 0;
   for (int64_t tr = 0; tr < tile_rows_; ++tr) {
     for (int64_t tc = 0; tc < tile_cols_; ++tc) {
@@ -184,7 +185,7 @@ void CrossbarCore::Program(const DeviceModel& device, Rng& rng) {
         t.var = sigma.cast<double>().square();
         max_var = std::max(max_var, t.var.maxCoeff());
       }
-      tiles_.push_back(std::move(t));
+      tiles.push_back(std::move(t));
     }
   }
 
@@ -202,7 +203,7 @@ void CrossbarCore::Program(const DeviceModel& device, Rng& rng) {
                   x_eff <= GridMatrix::MaxInput(max_rows);
 
   // Round, then the fast path's matrices: read column s·outs + c.
-  for (Tile& t : tiles_) {
+  for (Tile& t : tiles) {
     t.g = t.g.unaryExpr([e](double v) { return OnGrid(v, e); });
     if (noisy_) t.var = t.var.unaryExpr([e_var](double v) { return OnGrid(v, e_var); });
     const int64_t m = slices_ * t.outs;
@@ -225,6 +226,7 @@ void CrossbarCore::Program(const DeviceModel& device, Rng& rng) {
       t.digits.resize(0, 0);
     }
   }
+  tiles_ = std::make_shared<const std::vector<Tile>>(std::move(tiles));
 }
 
 void CrossbarCore::InitAdc() {
@@ -279,35 +281,33 @@ void CrossbarCore::DrawPeriphery(Rng& rng) {
   }
 }
 
-void CrossbarCore::SetCorrections(std::span<const ColumnCorrection> corrections) {
+void CrossbarCore::SetCorrections(std::span<const ColumnCorrection> corrections, const std::string& where) {
+  const std::string fn = where + (where.empty() ? "" : ": ") + "CrossbarCore::SetCorrections: ";
   if (corrections.size() != corrections_.size()) {
-    throw std::invalid_argument("CrossbarCore::SetCorrections: " + std::to_string(corrections.size()) +
+    throw std::invalid_argument(fn + std::to_string(corrections.size()) +
                                 " corrections; the core has TileRows()·S·N = " + std::to_string(corrections_.size()));
   }
   for (size_t i = 0; i < corrections.size(); ++i) {
     if (!std::isfinite(corrections[i].gain) || !std::isfinite(corrections[i].offset)) {
-      throw std::invalid_argument("CrossbarCore::SetCorrections: correction " + std::to_string(i) +
-                                  " is not finite (gain " + std::to_string(corrections[i].gain) + ", offset " +
+      throw std::invalid_argument(fn + "correction " + std::to_string(i) + " is not finite (gain " +
+                                  std::to_string(corrections[i].gain) + ", offset " +
                                   std::to_string(corrections[i].offset) + ")");
     }
   }
   corrections_.assign(corrections.begin(), corrections.end());
 }
 
-void CrossbarCore::SetAdcRanges(std::span<const double> ranges) {
-  if (params_.adc.range != AdcRange::kCalibrated) {
-    throw std::logic_error("CrossbarCore::SetAdcRanges: the ADC range is \"" +
-                           std::string(ToString(params_.adc.range)) +
-                           "\"; per-column ranges need adc.range = \"calibrated\"");
-  }
+void CrossbarCore::SetAdcRanges(std::span<const double> ranges, const std::string& where) {
+  const std::string fn = where + (where.empty() ? "" : ": ") + "CrossbarCore::SetAdcRanges: ";
+  if (params_.adc.range != AdcRange::kCalibrated) throw std::logic_error(fn + AdcRangesFixedReason());
   if (ranges.size() != adc_range_.size()) {
-    throw std::invalid_argument("CrossbarCore::SetAdcRanges: " + std::to_string(ranges.size()) +
-                                " ranges; the core has TileRows()·S·N = " + std::to_string(adc_range_.size()));
+    throw std::invalid_argument(fn + std::to_string(ranges.size()) + " ranges; the core has TileRows()·S·N = " +
+                                std::to_string(adc_range_.size()));
   }
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (!(ranges[i] > 0) || !std::isfinite(ranges[i])) {
-      throw std::invalid_argument("CrossbarCore::SetAdcRanges: range " + std::to_string(i) + " = " +
-                                  std::to_string(ranges[i]) + "; must be finite and > 0");
+      throw std::invalid_argument(fn + "range " + std::to_string(i) + " = " + std::to_string(ranges[i]) +
+                                  "; must be finite and > 0");
     }
   }
   const double half = std::ldexp(1.0, params_.adc.bits - 1);
@@ -317,14 +317,41 @@ void CrossbarCore::SetAdcRanges(std::span<const double> ranges) {
   }
 }
 
-void CrossbarCore::CheckCall(const PairedCodes& x, int64_t ldy, const MvmContext& ctx, const char* what) const {
-  if (x.K() != K_) {
-    throw std::invalid_argument(std::string(what) + ": x.K() = " + std::to_string(x.K()) +
+ReadoutGeometry CrossbarCore::Geometry() const {
+  ReadoutGeometry g;
+  g.tile_rows = tile_rows_;
+  g.weight_slices = slices_;
+  g.outputs = N_;
+  g.input_slices = input_slices_;
+  g.sign_passes = passes_;
+  return g;
+}
+
+std::string CrossbarCore::AdcRangesFixedReason() const {
+  if (params_.adc.range == AdcRange::kCalibrated) return "";
+  return "the ADC range is \"" + std::string(ToString(params_.adc.range)) +
+         "\"; per-column ranges need adc.range = \"calibrated\"";
+}
+
+std::unique_ptr<CrossbarCore> CrossbarCore::Calibrated(const ReadoutSettings& settings, const std::string& where) const {
+  std::unique_ptr<CrossbarCore> twin(new CrossbarCore(*this));
+  if (!settings.adc_ranges.empty()) twin->SetAdcRanges(settings.adc_ranges, where);
+  twin->SetCorrections(settings.corrections, where);
+  return twin;
+}
+
+std::unique_ptr<MvmCore> CrossbarCore::WithReadout(const ReadoutSettings& settings, const std::string& where) const {
+  return Calibrated(settings, where);
+}
+
+void CrossbarCore::CheckCall(const InputCodes& x, int64_t ldy, const MvmContext& ctx, const char* what) const {
+  if (x.K != K_) {
+    throw std::invalid_argument(std::string(what) + ": x.K() = " + std::to_string(x.K) +
                                 " but the core's depth is " + std::to_string(K_));
   }
-  if (ldy < x.n()) {
+  if (ldy < x.n) {
     throw std::invalid_argument(std::string(what) + ": ldy = " + std::to_string(ldy) + " < x.n() = " +
-                                std::to_string(x.n()));
+                                std::to_string(x.n));
   }
   if (noisy_ && ctx.rng == nullptr) {
     throw std::invalid_argument(std::string(what) + ": the core has read noise but ctx.rng is null");
@@ -333,32 +360,15 @@ void CrossbarCore::CheckCall(const PairedCodes& x, int64_t ldy, const MvmContext
 
 // ---- the fast path ----
 
-void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
-  std::unique_ptr<CrossbarScratch> scratch;
-  {
-    const std::lock_guard<std::mutex> lock(pool_mutex_);
-    if (!pool_.empty()) {
-      scratch = std::move(pool_.back());
-      pool_.pop_back();
-    }
-  }
-  if (!scratch) scratch = std::make_unique<CrossbarScratch>();
-  // Back to the pool however Multiply ends.
-  struct Return {
-    const CrossbarCore* core;
-    std::unique_ptr<CrossbarScratch>& scratch;
-    ~Return() {
-      const std::lock_guard<std::mutex> lock(core->pool_mutex_);
-      core->pool_.push_back(std::move(scratch));
-    }
-  } give_back{this, scratch};
+void CrossbarCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
+  const auto scratch = pool_.Take();
   Multiply(x, y, ldy, ctx, *scratch);
 }
 
-void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx,
+void CrossbarCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx,
                             CrossbarScratch& s) const {
   CheckCall(x, ldy, ctx, "CrossbarCore::Multiply");
-  const Tile& largest = tiles_.front();   // tile (0, 0) has the most rows and outputs
+  const Tile& largest = tiles_->front();   // tile (0, 0) has the most rows and outputs
   const int64_t m = slices_ * largest.outs;
   Grow(s.magnitude, passes_ * K_ * kVectorBlock);
   if (!integer_gemm_) Grow(s.x, kVectorBlock * largest.rows);
@@ -374,8 +384,8 @@ void CrossbarCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmCo
   Grow(s.offset, m);
   Grow(s.analog_gain, m);
   Grow(s.analog_offset, m);
-  for (int64_t j0 = 0; j0 < x.n(); j0 += kVectorBlock) {
-    MultiplyBlock(x, j0, std::min(kVectorBlock, x.n() - j0), y, ldy, ctx, s);
+  for (int64_t j0 = 0; j0 < x.n; j0 += kVectorBlock) {
+    MultiplyBlock(x, j0, std::min(kVectorBlock, x.n - j0), y, ldy, ctx, s);
   }
 }
 
@@ -429,7 +439,7 @@ void CrossbarCore::AccumulateReads(const double* __restrict means, const double*
   }
 }
 
-void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, int32_t* y, int64_t ldy,
+void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, int32_t* y, int64_t ldy,
                                  MvmContext& ctx, CrossbarScratch& s) const {
   const bool trace = ctx.trace != nullptr;
   const bool binary = x_slice_max_ <= 1;   // then X∘X = X
@@ -438,18 +448,19 @@ void CrossbarCore::MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, i
   // Each pass's input magnitudes, [pass, k, j], and Σ_k x[k, j] for the offset mapping.
   std::fill_n(s.x_sum.data(), nb, int64_t{0});
   for (int64_t k = 0; k < K_; ++k) {
-    const int16_t* src = x.PairRow(k / 2) + (k % 2) + 2 * j0;
+    const int16_t* src = x.data + k * x.k_stride + j0 * x.j_stride;
+    const int64_t step = x.j_stride;
     uint16_t* plus = s.magnitude.data() + k * nb;
     uint16_t* minus = s.magnitude.data() + (K_ + k) * nb;
     for (int64_t j = 0; j < nb; ++j) {
-      const int32_t code = src[2 * j];
+      const int32_t code = src[j * step];
       plus[j] = static_cast<uint16_t>(std::max(code, 0));
       if (passes_ == 2) minus[j] = static_cast<uint16_t>(std::max(-code, 0));
       s.x_sum[static_cast<size_t>(j)] += code;
     }
   }
 
-  for (const Tile& tile : tiles_) {
+  for (const Tile& tile : *tiles_) {
     const int64_t rows = tile.rows, outs = tile.outs, m = slices_ * outs, m2 = noisy_ ? 2 * m : m;
     for (int sl = 0; sl < slices_; ++sl) {
       for (int64_t c = 0; c < outs; ++c) {

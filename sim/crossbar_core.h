@@ -26,7 +26,7 @@
 // σ is DeviceModel::ReadSigma at read_time. Then, unless the periphery is ideal, per (tile_row, s, o) in
 // PeripheryIndex order: z_a (if gain_sigma > 0), then z_b (if offset_sigma > 0), rng.Normal() each.
 //
-// Inputs. Signed ranges (x_min < 0) take two sign passes, x⁺ = max(x, 0) then x⁻ = max(−x, 0); an
+// Inputs. Any view (sim/input_codes.h); row-major views are read a row at a time. Signed ranges (x_min < 0) take two sign passes, x⁺ = max(x, 0) then x⁻ = max(−x, 0); an
 // unsigned range one pass, x⁺ = x. DAC mode: one read per pass, x_0 = x±. Bit-serial with
 // b = input.slice_bits: T = ⌈InputMagnitudeBits / b⌉ reads, x_t = (x± >> t·b) & (2^b − 1). X_max, the
 // largest x_t, is 2^b − 1 (or the input magnitude if smaller) resp. the input magnitude (DAC).
@@ -84,16 +84,18 @@
 // callers). MultiplyReference (crossbar_reference.cc) is the oracle: plain loops over the
 // physical cells of every read, the same draws, the same results bit for bit.
 //
-// Thread safety: Multiply and MultiplyReference are const and may run concurrently, each caller with
-// its own MvmContext (and its own scratch); SetCorrections and SetAdcRanges must not run concurrently
-// with them.
+// Calibration (sim/column_readout.h): the core is its own ColumnReadout; readout column (tile_row, s, o)
+// is PeripheryIndex(tile_row, s, o). WithReadout returns a twin that shares the programmed tiles (no
+// new draws) with new corrections and, for adc.range "calibrated", new ADC ranges.
+//
+// Thread safety: the core is immutable once built; Multiply and MultiplyReference are const and may
+// run concurrently, each caller with its own MvmContext (and its own scratch).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -102,19 +104,15 @@
 #include <Eigen/Core>
 
 #include "common/rng.h"
+#include "common/scratch_pool.h"
 #include "devices/device_model.h"
+#include "sim/column_readout.h"
 #include "sim/crossbar_params.h"
 #include "sim/grid_gemm.h"
 #include "sim/mvm_core.h"
 #include "sim/paired_codes.h"
 
 namespace cimsim {
-
-// The digital correction of one (tile_row, weight slice, output) column: corrected = gain·value + offset.
-struct ColumnCorrection {
-  double gain = 1, offset = 0;
-  bool operator==(const ColumnCorrection&) const = default;
-};
 
 // Reusable scratch of the fast path (one per concurrent caller). Opaque; grows on first use.
 class CrossbarScratch {
@@ -133,7 +131,7 @@ class CrossbarScratch {
   std::vector<int32_t> units;      // integer-GEMM path: digit-plane products [n_block, planes·m]
 };
 
-class CrossbarCore : public MvmCore {
+class CrossbarCore : public MvmCore, public ColumnReadout {
  public:
   static constexpr int64_t kVectorBlock = 128;
 
@@ -146,20 +144,33 @@ class CrossbarCore : public MvmCore {
                const DeviceModel& device, const CrossbarParams& params, Rng& rng,
                const std::string& where = "crossbar");
   ~CrossbarCore() override;
-  CrossbarCore(const CrossbarCore&) = delete;
   CrossbarCore& operator=(const CrossbarCore&) = delete;
 
   std::string_view Name() const override { return "crossbar"; }
   int64_t Outputs() const override { return N_; }
   int64_t Depth() const override { return K_; }
+  CodeRange InputRange() const override { return {x_min_, x_max_}; }
 
   // The fast path with a pooled scratch. ctx.rng must be non-null when HasReadNoise(). Throws
-  // std::invalid_argument when x.K() != Depth(), ldy < x.n() or the rng is missing.
-  void Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
+  // std::invalid_argument when x.K != Depth(), ldy < x.n or the rng is missing.
+  void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
   // The same with the caller's scratch.
-  void Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx, CrossbarScratch& scratch) const;
+  void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx, CrossbarScratch& scratch) const;
   // The slow oracle (crossbar_reference.cc): same draws, same ADC codes, same y.
-  void MultiplyReference(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const;
+  void MultiplyReference(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const;
+
+  // ColumnReadout.
+  const ColumnReadout* Readout() const override { return this; }
+  ReadoutGeometry Geometry() const override;
+  int AdcBits() const override { return params_.adc.bits; }
+  bool AdcRangesSettable() const override { return params_.adc.range == AdcRange::kCalibrated; }
+  std::string AdcRangesFixedReason() const override;
+  std::span<const double> AdcRanges() const override { return adc_range_; }
+  std::span<const double> AdcLsb() const override { return adc_lsb_; }
+  std::span<const ColumnCorrection> Corrections() const override { return corrections_; }
+  std::unique_ptr<MvmCore> WithReadout(const ReadoutSettings& settings, const std::string& where) const override;
+  // WithReadout with the concrete type (for code that holds a CrossbarCore already, e.g. tests).
+  std::unique_ptr<CrossbarCore> Calibrated(const ReadoutSettings& settings, const std::string& where = "") const;
 
   // Geometry.
   int64_t TileRows() const { return tile_rows_; }          // ⌈K / rows_max⌉
@@ -194,15 +205,18 @@ class CrossbarCore : public MvmCore {
   const std::vector<ColumnCorrection>& analog_periphery() const { return analog_; }
   // R of tile row `tile_row` and weight slice `slice`: rows_in_tile·X_max·d_max(s), at least 1.
   double NominalFullScale(int64_t tile_row, int slice) const;
-  // Size TileRows()·S·N, finite values (std::invalid_argument otherwise).
-  void SetCorrections(std::span<const ColumnCorrection> corrections);
   const std::vector<double>& adc_ranges() const { return adc_range_; }   // full scale, integer units
   const std::vector<double>& adc_lsb() const { return adc_lsb_; }
-  // adc.range calibrated only (std::logic_error otherwise); size TileRows()·S·N, each finite and > 0
-  // (std::invalid_argument otherwise). lsb = range / 2^(B−1).
-  void SetAdcRanges(std::span<const double> ranges);
 
  private:
+  // The twin of WithReadout: shares the programmed tiles, copies the rest (an empty scratch pool).
+  CrossbarCore(const CrossbarCore&) = default;
+  // Size TileRows()·S·N, finite values (std::invalid_argument otherwise).
+  void SetCorrections(std::span<const ColumnCorrection> corrections, const std::string& where);
+  // adc.range calibrated only (std::logic_error otherwise); size TileRows()·S·N, each finite and > 0
+  // (std::invalid_argument otherwise). lsb = range / 2^(B−1).
+  void SetAdcRanges(std::span<const double> ranges, const std::string& where);
+
   using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
   struct Tile {
@@ -239,7 +253,7 @@ class CrossbarCore : public MvmCore {
   int64_t MinusColumn(int slice, int64_t c, int64_t outs) const;  // g− (or the reference column)
   int32_t InputSlice(int32_t code, int pass, int t) const;  // x_t of pass p
   double SignedScale(int pass, int slice, int t) const;    // (p ? −1 : 1)·2^(s·c + t·b)
-  void CheckCall(const PairedCodes& x, int64_t ldy, const MvmContext& ctx, const char* what) const;
+  void CheckCall(const InputCodes& x, int64_t ldy, const MvmContext& ctx, const char* what) const;
 
   void Program(const DeviceModel& device, Rng& rng);
   void InitAdc();
@@ -247,7 +261,7 @@ class CrossbarCore : public MvmCore {
   // The integer-GEMM path's input slice of pass `pass` (bits >> shift & mask) into s.plane, and its
   // square into s.plane2 with read noise and X_max > 1; returns the OR of all slice values.
   uint32_t FillPlanes(CrossbarScratch& s, const Tile& tile, int pass, int64_t nb, int shift, uint32_t mask) const;
-  void MultiplyBlock(const PairedCodes& x, int64_t j0, int64_t nb, int32_t* y, int64_t ldy, MvmContext& ctx,
+  void MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, int32_t* y, int64_t ldy, MvmContext& ctx,
                      CrossbarScratch& s) const;
 
   int64_t N_, K_;
@@ -267,13 +281,12 @@ class CrossbarCore : public MvmCore {
   double g_0_ = 0, delta_g_ = 0;
   int grid_e_ = 16, grid_e_var_ = 24;
   double adc_code_min_, adc_code_max_;   // −2^(B−1), 2^(B−1) − 1
-  std::vector<Tile> tiles_;        // tile_row-major
+  std::shared_ptr<const std::vector<Tile>> tiles_;   // tile_row-major; shared by WithReadout twins
   std::vector<double> adc_range_, adc_lsb_;
   std::vector<ColumnCorrection> corrections_;
   std::vector<ColumnCorrection> analog_;   // (a, b) per column
 
-  mutable std::mutex pool_mutex_;
-  mutable std::vector<std::unique_ptr<CrossbarScratch>> pool_;
+  mutable ScratchPool<CrossbarScratch> pool_;
 };
 
 // ---- the shared scalar steps (inline: both paths and the hot loop use them) ----

@@ -55,10 +55,8 @@ std::vector<int16_t> RandomCodes(int64_t count, int lo, int hi, Rng& rng) {
   return v;
 }
 
-PairedCodes Inputs(const std::vector<int16_t>& cols, int64_t K, int64_t n) {
-  PairedCodes x;
-  FillPairedCodes(cols.data(), K, n, x);
-  return x;
+InputCodes Inputs(const std::vector<int16_t>& cols, int64_t K, int64_t n) {
+  return InputCodes::VectorMajor(cols.data(), K, n);
 }
 
 DeviceModel Device(const std::string& preset) { return DeviceModel(DevicePreset(preset)); }
@@ -72,11 +70,11 @@ DeviceModel NoisyRram() {
 }
 
 std::vector<int32_t> RunIdeal(const std::vector<int16_t>& w, int64_t N, int64_t K, int bits, int32_t lo, int32_t hi,
-                              const PairedCodes& x) {
+                              const InputCodes& x) {
   const IdealCore ideal(w, N, K, bits, lo, hi);
-  std::vector<int32_t> y(static_cast<size_t>(N * x.n()));
+  std::vector<int32_t> y(static_cast<size_t>(N * x.n));
   MvmContext ctx;
-  ideal.Multiply(x, y.data(), x.n(), ctx);
+  ideal.Multiply(x, y.data(), x.n, ctx);
   return y;
 }
 
@@ -155,7 +153,7 @@ TEST_P(CrossbarGridTest, IdealDeviceWithEnoughAdcBitsEqualsIdealCore) {
   layer.params.adc.bits = 24;   // every full scale here is below 2^23 − 1: lsb <= 1
   const DeviceModel ideal = Device("ideal");
   const CrossbarCore core = layer.Core(ideal, 1);
-  const PairedCodes x = Inputs(layer.cols, layer.K, layer.n);
+  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
   const std::vector<int32_t> expected = RunIdeal(layer.w, layer.N, layer.K, layer.weight_bits, layer.x_min,
                                                  layer.x_max, x);
   for (int64_t tr = 0; tr < core.TileRows(); ++tr)
@@ -179,22 +177,22 @@ TEST_P(CrossbarGridTest, FastEqualsReferenceOnEveryReadWithNoisyDevices) {
     layer.params.periphery = {0.05, 0.01};   // analog column gains and offsets
     const DeviceModel device = device_name == "pcm" ? Device("pcm") : NoisyRram();
     layer.params.adc.range = AdcRange::kCalibrated;
-    CrossbarCore core = layer.Core(device, 5);
-    ASSERT_TRUE(core.HasReadNoise());
+    const CrossbarCore programmed = layer.Core(device, 5);
+    ASSERT_TRUE(programmed.HasReadNoise());
     // Bit-serial slices take the integer-GEMM path; noisy DAC inputs (squares beyond its bound) the
     // double one: the grid covers both.
-    EXPECT_EQ(core.UsesIntegerGemm(), GetParam().mode == InputMode::kBitSerial);
+    EXPECT_EQ(programmed.UsesIntegerGemm(), GetParam().mode == InputMode::kBitSerial);
     // Ranges of a sixteenth of the ideal full scale: typical reads spread over the codes (and clip).
-    std::vector<double> ranges = core.adc_ranges();
+    std::vector<double> ranges = programmed.adc_ranges();
     for (double& r : ranges) r /= 16;
-    core.SetAdcRanges(ranges);
     // Corrections that are not powers of two, so that the order of the additions into y matters.
     Rng crng(3);
-    std::vector<ColumnCorrection> corrections(core.corrections().size());
+    std::vector<ColumnCorrection> corrections(programmed.corrections().size());
     for (auto& c : corrections) c = {1 + 0.05 * (crng.Uniform() - 0.5), 0.3 * (crng.Uniform() - 0.5)};
-    core.SetCorrections(corrections);
+    const std::unique_ptr<CrossbarCore> calibrated = programmed.Calibrated({corrections, ranges});
+    const CrossbarCore& core = *calibrated;
 
-    const PairedCodes x = Inputs(layer.cols, layer.K, layer.n);
+    const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
     std::vector<int32_t> fast(static_cast<size_t>(layer.N * layer.n)), ref(fast.size());
     TraceRecorder fast_reads, ref_reads;
     Rng fast_rng(99), ref_rng(99);
@@ -233,7 +231,7 @@ TEST(CrossbarCoreTest, FastEqualsReferenceOnFullSizeTilesOnBothGemmPaths) {
   const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
   std::vector<int16_t> cols = RandomCodes(K * n, 0, 255, rng);
   for (size_t i = 0; i < cols.size(); i += 3) cols[i] = 0;   // ReLU-like zeros
-  const PairedCodes x = Inputs(cols, K, n);
+  const InputCodes x = Inputs(cols, K, n);
   const DeviceModel pcm = Device("pcm");
   for (const InputMode mode : {InputMode::kBitSerial, InputMode::kDac}) {
     SCOPED_TRACE(ToString(mode));
@@ -399,32 +397,32 @@ TEST(CrossbarCoreTest, CorrectionsAndSaturationByHand) {
   HandLayer layer;
   const DeviceModel ideal = Device("ideal");
   Rng rng(1);
-  CrossbarCore core(layer.w, 1, 2, 3, 0, 3, ideal, layer.params, rng);
-  ASSERT_EQ(core.corrections().size(), 2u);   // one tile row, two slices, one output
-  EXPECT_EQ(core.corrections()[0], ColumnCorrection{});
+  const CrossbarCore programmed(layer.w, 1, 2, 3, 0, 3, ideal, layer.params, rng);
+  ASSERT_EQ(programmed.corrections().size(), 2u);   // one tile row, two slices, one output
+  EXPECT_EQ(programmed.corrections()[0], ColumnCorrection{});
   // Slice 0: 1 + 0.25; slice 1: 2·(−1): y = round(1.25 + 2·(−2)) = round(−2.75) = −3.
   std::vector<ColumnCorrection> c(2);
-  c[static_cast<size_t>(core.PeripheryIndex(0, 0, 0))].offset = 0.25;
-  c[static_cast<size_t>(core.PeripheryIndex(0, 1, 0))].gain = 2;
-  core.SetCorrections(c);
-  EXPECT_EQ(core.corrections(), c);
-  const PairedCodes x = Inputs(layer.cols, 2, 1);
+  c[static_cast<size_t>(programmed.PeripheryIndex(0, 0, 0))].offset = 0.25;
+  c[static_cast<size_t>(programmed.PeripheryIndex(0, 1, 0))].gain = 2;
+  const std::unique_ptr<CrossbarCore> core = programmed.Calibrated({c, {}});
+  EXPECT_EQ(core->corrections(), c);
+  EXPECT_EQ(programmed.corrections()[1], ColumnCorrection{});   // the programmed core is unchanged
+  const InputCodes x = Inputs(layer.cols, 2, 1);
   int32_t y = 0;
   MvmContext ctx;
-  core.Multiply(x, &y, 1, ctx);
+  core->Multiply(x, &y, 1, ctx);
   EXPECT_EQ(y, -3);
   // 1e12 − 2·1e12 saturates at the int32 minimum.
-  core.SetCorrections(std::vector<ColumnCorrection>(2, ColumnCorrection{1e12, 0}));
-  core.Multiply(x, &y, 1, ctx);
+  programmed.Calibrated({std::vector<ColumnCorrection>(2, ColumnCorrection{1e12, 0}), {}})->Multiply(x, &y, 1, ctx);
   EXPECT_EQ(y, std::numeric_limits<int32_t>::min());
-  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.SetCorrections(std::vector<ColumnCorrection>(3)); }), "3 corrections"));
+  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { programmed.Calibrated({std::vector<ColumnCorrection>(3), {}}); }), "3 corrections"));
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] {
-                        core.SetCorrections(std::vector<ColumnCorrection>(2, ColumnCorrection{NAN, 0}));
+                        programmed.Calibrated({std::vector<ColumnCorrection>(2, ColumnCorrection{NAN, 0}), {}});
                       }),
                       "not finite"));
 }
 
-// Calibrated ranges: before SetAdcRanges the full scale (6) with lsb = 6/2^2 = 1.5: reads ±1 → codes ±1
+// Calibrated ranges: before calibration the full scale (6) with lsb = 6/2^2 = 1.5: reads ±1 → codes ±1
 // (±0.667 rounds to ±1), values ±1.5, y = round(1.5 − 3) = −2 (half away). Ranges 0.5: lsb = 0.125, the
 // reads clip at codes 3 and −4: y = round(0.375 + 2·(−0.5)) = round(−0.625) = −1.
 TEST(CrossbarCoreTest, CalibratedAndFixedRangesByHand) {
@@ -433,25 +431,26 @@ TEST(CrossbarCoreTest, CalibratedAndFixedRangesByHand) {
   layer.params.adc.range = AdcRange::kCalibrated;
   const DeviceModel ideal = Device("ideal");
   Rng rng(1);
-  CrossbarCore core(layer.w, 1, 2, 3, 0, 3, ideal, layer.params, rng);
+  const CrossbarCore core(layer.w, 1, 2, 3, 0, 3, ideal, layer.params, rng);
   EXPECT_EQ(core.adc_ranges(), (std::vector<double>{6, 6}));
   EXPECT_EQ(core.adc_lsb(), (std::vector<double>{1.5, 1.5}));
-  const PairedCodes x = Inputs(layer.cols, 2, 1);
+  const InputCodes x = Inputs(layer.cols, 2, 1);
   int32_t y = 0;
   MvmContext ctx;
   core.Multiply(x, &y, 1, ctx);
   EXPECT_EQ(y, -2);
-  core.SetAdcRanges(std::vector<double>{0.5, 0.5});
-  EXPECT_EQ(core.adc_lsb(), (std::vector<double>{0.125, 0.125}));
+  const std::vector<ColumnCorrection> identity(2);
+  const std::unique_ptr<CrossbarCore> narrow = core.Calibrated({identity, std::vector<double>{0.5, 0.5}});
+  EXPECT_EQ(narrow->adc_lsb(), (std::vector<double>{0.125, 0.125}));
   TraceRecorder sink;
   MvmContext traced{nullptr, &sink};
-  core.Multiply(x, &y, 1, traced);
+  narrow->Multiply(x, &y, 1, traced);
   ASSERT_EQ(sink.reads.size(), 2u);
   EXPECT_EQ(sink.reads[0].code, 3);
   EXPECT_EQ(sink.reads[1].code, -4);
   EXPECT_EQ(y, -1);
-  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.SetAdcRanges(std::vector<double>{1}); }), "1 ranges"));
-  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.SetAdcRanges(std::vector<double>{1, -1}); }), "range 1 = -1"));
+  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.Calibrated({identity, std::vector<double>{1}}); }), "1 ranges"));
+  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.Calibrated({identity, std::vector<double>{1, -1}}); }), "range 1 = -1"));
 
   // Fixed: lsb = 4 / 2^2 = 1, exact for these reads.
   layer.params.adc.range = AdcRange::kFixed;
@@ -462,7 +461,7 @@ TEST(CrossbarCoreTest, CalibratedAndFixedRangesByHand) {
   EXPECT_EQ(fixed.adc_lsb(), (std::vector<double>{1, 1}));
   fixed.Multiply(x, &y, 1, ctx);
   EXPECT_EQ(y, -1);
-  EXPECT_THROW(fixed.SetAdcRanges(std::vector<double>{1, 1}), std::logic_error);
+  EXPECT_THROW(fixed.Calibrated({identity, std::vector<double>{1, 1}}), std::logic_error);
 }
 
 TEST(CrossbarCoreTest, GeometryOfATiledLayer) {
@@ -517,7 +516,7 @@ TEST(CrossbarCoreTest, TooFewAdcBitsChangeResultsWithinTheQuantizationBound) {
   layer.params.adc.bits = 5;
   const DeviceModel ideal = Device("ideal");
   const CrossbarCore core = layer.Core(ideal, 1);
-  const PairedCodes x = Inputs(layer.cols, layer.K, layer.n);
+  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
   const std::vector<int32_t> exact = RunIdeal(layer.w, layer.N, layer.K, layer.weight_bits, layer.x_min, layer.x_max, x);
   std::vector<int32_t> y(exact.size());
   TraceRecorder sink;
@@ -557,7 +556,7 @@ TEST(CrossbarCoreTest, ReadNoiseMeanAndVarianceStatistical) {
   const CrossbarCore core(w, N, K, 8, 0, 255, device, p, program);
   ASSERT_TRUE(core.HasReadNoise());
   const double dg = core.DeltaG();
-  const PairedCodes x = Inputs(cols, K, n);
+  const InputCodes x = Inputs(cols, K, n);
   std::vector<int32_t> y(static_cast<size_t>(N * n));
   TraceRecorder sink;
   Rng noise(77);
@@ -584,7 +583,7 @@ TEST(CrossbarCoreTest, ReadNoiseMeanAndVarianceStatistical) {
 TEST(CrossbarCoreTest, DrawsOnlyWithReadNoiseAndDependOnlyOnSeeds) {
   Case c{CrossbarMapping::kDifferential, 0, true, InputMode::kBitSerial, 1, false};
   Layer layer(c, 5, 50);
-  const PairedCodes x = Inputs(layer.cols, layer.K, layer.n);
+  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
   auto run = [&](const CrossbarCore& core, uint64_t seed, Rng* after = nullptr) {
     std::vector<int32_t> y(static_cast<size_t>(layer.N * layer.n));
     Rng rng(seed);
@@ -622,7 +621,7 @@ TEST(CrossbarCoreTest, DriftShrinksOutputsAtALaterReadTime) {
   layer.params.adc.range = AdcRange::kFixed;
   layer.params.adc.fixed_range = 1 << 22;
   const DeviceModel pcm = Device("pcm");
-  const PairedCodes x = Inputs(layer.cols, layer.K, layer.n);
+  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
   auto total = [&](double t) {
     layer.params.read_time = t;
     const CrossbarCore core = layer.Core(pcm, 4);
@@ -645,12 +644,8 @@ TEST(CrossbarCoreTest, ThreadsPoolAndCallerScratchGiveTheSameResults) {
   const DeviceModel pcm = Device("pcm");
   const CrossbarCore core = layer.Core(pcm, 3);
   const int64_t half = layer.n / 2;
-  std::vector<PairedCodes> parts;
-  for (int i = 0; i < 2; ++i) {
-    const auto first = layer.cols.begin() + i * half * layer.K;
-    const std::vector<int16_t> part(first, first + half * layer.K);
-    parts.push_back(Inputs(part, layer.K, half));
-  }
+  std::vector<InputCodes> parts;
+  for (int i = 0; i < 2; ++i) parts.push_back(Inputs(layer.cols, layer.K, layer.n).Columns(i * half, half));
   auto run = [&](int i, std::vector<int32_t>& y, CrossbarScratch* scratch) {
     Rng rng(100 + static_cast<uint64_t>(i));
     MvmContext ctx{&rng};
@@ -683,7 +678,7 @@ TEST(CrossbarCoreTest, NoAllocationOnceTheScratchHasGrown) {
   Layer layer(c, 13, 300);
   const DeviceModel pcm = Device("pcm");
   const CrossbarCore core = layer.Core(pcm, 3);
-  const PairedCodes x = Inputs(layer.cols, layer.K, layer.n);
+  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
   std::vector<int32_t> y(static_cast<size_t>(layer.N * layer.n));
   Rng rng(1);
   MvmContext ctx{&rng};
@@ -711,11 +706,12 @@ TEST(CrossbarCoreTest, RejectsBadArgumentsAndCalls) {
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { CrossbarCore(w6, 2, 3, 8, 5, 4, ideal, p, rng); }), "[5, 4]"));
 
   const CrossbarCore core(w6, 2, 3, 8, 0, 255, ideal, p, rng);
-  PairedCodes x(4, 2);
+  const std::vector<int16_t> zeros(8, 0);
+  InputCodes x = InputCodes::VectorMajor(zeros.data(), 4, 2);
   std::vector<int32_t> y(8);
   MvmContext ctx;
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.Multiply(x, y.data(), 2, ctx); }), "x.K() = 4"));
-  x.Resize(3, 2);
+  x = InputCodes::VectorMajor(zeros.data(), 3, 2);
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.Multiply(x, y.data(), 1, ctx); }), "ldy = 1"));
   const DeviceModel pcm = Device("pcm");
   const CrossbarCore noisy(w6, 2, 3, 8, 0, 255, pcm, p, rng);
@@ -764,6 +760,54 @@ TEST(CrossbarCoreTest, ValidationErrorsNameFieldValueAndRange) {
                         p.input.dac_bits = 6;
                       }, -127, 127),
                       "[-127, 127] (7 magnitude bits per pass); allowed 7..16"));
+}
+
+}  // namespace
+}  // namespace cimsim
+
+namespace cimsim {
+namespace {
+
+// The same vectors as a vector-major view, a row-major view (im2col's layout) and row-major with a
+// wider row stride give the same y and the same reads, on the fast path and the reference alike.
+TEST(CrossbarCoreTest, AnyInputLayoutGivesTheSameReadsAndResults) {
+  Case c{CrossbarMapping::kDifferential, 2, true, InputMode::kBitSerial, 2, true};
+  Layer layer(c, 17, 150);
+  const DeviceModel pcm = Device("pcm");
+  const CrossbarCore core = layer.Core(pcm, 4);
+  const int64_t K = layer.K, n = layer.n, ld = n + 5;
+  std::vector<int16_t> rows(static_cast<size_t>(K * ld), 77);   // padding columns hold junk
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < n; ++j) rows[static_cast<size_t>(k * ld + j)] = layer.cols[static_cast<size_t>(j * K + k)];
+  const InputCodes views[] = {Inputs(layer.cols, K, n), InputCodes::RowMajor(rows.data(), K, n, ld)};
+  std::vector<int32_t> first;
+  std::vector<MvmRead> first_reads;
+  for (const InputCodes& x : views) {
+    for (bool reference : {false, true}) {
+      std::vector<int32_t> y(static_cast<size_t>(layer.N * n));
+      Rng rng(8);
+      TraceRecorder reads;
+      MvmContext ctx{&rng, &reads};
+      if (reference) {
+        core.MultiplyReference(x, y.data(), n, ctx);
+      } else {
+        core.Multiply(x, y.data(), n, ctx);
+      }
+      if (first.empty()) {
+        first = y;
+        first_reads = reads.reads;
+        continue;
+      }
+      EXPECT_EQ(y, first);
+      EXPECT_EQ(reads.reads, first_reads);
+    }
+  }
+  const IdealCore ideal(layer.w, layer.N, K, layer.weight_bits, layer.x_min, layer.x_max);
+  std::vector<int32_t> a(static_cast<size_t>(layer.N * n)), b(a.size());
+  MvmContext none;
+  ideal.Multiply(views[0], a.data(), n, none);
+  ideal.Multiply(views[1], b.data(), n, none);
+  EXPECT_EQ(a, b);
 }
 
 }  // namespace

@@ -15,14 +15,14 @@
 
 namespace cimsim {
 
-void CrossbarCore::MultiplyReference(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
+void CrossbarCore::MultiplyReference(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
   CheckCall(x, ldy, ctx, "CrossbarCore::MultiplyReference");
-  const int64_t n = x.n();
+  const int64_t n = x.n;
   std::vector<double> acc(static_cast<size_t>(N_ * n), 0.0);   // [N, n]
 
   for (int64_t j0 = 0; j0 < n; j0 += kVectorBlock) {
     const int64_t j1 = std::min(n, j0 + kVectorBlock);
-    for (const Tile& tile : tiles_) {
+    for (const Tile& tile : *tiles_) {
       for (int p = 0; p < passes_; ++p) {
         for (int t = 0; t < input_slices_; ++t) {
           for (int64_t j = j0; j < j1; ++j) {
@@ -34,7 +34,7 @@ void CrossbarCore::MultiplyReference(const PairedCodes& x, int32_t* y, int64_t l
                 int64_t ideal = 0;
                 for (int64_t kl = 0; kl < tile.rows; ++kl) {
                   const int64_t k = tile.row0 + kl;
-                  const int32_t xt = InputSlice(x.Get(k, j), p, t);
+                  const int32_t xt = InputSlice(x(k, j), p, t);
                   mean += xt * (tile.g(kl, plus) - tile.g(kl, minus));
                   if (noisy_) var += static_cast<double>(xt) * xt * (tile.var(kl, plus) + tile.var(kl, minus));
                   ideal += xt * Digit(w_[static_cast<size_t>(o * K_ + k)], sl);
@@ -74,7 +74,7 @@ void CrossbarCore::MultiplyReference(const PairedCodes& x, int32_t* y, int64_t l
   for (int64_t j = 0; j < n; ++j) {
     int64_t x_sum = 0;   // the offset mapping's digital term is w_max·Σ_k x[k, j]
     if (params_.mapping == CrossbarMapping::kOffset) {
-      for (int64_t k = 0; k < K_; ++k) x_sum += x.Get(k, j);   // differential: 0
+      for (int64_t k = 0; k < K_; ++k) x_sum += x(k, j);   // differential: 0
     }
     for (int64_t o = 0; o < N_; ++o) {
       y[o * ldy + j] = RoundSaturate(acc[static_cast<size_t>(o * n + j)] - static_cast<double>(w_max_ * x_sum));

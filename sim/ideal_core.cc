@@ -37,12 +37,14 @@ IdealCore::IdealCore(std::span<const int16_t> codes, int64_t N, int64_t K, int w
       x_min_(x_min),
       x_max_(x_max) {}
 
-void IdealCore::Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& /*ctx*/) const {
-  if (x.K() != Depth()) {
-    throw std::invalid_argument("IdealCore::Multiply: x.K() = " + std::to_string(x.K()) + " but the core's depth is " +
+void IdealCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& /*ctx*/) const {
+  if (x.K != Depth()) {
+    throw std::invalid_argument("IdealCore::Multiply: x.K() = " + std::to_string(x.K) + " but the core's depth is " +
                                 std::to_string(Depth()));
   }
-  IntGemm(weights_, x, y, ldy);
+  const auto packed = packed_.Take();
+  FillPairedCodes(x, *packed);
+  IntGemm(weights_, *packed, y, ldy);
 }
 
 }  // namespace cimsim

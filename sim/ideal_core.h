@@ -6,15 +6,18 @@
 //     K · (2^(weight_bits−1) − 1) · max(|x_min|, |x_max|) < 2^31,
 // using the weight range the bit width allows (not the codes' actual maximum), so the guarantee is a
 // property of the layer's configuration. Multiply trusts the caller that x's codes lie in
-// [x_min, x_max]; it is the exact reference every other core is compared against.
+// [x_min, x_max]; it is the exact reference every other core is compared against. The view x is
+// packed into the GEMM's k-pair layout (sim/paired_codes.h) in a pooled per-caller buffer.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string_view>
 
+#include "common/scratch_pool.h"
 #include "sim/int_gemm.h"
 #include "sim/mvm_core.h"
+#include "sim/paired_codes.h"
 
 namespace cimsim {
 
@@ -28,8 +31,9 @@ class IdealCore : public MvmCore {
   std::string_view Name() const override { return "ideal"; }
   int64_t Outputs() const override { return weights_.N(); }
   int64_t Depth() const override { return weights_.K(); }
-  // Exact; ignores ctx. Throws std::invalid_argument when x.K() != Depth() or ldy < x.n().
-  void Multiply(const PairedCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
+  CodeRange InputRange() const override { return {x_min_, x_max_}; }
+  // Exact; ignores ctx. Throws std::invalid_argument when x.K != Depth() or ldy < x.n.
+  void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
 
   int weight_bits() const { return weight_bits_; }
   int32_t x_min() const { return x_min_; }
@@ -39,6 +43,7 @@ class IdealCore : public MvmCore {
   PackedWeights weights_;
   int weight_bits_;
   int32_t x_min_, x_max_;
+  mutable ScratchPool<PairedCodes> packed_;
 };
 
 }  // namespace cimsim

@@ -37,8 +37,7 @@ TEST(IdealCore, EqualsNaiveTripleLoop) {
   EXPECT_EQ(core.x_min(), 0);
   EXPECT_EQ(core.x_max(), 255);
 
-  PairedCodes x;
-  FillPairedCodes(cols.data(), K, n, x);
+  const InputCodes x = InputCodes::VectorMajor(cols.data(), K, n);
   const int64_t ldy = n + 2;
   std::vector<int32_t> y(static_cast<size_t>(N * ldy), -1);
   MvmContext ctx;  // no random stream: the exact core does not draw
@@ -62,8 +61,7 @@ TEST(IdealCore, ImageInputRangeAndOneVector) {
   const std::vector<int16_t> w = {1, -2, 3, 1};
   const std::vector<int16_t> cols = {-127, 127};
   const IdealCore core(w, 2, 2, 8, -127, 127);
-  PairedCodes x;
-  FillPairedCodes(cols.data(), 2, 1, x);
+  const InputCodes x = InputCodes::VectorMajor(cols.data(), 2, 1);
   std::vector<int32_t> y(2);
   MvmContext ctx;
   core.Multiply(x, y.data(), 1, ctx);
@@ -106,7 +104,8 @@ TEST(IdealCore, RejectsPossibleOverflowAtTheBound) {
 TEST(IdealCore, MultiplyRejectsWrongDepth) {
   const std::vector<int16_t> w(6, 1);
   const IdealCore core(w, 2, 3, 8, 0, 255);
-  PairedCodes x(4, 2);
+  const std::vector<int16_t> zeros(8, 0);
+  const InputCodes x = InputCodes::VectorMajor(zeros.data(), 4, 2);
   std::vector<int32_t> y(4);
   MvmContext ctx;
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { core.Multiply(x, y.data(), 2, ctx); }), "x.K() = 4"));

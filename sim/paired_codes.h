@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/input_codes.h"
+
 namespace cimsim {
 
 class PairedCodes {
@@ -60,7 +62,10 @@ class PairedCodes {
   std::vector<int16_t, Eigen::aligned_allocator<int16_t>> data_;
 };
 
-// Resizes `out` to (K, n) and copies x, a column-major [K, n] array (vector j at x + j·K), into it.
+// Resizes `out` to (x.K, x.n) and copies the view x (sim/input_codes.h) into it; row-major views
+// (j_stride = 1, what im2col writes) take a loop that interleaves two rows at a time.
+void FillPairedCodes(const InputCodes& x, PairedCodes& out);
+// The same for a vector-major [K, n] array (vector j at x + j·K).
 void FillPairedCodes(const int16_t* x, int64_t K, int64_t n, PairedCodes& out);
 
 }  // namespace cimsim

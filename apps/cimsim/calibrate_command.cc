@@ -79,16 +79,16 @@ int RunCalibrate(const std::vector<std::string>& args) {
   std::printf("%-22s %12s %12s %10s %10s\n", "layer", "rmse before", "rmse after", "rel before", "rel after");
   for (int i : nodes) {
     const QNode& n = model.nodes[static_cast<size_t>(i)];
-    std::unique_ptr<MvmCore> core = factory(n, i);
-    auto& xbar = static_cast<CrossbarCore&>(*core);
+    const std::unique_ptr<MvmCore> core = factory(n, i);
     const LayerCalibration cal =
         traces ? CalibrateFromReads(ReadTraceReads(config.trace_file, config.trace_point, config.trace_instance, n.name),
-                                    xbar, config.params, config_path)
-        : activations.empty() ? CalibrateLayer(n, xbar, config.params)
-                              : CalibrateLayer(n, xbar, activations.at(i), config.params);
+                                    *core, config.params, config_path)
+        : activations.empty() ? CalibrateLayer(n, *core, config.params)
+                              : CalibrateLayer(n, *core, activations.at(i), config.params);
     std::printf("%-22s %12.4g %12.4g %10.4g %10.4g\n", n.name.c_str(), cal.rmse_before, cal.rmse_after,
                 cal.relative_before, cal.relative_after);
-    file.shapes[i] = {xbar.TileRows(), xbar.WeightSlices(), xbar.Outputs()};
+    const ReadoutGeometry geometry = RequireReadout(*core, n.name).Geometry();
+    file.shapes[i] = {geometry.tile_rows, geometry.weight_slices, geometry.outputs};
     file.layers[i] = cal;
     progress.Add(1);
   }
