@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/h5_file.h"
+#include "experiments/xbar_fields.h"
 
 namespace cimsim {
 namespace {
@@ -101,10 +102,10 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path) {
 
 MvmCoreFactory CalibratedCrossbarFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
                                          const std::string& where) {
-  if (XbarConfigToJson(config).dump() != calibration.xbar_config)
+  if (ChipId(config) != ChipIdOfJson(calibration.xbar_config))
     throw InputError(where + ": this calibration belongs to another chip: its xbar_config " + calibration.xbar_config +
                      " differs from " + XbarConfigToJson(config).dump());
-  const MvmCoreFactory plain = CrossbarCoreFactory(config);
+  const MvmCoreFactory plain = ChipCoreFactory(config);
   auto layers = std::make_shared<const std::map<int, LayerCalibration>>(calibration.layers);
   return [plain, layers, where](const QNode& node, int index) {
     std::unique_ptr<MvmCore> core = plain(node, index);

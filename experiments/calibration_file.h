@@ -28,7 +28,7 @@ void SaveChipCalibration(const std::string& path, const ChipCalibrationFile& fil
 // Strict read: InputError naming the file and the object for anything missing or malformed.
 ChipCalibrationFile LoadChipCalibration(const std::string& path);
 
-// CrossbarCoreFactory(config) whose cores of calibrated layers get their corrections (and ADC ranges).
+// ChipCoreFactory(config) whose cores of calibrated layers get their corrections (and ADC ranges).
 // InputError naming `where` when the calibration belongs to another chip (its xbar_config differs from
 // `config`) or a layer's sizes differ.
 MvmCoreFactory CalibratedCrossbarFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,

@@ -69,7 +69,7 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
     const Rng root = point_root.Derive(static_cast<uint64_t>(k));
     const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
                                     ? CalibratedCrossbarFactory(xbar, rc.file, c.calibration.file)
-                                    : CrossbarCoreFactory(xbar);
+                                    : ChipCoreFactory(xbar);
     std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
     const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
       if (!plan.cim[static_cast<size_t>(index)]) return MakeIdealCore(node, index);

@@ -1,7 +1,7 @@
 // experiment_runner.h — runs every sweep point × chip instance of an experiment (`cimsim experiment`).
 //
 // Per point p and instance k: the chip is point p's xbar config with seed + k; every CIM layer
-// (PlacementPlan) is programmed (CrossbarCoreFactory), calibrated (auto: CalibrateLayer on inputs
+// (PlacementPlan) is programmed (ChipCoreFactory), calibrated (auto: CalibrateLayer on inputs
 // shared by every chip — real activations of training images or random codes; or a calibration file)
 // and wrapped in a probe that also computes the exact integer product of every vector it sees, so
 // that the layer's dot-product error is measured on every output of every image:

@@ -65,7 +65,7 @@ void ExpectIdealChipGivesEngineLogits(const QuantizedModel& model, int64_t image
   IntegerNetwork(model).Forward(data.image(0), images, expected.data(), pool);
   for (const XbarConfig& xbar : chips) {
     SCOPED_TRACE(ToString(xbar.crossbar.input.mode));
-    IntegerNetwork chip(model, CrossbarCoreFactory(xbar));
+    IntegerNetwork chip(model, ChipCoreFactory(xbar));
     ASSERT_EQ(chip.core(0)->Name(), "crossbar");
     std::fill(logits.begin(), logits.end(), -1);
     chip.Forward(data.image(0), images, logits.data(), pool);

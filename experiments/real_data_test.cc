@@ -119,7 +119,7 @@ TEST(RealData, IdealCrossbarResNet20GivesTheIntegerEnginesLogits) {
   dac.crossbar.adc.bits = 24;          // full scale 64 · 255 · 254 < 2^23 − 1
   for (const XbarConfig& xbar : {bit_serial, dac}) {
     SCOPED_TRACE(ToString(xbar.crossbar.input.mode));
-    IntegerNetwork chip(model, CrossbarCoreFactory(xbar));
+    IntegerNetwork chip(model, ChipCoreFactory(xbar));
     ASSERT_EQ(chip.core(0)->Name(), "crossbar");   // conv1
     std::fill(logits.begin(), logits.end(), -1);
     chip.Forward(test.pixels.data(), kImages, logits.data(), pool);

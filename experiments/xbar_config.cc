@@ -3,6 +3,8 @@
 #include "common/error.h"
 #include "experiments/crossbar_config_json.h"
 #include "experiments/device_config_json.h"
+#include "experiments/external_chip_json.h"
+#include "hil/external_chip.h"
 #include "experiments/json_reader.h"
 #include "experiments/xbar_fields.h"
 #include "sim/crossbar_core.h"
@@ -16,10 +18,29 @@ XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source) {
 XbarConfig LoadXbarConfig(const std::string& path) { return ParseXbarConfig(ReadJsonFile(path, "crossbar config"), path); }
 
 nlohmann::json XbarConfigToJson(const XbarConfig& c) {
+  if (c.external) return {{"seed", c.seed}, {"external", ExternalChipToJson(*c.external)}};
   return {{"seed", c.seed}, {"device", DeviceParamsToJson(c.device)}, {"crossbar", CrossbarParamsToJson(c.crossbar)}};
 }
 
-MvmCoreFactory CrossbarCoreFactory(const XbarConfig& config) {
+namespace {
+
+MvmCoreFactory ExternalCoreFactory(const XbarConfig& config) {
+  hil::ExternalChipParams params = *config.external;
+  if (!params.options.contains("program_seed")) params.options["program_seed"] = config.seed;
+  const std::string where = (config.source.empty() ? "" : config.source + ": ") + "external";
+  // Opened at the first layer, shared by every layer (and by copies of the factory).
+  auto session = std::make_shared<std::shared_ptr<hil::ExternalChip>>();
+  return [session, params, where](const QNode& node, int /*index*/) -> std::unique_ptr<MvmCore> {
+    if (!*session) *session = hil::ExternalChip::Open(params, where);
+    return (*session)->Program(node.name, std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
+                               node.weight_bits, CodeRange{node.InputMin(), node.InputMax()});
+  };
+}
+
+}  // namespace
+
+MvmCoreFactory ChipCoreFactory(const XbarConfig& config) {
+  if (config.external) return ExternalCoreFactory(config);
   const std::string prefix = config.source.empty() ? "" : config.source + ": ";
   auto device = std::make_shared<const DeviceModel>(config.device, prefix + "device");
   return [device, config, prefix](const QNode& node, int index) -> std::unique_ptr<MvmCore> {

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "devices/device_fields.h"
 #include "devices/device_presets.h"
+#include "experiments/external_chip_json.h"
 #include "experiments/field_table_json.h"
 #include "sim/crossbar_fields.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kXbarKeys[] = {"seed", "device", "crossbar"};
+constexpr std::string_view kXbarKeys[] = {"seed", "device", "crossbar", "external"};
 
 std::string Prefix(const std::string& source) { return source.empty() ? "" : source + ": "; }
 
@@ -58,6 +59,14 @@ XbarInputs ReadXbarInputs(const json& j, const std::string& source) {
   if (j.contains("device")) in.device = ReadFieldValues(DeviceFields(), j["device"], JsonReader(Prefix(source) + "device", "."));
   if (j.contains("crossbar"))
     in.crossbar = ReadFieldValues(CrossbarFields(), j["crossbar"], JsonReader(Prefix(source) + "crossbar", "."));
+  if (j.contains("external")) {
+    for (const char* key : {"device", "crossbar"}) {
+      if (j.contains(key)) {
+        r.Fail(key, "not allowed next to \"external\": an external chip brings its own device and geometry");
+      }
+    }
+    in.external = ReadExternalChip(j["external"], Prefix(source) + "external");
+  }
   return in;
 }
 
@@ -75,6 +84,7 @@ XbarConfig BuildXbarConfig(const XbarInputs& in, const std::string& source) {
   c.device.Validate(device);
   ApplyFields(CrossbarFields(), in.crossbar, c.crossbar, FieldChecker(crossbar));
   c.crossbar.Validate(crossbar);
+  c.external = in.external;
   return c;
 }
 

@@ -35,6 +35,7 @@ struct XbarInputs {
   std::optional<uint64_t> seed;
   std::optional<FieldValues> device;   // nullopt: no "device" object (the ideal preset)
   FieldValues crossbar;
+  std::optional<hil::ExternalChipParams> external;   // "external" (experiments/external_chip_json.h)
 };
 
 // Structure and types of chip config j; errors name "<source>: <path>" (just the path without source).

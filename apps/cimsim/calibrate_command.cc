@@ -32,6 +32,7 @@ int RunCalibrate(const std::vector<std::string>& args) {
   if (!ParseOrHelp(args, desc, vm)) return 0;
   CheckWritableParent("--out", out_path);
   CalibrateConfig config = LoadCalibrateConfig(config_path);
+  for (const std::string& note : config.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   const QuantizedModel model = LoadQuantizedModel(config.qmodel);
   model.Validate(config.qmodel);
 
@@ -70,7 +71,7 @@ int RunCalibrate(const std::vector<std::string>& args) {
     activations = TrainingActivationInputs(model, nodes, config.data, config.images, config.params);
   }
 
-  const MvmCoreFactory factory = CrossbarCoreFactory(config.xbar);
+  const MvmCoreFactory factory = ChipCoreFactory(config.xbar);
   ChipCalibrationFile file;
   file.qmodel = config.qmodel;
   file.xbar_config = XbarConfigToJson(config.xbar).dump();

@@ -55,7 +55,7 @@ int RunInfer(const std::vector<std::string>& args) {
   if (!xbar_path.empty()) {
     xbar = LoadXbarConfig(xbar_path);
     factory = calibration_path.empty()
-                  ? CrossbarCoreFactory(xbar)
+                  ? ChipCoreFactory(xbar)
                   : CalibratedCrossbarFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
   }
   IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ReadNoiseSeed(xbar));
