@@ -158,7 +158,7 @@ void Run(char name, const Problem& p, int64_t n, int threads) {
 void IdealCodesError(const Problem& p, int64_t n) {
   std::vector<int32_t> y(static_cast<size_t>(n * kOutputs));
   for (size_t b = 0; b < p.x.size(); ++b) {
-    const int64_t m = p.x[b].n();
+    const int64_t m = p.x[b].n;
     for (int64_t j = 0; j < m; ++j)
       for (int64_t o = 0; o < kOutputs; ++o) {
         int64_t s = 0;
