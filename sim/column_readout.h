@@ -7,10 +7,11 @@
 //     corrected = gain·(code·lsb) + offset          (ColumnCorrection, per readout column)
 //     y[o, j]  += (p ? −1 : 1)·2^(s·c + t·b)·corrected
 // (c = bits per weight slice, b = bits per input slice; the full maths of the simulated crossbar is
-// in sim/crossbar_core.h). A calibration observes the reads (MvmContext::trace receives one MvmRead
-// per read, sim/trace_sink.h), fits per-column ADC ranges and corrections, and asks the core for a
-// calibrated twin: WithReadout returns a new immutable core that shares the programmed weights
-// (nothing is programmed again, no new device draws) and uses the new readout settings.
+// in sim/crossbar_core.h and the headers it lists). A calibration observes the reads
+// (MvmContext::trace receives one MvmRead per read, sim/trace_sink.h), fits per-column ADC ranges and
+// corrections, and asks the core for a calibrated twin: WithReadout returns a new immutable core that
+// shares the programmed weights (nothing is programmed again, no new device draws) and uses the new
+// readout settings.
 #pragma once
 
 #include <cstdint>

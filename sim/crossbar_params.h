@@ -1,7 +1,7 @@
 // crossbar_params.h — the parameters of a simulated analog crossbar (CrossbarCore): plain structs, no maths.
 //
-// The model that uses them is sim/crossbar_core.h; the JSON form is experiments/crossbar_config_json.h;
-// both are described in docs/crossbar.md. Integer units: an analog column value is expressed in units
+// The model that uses them is sim/crossbar_core.h (and the headers it lists); the JSON form is
+// experiments/crossbar_config_json.h; both are described in docs/crossbar.md. Integer units: an analog column value is expressed in units
 // of one (input code step) × (one weight digit step), so an ideal column reads Σ_k x[k]·d[k] exactly.
 //
 //   rows_max, cols_max   tile size: a tile holds rows_max dot-product positions k (rows) × cols_max
@@ -20,7 +20,7 @@
 //   adc.bits             1..24, a signed ADC: codes −2^(B−1) .. 2^(B−1) − 1.
 //   adc.range            max: full scale = the largest |value| a column can produce ideally, its lsb
 //                        rounded up to a power of two; fixed: full scale = adc.fixed_range (> 0, integer
-//                        units); calibrated: per column, set later with CrossbarCore::SetAdcRanges.
+//                        units); calibrated: per column, set later by calibration (CrossbarCore::WithReadout).
 //   read_time            seconds after programming (>= 0, finite) at which drift and read noise are
 //                        evaluated.
 //   read_noise           false turns the device's read noise off.
@@ -28,7 +28,7 @@
 //                        ADC reference), drawn once per chip at programming and fixed afterwards:
 //     .gain_sigma        relative σ of the column gain: gain = max(0, 1 + gain_sigma·z), z ~ N(0, 1); 0..0.5
 //     .offset_sigma      σ of the column offset as a fraction of the column's nominal full scale R (the
-//                        largest |value| an ideal column can produce, sim/crossbar_core.h); 0..1
+//                        largest |value| an ideal column can produce, sim/crossbar_layout.h); 0..1
 //                        The ADC sees gain·v + offset. Both 0 (the default): an ideal periphery, no draws.
 //
 // Validate(where) throws cimsim::InputError "<where>.<field>: <value> ...; allowed ...", the field

@@ -3,7 +3,7 @@
 //     out[j, c] = Σ_{k<rows} x[k, j] · V[k, c]      j < n (input vectors), c < cols
 //
 // V [rows, cols] holds integer multiples of 2^−e (the crossbar's conductance and variance grids,
-// sim/crossbar_core.h): V = U·2^−e with integer units U, |U| < 2^62. U is split once into D int16
+// sim/programmed_array.h): V = U·2^−e with integer units U, |U| < 2^62. U is split once into D int16
 // digit planes with balanced 16-bit digits,
 //     U = Σ_{d<D} U_d·2^(16d),   U_d in [−2^15, 2^15) for d < D − 1, the top plane U_{D−1} in int16,
 // D the fewest planes for which the top digit of every entry fits. The planes side by side are the

@@ -1,0 +1,177 @@
+// ColumnSumEngine: the fast path's column sums on the integer and the Eigen double back-ends
+// (sim/column_sum_engine.h).
+#include "sim/column_sum_engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <Eigen/Core>
+
+namespace cimsim {
+namespace {
+
+using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Sub-product size: an Eigen GEMM of at most 128 × 128 × 128 doubles packs its operands in buffers of at
+// most 128 KiB, which Eigen takes from the stack (EIGEN_STACK_ALLOCATION_LIMIT), so it does not allocate.
+constexpr int64_t kGemmBlock = 128;
+
+template <typename T>
+void Grow(std::vector<T>& v, int64_t size) {
+  if (v.size() < static_cast<size_t>(size)) v.resize(static_cast<size_t>(size));
+}
+
+// dst = a·b, as sub-products of at most kGemmBlock in every dimension (allocation-free, see above).
+// The order of the partial sums does not matter: the grids make them exact.
+template <typename Lhs, typename Rhs, typename Dst>
+void BlockedProduct(const Lhs& a, const Rhs& b, Dst&& dst) {
+  const int64_t depth = a.cols(), cols = b.cols();
+  for (int64_t c0 = 0; c0 < cols; c0 += kGemmBlock) {
+    const int64_t cw = std::min(kGemmBlock, cols - c0);
+    for (int64_t k0 = 0; k0 < depth; k0 += kGemmBlock) {
+      const int64_t kw = std::min(kGemmBlock, depth - k0);
+      auto d = dst.middleCols(c0, cw);
+      if (k0 == 0) {
+        d.noalias() = a.middleCols(k0, kw) * b.block(k0, c0, kw, cw);
+      } else {
+        d.noalias() += a.middleCols(k0, kw) * b.block(k0, c0, kw, cw);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void ColumnSumEngine::Reserve(CrossbarScratch& s, bool trace) const {
+  const ProgrammedArray& a = *array_;
+  const CrossbarLayout& layout = a.layout();
+  const TileSpan& largest = a.tiles().front().span;   // tile (0, 0) has the most rows and outputs
+  const int64_t m = layout.WeightSlices() * largest.outs;
+  const bool noisy = a.HasReadNoise(), integer = a.UsesIntegerGemm();
+  Grow(s.magnitude, layout.SignPasses() * layout.K() * kVectorBlock);
+  if (!integer) Grow(s.x, kVectorBlock * largest.rows);
+  if (!integer && noisy && layout.InputSliceMax() > 1) Grow(s.x2, kVectorBlock * largest.rows);
+  Grow(s.reads, kVectorBlock * (noisy ? 2 * m : m));
+  if (trace) Grow(s.ideal, kVectorBlock * m);
+  if (integer) Grow(s.units, GridMatrix::kMaxPlanes * kVectorBlock * m);
+  Grow(s.x_sum, kVectorBlock);
+}
+
+void ColumnSumEngine::LoadInputs(const InputCodes& x, int64_t j0, int64_t nb, CrossbarScratch& s) const {
+  const int64_t K = array_->layout().K();
+  const bool two_passes = array_->layout().SignPasses() == 2;
+  std::fill_n(s.x_sum.data(), nb, int64_t{0});
+  for (int64_t k = 0; k < K; ++k) {
+    const int16_t* src = x.data + k * x.k_stride + j0 * x.j_stride;
+    const int64_t step = x.j_stride;
+    uint16_t* plus = s.magnitude.data() + k * nb;
+    uint16_t* minus = s.magnitude.data() + (K + k) * nb;
+    for (int64_t j = 0; j < nb; ++j) {
+      const int32_t code = src[j * step];
+      plus[j] = static_cast<uint16_t>(std::max(code, 0));
+      if (two_passes) minus[j] = static_cast<uint16_t>(std::max(-code, 0));
+      s.x_sum[static_cast<size_t>(j)] += code;
+    }
+  }
+}
+
+uint32_t ColumnSumEngine::FillPlanes(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t nb, int shift,
+                                     uint32_t mask) const {
+  const int64_t K = array_->layout().K();
+  const bool squares = array_->HasReadNoise() && array_->layout().InputSliceMax() > 1;
+  if (s.plane.N() != nb || s.plane.K() != tile.rows) s.plane.Reshape(nb, tile.rows);
+  if (squares && (s.plane2.N() != nb || s.plane2.K() != tile.rows)) s.plane2.Reshape(nb, tile.rows);
+  uint32_t any = 0;
+  for (int64_t kp = 0; kp < s.plane.pairs(); ++kp) {
+    const int64_t k0 = tile.row0 + 2 * kp;
+    const bool second = 2 * kp + 1 < tile.rows;
+    const uint16_t* mag0 = s.magnitude.data() + (pass * K + k0) * nb;
+    const uint16_t* mag1 = second ? mag0 + nb : mag0;
+    const uint32_t mask1 = second ? mask : 0;   // the odd last row's partner stays zero
+    for (int64_t j0 = 0; j0 < nb; j0 += PackedWeights::kRowBlock) {
+      // Vectors j0 .. j0 + 7 of this row pair are adjacent in the packed layout.
+      int32_t* dst = s.plane.mutable_data() + s.plane.Index(j0, kp);
+      int32_t* dst2 = squares ? s.plane2.mutable_data() + s.plane2.Index(j0, kp) : nullptr;
+      const int64_t count = std::min(PackedWeights::kRowBlock, nb - j0);
+      for (int64_t i = 0; i < count; ++i) {
+        const uint32_t v0 = (static_cast<uint32_t>(mag0[j0 + i]) >> shift) & mask;
+        const uint32_t v1 = (static_cast<uint32_t>(mag1[j0 + i]) >> shift) & mask1;
+        dst[i] = static_cast<int32_t>(v0 | (v1 << 16));   // PackPair of two non-negative codes
+        if (squares) dst2[i] = static_cast<int32_t>(v0 * v0 | ((v1 * v1) << 16));
+        any |= v0 | v1;
+      }
+    }
+  }
+  return any;
+}
+
+uint32_t ColumnSumEngine::FillDoubles(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t nb, int shift,
+                                      uint32_t mask) const {
+  const int64_t K = array_->layout().K();
+  uint32_t any = 0;
+  for (int64_t kl = 0; kl < tile.rows; ++kl) {
+    const uint16_t* mag = s.magnitude.data() + (pass * K + tile.row0 + kl) * nb;
+    double* dst = s.x.data() + kl * nb;
+    for (int64_t j = 0; j < nb; ++j) {
+      const uint32_t v = (static_cast<uint32_t>(mag[j]) >> shift) & mask;
+      dst[j] = static_cast<double>(v);
+      any |= v;
+    }
+  }
+  return any;
+}
+
+void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t nb, bool ideal,
+                                 CrossbarScratch& s) const {
+  const CrossbarLayout& layout = array_->layout();
+  const bool noisy = array_->HasReadNoise();
+  const bool binary = layout.InputSliceMax() <= 1;   // then X∘X = X
+  const int64_t rows = tile.span.rows, m = layout.WeightSlices() * tile.span.outs, m2 = noisy ? 2 * m : m;
+  const int shift = t * layout.InputShift();
+  const uint32_t mask = static_cast<uint32_t>(layout.InputMask());
+  Eigen::Map<Eigen::MatrixXd> X(s.x.data(), nb, rows);
+  Eigen::Map<RowMatrixXd> R(s.reads.data(), nb, m2);
+
+  uint32_t any = 0;
+  if (array_->UsesIntegerGemm()) {
+    any = FillPlanes(s, tile.span, pass, nb, shift, mask);
+    if (any == 0) {
+      R.setZero();
+    } else {
+      tile.mean_grid.Multiply(s.plane, s.units.data(), s.reads.data(), m2);
+      if (noisy) tile.var_grid.Multiply(binary ? s.plane : s.plane2, s.units.data(), s.reads.data() + m, m2);
+    }
+  } else {
+    any = FillDoubles(s, tile.span, pass, nb, shift, mask);
+    if (any == 0) {
+      R.setZero();
+    } else if (!noisy || binary) {
+      BlockedProduct(X, tile.gs, R);
+    } else {
+      BlockedProduct(X, tile.gs.leftCols(m), R.leftCols(m));
+      Eigen::Map<Eigen::MatrixXd> X2(s.x2.data(), nb, rows);
+      X2 = X.array().square().matrix();
+      BlockedProduct(X2, tile.gs.rightCols(m), R.rightCols(m));
+    }
+  }
+  if (noisy) {
+    // Variances → σ with std::sqrt (correctly rounded, as in the reference; Eigen's vector sqrt is an
+    // approximation under EIGEN_FAST_MATH). A loop of its own, so the reads' loop vectorizes.
+    for (int64_t j = 0; j < nb; ++j) {
+      double* var = s.reads.data() + j * m2 + m;
+      for (int64_t c = 0; c < m; ++c) var[c] = std::sqrt(var[c]);
+    }
+  }
+  if (ideal) {
+    Eigen::Map<RowMatrixXd> I(s.ideal.data(), nb, m);
+    if (any == 0) {
+      I.setZero();
+    } else if (array_->UsesIntegerGemm()) {
+      tile.digit_grid.Multiply(s.plane, s.units.data(), s.ideal.data(), m);
+    } else {
+      BlockedProduct(X, tile.digits, I);
+    }
+  }
+}
+
+}  // namespace cimsim

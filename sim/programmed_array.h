@@ -1,0 +1,113 @@
+// programmed_array.h — a layer's weights programmed onto crossbar tiles: conductances, drift, aging, the
+// exactness grids, and the per-tile matrices the fast path multiplies.
+//
+// Part of CrossbarCore (sim/crossbar_core.h, the overview); geometry and digits: sim/crossbar_layout.h;
+// the device: devices/device_model.h.
+//
+// Conductances. Δg = (g_max − g_min)/(2^c − 1) and digit d → target g_0 + d·Δg, where g_0 is g_min
+// rounded up and Δg rounded down to the conductance grid 2^−e µS (below), so that every target is
+// exactly a float and an ideal device reproduces d·Δg exactly. Differential: w > 0 puts the target on g+
+// and g_0 on g−, w < 0 the other way round; offset: one cell at the target and, per tile and row, one
+// reference cell at g_0.
+//
+// Programming (in the constructor, from the caller's rng): for each tile in order (tile_row, then
+// tile_col), the targets [rows, physical columns] go through DeviceModel::Program (its draws in cell
+// order), then DrawDrift for the same cells, then Age to read_time; the read σ is DeviceModel::ReadSigma
+// at read_time. The core has read noise when read_noise is set and the device's read-noise kind is not
+// none (whatever σ comes out).
+//
+// Exactness by construction. After aging, every conductance is rounded to the grid 2^−e µS and every
+// σ² to 2^−e_v µS² (round half away), e <= 16 and e_v <= 24, chosen as large as the bounds allow:
+//     rows_in_tile · X_max · max|g|·2^e            <= 2^53   (and g_max·2^e <= 2^24 for the targets)
+//     rows_in_tile · X_max² · (2·max σ²·2^e_v + 1) <= 2^53
+// (With g <= 25 µS and e = 16 the first allows 2^53/(25·2^16) ≈ 2^32 rows for 1-bit input slices and
+// ≈ 2^24 for 8-bit DAC inputs; with σ² <= 1 µS², e_v = 24 holds up to 2^27 rows for 1-bit slices and
+// 4096 for 8-bit DAC inputs, beyond which e_v steps down.)
+// Every product x·Δ and x²·σ² is then an integer number of grid units, every partial sum of a column
+// is an integer below 2^53 units, so any summation order gives the same double: the reference (per
+// cell loops over ReferenceCells) and the fast path (GEMMs over ArrayTile in any blocking, FMA or not)
+// agree on mean and var, and since both then apply ReadColumn (sim/read_column.h), on every ADC code
+// and on y. Tested.
+//
+// What is kept. Production tiles (ArrayTile) hold only what the fast path and its trace multiply: per read
+// column s·outs + c, ΔG = g+ − g− (offset: g − g_ref) | S2 = σ+² + σ−² (offset: σ² + σ_ref², only with
+// read noise) and the signed digits, as doubles (Eigen GEMM path) or as digit planes on their grids
+// (integer-GEMM path, sim/grid_gemm.h). The physical cells (g and σ² per cell) are not stored: Cells()
+// rebuilds them for the reference by replaying the programming from a copy of the rng taken at
+// construction (same device, same draws, same rounding), so they are the cells the tiles came from.
+//
+// Immutable once built; shared (std::shared_ptr<const ProgrammedArray>) by the WithReadout twins of a core.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "common/rng.h"
+#include "devices/device_model.h"
+#include "sim/crossbar_layout.h"
+#include "sim/grid_gemm.h"
+
+namespace cimsim {
+
+// One programmed tile as the fast path reads it (m = S·outs read columns, slice-major s·outs + c).
+struct ArrayTile {
+  TileSpan span;
+  // Eigen GEMM path: [ΔG | S2] [rows, m | 2m] (S2 only with read noise) and the signed digits [rows, m].
+  Eigen::MatrixXd gs, digits;
+  // Integer-GEMM path: the same on their grids (2^−e, 2^−e_v, 1); the double matrices above are then empty.
+  GridMatrix mean_grid, var_grid, digit_grid;
+};
+
+// The physical cells of every tile (tile_row-major), column-major [rows, physical columns]
+// (CrossbarLayout::PlusColumn / MinusColumn): conductance on the 2^−e grid (µS), read variance on the
+// 2^−e_v grid (µS², empty without read noise).
+struct ReferenceCells {
+  std::vector<Eigen::ArrayXXd> g, var;
+};
+
+class ProgrammedArray {
+ public:
+  // Programs codes [N, K] (row-major, |w| <= w_max: the caller checks) on `layout` (see above). Throws
+  // InputError naming `where` when the device range is too narrow for the digit bits.
+  ProgrammedArray(const CrossbarLayout& layout, std::span<const int16_t> codes, const DeviceModel& device,
+                  double read_time, bool read_noise, Rng& rng, const std::string& where);
+
+  const CrossbarLayout& layout() const { return layout_; }
+  std::span<const int16_t> codes() const { return codes_; }   // [N, K]
+  const std::vector<ArrayTile>& tiles() const { return tiles_; }   // tile_row-major
+  bool HasReadNoise() const { return noisy_; }
+  double DeltaG() const { return delta_g_; }               // µS, on the grid
+  double GMin() const { return g_0_; }                     // g_0, µS
+  int ConductanceGridExponent() const { return grid_e_; }  // e
+  int VarianceGridExponent() const { return grid_e_var_; } // e_v
+  // True when the tiles hold digit planes (GridMatrix) for the int16 GEMM: whenever the input slices (and
+  // their squares, with read noise) fit int16 and GridMatrix::MaxInput() of the tallest tile.
+  bool UsesIntegerGemm() const { return integer_gemm_; }
+
+  // The physical cells, rebuilt by replaying the programming (one programming's cost; for the reference).
+  ReferenceCells Cells() const;
+
+ private:
+  // Targets → Program → DrawDrift → Age (→ ReadSigma) for every tile in order, from `rng`: the cells
+  // before rounding (var squared σ, empty without read noise).
+  ReferenceCells ProgramCells(Rng& rng) const;
+  // Rounds the cells to the grids e, e_v in place.
+  void RoundCells(ReferenceCells& cells) const;
+
+  CrossbarLayout layout_;
+  std::vector<int16_t> codes_;
+  DeviceModel device_;
+  double read_time_;
+  Rng stream_;                     // the rng as the constructor received it, for Cells()
+  bool noisy_;
+  bool integer_gemm_ = false;
+  double g_0_ = 0, delta_g_ = 0;
+  int grid_e_ = 16, grid_e_var_ = 24;
+  std::vector<ArrayTile> tiles_;
+};
+
+}  // namespace cimsim
