@@ -107,6 +107,7 @@ void ExternalChip::Fail(const std::string& layer, MessageType request, const std
     link_->Close();   // kills and reaps the server
     link_.reset();
     failure_ = message;
+    failure_fatal_ = true;
   }
   throw InputError(message);
 }
@@ -114,6 +115,9 @@ void ExternalChip::Fail(const std::string& layer, MessageType request, const std
 Message ExternalChip::Exchange(const std::string& layer, MessageType request, const std::vector<uint8_t>& frame,
                                MessageType expected) {
   const std::lock_guard<std::mutex> lock(mutex_);
+  // After a fatal failure every later request (other threads' included) repeats that one message, so
+  // a run reports the layer and problem where the chip failed, whichever worker sees it first.
+  if (!link_ && failure_fatal_) throw InputError(failure_);
   if (!link_) Fail(layer, request, "the session has ended (" + failure_ + ")", false);
   Message m;
   try {

@@ -112,6 +112,7 @@ class ExternalChip : public std::enable_shared_from_this<ExternalChip> {
   mutable std::mutex mutex_;
   std::unique_ptr<ChipLink> link_;
   std::string failure_;                 // the first fatal failure, once the session has ended
+  bool failure_fatal_ = false;          // failure_ is a failure (not a clean close): repeated verbatim
   std::string device_;
   std::vector<std::string> capabilities_;
   int64_t next_layer_id_ = 0;
