@@ -5,13 +5,13 @@
 //    "layers": ["conv1", "layer1.0.conv1"], conv/linear node names; default: all of them
 //    "fit_vectors": 512, "holdout_vectors": 512, "seed": 1,    input vectors per layer
 //    "inputs": "random",                    "random": uniform codes; "activations": im2col patches of the
-//                                           layer's real inputs (experiments/activation_inputs.h); "traces"
+//                                           layer's real inputs (calib/activation_inputs.h); "traces"
 //    "data": {"train": "../shared/data/cifar10"},  activations: training data (a directory or one .bin
 //                                           file); default the CIMSIM_DATA environment variable
 //    "images": 100,                         activations: class-balanced seeded subset (a multiple of 10),
 //                                           half for the fits, half held out
 //    "traces": {"file": "results.h5",       inputs "traces" (only here, not in an experiment): recorded
-//               "point": 0, "instance": 0},  column reads of the chip (experiments/trace_calibration.h),
+//               "point": 0, "instance": 0},  column reads of the chip (calib/trace_calibration.h),
 //                                           /points/NNNN/traces/<layer> of a results.h5; layers default
 //                                           to the traced ones; the xbar must be the chip that was traced
 //    "adc_percentile": 99.99,               calibrated ADC ranges (crossbar.adc.range = "calibrated")
@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 #include "experiments/json_reader.h"
 #include "experiments/xbar_config.h"
 

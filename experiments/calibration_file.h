@@ -12,7 +12,7 @@
 #include <map>
 #include <string>
 
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 #include "experiments/xbar_config.h"
 
 namespace cimsim {

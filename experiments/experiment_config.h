@@ -37,7 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 #include "experiments/calibrate_config.h"
 #include "experiments/xbar_config.h"
 #include "experiments/xbar_fields.h"

@@ -13,7 +13,7 @@
 #include "common/progress.h"
 #include "common/rng.h"
 #include "data/cifar10.h"
-#include "experiments/activation_inputs.h"
+#include "calib/activation_inputs.h"
 #include "experiments/calibration_file.h"
 #include "experiments/placement.h"
 #include "experiments/probe_core.h"

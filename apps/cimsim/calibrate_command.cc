@@ -11,9 +11,9 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "data/cifar10.h"
-#include "experiments/activation_inputs.h"
+#include "calib/activation_inputs.h"
 #include "experiments/calibrate_config.h"
-#include "experiments/trace_calibration.h"
+#include "calib/trace_calibration.h"
 #include "experiments/calibration_file.h"
 #include "nets/quantized_checkpoint.h"
 

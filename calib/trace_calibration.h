@@ -13,12 +13,12 @@
 //            that the chip reproduces the recorded steps; with "max" or "fixed" the recorded lsb must
 //            equal the chip's (the traces came from another ADC otherwise): InputError. Every read of a
 //            column must carry the same lsb.
-//   fit:     mode "column": ideal ≈ gain_c·m + offset_c by least squares (sim/linear_fit.h) over the
+//   fit:     mode "column": ideal ≈ gain_c·m + offset_c by least squares (calib/linear_fit.h) over the
 //            column's fit reads; mode "global": one gain Σ ideal·m / Σ m² over all fit reads, offset 0.
 //            A column without fit reads keeps gain 1, offset 0.
 //   check:   read-level held-out errors: RMSE of ideal − m (before) and of ideal − (gain·m + offset)
 //            (after), relative = RMSE / RMS(ideal), over the held-out reads (0 when there are none).
-// Unlike CalibrateLayer (experiments/chip_calibration.h), whose check is at the layer output, these
+// Unlike CalibrateLayer (calib/chip_calibration.h), whose check is at the layer output, these
 // RMSEs are per column read, in units of Σ x_t·d.
 #pragma once
 
@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 #include "sim/mvm_core.h"
 
 namespace cimsim {

@@ -7,7 +7,7 @@
 //     scale to the `adc_percentile` percentile of |analog value| over its reads.
 //  2. Corrections: with identity corrections, record the reads again and fit, per column (mode
 //     "column": tile row × weight slice × output), ideal ≈ gain·(code·lsb) + offset by least squares
-//     (sim/linear_fit.h), or one gain for the whole layer (mode "global": a drift-compensation factor
+//     (calib/linear_fit.h), or one gain for the whole layer (mode "global": a drift-compensation factor
 //     for the chip's read time, through the origin: gain = Σ ideal·m / Σ m²).
 //  The core is never modified: each stage runs on a calibrated twin (ColumnReadout::WithReadout), and
 //  ApplyCalibration makes the final one.
@@ -16,7 +16,7 @@
 //     exact values), in integer dot-product units.
 // Inputs (CalibrationInputs): uniform random codes over the layer's input range from seeded streams
 // (RandomCalibrationInputs; fit and held-out streams differ), or real activations of the layer sampled
-// from images through the integer engine (experiments/activation_inputs.h; fit and held-out vectors
+// from images through the integer engine (calib/activation_inputs.h; fit and held-out vectors
 // from disjoint images). Reads are recorded single-threaded in a fixed order, so a calibration is a
 // pure function of (layer, chip, inputs, params).
 #pragma once

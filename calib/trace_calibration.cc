@@ -1,4 +1,4 @@
-#include "experiments/trace_calibration.h"
+#include "calib/trace_calibration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "common/h5_file.h"
-#include "sim/linear_fit.h"
+#include "calib/linear_fit.h"
 
 namespace cimsim {
 namespace {

@@ -1,6 +1,6 @@
 // Tests of chip calibration (chip_calibration.h) and of calibration inputs from real activations
 // (activation_inputs.h) on a random ResNet-8 quantized to W8A8.
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "devices/device_presets.h"
-#include "experiments/activation_inputs.h"
+#include "calib/activation_inputs.h"
 #include "nets/quant_test_util.h"
 #include "sim/crossbar_core.h"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 #include "nets/quantized_model.h"
 
 namespace cimsim {

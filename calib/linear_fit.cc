@@ -1,4 +1,4 @@
-#include "sim/linear_fit.h"
+#include "calib/linear_fit.h"
 
 #include <cmath>
 #include <stdexcept>

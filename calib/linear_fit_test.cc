@@ -1,5 +1,5 @@
 // The streaming least-squares line against the two-pass reference and hand-worked cases.
-#include "sim/linear_fit.h"
+#include "calib/linear_fit.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "experiments/activation_inputs.h"
+#include "calib/activation_inputs.h"
 
 #include <memory>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "experiments/chip_calibration.h"
+#include "calib/chip_calibration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
-#include "sim/linear_fit.h"
+#include "calib/linear_fit.h"
 #include "sim/trace_sink.h"
 
 namespace cimsim {

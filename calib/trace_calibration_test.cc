@@ -1,7 +1,7 @@
 // Calibration from recorded column reads (trace_calibration.h): the fit recovers a known periphery,
 // calibrated ADC steps are reproduced, the even/odd split and the instance filter by hand, reading a
 // trace group from HDF5, and every way traces can disagree with the chip is an InputError.
-#include "experiments/trace_calibration.h"
+#include "calib/trace_calibration.h"
 
 #include <gtest/gtest.h>
 
