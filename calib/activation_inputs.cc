@@ -31,6 +31,7 @@ class SamplingCore : public MvmCore {
   int64_t Depth() const override { return exact_->Depth(); }
   CodeRange InputRange() const override { return exact_->InputRange(); }
   void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override {
+    if (!ctx.segments.empty()) throw std::logic_error("SamplingCore: one image per call (IntegerNetwork::ForwardImage)");
     exact_->Multiply(x, y, ldy, ctx);
     LayerInputs& in = collector_.taken[node_];
     Rng rng = Rng(collector_.seed).Derive(static_cast<uint64_t>(collector_.image)).Derive(static_cast<uint64_t>(node_));

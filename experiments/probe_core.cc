@@ -45,6 +45,10 @@ ProbeCore::ProbeCore(std::unique_ptr<MvmCore> chip, const QNode& node, int node_
       spec_(traces) {}
 
 void ProbeCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
+  if (!ctx.segments.empty()) {   // per item: its traces are sampled by its own index and streams
+    ForEachSegment(x, y, ctx, [&](const InputCodes& xs, int32_t* ys, MvmContext& cs) { Multiply(xs, ys, ldy, cs); });
+    return;
+  }
   chip_->Multiply(x, y, ldy, ctx);
   const int64_t n = x.n, N = Outputs();
   std::vector<int32_t> exact(static_cast<size_t>(N * n));

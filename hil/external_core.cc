@@ -50,6 +50,10 @@ std::unique_ptr<MvmCore> ExternalCore::WithReadout(const ReadoutSettings& settin
 }
 
 void ExternalCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
+  if (!ctx.segments.empty()) {   // one request per item, each seeded from the item's own stream
+    ForEachSegment(x, y, ctx, [&](const InputCodes& xs, int32_t* ys, MvmContext& cs) { Multiply(xs, ys, ldy, cs); });
+    return;
+  }
   if (x.K != layer_->K) {
     throw std::invalid_argument("ExternalCore::Multiply: x.K = " + std::to_string(x.K) + " but the core's depth is " +
                                 std::to_string(layer_->K));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "quant/fixed_point.h"
 #include "sim/ideal_core.h"
@@ -9,12 +11,12 @@
 namespace cimsim {
 namespace {
 
-// Lowers one image's codes x [C, H, W] into cols, row-major [C·k·k, OH·OW] (row (c·k + ky)·k + kx, the
-// OIHW flattening; column oy·OW + ox), zero where the window leaves the image. First the codes go into
-// a zero-padded int16 copy [C, H + 2p, W + 2p], so that every (row, oy) is a plain strided read
-// without bounds checks (a contiguous copy for stride 1).
+// Lowers one image's codes x [C, H, W] into cols, row-major [C·k·k, OH·OW] with row stride ld (row
+// (c·k + ky)·k + kx, the OIHW flattening; column oy·OW + ox), zero where the window leaves the image.
+// First the codes go into a zero-padded int16 copy [C, H + 2p, W + 2p], so that every (row, oy) is a
+// plain strided read without bounds checks (a contiguous copy for stride 1).
 void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH, int64_t OW,
-            std::vector<int16_t>& padded, std::vector<int16_t>& cols) {
+            std::vector<int16_t>& padded, int16_t* cols, int64_t ld) {
   const int64_t PH = H + 2 * p, PW = W + 2 * p, K = C * k * k, P = OH * OW;
   if (padded.size() < static_cast<size_t>(C * PH * PW)) padded.resize(static_cast<size_t>(C * PH * PW));
   if (p > 0) std::fill_n(padded.data(), C * PH * PW, int16_t{0});
@@ -24,11 +26,11 @@ void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int
       int16_t* dst = padded.data() + (c * PH + y + p) * PW + p;
       for (int64_t i = 0; i < W; ++i) dst[i] = static_cast<int16_t>(src[i]);
     }
-  if (cols.size() < static_cast<size_t>(K * P)) cols.resize(static_cast<size_t>(K * P));
+  (void)P;
   for (int64_t r = 0; r < K; ++r) {
     const int64_t c = r / (k * k), ky = (r / k) % k, kx = r % k;
     const int16_t* a = padded.data() + (c * PH + ky) * PW + kx;   // row r's window for position (0, 0)
-    int16_t* dst = cols.data() + r * P;
+    int16_t* dst = cols + r * ld;
     for (int64_t oy = 0; oy < OH; ++oy) {
       const int16_t* ar = a + oy * s * PW;
       int16_t* d = dst + oy * OW;
@@ -93,31 +95,70 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
   }
 }
 
-void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const {
+void IntegerNetwork::SetImagesPerCall(int64_t images) {
+  if (images < 1 || images > 4096)
+    throw std::invalid_argument("IntegerNetwork::SetImagesPerCall: " + std::to_string(images) + "; allowed 1..4096");
+  images_per_call_ = images;
+}
+
+std::array<int64_t, 3> IntegerNetwork::InputShape(const QNode& n) const {
+  return n.inputs[0] == QNode::kImage
+             ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1], model_.input_chw[2]}
+             : shapes_[static_cast<size_t>(n.inputs[0])];
+}
+
+const int32_t* IntegerNetwork::Buffer(const IntegerWorker& w, int64_t b, int input) const {
+  const auto& slots = w.slots[static_cast<size_t>(b)];
+  return input == QNode::kImage ? slots[slot_size_.size()].data()
+                                : slots[static_cast<size_t>(slot_[static_cast<size_t>(input)])].data();
+}
+
+int32_t* IntegerNetwork::Output(IntegerWorker& w, int64_t b, int index) const {
+  return w.slots[static_cast<size_t>(b)][static_cast<size_t>(slot_[static_cast<size_t>(index)])].data();
+}
+
+void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const {
   const QNode& n = model_.nodes[static_cast<size_t>(index)];
-  const auto in = n.inputs[0] == QNode::kImage
-                      ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1], model_.input_chw[2]}
-                      : shapes_[static_cast<size_t>(n.inputs[0])];
+  const auto in = InputShape(n);
   const auto& out = shapes_[static_cast<size_t>(index)];
-  const int64_t positions = out[1] * out[2];
+  const int64_t positions = out[1] * out[2], K = n.Depth(), ld = B * positions;
+  const auto cols_size = static_cast<size_t>(K * ld);
+  if (w.cols.size() < cols_size) w.cols.resize(cols_size);
   InputCodes codes;
   if (n.kind == QNodeKind::kLinear) {
-    if (w.cols.size() < static_cast<size_t>(n.in_channels)) w.cols.resize(static_cast<size_t>(n.in_channels));
-    for (int64_t k = 0; k < n.in_channels; ++k) w.cols[static_cast<size_t>(k)] = static_cast<int16_t>(x[k]);
-    codes = InputCodes::VectorMajor(w.cols.data(), n.in_channels, 1);
+    for (int64_t b = 0; b < B; ++b) {
+      const int32_t* x = Buffer(w, b, n.inputs[0]);
+      for (int64_t k = 0; k < K; ++k) w.cols[static_cast<size_t>(b * K + k)] = static_cast<int16_t>(x[k]);
+    }
+    codes = InputCodes::VectorMajor(w.cols.data(), K, B);
   } else {
-    Im2Col(x, in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.padded, w.cols);
-    codes = InputCodes::RowMajor(w.cols.data(), n.Depth(), positions);
+    for (int64_t b = 0; b < B; ++b) {
+      Im2Col(Buffer(w, b, n.inputs[0]), in[0], in[1], in[2], n.kernel, n.stride, n.padding, out[1], out[2], w.padded,
+             w.cols.data() + b * positions, ld);
+    }
+    codes = InputCodes::RowMajor(w.cols.data(), K, ld, ld);
   }
-  const size_t acc_size = static_cast<size_t>(n.out_channels * positions);
+  const auto acc_size = static_cast<size_t>(n.out_channels * ld);
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);
-  w.rng = noise_root_.Derive(static_cast<uint64_t>(image_index)).Derive(static_cast<uint64_t>(index));
-  w.context.rng = &w.rng;
-  w.context.item = image_index;
-  cores_[static_cast<size_t>(index)]->Multiply(codes, w.acc.data(), positions, w.context);
-  for (int o = 0; o < n.out_channels; ++o)
-    RequantizeRow(w.acc.data() + o * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
-                  n.out_min, n.out_max, y + o * positions);
+  w.rngs.resize(static_cast<size_t>(B), Rng(0));
+  w.segments.resize(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    Rng& rng = w.rngs[static_cast<size_t>(b)];
+    rng = noise_root_.Derive(static_cast<uint64_t>(first_index + b)).Derive(static_cast<uint64_t>(index));
+    w.segments[static_cast<size_t>(b)] = {b * positions, positions, &rng, first_index + b};
+  }
+  if (B == 1) {   // image-major: the plain per-image call
+    w.context = MvmContext{&w.rngs[0], nullptr, first_index, {}};
+  } else {
+    w.context = MvmContext{nullptr, nullptr, -1, std::span<const MvmSegment>(w.segments.data(), static_cast<size_t>(B))};
+  }
+  cores_[static_cast<size_t>(index)]->Multiply(codes, w.acc.data(), ld, w.context);
+  for (int64_t b = 0; b < B; ++b) {
+    int32_t* y = Output(w, b, index);
+    for (int o = 0; o < n.out_channels; ++o)
+      RequantizeRow(w.acc.data() + o * ld + b * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
+                    n.out_min, n.out_max, y + o * positions);
+  }
 }
 
 void IntegerNetwork::RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const {
@@ -143,88 +184,105 @@ void IntegerNetwork::RunAdd(int index, const std::vector<const int32_t*>& xs, in
   }
 }
 
-void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& w, int64_t image_index) const {
-  if (w.slots.size() < slot_size_.size()) w.slots.resize(slot_size_.size());
-  for (size_t s = 0; s < slot_size_.size(); ++s)
-    if (w.slots[s].size() < static_cast<size_t>(slot_size_[s])) w.slots[s].resize(static_cast<size_t>(slot_size_[s]));
-  // The image codes live in one extra slot past the plan.
-  const int64_t plane = static_cast<int64_t>(model_.input_chw[1]) * model_.input_chw[2];
-  const int64_t image_size = model_.input_chw[0] * plane;
-  if (w.slots.size() < slot_size_.size() + 1) w.slots.emplace_back();
-  std::vector<int32_t>& codes = w.slots[slot_size_.size()];
-  if (codes.size() < static_cast<size_t>(image_size)) codes.resize(static_cast<size_t>(image_size));
-  for (int64_t c = 0; c < model_.input_chw[0]; ++c) {
-    const auto& lut = model_.input_lut[static_cast<size_t>(c)];
-    for (int64_t i = 0; i < plane; ++i) codes[static_cast<size_t>(c * plane + i)] = lut[image[c * plane + i]];
-  }
-  auto buffer = [&](int in) -> const int32_t* {
-    return in == QNode::kImage ? codes.data() : w.slots[static_cast<size_t>(slot_[static_cast<size_t>(in)])].data();
-  };
-  std::vector<const int32_t*>& xs = w.inputs;
-  for (size_t i = 0; i < model_.nodes.size(); ++i) {
-    const QNode& n = model_.nodes[i];
-    int32_t* y = w.slots[static_cast<size_t>(slot_[i])].data();
-    const int32_t* x = buffer(n.inputs[0]);
-    const std::array<int64_t, 3> in = n.inputs[0] == QNode::kImage
-                                          ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1],
-                                                                   model_.input_chw[2]}
-                                          : shapes_[static_cast<size_t>(n.inputs[0])];
-    const auto& out = shapes_[i];
-    switch (n.kind) {
-      case QNodeKind::kConv:
-      case QNodeKind::kLinear: RunConv(static_cast<int>(i), x, y, w, image_index); break;
-      case QNodeKind::kAdd:
-        xs.clear();
-        for (int input : n.inputs) xs.push_back(buffer(input));
-        RunAdd(static_cast<int>(i), xs, y, w);
-        break;
-      case QNodeKind::kGlobalAvgPool: {
-        const int64_t hw = in[1] * in[2];
-        for (int64_t c = 0; c < in[0]; ++c) {
-          int32_t sum = 0;  // bounded by validation: H·W·max|x| < 2^31
-          for (int64_t j = 0; j < hw; ++j) sum += x[c * hw + j];
-          y[c] = std::clamp(MultiplyByQuantizedMultiplier(sum, n.pool), n.out_min, n.out_max);
-        }
-        break;
+void IntegerNetwork::RunOther(int index, int64_t b, IntegerWorker& w) const {
+  const QNode& n = model_.nodes[static_cast<size_t>(index)];
+  int32_t* y = Output(w, b, index);
+  const int32_t* x = Buffer(w, b, n.inputs[0]);
+  const std::array<int64_t, 3> in = InputShape(n);
+  const auto& out = shapes_[static_cast<size_t>(index)];
+  switch (n.kind) {
+    case QNodeKind::kConv:
+    case QNodeKind::kLinear: throw std::logic_error("IntegerNetwork::RunOther: " + n.name + " is an MVM node");
+    case QNodeKind::kAdd: {
+      std::vector<const int32_t*>& xs = w.inputs;
+      xs.clear();
+      for (int input : n.inputs) xs.push_back(Buffer(w, b, input));
+      RunAdd(index, xs, y, w);
+      break;
+    }
+    case QNodeKind::kGlobalAvgPool: {
+      const int64_t hw = in[1] * in[2];
+      for (int64_t c = 0; c < in[0]; ++c) {
+        int32_t sum = 0;  // bounded by validation: H·W·max|x| < 2^31
+        for (int64_t j = 0; j < hw; ++j) sum += x[c * hw + j];
+        y[c] = std::clamp(MultiplyByQuantizedMultiplier(sum, n.pool), n.out_min, n.out_max);
       }
-      case QNodeKind::kRequant:
-        RequantizeRow(x, out[0] * out[1] * out[2], 0, n.pool, n.out_min, n.out_max, y);
-        break;
-      case QNodeKind::kShortcutA: {
-        const int64_t oc = out[0], oh = out[1], ow = out[2];
-        std::fill_n(y, oc * oh * ow, 0);
-        for (int64_t c = 0; c < in[0]; ++c)
-          for (int64_t r = 0; r < oh; ++r)
-            for (int64_t q = 0; q < ow; ++q)
-              y[((c + n.pad) * oh + r) * ow + q] = x[(c * in[1] + r * n.stride) * in[2] + q * n.stride];
-        break;
-      }
-      case QNodeKind::kMaxPool: {
-        for (int64_t c = 0; c < out[0]; ++c)
-          for (int64_t r = 0; r < out[1]; ++r)
-            for (int64_t q = 0; q < out[2]; ++q) {
-              int32_t m = std::numeric_limits<int32_t>::min();
-              for (int a = 0; a < n.kernel; ++a)
-                for (int b = 0; b < n.kernel; ++b)
-                  m = std::max(m, x[(c * in[1] + r * n.stride + a) * in[2] + q * n.stride + b]);
-              y[(c * out[1] + r) * out[2] + q] = m;
-            }
-        break;
-      }
+      break;
+    }
+    case QNodeKind::kRequant:
+      RequantizeRow(x, out[0] * out[1] * out[2], 0, n.pool, n.out_min, n.out_max, y);
+      break;
+    case QNodeKind::kShortcutA: {
+      const int64_t oc = out[0], oh = out[1], ow = out[2];
+      std::fill_n(y, oc * oh * ow, 0);
+      for (int64_t c = 0; c < in[0]; ++c)
+        for (int64_t r = 0; r < oh; ++r)
+          for (int64_t q = 0; q < ow; ++q)
+            y[((c + n.pad) * oh + r) * ow + q] = x[(c * in[1] + r * n.stride) * in[2] + q * n.stride];
+      break;
+    }
+    case QNodeKind::kMaxPool: {
+      for (int64_t c = 0; c < out[0]; ++c)
+        for (int64_t r = 0; r < out[1]; ++r)
+          for (int64_t q = 0; q < out[2]; ++q) {
+            int32_t m = std::numeric_limits<int32_t>::min();
+            for (int ky = 0; ky < n.kernel; ++ky)
+              for (int kx = 0; kx < n.kernel; ++kx)
+                m = std::max(m, x[(c * in[1] + r * n.stride + ky) * in[2] + q * n.stride + kx]);
+            y[(c * out[1] + r) * out[2] + q] = m;
+          }
+      break;
     }
   }
-  const int32_t* result = w.slots[static_cast<size_t>(slot_.back())].data();
-  std::copy_n(result, model_.num_classes, logits);
+}
+
+void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& w, int64_t image_index) const {
+  ForwardGroup(image, 1, logits, w, image_index);
+}
+
+void IntegerNetwork::ForwardGroup(const uint8_t* images, int64_t count, int32_t* logits, IntegerWorker& w,
+                                  int64_t first_index) const {
+  const int64_t plane = static_cast<int64_t>(model_.input_chw[1]) * model_.input_chw[2];
+  const int64_t image_size = model_.input_chw[0] * plane;
+  if (w.slots.size() < static_cast<size_t>(count)) w.slots.resize(static_cast<size_t>(count));
+  for (int64_t b = 0; b < count; ++b) {
+    auto& slots = w.slots[static_cast<size_t>(b)];
+    // The plan's slots, then one for the image codes.
+    if (slots.size() < slot_size_.size() + 1) slots.resize(slot_size_.size() + 1);
+    for (size_t s = 0; s < slot_size_.size(); ++s)
+      if (slots[s].size() < static_cast<size_t>(slot_size_[s])) slots[s].resize(static_cast<size_t>(slot_size_[s]));
+    std::vector<int32_t>& codes = slots[slot_size_.size()];
+    if (codes.size() < static_cast<size_t>(image_size)) codes.resize(static_cast<size_t>(image_size));
+    const uint8_t* image = images + b * image_size;
+    for (int64_t c = 0; c < model_.input_chw[0]; ++c) {
+      const auto& lut = model_.input_lut[static_cast<size_t>(c)];
+      for (int64_t i = 0; i < plane; ++i) codes[static_cast<size_t>(c * plane + i)] = lut[image[c * plane + i]];
+    }
+  }
+  for (size_t i = 0; i < model_.nodes.size(); ++i) {
+    const QNodeKind kind = model_.nodes[i].kind;
+    if (kind == QNodeKind::kConv || kind == QNodeKind::kLinear) {
+      RunMvm(static_cast<int>(i), count, w, first_index);
+    } else {
+      for (int64_t b = 0; b < count; ++b) RunOther(static_cast<int>(i), b, w);
+    }
+  }
+  for (int64_t b = 0; b < count; ++b)
+    std::copy_n(Output(w, b, static_cast<int>(model_.nodes.size()) - 1), model_.num_classes, logits + b * model_.num_classes);
 }
 
 void IntegerNetwork::Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool,
                              int64_t first_index) {
   while (workers_.size() < static_cast<size_t>(pool.Threads())) workers_.push_back(std::make_unique<IntegerWorker>());
   const int64_t image_size = static_cast<int64_t>(model_.input_chw[0]) * model_.input_chw[1] * model_.input_chw[2];
-  pool.ParallelFor(n, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
+  const int64_t group = images_per_call_;
+  const int64_t groups = (n + group - 1) / group;
+  pool.ParallelFor(groups, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
     IntegerWorker& w = *workers_[static_cast<size_t>(worker)];
-    for (std::ptrdiff_t i = begin; i < end; ++i)
-      ForwardImage(images + i * image_size, logits + i * model_.num_classes, w, first_index + i);
+    for (std::ptrdiff_t g = begin; g < end; ++g) {
+      const int64_t i = g * group, count = std::min(group, n - i);
+      ForwardGroup(images + i * image_size, count, logits + i * model_.num_classes, w, first_index + i);
+    }
   });
 }
 

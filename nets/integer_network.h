@@ -9,9 +9,18 @@
 //   add:    inputs not at the output scale are rescaled with RequantizeRow, then summed and clamped;
 //   pool / shortcut / max-pool: exact integer loops.
 // No float anywhere on this path. Images are spread over the thread pool; each worker runs the whole
-// graph on one image at a time with its own buffers, recycled by a liveness plan fixed at
-// construction, so steady-state inference allocates nothing and an image's logits never depend on
-// the thread count or the batch. Which MvmCore computes a layer's dot products is the caller's
+// graph on its images with its own buffers, recycled by a liveness plan fixed at construction, so
+// steady-state inference allocates nothing and an image's logits never depend on the thread count or
+// the batch.
+//
+// Image-major or layer-major. With images_per_call = 1 (the default) a worker runs the graph on one
+// image at a time. With B > 1 it runs it layer-major on groups of B images: each node over all B
+// images before the next node, a conv's B im2col matrices side by side in one row-major view
+// [K, B·positions] and ONE MvmCore call per node and group, whose context lists one segment per image
+// (MvmContext::segments: the image's vectors, its own stream and index). So a core sees B times the
+// vectors per call (bigger GEMMs; an external chip gets fewer round trips, a crossbar's programmed
+// tiles are reused across images), and — because every core must give what one call per segment
+// gives — the logits are identical to image-major execution, whatever B. Which MvmCore computes a layer's dot products is the caller's
 // choice (the factory): that is how crossbar simulation and device/cloud placement plug in.
 #pragma once
 
@@ -34,12 +43,16 @@ std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int index);
 
 // Scratch of one worker.
 struct IntegerWorker {
-  std::vector<std::vector<int32_t>> slots;  // activation buffers, shared by nodes per the liveness plan
-  std::vector<int16_t> cols;                // im2col patches of the current conv, row-major [K, positions]
-  std::vector<int16_t> padded;              // the current conv's input, zero-padded
-  std::vector<int32_t> acc, tmp;            // accumulators / rescaled add input
+  // Activation buffers of image b of the group: slots[b][s], shared by nodes per the liveness plan,
+  // plus one last slot for the image's codes.
+  std::vector<std::vector<std::vector<int32_t>>> slots;
+  std::vector<int16_t> cols;                // the current MVM node's input codes: conv row-major
+                                            // [K, B·positions], linear vector-major [B, K]
+  std::vector<int16_t> padded;              // the current conv's input of one image, zero-padded
+  std::vector<int32_t> acc, tmp;            // accumulators [N, B·positions] / rescaled add input
   std::vector<const int32_t*> inputs;       // the current node's inputs
-  Rng rng{0};                               // the current (image, node) stream for noisy cores
+  std::vector<Rng> rngs;                    // the (image, node) streams of the group, for noisy cores
+  std::vector<MvmSegment> segments;         // one per image of the group (B > 1)
   MvmContext context;
 };
 
@@ -57,13 +70,27 @@ class IntegerNetwork {
   void Forward(const uint8_t* images, int64_t n, int32_t* logits, ThreadPool& pool, int64_t first_index = 0);
   // One image (its data-set index: image_index) on the calling thread with the caller's scratch.
   void ForwardImage(const uint8_t* image, int32_t* logits, IntegerWorker& worker, int64_t image_index = 0) const;
+  // count images (indices first_index, ...) layer-major on the calling thread: one core call per node.
+  void ForwardGroup(const uint8_t* images, int64_t count, int32_t* logits, IntegerWorker& worker,
+                    int64_t first_index) const;
+
+  // Images per core call in Forward (B above): 1 = image-major (default), 1..4096 (std::invalid_argument
+  // otherwise). The logits do not depend on it.
+  void SetImagesPerCall(int64_t images);
+  int64_t images_per_call() const { return images_per_call_; }
 
   const QuantizedModel& model() const { return model_; }
   const MvmCore* core(int node) const { return cores_[static_cast<size_t>(node)].get(); }
 
  private:
-  void RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const;
+  // Conv/linear node `index` over the group's B images (their input and output slots in w).
+  void RunMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const;
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
+  // Any other node on image b of the group.
+  void RunOther(int index, int64_t b, IntegerWorker& w) const;
+  const int32_t* Buffer(const IntegerWorker& w, int64_t b, int input) const;
+  int32_t* Output(IntegerWorker& w, int64_t b, int index) const;
+  std::array<int64_t, 3> InputShape(const QNode& n) const;
 
   QuantizedModel model_;
   Rng noise_root_;
@@ -72,6 +99,7 @@ class IntegerNetwork {
   std::vector<int> slot_;                        // node → activation buffer
   std::vector<int64_t> slot_size_;
   std::vector<std::unique_ptr<IntegerWorker>> workers_;
+  int64_t images_per_call_ = 1;
 };
 
 }  // namespace cimsim

@@ -95,6 +95,10 @@ void CrossbarCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmCon
 
 void CrossbarCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx,
                             CrossbarScratch& s) const {
+  if (!ctx.segments.empty()) {   // one item at a time: each segment's reads draw from its own stream
+    ForEachSegment(x, y, ctx, [&](const InputCodes& xs, int32_t* ys, MvmContext& cs) { Multiply(xs, ys, ldy, cs, s); });
+    return;
+  }
   CheckCall(x, ldy, ctx, "CrossbarCore::Multiply");
   const int64_t m = WeightSlices() * array_->tiles().front().span.outs;   // tile (0, 0) is the widest
   engine_.Reserve(s, ctx.trace != nullptr);

@@ -18,6 +18,10 @@
 namespace cimsim {
 
 void CrossbarCore::MultiplyReference(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const {
+  if (!ctx.segments.empty()) {
+    ForEachSegment(x, y, ctx, [&](const InputCodes& xs, int32_t* ys, MvmContext& cs) { MultiplyReference(xs, ys, ldy, cs); });
+    return;
+  }
   CheckCall(x, ldy, ctx, "CrossbarCore::MultiplyReference");
   const CrossbarLayout& lay = layout();
   const int64_t N = lay.N(), K = lay.K(), n = x.n;

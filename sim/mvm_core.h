@@ -25,6 +25,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "sim/input_codes.h"
@@ -35,13 +38,54 @@ class Rng;
 class TraceSink;      // sim/trace_sink.h
 class ColumnReadout;  // sim/column_readout.h
 
+// Vectors [first, first + count) of a call that belong to one item (an image) with its own stream.
+struct MvmSegment {
+  int64_t first = 0, count = 0;
+  Rng* rng = nullptr;
+  int64_t item = -1;
+};
+
 // Per-call context: the caller's random stream. Noisy cores draw their read noise from it; exact
 // cores ignore it (rng may then be null).
+//
+// Segments (layer-major execution): a call may carry the vectors of several items, each with its own
+// stream. Then `segments` lists them in order, tiling [0, x.n) without gaps, and the call must give
+// exactly what one call per segment would give, with context {segment.rng, trace, segment.item}
+// (and rng, item ignored). A core that draws nothing and keeps no per-item state (IdealCore) may
+// treat the call as one batch; the others use ForEachSegment.
 struct MvmContext {
   Rng* rng = nullptr;
   TraceSink* trace = nullptr;  // non-null: sees every column read of a core with a Readout() (slow)
   int64_t item = -1;           // the caller's item (IntegerNetwork: the image's index in its data set), or −1
+  std::span<const MvmSegment> segments = {};   // empty: the whole call is one item (rng, item)
 };
+
+// Calls fn(x_s, y_s, ctx_s) once per segment of ctx (x_s the segment's vectors, y_s = y + first with
+// the same ldy, ctx_s = {segment.rng, ctx.trace, segment.item}), or once with (x, y, ctx) when ctx has
+// no segments. Throws std::invalid_argument when the segments do not tile [0, x.n) in order.
+template <typename Fn>
+void ForEachSegment(const InputCodes& x, int32_t* y, const MvmContext& ctx, Fn&& fn) {
+  if (ctx.segments.empty()) {
+    MvmContext whole = ctx;
+    fn(x, y, whole);
+    return;
+  }
+  int64_t next = 0;
+  for (const MvmSegment& s : ctx.segments) {
+    if (s.first != next || s.count < 0 || s.first + s.count > x.n)
+      throw std::invalid_argument("MvmContext::segments: segment [" + std::to_string(s.first) + ", " +
+                                  std::to_string(s.first + s.count) + ") does not continue at " + std::to_string(next) +
+                                  " within " + std::to_string(x.n) + " vectors");
+    next = s.first + s.count;
+  }
+  if (next != x.n)
+    throw std::invalid_argument("MvmContext::segments: they cover " + std::to_string(next) + " of " +
+                                std::to_string(x.n) + " vectors");
+  for (const MvmSegment& s : ctx.segments) {
+    MvmContext one{s.rng, ctx.trace, s.item, {}};
+    fn(x.Columns(s.first, s.count), y + s.first, one);
+  }
+}
 
 class MvmCore {
  public:

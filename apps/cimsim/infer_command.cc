@@ -18,6 +18,7 @@ namespace po = boost::program_options;
 
 int RunInfer(const std::vector<std::string>& args) {
   std::string qmodel_path, data_flag, json_path, xbar_path, calibration_path;
+  int64_t images_per_call = 1;
   EvalParams params;
   params.threads = ThreadPool::HardwareThreads();
   params.precision = Precision::kInteger;
@@ -31,6 +32,9 @@ int RunInfer(const std::vector<std::string>& args) {
       "limit", po::value(&params.limit)->default_value(0), "evaluate only the first N images (0 = all)")(
       "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
       "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
+      "images-per-call", po::value(&images_per_call)->default_value(1),
+      "layer-major execution: each worker runs every layer over this many images with one core call "
+      "(1..4096; 1 = image by image); the logits do not depend on it")(
       "json", po::value(&json_path), "also write the figures to this JSON file")(
       "crossbar", po::value(&xbar_path),
       "run every conv/linear layer on simulated crossbars described by this JSON file (device, crossbar, "
@@ -43,6 +47,8 @@ int RunInfer(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm)) return 0;
   params.Validate();
+  if (images_per_call < 1 || images_per_call > 4096)
+    throw InputError("--images-per-call: " + std::to_string(images_per_call) + " is out of range; allowed 1..4096");
   if (!json_path.empty()) CheckWritableParent("--json", json_path);
   if (vm["check"].as<bool>() && !xbar_path.empty())
     throw InputError("--check compares the exact integer engine with its references; it cannot be combined with --crossbar");
@@ -59,6 +65,7 @@ int RunInfer(const std::vector<std::string>& args) {
                   : CalibratedCrossbarFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
   }
   IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ReadNoiseSeed(xbar));
+  net.SetImagesPerCall(images_per_call);
   const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("infer", n);
@@ -66,7 +73,7 @@ int RunInfer(const std::vector<std::string>& args) {
   const EvalContext context{qmodel_path, net.model().description, data_path, params};
   std::cout << EvalSummaryText(result, context) << std::flush;
   nlohmann::json report = EvalReportJson(result, context);
-  report["mvm_core"] = xbar_path.empty() ? "ideal" : "crossbar";
+  report["mvm_core"] = xbar_path.empty() ? "ideal" : std::string(net.core(0) != nullptr ? net.core(0)->Name() : "crossbar");
   if (!xbar_path.empty())
     report["crossbar"] = {{"file", xbar_path}, {"config", XbarConfigToJson(xbar)}, {"calibration", calibration_path}};
   if (vm["check"].as<bool>()) {
