@@ -13,9 +13,11 @@
 //      and one that does not need a stream accepts a null one and leaves a given one untouched;
 //   5. split batches as it documents (core_makers.h, Split): consecutive calls over parts of a batch
 //      with one stream give the y of one call;
-//   6. be thread-safe: two threads calling Multiply on one core, each with its own stream, give the y of
+//   6. honour segments (layer-major calls): one call whose context lists several items, each with its
+//      own stream, gives the y of one call per item;
+//   7. be thread-safe: two threads calling Multiply on one core, each with its own stream, give the y of
 //      sequential calls;
-//   7. reject bad calls with std::invalid_argument (x.K != Depth(), ldy < n), leaving y untouched;
+//   8. reject bad calls with std::invalid_argument (x.K != Depth(), ldy < n), leaving y untouched;
 // and, when it offers Readout(), the properties of readout_conformance_test.cc.
 #include <gtest/gtest.h>
 
@@ -156,6 +158,36 @@ TEST_P(CoreConformance, SplitBatchesAsDocumented) {
     for (const auto& parts : splits) {
       EXPECT_EQ(RunInParts(*c.core, view, parts, 13), whole) << "parts " << ::testing::PrintToString(parts);
     }
+  }
+}
+
+// Layer-major calls (MvmContext::segments, sim/mvm_core.h): one call carrying several items, each with
+// its own stream, gives exactly what one call per item gives — every core, whatever its split promise.
+TEST_P(CoreConformance, SegmentedCallsEqualOneCallPerSegment) {
+  const std::vector<int64_t> sizes = {64, 1, 130, 17, 64};
+  int64_t n = 0;
+  for (int64_t s : sizes) n += s;
+  for (const LayerCore& c : Cores()) {
+    SCOPED_TRACE(c.layer.name);
+    const std::vector<int16_t> x = Vectors(c.layer, n, 8);
+    const InputCodes view = InputCodes::VectorMajor(x.data(), c.layer.K, n);
+    std::vector<int32_t> separate(static_cast<size_t>(c.core->Outputs() * n), kSentinel);
+    std::vector<Rng> streams;
+    for (size_t i = 0; i < sizes.size(); ++i) streams.emplace_back(Rng(31).Derive(i));
+    std::vector<MvmSegment> segments;
+    int64_t first = 0;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      Rng rng = Rng(31).Derive(i);
+      MvmContext one{&rng, nullptr, static_cast<int64_t>(i)};
+      c.core->Multiply(view.Columns(first, sizes[i]), separate.data() + first, n, one);
+      segments.push_back({first, sizes[i], &streams[i], static_cast<int64_t>(i)});
+      first += sizes[i];
+    }
+    std::vector<int32_t> together(separate.size(), kSentinel);
+    MvmContext ctx;
+    ctx.segments = segments;
+    c.core->Multiply(view, together.data(), n, ctx);
+    EXPECT_EQ(together, separate);
   }
 }
 
