@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "calib/chip_calibration_fields.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "calib/linear_fit.h"
@@ -123,13 +124,7 @@ const ColumnReadout& RequireReadout(const MvmCore& core, const std::string& laye
 std::string_view ToString(CorrectionMode mode) { return mode == CorrectionMode::kColumn ? "column" : "global"; }
 
 void ChipCalibrationParams::Validate(const std::string& where) const {
-  if (fit_vectors < 1 || fit_vectors > 1000000)
-    throw InputError(where + ".fit_vectors: " + std::to_string(fit_vectors) + " is out of range; allowed 1..1000000");
-  if (holdout_vectors < 1 || holdout_vectors > 1000000)
-    throw InputError(where + ".holdout_vectors: " + std::to_string(holdout_vectors) +
-                     " is out of range; allowed 1..1000000");
-  if (!(adc_percentile > 0 && adc_percentile <= 100))
-    throw InputError(where + ".adc_percentile: " + std::to_string(adc_percentile) + " is out of range; allowed (0, 100]");
+  ValidateFields(ChipCalibrationFields(), *this, FieldChecker(where));
 }
 
 CalibrationInputs RandomCalibrationInputs(const MvmCore& core, const ChipCalibrationParams& params) {

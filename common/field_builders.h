@@ -113,6 +113,28 @@ Field<T> When(Field<T> f, std::string selector, std::vector<std::string> values,
   return f;
 }
 
+// A field of a nested struct Inner (its own table) as a field of Outer, reached through inner(outer)
+// (a lambda returning Inner&; called on const and non-const Outer): the same key, range and doc, so a
+// struct embedded in another is still described once. The field must not depend on a selector.
+template <typename Outer, typename Inner, typename Access>
+Field<Outer> Nested(const Field<Inner>& f, Access inner) {
+  Field<Outer> g;
+  g.key = f.key;
+  g.type = f.type;
+  g.get = [get = f.get, inner](const Outer& o) { return get(inner(const_cast<Outer&>(o))); };
+  g.set = [set = f.set, inner](Outer& o, const FieldValue& v) { set(inner(o), v); };
+  g.range = f.range;
+  g.choices = f.choices;
+  g.noun = f.noun;
+  g.required = f.required;
+  g.example = f.example;
+  g.unit = f.unit;
+  g.doc = f.doc;
+  g.omit_empty = f.omit_empty;
+  g.overflow_names_range = f.overflow_names_range;
+  return g;
+}
+
 template <typename T>
 Field<T> Required(Field<T> f, std::string note) {
   f.required = std::move(note);

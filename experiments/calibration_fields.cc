@@ -1,5 +1,6 @@
 #include "experiments/calibration_fields.h"
 
+#include "calib/chip_calibration_fields.h"
 #include "common/field_builders.h"
 
 namespace cimsim {
@@ -7,14 +8,10 @@ namespace cimsim {
 std::vector<Field<CalibrationSettings>> CalibrationFields() {
   using S = CalibrationSettings;
   const std::string inputs = "inputs";
-  Field<S> fit = IntField<S>("fit_vectors", [](auto& s) -> auto& { return s.params.fit_vectors; }, IntRange(1, 1000000),
-                             "vectors", "input vectors per layer for the fits");
-  Field<S> holdout = IntField<S>("holdout_vectors", [](auto& s) -> auto& { return s.params.holdout_vectors; },
-                                 IntRange(1, 1000000), "vectors", "new input vectors per layer for the before/after check");
-  Field<S> percentile = NumberField<S>("adc_percentile", [](auto& s) -> auto& { return s.params.adc_percentile; },
-                                       WithText(Above(0), "(0, 100]"), "%",
-                                       "calibrated ADC ranges: this percentile of each column's |analog values|");
-  percentile.range.hi = 100;
+  // fit_vectors, holdout_vectors, seed, adc_percentile, mode: ChipCalibrationParams' own table.
+  std::vector<Field<S>> chip;
+  for (const Field<ChipCalibrationParams>& f : ChipCalibrationFields())
+    chip.push_back(Nested<S>(f, [](S& s) -> ChipCalibrationParams& { return s.params; }));
   Field<S> data;
   data.key = "data";
   data.type = FieldType::kString;
@@ -29,14 +26,9 @@ std::vector<Field<CalibrationSettings>> CalibrationFields() {
   file.get = [](const S& s) { return FieldValue(s.trace_file); };
   file.set = [](S& s, const FieldValue& v) { s.trace_file = std::get<std::string>(v); };
   file.doc = "the results.h5 holding the traces (required)";
-  for (Field<S>* f : {&fit, &holdout, &images}) f->overflow_names_range = true;
-  return {
-      fit,
-      holdout,
-      UnsignedField<S>("seed", [](auto& s) -> auto& { return s.params.seed; }, "input streams and read noise"),
-      percentile,
-      ChoiceField<S>("mode", [](auto& s) -> auto& { return s.params.mode; }, EnumNames<CorrectionMode>(2),
-                     "a correction mode", "column: gain and offset per column; global: one gain per layer"),
+  images.overflow_names_range = true;
+  std::vector<Field<S>> fields = std::move(chip);
+  for (Field<S>& f : std::vector<Field<S>>{
       ChoiceField<S>(inputs, [](auto& s) -> auto& { return s.inputs; }, EnumNames<CalibrationInputKind>(3),
                      "an input kind", "random codes, real activations, or recorded traces (calibrate only)"),
       When(data, inputs, {"activations"}),
@@ -48,7 +40,10 @@ std::vector<Field<CalibrationSettings>> CalibrationFields() {
       When(IntField<S>("traces.instance", [](auto& s) -> auto& { return s.trace_instance; }, IntRange(0, 999), "",
                        "chip instance of that point"),
            inputs, {"traces"}),
-  };
+  }) {
+    fields.push_back(std::move(f));
+  }
+  return fields;
 }
 
 }  // namespace cimsim
