@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/streams.h"
 #include "quant/fixed_point.h"
 #include "sim/ideal_core.h"
 
@@ -52,7 +53,7 @@ std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
 
 IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory, const std::string& where,
                                uint64_t noise_seed)
-    : model_(std::move(model)), noise_root_(noise_seed) {
+    : model_(std::move(model)), noise_seed_(noise_seed) {
   model_.Validate(where);
   shapes_ = model_.NodeShapes();
   const size_t count = model_.nodes.size();
@@ -111,7 +112,7 @@ void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWor
   }
   const size_t acc_size = static_cast<size_t>(n.out_channels * positions);
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);
-  w.rng = noise_root_.Derive(static_cast<uint64_t>(image_index)).Derive(static_cast<uint64_t>(index));
+  w.rng = ImageNoiseStream(noise_seed_, image_index, index);
   w.context.rng = &w.rng;
   w.context.item = image_index;
   cores_[static_cast<size_t>(index)]->Multiply(codes, w.acc.data(), positions, w.context);

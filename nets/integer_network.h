@@ -47,8 +47,8 @@ class IntegerNetwork {
  public:
   // Validates the model (InputError naming `where`) and builds one core per conv/linear node.
   // noise_seed: the root of the random streams noisy cores draw from — the core of node i, for the
-  // image with index m in its data set, draws from Rng(noise_seed).Derive(m).Derive(i), so results
-  // depend on neither the thread count nor the batch.
+  // image with index m in its data set, draws from ImageNoiseStream(noise_seed, m, i)
+  // (common/streams.h), so results depend on neither the thread count nor the batch.
   explicit IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory = MakeIdealCore,
                           const std::string& where = "quantized model", uint64_t noise_seed = 0);
 
@@ -66,7 +66,7 @@ class IntegerNetwork {
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
 
   QuantizedModel model_;
-  Rng noise_root_;
+  uint64_t noise_seed_;  // roots ImageNoiseStream
   std::vector<std::array<int64_t, 3>> shapes_;
   std::vector<std::unique_ptr<MvmCore>> cores_;  // null for non-MVM nodes
   std::vector<int> slot_;                        // node → activation buffer

@@ -6,6 +6,7 @@
 #include "apps/cimsim/output_path.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/streams.h"
 #include "data/cifar10.h"
 #include "experiments/eval_report.h"
 #include "experiments/evaluate_integer.h"
@@ -58,7 +59,7 @@ int RunInfer(const std::vector<std::string>& args) {
                   ? ChipCoreFactory(xbar)
                   : CalibratedCrossbarFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
   }
-  IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ReadNoiseSeed(xbar));
+  IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
   const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("infer", n);
