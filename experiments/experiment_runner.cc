@@ -69,7 +69,7 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
     if (k == 0) out.xbar_json = XbarConfigToJson(xbar).dump();
     const Rng root = ExperimentInstanceRoot(point_root, k);
     const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
-                                    ? CalibratedCrossbarFactory(xbar, rc.file, c.calibration.file)
+                                    ? CalibratedChipCoreFactory(xbar, rc.file, c.calibration.file)
                                     : ChipCoreFactory(xbar);
     std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
     const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {

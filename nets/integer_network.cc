@@ -94,7 +94,7 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
   }
 }
 
-void IntegerNetwork::RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const {
+void IntegerNetwork::RunMvm(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const {
   const QNode& n = model_.nodes[static_cast<size_t>(index)];
   const auto in = n.inputs[0] == QNode::kImage
                       ? std::array<int64_t, 3>{model_.input_chw[0], model_.input_chw[1], model_.input_chw[2]}
@@ -173,7 +173,7 @@ void IntegerNetwork::ForwardImage(const uint8_t* image, int32_t* logits, Integer
     const auto& out = shapes_[i];
     switch (n.kind) {
       case QNodeKind::kConv:
-      case QNodeKind::kLinear: RunConv(static_cast<int>(i), x, y, w, image_index); break;
+      case QNodeKind::kLinear: RunMvm(static_cast<int>(i), x, y, w, image_index); break;
       case QNodeKind::kAdd:
         xs.clear();
         for (int input : n.inputs) xs.push_back(buffer(input));

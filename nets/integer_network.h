@@ -62,7 +62,8 @@ class IntegerNetwork {
   const MvmCore* core(int node) const { return cores_[static_cast<size_t>(node)].get(); }
 
  private:
-  void RunConv(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const;
+  // A conv or linear node: im2col (conv) or the input vector (linear), the core's Multiply, requantization.
+  void RunMvm(int index, const int32_t* x, int32_t* y, IntegerWorker& w, int64_t image_index) const;
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
 
   QuantizedModel model_;

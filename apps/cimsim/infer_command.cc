@@ -17,7 +17,7 @@
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
-int RunInfer(const std::vector<std::string>& args) {
+int InferCommand(const std::vector<std::string>& args) {
   std::string qmodel_path, data_flag, json_path, xbar_path, calibration_path;
   EvalParams params;
   params.threads = ThreadPool::HardwareThreads();
@@ -57,7 +57,7 @@ int RunInfer(const std::vector<std::string>& args) {
     xbar = LoadXbarConfig(xbar_path);
     factory = calibration_path.empty()
                   ? ChipCoreFactory(xbar)
-                  : CalibratedCrossbarFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
+                  : CalibratedChipCoreFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
   }
   IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
   const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
