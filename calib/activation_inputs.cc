@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/rng.h"
+#include "common/streams.h"
 #include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "nets/integer_network.h"
@@ -34,7 +35,7 @@ class SamplingCore : public MvmCore {
     if (!ctx.segments.empty()) throw std::logic_error("SamplingCore: one image per call (IntegerNetwork::ForwardImage)");
     exact_->Multiply(x, y, ldy, ctx);
     LayerInputs& in = collector_.taken[node_];
-    Rng rng = Rng(collector_.seed).Derive(static_cast<uint64_t>(collector_.image)).Derive(static_cast<uint64_t>(node_));
+    Rng rng = ActivationSampleStream(collector_.seed, collector_.image, node_);
     for (int64_t i = 0; i < collector_.per_image; ++i) {
       const int64_t j = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(x.n)));
       for (int64_t k = 0; k < x.K; ++k) in.plain.push_back(x(k, j));
@@ -92,14 +93,13 @@ std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedMode
     throw std::invalid_argument("ActivationCalibrationInputs: " + std::to_string(n_images) +
                                 " images; fit and held-out inputs need at least 2");
   params.Validate("calibration");
-  const Rng root(params.seed);
   const int64_t fit_images = (n_images + 1) / 2;
   const int64_t image_size = model.input_chw[0] * model.input_chw[1] * model.input_chw[2];
   std::map<int, LayerInputs> fit =
-      SampleActivationInputs(model, nodes, images, fit_images, params.fit_vectors, root.Derive(0).NextU64());
+      SampleActivationInputs(model, nodes, images, fit_images, params.fit_vectors, ActivationFitSeed(params.seed));
   std::map<int, LayerInputs> holdout = SampleActivationInputs(model, nodes, images + fit_images * image_size,
                                                               n_images - fit_images, params.holdout_vectors,
-                                                              root.Derive(1).NextU64());
+                                                              ActivationHoldoutSeed(params.seed));
   std::map<int, CalibrationInputs> result;
   for (int i : nodes) result[i] = {std::move(fit[i]), std::move(holdout[i])};
   return result;

@@ -1,16 +1,17 @@
-// activation_inputs.h — calibration inputs from real activations: the input vectors a layer actually
-// receives when the exact integer engine runs on images.
+// activation_inputs.h — chip calibration inputs from real activations: the input vectors a layer
+// actually receives when the exact integer engine runs on images (docs/glossary.md).
 //
 // A conv layer's input vectors are its im2col patches ([C_in·k_h·k_w] codes, one per output
 // position); a linear layer's is its input vector. SampleActivationInputs runs IntegerNetwork (every
 // layer on the exact IdealCore) over the images one at a time, in order, and from image m (its
 // 0-based place in the list) and each selected node takes per_image = ⌈vectors / n_images⌉ patches
-// at positions drawn uniformly with replacement by Rng(seed).Derive(m).Derive(node); the patches are
+// at positions drawn uniformly with replacement by ActivationSampleStream(seed, m, node); the patches are
 // concatenated in image order and the list is cut to `vectors`. A pure function of its arguments.
 //
 // ActivationCalibrationInputs splits the images into disjoint halves: the first ⌈n/2⌉ give the
 // params.fit_vectors fit vectors, the others the params.holdout_vectors held-out vectors (seeds
-// Rng(params.seed).Derive(0) / .Derive(1)), so a calibration is checked on images it never saw.
+// ActivationFitSeed / ActivationHoldoutSeed(params.seed), common/streams.h), so a calibration is
+// checked on images it never saw.
 #pragma once
 
 #include <cstdint>

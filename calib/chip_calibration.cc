@@ -7,6 +7,7 @@
 #include "calib/chip_calibration_fields.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/streams.h"
 #include "calib/linear_fit.h"
 #include "sim/trace_sink.h"
 
@@ -55,10 +56,10 @@ struct Errors {
   double rmse = 0, relative = 0;
 };
 
-Errors HeldOutErrors(const MvmCore& core, const InputCodes& x, const std::vector<double>& exact, uint64_t seed) {
+// `rng`: a fresh copy of the held-out read stream for each check.
+Errors HeldOutErrors(const MvmCore& core, const InputCodes& x, const std::vector<double>& exact, Rng rng) {
   const int64_t n = x.n, N = core.Outputs();
   std::vector<int32_t> y(static_cast<size_t>(N * n));
-  Rng rng(seed);
   MvmContext ctx;
   ctx.rng = &rng;
   core.Multiply(x, y.data(), n, ctx);
@@ -72,9 +73,9 @@ Errors HeldOutErrors(const MvmCore& core, const InputCodes& x, const std::vector
 }
 
 // Runs the fit inputs through `core` with `sink` seeing every column read (single-threaded, the
-// documented read order). Sinks fold the reads as they come: no read is stored.
-void Drive(const MvmCore& core, const InputCodes& x, uint64_t seed, TraceSink& sink) {
-  Rng rng(seed);
+// documented read order) and `rng` (a fresh copy of the fit read stream for each pass). Sinks fold
+// the reads as they come: no read is stored.
+void Drive(const MvmCore& core, const InputCodes& x, Rng rng, TraceSink& sink) {
   MvmContext ctx;
   ctx.rng = &rng;
   ctx.trace = &sink;
@@ -129,8 +130,7 @@ void ChipCalibrationParams::Validate(const std::string& where) const {
 
 CalibrationInputs RandomCalibrationInputs(const MvmCore& core, const ChipCalibrationParams& params) {
   params.Validate("calibration");
-  const Rng root(params.seed);
-  Rng fit_rng = root.Derive(0), holdout_rng = root.Derive(1);
+  Rng fit_rng = CalibrationFitInputStream(params.seed), holdout_rng = CalibrationHoldoutInputStream(params.seed);
   return {RandomInputs(core, params.fit_vectors, fit_rng), RandomInputs(core, params.holdout_vectors, holdout_rng)};
 }
 
@@ -142,11 +142,11 @@ LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const Ca
                                 const ChipCalibrationParams& params) {
   params.Validate("calibration");
   const ColumnReadout& readout = RequireReadout(core, node.name);
-  const Rng root(params.seed);
   const InputCodes fit_x = Checked(inputs.fit, core, "fit");
   const InputCodes holdout_x = Checked(inputs.holdout, core, "held-out");
   const std::vector<double> exact = ExactProducts(node, inputs.holdout.plain, inputs.holdout.n);
-  const uint64_t read_seed = root.Derive(2).NextU64(), holdout_seed = root.Derive(3).NextU64();
+  const Rng fit_reads = CalibrationFitReadStream(params.seed);
+  const Rng holdout_reads = CalibrationHoldoutReadStream(params.seed);
 
   LayerCalibration cal;
   cal.layer = node.name;
@@ -154,11 +154,11 @@ LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const Ca
   const size_t columns = static_cast<size_t>(geometry.Columns());
   // Stage 0: identity corrections, the ADC as programmed.
   std::unique_ptr<MvmCore> stage = readout.WithReadout({std::vector<ColumnCorrection>(columns), {}}, node.name);
-  const Errors before = HeldOutErrors(*stage, holdout_x, exact, holdout_seed);
+  const Errors before = HeldOutErrors(*stage, holdout_x, exact, holdout_reads);
 
   if (readout.AdcRangesSettable()) {
     MagnitudeSink sink(geometry, columns);
-    Drive(*stage, fit_x, read_seed, sink);
+    Drive(*stage, fit_x, fit_reads, sink);
     cal.adc_ranges.resize(columns);
     for (size_t c = 0; c < columns; ++c) {
       std::vector<double>& m = sink.magnitudes[c];
@@ -177,7 +177,7 @@ LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const Ca
   }
 
   FitSink fit(geometry, columns);
-  Drive(*stage, fit_x, read_seed, fit);
+  Drive(*stage, fit_x, fit_reads, fit);
   cal.fit_reads = fit.reads;
   cal.corrections.assign(columns, ColumnCorrection{});
   if (params.mode == CorrectionMode::kColumn) {
@@ -191,7 +191,7 @@ LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const Ca
   }
   // Stage 2: everything.
   stage = readout.WithReadout({cal.corrections, cal.adc_ranges}, node.name);
-  const Errors after = HeldOutErrors(*stage, holdout_x, exact, holdout_seed);
+  const Errors after = HeldOutErrors(*stage, holdout_x, exact, holdout_reads);
   cal.rmse_before = before.rmse;
   cal.relative_before = before.relative;
   cal.rmse_after = after.rmse;

@@ -1,4 +1,6 @@
 // chip_calibration.h — calibrating a simulated chip like a real one (`cimsim calibrate`).
+// ("Calibration" here: chip calibration — ADC ranges and column corrections, not quantization
+// calibration; "calibrated" below is also the ADC range mode; docs/glossary.md.)
 //
 // For one layer programmed on a chip instance (any MvmCore with a ColumnReadout, sim/column_readout.h:
 // a simulated crossbar or an external chip that returns column reads):
@@ -58,7 +60,8 @@ struct CalibrationInputs {
 };
 
 // params.fit_vectors and params.holdout_vectors uniform random codes over core.InputRange(),
-// from Rng(params.seed).Derive(0) and .Derive(1).
+// from CalibrationFitInputStream(params.seed) and CalibrationHoldoutInputStream(params.seed)
+// (common/streams.h).
 CalibrationInputs RandomCalibrationInputs(const MvmCore& core, const ChipCalibrationParams& params);
 
 struct LayerCalibration {
@@ -77,7 +80,8 @@ const ColumnReadout& RequireReadout(const MvmCore& core, const std::string& laye
 // Calibrates `core` (programmed for `node`) on `inputs` (K must be the layer's depth, n >= 1 each,
 // codes within the core's input range; std::invalid_argument otherwise). params.fit_vectors /
 // holdout_vectors are not used here (the inputs carry their own counts); params.seed roots the
-// read-noise streams. The core is not changed: ApplyCalibration makes the calibrated one.
+// read-noise streams (CalibrationFitReadStream, CalibrationHoldoutReadStream). The core is not
+// changed: ApplyCalibration makes the calibrated one.
 LayerCalibration CalibrateLayer(const QNode& node, const MvmCore& core, const CalibrationInputs& inputs,
                                 const ChipCalibrationParams& params);
 // The same on RandomCalibrationInputs(core, params).

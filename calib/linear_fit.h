@@ -1,4 +1,5 @@
-// linear_fit.h — the least-squares line through (measured, ideal) pairs, as calibration fits a column.
+// linear_fit.h — the least-squares line through (measured, ideal) pairs, as chip calibration fits a
+// column (docs/glossary.md).
 //
 // Model: ideal ≈ gain·measured + offset. With n pairs, means m̄, ī and centred sums
 //   S_mm = Σ (m − m̄)²,  S_mi = Σ (m − m̄)(i − ī):   gain = S_mi / S_mm,  offset = ī − gain·m̄.

@@ -1,4 +1,5 @@
 // trace_calibration.h — calibrating a chip from recorded column reads instead of driving it.
+// ("Calibration" here: chip calibration, docs/glossary.md.)
 //
 // A measured chip cannot be re-run at will, but its column reads can be logged: for each read the
 // column (tile row, weight slice, output), the ADC code, the ADC step (lsb) and the exact

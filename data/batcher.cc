@@ -9,13 +9,13 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/streams.h"
 #include "data/augment.h"
 
 namespace cimsim {
 namespace {
 
 constexpr int64_t kMaxBatchSize = 1'000'000;
-constexpr uint64_t kAugmentStreamBase = 1'000'000'007;
 
 std::vector<int64_t> AllIndices(const Cifar10Set& set) {
   std::vector<int64_t> v(static_cast<size_t>(set.size()));
@@ -79,7 +79,7 @@ void Batcher::StartEpoch(int64_t epoch) {
   epoch_ = epoch;
   order_ = base_order_;
   if (params_.shuffle) {
-    Rng rng = Rng(params_.seed).Derive(static_cast<uint64_t>(epoch));
+    Rng rng = EpochShuffleStream(params_.seed, epoch);
     for (size_t i = order_.size() - 1; i >= 1; --i) {
       const size_t j = static_cast<size_t>(rng.Below(i + 1));
       std::swap(order_[i], order_[j]);
@@ -94,9 +94,7 @@ void Batcher::FillOne(int64_t position, float* image, int32_t* label) const {
     normalizer_.Apply(set_->image(idx), image);
     return;
   }
-  Rng rng = Rng(params_.seed)
-                .Derive(static_cast<uint64_t>(epoch_))
-                .Derive(kAugmentStreamBase + static_cast<uint64_t>(idx));
+  Rng rng = AugmentStream(params_.seed, epoch_, idx);
   const AugmentDraw draw = DrawAugment(rng);
   std::array<uint8_t, kCifarImageBytes> scratch;  // on the stack: no allocation per image
   ApplyAugment(set_->image(idx), draw, scratch.data());

@@ -6,10 +6,10 @@
 //
 // Determinism (nothing depends on thread count or on the order batches are filled):
 // - Epoch order: without shuffle, the images in their given order (0..n-1, or the subset as given).
-//   With shuffle, a Fisher–Yates permutation of that list drawn from Rng(seed).Derive(epoch):
-//   for i = n-1 down to 1: j = Below(i + 1); swap(order[i], order[j]).
-// - Augmentation of original image `idx` in epoch `e`: DrawAugment on
-//   Rng(seed).Derive(e).Derive(1'000'000'007 + idx), then ApplyAugment before normalization.
+//   With shuffle, a Fisher–Yates permutation of that list drawn from EpochShuffleStream(seed, epoch)
+//   (common/streams.h): for i = n-1 down to 1: j = Below(i + 1); swap(order[i], order[j]).
+// - Augmentation of original image `idx` in epoch `e`: DrawAugment on AugmentStream(seed, e, idx),
+//   then ApplyAugment before normalization.
 #pragma once
 
 #include <cstdint>

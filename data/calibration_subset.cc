@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/streams.h"
 
 namespace cimsim {
 namespace {
@@ -37,7 +38,7 @@ std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, u
   if (!class_balanced) {
     std::vector<int64_t> pool(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) pool[static_cast<size_t>(i)] = i;
-    DrawWithoutReplacement(pool, count, Rng(seed), &out);
+    DrawWithoutReplacement(pool, count, CalibrationSubsetStream(seed), &out);
   } else {
     if (count % kCifarClasses != 0) {
       throw InputError("class-balanced calibration subset count = " + std::to_string(count) +
@@ -63,9 +64,8 @@ std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, u
                          "), but the set has only " + std::to_string(have));
       }
     }
-    const Rng root(seed);
     for (int c = 0; c < kCifarClasses; ++c) {
-      DrawWithoutReplacement(by_class[c], per_class, root.Derive(static_cast<uint64_t>(c)), &out);
+      DrawWithoutReplacement(by_class[c], per_class, CalibrationSubsetStream(seed, c), &out);
     }
   }
   std::sort(out.begin(), out.end());

@@ -2,9 +2,9 @@
 // or chip calibration), as indices into the set, sorted ascending and distinct.
 //
 // Not balanced: `count` indices drawn uniformly without replacement from [0, size) — the first
-// `count` steps of a Fisher–Yates shuffle of 0..size-1 with Rng(seed).
+// `count` steps of a Fisher–Yates shuffle of 0..size-1 with CalibrationSubsetStream(seed).
 // Class balanced: count / 10 per class (count must be a multiple of 10), for class c drawn the same
-// way from the ascending indices of that class with Rng(seed).Derive(c).
+// way from the ascending indices of that class with CalibrationSubsetStream(seed, c) (common/streams.h).
 // The result is a pure function of (labels, count, seed, class_balanced).
 #pragma once
 

@@ -28,12 +28,12 @@
 // Drift: DrawDrift draws ν per cell (one rng.Normal() per cell in cell order unless the kind is
 // none; ν = |μ + σ·z|), evaluated at the conductance passed in (normally the programmed one). The
 // caller keeps ν with its chip: Age(g, ν, t) is then deterministic, g(t) = g·((t + t0)/t0)^(−ν),
-// so the same device ages consistently when asked at several times. (ARCHITECTURE.md sketched
+// so the same device ages consistently when asked at several times. (An earlier design sketched
 // Age(g, t, rng) drawing ν inside; that would give a device a new ν at every call.)
 //
 // Read noise: ReadSigma(g, t) is the σ (µS) of one read of a cell whose conductance is g at t
 // seconds after programming (t >= 0). Reads are independent draws of N(g, σ²), which the crossbar
-// samples per column output (ARCHITECTURE.md §4). For pcm_1f, ĝ is taken from the g passed in
+// samples per column output (docs/crossbar.md). For pcm_1f, ĝ is taken from the g passed in
 // (IBM's kit takes it from g before drift, a difference inside the Q_s clip of at most the drift
 // factor to the power 0.65).
 #pragma once

@@ -100,7 +100,7 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path) {
   return file;
 }
 
-MvmCoreFactory CalibratedCrossbarFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
+MvmCoreFactory CalibratedChipCoreFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
                                          const std::string& where) {
   if (ChipId(config) != ChipIdOfJson(calibration.xbar_config))
     throw InputError(where + ": this calibration belongs to another chip: its xbar_config " + calibration.xbar_config +

@@ -31,7 +31,7 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path);
 // ChipCoreFactory(config) whose cores of calibrated layers get their corrections (and ADC ranges).
 // InputError naming `where` when the calibration belongs to another chip (its xbar_config differs from
 // `config`) or a layer's sizes differ.
-MvmCoreFactory CalibratedCrossbarFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
+MvmCoreFactory CalibratedChipCoreFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
                                          const std::string& where);
 
 }  // namespace cimsim

@@ -12,6 +12,7 @@
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "common/rng.h"
+#include "common/streams.h"
 #include "data/cifar10.h"
 #include "calib/activation_inputs.h"
 #include "experiments/calibration_file.h"
@@ -61,14 +62,14 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
   s.layers = plan.mvm_layers;
   out.cim_layers = plan.cim_layers;
   out.images = c.count;
-  const Rng point_root = Rng(c.noise_seed).Derive(static_cast<uint64_t>(point.index));
+  const Rng point_root = ExperimentPointRoot(c.noise_seed, point.index);
   for (int64_t k = 0; k < c.instances; ++k) {
     XbarConfig xbar = point.xbar;
-    xbar.seed += static_cast<uint64_t>(k);
+    xbar.seed = InstanceChipSeed(xbar.seed, k);
     if (k == 0) out.xbar_json = XbarConfigToJson(xbar).dump();
-    const Rng root = point_root.Derive(static_cast<uint64_t>(k));
+    const Rng root = ExperimentInstanceRoot(point_root, k);
     const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
-                                    ? CalibratedCrossbarFactory(xbar, rc.file, c.calibration.file)
+                                    ? CalibratedChipCoreFactory(xbar, rc.file, c.calibration.file)
                                     : ChipCoreFactory(xbar);
     std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
     const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
@@ -84,14 +85,14 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
       if (std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end()) {
         spec.vectors = c.traces.vectors;
         spec.first_image = c.first;
-        spec.position_seed = root.Derive(2).NextU64();
-        spec.read_seed = root.Derive(3).NextU64();
+        spec.position_seed = InstanceTracePositionSeed(root);
+        spec.read_seed = InstanceTraceReadSeed(root);
       }
       auto probe = std::make_unique<ProbeCore>(std::move(core), node, index, spec);
       probes[static_cast<size_t>(index)] = probe.get();
       return probe;
     };
-    IntegerNetwork net(rc.model, factory, c.qmodel, root.Derive(1).NextU64());
+    IntegerNetwork net(rc.model, factory, c.qmodel, InstanceNetworkNoiseSeed(root));
 
     int64_t correct = 0;
     const int64_t classes = rc.model.num_classes;

@@ -1,6 +1,6 @@
 // experiment_runner.h — runs every sweep point × chip instance of an experiment (`cimsim experiment`).
 //
-// Per point p and instance k: the chip is point p's xbar config with seed + k; every CIM layer
+// Per point p and instance k: the chip is point p's xbar config with seed + k (InstanceChipSeed); every CIM layer
 // (PlacementPlan) is programmed (ChipCoreFactory), calibrated (auto: CalibrateLayer on inputs
 // shared by every chip — real activations of training images or random codes; or a calibration file)
 // and wrapped in a probe that also computes the exact integer product of every vector it sees, so
@@ -8,11 +8,13 @@
 //     dot_rmse = sqrt(Σ (y − exact)² / count),  dot_relative = sqrt(Σ (y − exact)² / Σ exact²)
 // (sums in 128-bit integers: exact and independent of the thread count). Digital layers run on
 // IdealCore. The integer network then classifies the test images [first, first + count) on the
-// thread pool; image m's read noise comes from Rng(noise_seed).Derive(p).Derive(k) → Derive(m) → node.
+// thread pool; image m's read noise comes from ImageNoiseStream(InstanceNetworkNoiseSeed(root), m, node)
+// with root = ExperimentInstanceRoot(ExperimentPointRoot(noise_seed, p), k) (common/streams.h).
 // Traces: for each traced CIM layer and instance, images m = first, first + 1, … give one output
-// position each (Rng(noise_seed).Derive(p).Derive(k).Derive(2).Derive(m).Derive(node)) until
-// traces.vectors vectors are taken; each is read once more through the chip with its own read-noise
-// stream (… .Derive(3).Derive(m).Derive(node)) and every column read is recorded (docs/results_format.md).
+// position each (TracePositionStream(InstanceTracePositionSeed(root), m, node)) until traces.vectors
+// vectors are taken; each is read once more through the chip with its own read-noise stream
+// (TraceReadStream(InstanceTraceReadSeed(root), m, node)) and every column read is recorded
+// (docs/results_format.md).
 //
 // Results go to DIR (docs/results_format.md): points/NNNN.h5 (atomic) when a point finishes, then
 // results.h5 and summary.json are rewritten atomically with every finished point. The run checks the

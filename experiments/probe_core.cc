@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/rng.h"
+#include "common/streams.h"
 
 namespace cimsim {
 
@@ -75,7 +76,7 @@ void ProbeCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContex
 void ProbeCore::RecordTrace(const InputCodes& x, int64_t image) const {
   const int64_t K = Depth(), N = Outputs();
   VectorTrace t;
-  Rng pick = Rng(spec_.position_seed).Derive(static_cast<uint64_t>(image)).Derive(static_cast<uint64_t>(node_));
+  Rng pick = TracePositionStream(spec_.position_seed, image, node_);
   const int64_t j = static_cast<int64_t>(pick.Below(static_cast<uint64_t>(x.n)));
   t.position = static_cast<int32_t>(j);
   t.inputs.resize(static_cast<size_t>(K));
@@ -86,7 +87,7 @@ void ProbeCore::RecordTrace(const InputCodes& x, int64_t image) const {
   MvmContext none;
   exact_.Multiply(one, exact.data(), 1, none);
   t.exact.assign(exact.begin(), exact.end());
-  Rng read = Rng(spec_.read_seed).Derive(static_cast<uint64_t>(image)).Derive(static_cast<uint64_t>(node_));
+  Rng read = TraceReadStream(spec_.read_seed, image, node_);
   TraceRecorder recorder;
   MvmContext ctx{&read, &recorder, image};
   chip_->Multiply(one, t.measured.data(), 1, ctx);

@@ -5,11 +5,11 @@
 // adds Σ (y − exact)², Σ exact² and the output count to the layer's totals in 128-bit integers (so
 // totals do not depend on the order in which threads add them). Trace sampling (TraceSpec): when the
 // call's item (MvmContext::item, the image index) lies in [first_image, first_image + vectors), one
-// output position j is drawn by Rng(position_seed).Derive(item).Derive(node) and vector j is read once
-// more through the chip with Rng(read_seed).Derive(item).Derive(node) and a TraceRecorder; the vector,
-// its exact and measured outputs and every read (for a core with a ColumnReadout; none otherwise) are
-// kept by image. Layout: docs/results_format.md. The probe is a decorator: name, shape, input range and
-// the readout capability are the chip's.
+// output position j is drawn by TracePositionStream(position_seed, item, node) and vector j is read once
+// more through the chip with TraceReadStream(read_seed, item, node) (common/streams.h) and a
+// TraceRecorder; the vector, its exact and measured outputs and every read (for a core with a
+// ColumnReadout; none otherwise) are kept by image. Layout: docs/results_format.md. The probe is a
+// decorator: name, shape, input range and the readout capability are the chip's.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 #include "experiments/xbar_config.h"
 
 #include "common/error.h"
+#include "common/streams.h"
 #include "experiments/crossbar_config_json.h"
 #include "experiments/device_config_json.h"
 #include "experiments/external_chip_json.h"
@@ -45,13 +46,11 @@ MvmCoreFactory ChipCoreFactory(const XbarConfig& config) {
   auto device = std::make_shared<const DeviceModel>(config.device, prefix + "device");
   return [device, config, prefix](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
     const int32_t x_lo = node.InputMin(), x_hi = node.InputMax();
-    Rng program = Rng(config.seed).Derive(0).Derive(static_cast<uint64_t>(index));
+    Rng program = ChipProgramStream(config.seed, index);
     return std::make_unique<CrossbarCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
                                           node.weight_bits, x_lo, x_hi, *device, config.crossbar, program,
                                           prefix + "crossbar (layer " + node.name + ")");
   };
 }
-
-uint64_t ReadNoiseSeed(const XbarConfig& config) { return Rng(config.seed).Derive(1).NextU64(); }
 
 }  // namespace cimsim

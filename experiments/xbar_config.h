@@ -9,8 +9,8 @@
 // Every key is optional (defaults: seed 1, the ideal device, CrossbarParams' defaults); unknown keys
 // are errors naming the path. Reading goes through the field tables (experiments/xbar_fields.h, which
 // also gives a chip's identity, ChipId). The conv/linear node i of a quantized model is programmed with
-// Rng(seed).Derive(0).Derive(i), so a layer's chip does not depend on which other layers run on CIM;
-// read noise draws from streams rooted at ReadNoiseSeed(config) = Rng(seed).Derive(1).NextU64().
+// ChipProgramStream(seed, i), so a layer's chip does not depend on which other layers run on CIM;
+// `cimsim infer` draws read noise from streams rooted at ChipReadNoiseSeed(seed) (common/streams.h).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,5 @@ nlohmann::json XbarConfigToJson(const XbarConfig& config);
 // (the server lives as long as the factory or any of its cores). The factory keeps the device model
 // alive.
 MvmCoreFactory ChipCoreFactory(const XbarConfig& config);
-uint64_t ReadNoiseSeed(const XbarConfig& config);
 
 }  // namespace cimsim

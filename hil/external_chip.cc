@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/streams.h"
 #include "hil/external_core.h"
 #include "sim/layer_codes.h"
 
@@ -260,7 +261,7 @@ std::vector<int32_t> ExternalChip::Multiply(const ChipLayer& l, const InputCodes
       }
       data = packed.data();
     }
-    const uint64_t message_seed = i == 0 ? seed : Rng(seed).Derive(static_cast<uint64_t>(i)).NextU64();
+    const uint64_t message_seed = ExternalMessageSeed(seed, i);
     const nlohmann::json fields = {{"layer_id", l.id}, {"n", n}, {"seed", message_seed},
                                    {"result", reads_ ? "reads" : "results"}};
     const MessageType expected = reads_ ? MessageType::kReads : MessageType::kResults;

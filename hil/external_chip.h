@@ -85,7 +85,7 @@ class ExternalChip : public std::enable_shared_from_this<ExternalChip> {
                                    int weight_bits, CodeRange range);
 
   // MULTIPLY for vectors x (split into messages of layer.vectors_per_message; message i gets seed
-  // `seed` for i = 0 and Rng(seed).Derive(i).NextU64() after). Returns, for all x.n vectors,
+  // ExternalMessageSeed(seed, i), common/streams.h). Returns, for all x.n vectors,
   // "reads": int32 codes [n, P, T, tile_rows, S, N]; "results": int32 y [N, n] row-major.
   std::vector<int32_t> Multiply(const ChipLayer& layer, const InputCodes& x, uint64_t seed);
 

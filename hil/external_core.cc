@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/rng.h"
+#include "common/streams.h"
 #include "sim/trace_sink.h"
 
 namespace cimsim::hil {
@@ -65,7 +66,7 @@ void ExternalCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmCon
   if (ctx.rng == nullptr) {
     throw std::invalid_argument("ExternalCore::Multiply: ctx.rng is null; the external chip's noise needs a stream");
   }
-  const uint64_t seed = ctx.rng->NextU64();
+  const uint64_t seed = ExternalCallSeed(*ctx.rng);
   if (x.n == 0) return;
   const std::vector<int32_t> values = chip_->Multiply(*layer_, x, seed);
   if (!chip_->Reads()) {

@@ -2,9 +2,10 @@
 //
 // Built by ExternalChip::Program; Name() "external". Multiply sends x to the chip in MULTIPLY messages
 // (at most ChipLayer::vectors_per_message vectors each) with a seed for the chip's noise of the call:
-// one ctx.rng->NextU64() per Multiply call (ExternalChip::Multiply derives the seeds of further
-// messages from it), so the same stream gives the same numbers whatever thread makes the call. ctx.rng
-// is therefore required (std::invalid_argument without it), as for any core that may draw noise.
+// ExternalCallSeed(*ctx.rng), one word per Multiply call (ExternalChip::Multiply derives the seeds of
+// further messages from it, ExternalMessageSeed; common/streams.h), so the same stream gives the same
+// numbers whatever thread makes the call. ctx.rng is therefore required (std::invalid_argument without
+// it), as for any core that may draw noise.
 //
 // Result "results": y is the chip's answer, int32 [N, n]; Readout() is null.
 //

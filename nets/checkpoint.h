@@ -1,6 +1,6 @@
 // checkpoint.h — float models in HDF5, tensors named as PyTorch's state_dict.
 //
-// Layout (ARCHITECTURE.md §5; docs/model_format.md): root attributes arch, depth, shortcut,
+// Layout (docs/model_format.md): root attributes arch, depth, shortcut,
 // num_classes, input_mean[3], input_std[3] (and vgg_config for VGG: a comma list or a preset name such
 // as "tiny", written back as given); datasets /params/<state_dict key>, e.g.
 // /params/layer1.0.conv1.weight [16, 16, 3, 3], any numeric type (stored float32). ResNet-18/34 have

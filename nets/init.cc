@@ -3,18 +3,18 @@
 #include <cmath>
 
 #include "common/rng.h"
+#include "common/streams.h"
 #include "nets/linear.h"
 
 namespace cimsim {
 
 void InitializeKaiming(Network& net, uint64_t seed) {
-  const Rng root(seed);
-  uint64_t index = 0;
+  int64_t index = 0;
   for (NetworkNode& node : net.nodes()) {
     const std::string_view kind = node.layer->Kind();
     const auto* linear = dynamic_cast<const Linear*>(node.layer.get());
     node.layer->VisitTensors([&](const std::string& suffix, Tensor& t) {
-      Rng rng = root.Derive(index++);
+      Rng rng = WeightInitStream(seed, index++);
       if ((kind == "conv2d" || kind == "linear") && suffix == "weight") {
         const double fan_in = static_cast<double>(t.size() / t.dim(0));
         const double sigma = std::sqrt(2.0 / fan_in);

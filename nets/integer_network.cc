@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/streams.h"
 #include "quant/fixed_point.h"
 #include "sim/ideal_core.h"
 
@@ -54,7 +55,7 @@ std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
 
 IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory, const std::string& where,
                                uint64_t noise_seed)
-    : model_(std::move(model)), noise_root_(noise_seed) {
+    : model_(std::move(model)), noise_seed_(noise_seed) {
   model_.Validate(where);
   shapes_ = model_.NodeShapes();
   const size_t count = model_.nodes.size();
@@ -144,7 +145,7 @@ void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t firs
   w.segments.resize(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     Rng& rng = w.rngs[static_cast<size_t>(b)];
-    rng = noise_root_.Derive(static_cast<uint64_t>(first_index + b)).Derive(static_cast<uint64_t>(index));
+    rng = ImageNoiseStream(noise_seed_, first_index + b, index);
     w.segments[static_cast<size_t>(b)] = {b * positions, positions, &rng, first_index + b};
   }
   if (B == 1) {   // image-major: the plain per-image call

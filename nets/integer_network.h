@@ -60,8 +60,8 @@ class IntegerNetwork {
  public:
   // Validates the model (InputError naming `where`) and builds one core per conv/linear node.
   // noise_seed: the root of the random streams noisy cores draw from — the core of node i, for the
-  // image with index m in its data set, draws from Rng(noise_seed).Derive(m).Derive(i), so results
-  // depend on neither the thread count nor the batch.
+  // image with index m in its data set, draws from ImageNoiseStream(noise_seed, m, i)
+  // (common/streams.h), so results depend on neither the thread count nor the batch.
   explicit IntegerNetwork(QuantizedModel model, const MvmCoreFactory& factory = MakeIdealCore,
                           const std::string& where = "quantized model", uint64_t noise_seed = 0);
 
@@ -83,7 +83,8 @@ class IntegerNetwork {
   const MvmCore* core(int node) const { return cores_[static_cast<size_t>(node)].get(); }
 
  private:
-  // Conv/linear node `index` over the group's B images (their input and output slots in w).
+  // Conv/linear node `index` over the group's B images (their input and output slots in w): im2col
+  // (conv) or the input vectors (linear), one core Multiply, requantization.
   void RunMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const;
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
   // Any other node on image b of the group.
@@ -93,7 +94,7 @@ class IntegerNetwork {
   std::array<int64_t, 3> InputShape(const QNode& n) const;
 
   QuantizedModel model_;
-  Rng noise_root_;
+  uint64_t noise_seed_;  // roots ImageNoiseStream
   std::vector<std::array<int64_t, 3>> shapes_;
   std::vector<std::unique_ptr<MvmCore>> cores_;  // null for non-MVM nodes
   std::vector<int> slot_;                        // node → activation buffer

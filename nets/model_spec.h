@@ -1,6 +1,6 @@
 // model_spec.h — what a float model file says about its architecture.
 //
-// Read from the HDF5 root attributes (ARCHITECTURE.md §5; docs/model_format.md): `arch` ("resnet" —
+// Read from the HDF5 root attributes (docs/model_format.md): `arch` ("resnet" —
 // or "resnetD" with the depth in the name — or "vgg"), `depth`, `shortcut`, `num_classes`,
 // `input_mean`, `input_std` (3 floats each, pixel units /255: x = (p/255 − mean_c)/std_c), and for VGG
 // `vgg_config`.

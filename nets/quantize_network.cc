@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/streams.h"
 #include "data/normalize.h"
 #include "nets/batch_norm.h"
 #include "nets/conv2d.h"
@@ -202,7 +203,7 @@ class Reconstruction {
   Reconstruction(const Network& net, const std::vector<Group>& groups, const std::vector<Requant>& requants,
                  const std::vector<std::vector<int>>& readers, const ModelSpec& spec, const QuantizedModel& model,
                  const Cifar10Set& data, std::vector<int64_t> images, uint64_t seed)
-      : net_(net), groups_(groups), requants_(requants), seeds_(Rng(seed).Derive(0x7265636fULL)),
+      : net_(net), groups_(groups), requants_(requants), seed_(seed),
         n_(static_cast<int64_t>(images.size())) {
     remaining_.resize(groups.size());
     for (size_t g = 0; g < groups.size(); ++g) remaining_[g] = static_cast<int>(readers[g].size());
@@ -243,7 +244,7 @@ class Reconstruction {
       std::iota(pos.begin(), pos.end(), int64_t{0});
       const int64_t m = std::min(P, kPatchesPerImage);
       if (m < P) {
-        Rng r = seeds_.Derive(static_cast<uint64_t>(g)).Derive(static_cast<uint64_t>(i));
+        Rng r = ReconstructionPatchStream(seed_, g, i);
         for (int64_t j = 0; j < m; ++j) std::swap(pos[static_cast<size_t>(j)], pos[static_cast<size_t>(j + static_cast<int64_t>(r.Below(static_cast<uint64_t>(P - j))))]);
         pos.resize(static_cast<size_t>(m));
         std::sort(pos.begin(), pos.end());
@@ -445,7 +446,7 @@ class Reconstruction {
   const Network& net_;
   const std::vector<Group>& groups_;
   const std::vector<Requant>& requants_;
-  Rng seeds_;
+  uint64_t seed_;  // roots ReconstructionPatchStream
   int64_t n_;
   std::vector<Shape> shapes_;
   std::vector<int> remaining_;
@@ -550,7 +551,6 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
   }
 
   // Step 2: calibration statistics of every tensor that gets its own scale.
-  const Rng seeds(options.seed);
   std::vector<std::unique_ptr<RangeStats>> stats(G);
   // A shortcut / max pool gets no scale of its own; when it feeds a requant node, its statistics are
   // kept here (so `stats` stays as without requant nodes: a layer reading it directly sees mean 0).
@@ -561,15 +561,15 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
     const bool feeds_requant =
         std::any_of(requants.begin(), requants.end(), [&](const Requant& r) { return r.source == static_cast<int>(g); });
     if ((Inherits(grp.kind) && !feeds_requant) || grp.wide_into >= 0) continue;
-    Rng r = seeds.Derive(g);
-    (Inherits(grp.kind) ? requant_source_stats : stats)[g] = std::make_unique<RangeStats>(options.sample_capacity, r.NextU64());
+    (Inherits(grp.kind) ? requant_source_stats : stats)[g] =
+        std::make_unique<RangeStats>(options.sample_capacity, RangeStatsSeed(options.seed, static_cast<int64_t>(g)));
     stats_of_node[static_cast<size_t>(grp.tail)] = static_cast<int>(g);
   }
   auto source_stats = [&](int g) -> const RangeStats& {
     return stats[static_cast<size_t>(g)] ? *stats[static_cast<size_t>(g)] : *requant_source_stats[static_cast<size_t>(g)];
   };
-  Rng image_seed = seeds.Derive(G);
-  RangeStats image_stats(options.sample_capacity, image_seed.NextU64());
+  // The network input's statistics: the group index after the last group.
+  RangeStats image_stats(options.sample_capacity, RangeStatsSeed(options.seed, static_cast<int64_t>(G)));
   {
     const Normalizer normalizer(spec.input_norm, "model input normalization");
     GraphBuffers buffers;

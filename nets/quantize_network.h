@@ -4,9 +4,11 @@
 //    node (BatchNorm folded: W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β; a ReLU becomes the clamp at
 //    0), add [→ ReLU] one add node, linear / global average pool / option-A shortcut / max pool one node
 //    each. Anything else (a lone BatchNorm or ReLU) is rejected.
-// 2. Calibration. The float network runs over the calibration images (in the given order, one
-//    at a time, so the statistics are a pure function of the images and the seed); every tensor that
-//    gets its own scale feeds a RangeStats (exact max, seeded reservoir sample).
+// 2. Calibration (quantization calibration, docs/glossary.md). The float network runs over the
+//    calibration images (in the given order, one at a time, so the statistics are a pure function of
+//    the images and the seed); every tensor that gets its own scale feeds a RangeStats (exact max,
+//    seeded reservoir sample; seeds RangeStatsSeed, patch positions ReconstructionPatchStream,
+//    common/streams.h).
 // 3. Bits. A tensor read by conv/linear layers gets the largest activation_bits among them; a tensor
 //    read only through adds, pools and shortcuts gets what its readers' outputs need (so with an 8-bit
 //    last linear the residual stream stays 8-bit). The image input is signed 8-bit with scale
@@ -46,7 +48,7 @@ namespace cimsim {
 
 struct QuantizeOptions {
   int64_t sample_capacity = 1 << 20;  // reservoir size per tensor
-  uint64_t seed = 1;                  // reservoir sampling streams
+  uint64_t seed = 1;                  // reservoir and patch streams (common/streams.h)
   std::string description;            // stored in the model (e.g. source file and config summary)
 };
 

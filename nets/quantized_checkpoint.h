@@ -1,4 +1,5 @@
-// quantized_checkpoint.h — the quantized model file (HDF5); layout in docs/quantized_model_format.md.
+// quantized_checkpoint.h — the quantized model file (HDF5); layout in docs/quantization.md, "The
+// quantized model file".
 //
 // Root attributes: format = "cimsim-quantized-model", format_version = 1, num_classes,
 // input_shape [C, H, W], node_count, description, and any extra string attributes the writer passes

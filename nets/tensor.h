@@ -1,6 +1,6 @@
 // tensor.h — dense row-major tensors of rank 1..4.
 //
-// Convention (ARCHITECTURE.md §4): activations NCHW, conv weights OIHW, linear weights [out, in],
+// Convention (docs/model_format.md): activations NCHW, conv weights OIHW, linear weights [out, in],
 // matching PyTorch so that state_dict tensors map 1:1. TensorT<double> serves the slow reference
 // path; Tensor (float) the fast one. Resize() keeps the allocation when it is large enough, so a
 // tensor reused across batches does not allocate again.

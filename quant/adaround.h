@@ -1,5 +1,6 @@
 // adaround.h — weight quantization that minimizes a layer's OUTPUT error on calibration inputs:
 // per-channel clipping search, empirical bias correction and AdaRound (learned rounding).
+// ("Calibration" here: quantization calibration — inputs from training images; docs/glossary.md.)
 //
 // A conv/linear layer computes y = W x (W [O, K] float, rows = output channels, K = C·k·k, x an
 // im2col patch of its float input). The quantized layer computes ŷ = Ŵ x̂ with x̂ the patch of the

@@ -1,5 +1,6 @@
 // quant_plan.h — which bit widths and calibration each conv/linear layer gets, and whether it can be
 // quantized after training (PTQ) or needs quantization-aware training (QAT).
+// ("Calibration" here: quantization calibration, the `calibration` key of quant configs; docs/glossary.md.)
 //
 // Layers are named as in PyTorch's state_dict without the ".weight" suffix: "conv1",
 // "layer1.0.conv1", "layer2.0.shortcut.0", "linear", "features.0", "classifier".
@@ -85,7 +86,7 @@ struct LayerRule {
   std::string where;        // for messages, e.g. "q.json: layers[2]"; empty → "rules[i]"
 };
 
-// The calibration run for PTQ: `images` images drawn with `seed` (class_balanced: equal numbers per
+// The quantization calibration run for PTQ: `images` images drawn with `seed` (class_balanced: equal numbers per
 // class), and at most `sample_capacity` activation values kept per layer for range fitting.
 struct CalibrationParams {
   int64_t images = 500;

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/streams.h"
+
 namespace cimsim {
 namespace {
 
@@ -174,7 +176,7 @@ double ChooseClip(std::span<const float> values, double abs_max, int bits, bool 
 }
 
 RangeStats::RangeStats(int64_t capacity, uint64_t seed)
-    : capacity_(capacity), rng_(seed), max_(-std::numeric_limits<double>::infinity()) {
+    : capacity_(capacity), rng_(ReservoirStream(seed)), max_(-std::numeric_limits<double>::infinity()) {
   if (capacity < 1) throw std::invalid_argument("RangeStats capacity = " + std::to_string(capacity) + ": must be >= 1");
 }
 

@@ -1,6 +1,7 @@
 // range_calibration.h — choosing a clipping range α for a tensor from calibration values.
+// ("Calibration" here: quantization calibration on training images, not chip calibration; docs/glossary.md.)
 //
-// Quantizers (conventions of ARCHITECTURE.md §4): a signed tensor clips to [−α, α] with codes
+// Quantizers (conventions of docs/quantization.md): a signed tensor clips to [−α, α] with codes
 // ±(2^(bits−1) − 1), scale s = α / (2^(bits−1) − 1); an unsigned one (after a ReLU) clips to [0, α]
 // with codes 0..2^bits − 1, s = α / (2^bits − 1). Q_α(x) = s · clamp(round(x / s), code range), with
 // round = half away from zero. ChooseClip picks α by one of four methods (RangeMethod).
@@ -76,7 +77,7 @@ double ChooseClip(std::span<const float> values, double abs_max, int bits, bool 
 // j = rng.Below(t + 1) when j < capacity, so every value is in the sample with probability
 // capacity / count). Add(values) is called once per image, in image order; everything is a pure
 // function of the values in order, the capacity and the seed (how they are split into Add calls does
-// not matter).
+// not matter). The sample draws from ReservoirStream(seed) (common/streams.h).
 class RangeStats {
  public:
   // capacity >= 1, else std::invalid_argument.

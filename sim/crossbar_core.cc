@@ -37,12 +37,12 @@ void AccumulateReads(const double* __restrict means, const double* __restrict sd
                      double code_max) {
   if (z == nullptr) {
     for (int64_t c = 0; c < outs; ++c) {
-      const ReadoutColumn col{analog_gain[c], analog_offset[c], lsb[c], gain[c], offset[c]};
+      const ColumnPeriphery col{analog_gain[c], analog_offset[c], lsb[c], gain[c], offset[c]};
       acc[c] += scale * ReadColumn(means[c], 0.0, 0.0, false, delta_g, col, code_min, code_max).corrected;
     }
   } else {
     for (int64_t c = 0; c < outs; ++c) {
-      const ReadoutColumn col{analog_gain[c], analog_offset[c], lsb[c], gain[c], offset[c]};
+      const ColumnPeriphery col{analog_gain[c], analog_offset[c], lsb[c], gain[c], offset[c]};
       acc[c] += scale * ReadColumn(means[c], sds[c], z[c], true, delta_g, col, code_min, code_max).corrected;
     }
   }
@@ -130,7 +130,7 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
     const int64_t outs = span.outs, m = slices * outs, m2 = noisy ? 2 * m : m;
     for (int sl = 0; sl < slices; ++sl) {
       for (int64_t c = 0; c < outs; ++c) {
-        const ReadoutColumn col = readout_.Column(lay.PeripheryIndex(span.tile_row, sl, span.out0 + c));
+        const ColumnPeriphery col = readout_.Column(lay.PeripheryIndex(span.tile_row, sl, span.out0 + c));
         const size_t i = static_cast<size_t>(sl * outs + c);
         s.lsb[i] = col.lsb;
         s.gain[i] = col.gain;
@@ -165,7 +165,7 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
             }
             for (int64_t c = 0; c < outs; ++c) {
               const size_t i = static_cast<size_t>(first + c);
-              const ReadoutColumn col{s.analog_gain[i], s.analog_offset[i], s.lsb[i], s.gain[i], s.offset[i]};
+              const ColumnPeriphery col{s.analog_gain[i], s.analog_offset[i], s.lsb[i], s.gain[i], s.offset[i]};
               const double z = noisy ? ctx.rng->Normal() : 0.0;
               const ColumnRead read =
                   ReadColumn(means[c], noisy ? sds[c] : 0.0, z, noisy, delta_g, col, code_min, code_max);

@@ -51,7 +51,7 @@ class CrossbarReadout {
   const std::vector<ColumnCorrection>& corrections() const { return corrections_; }
   const std::vector<ColumnCorrection>& analog() const { return analog_; }   // (a, b) as (gain, offset)
   // Everything a read of column `index` (PeripheryIndex) applies.
-  ReadoutColumn Column(int64_t index) const {
+  ColumnPeriphery Column(int64_t index) const {
     const size_t i = static_cast<size_t>(index);
     return {analog_[i].gain, analog_[i].offset, lsb_[i], corrections_[i].gain, corrections_[i].offset};
   }

@@ -1,6 +1,6 @@
 // ideal_core.h — the exact integer core: y[o, j] = Σ_k w[o, k] · x[k, j] in int32, via IntGemm.
 //
-// Weights: codes [N, K] row-major with |w| <= 2^(weight_bits−1) − 1 (symmetric, ARCHITECTURE.md §4),
+// Weights: codes [N, K] row-major with |w| <= 2^(weight_bits−1) − 1 (symmetric, docs/quantization.md),
 // weight_bits in [2, 8]. Inputs: codes in [x_min, x_max] (e.g. [0, 255] for 8-bit activations,
 // [−127, 127] for the image). The constructor proves the int32 sums cannot overflow:
 //     K · (2^(weight_bits−1) − 1) · max(|x_min|, |x_max|) < 2^31,

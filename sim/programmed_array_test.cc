@@ -72,7 +72,7 @@ TEST(ProgrammedArrayTest, CellsRebuildTheTilesMatricesOnBothMappings) {
 
 TEST(ReadColumnTest, PeripheryBeforeTheAdcCorrectionAfterByHand) {
   // v = 10 / 2 = 5; v' = 1.5·5 − 0.25 = 7.25; 7.25 / 2 = 3.625 → code 4; corrected = 0.5·8 + 1 = 5.
-  const ReadoutColumn col{1.5, -0.25, 2.0, 0.5, 1.0};
+  const ColumnPeriphery col{1.5, -0.25, 2.0, 0.5, 1.0};
   ColumnRead r = ReadColumn(10.0, 0.0, 0.0, false, 2.0, col, -8, 7);
   EXPECT_EQ(r.analog, 7.25);
   EXPECT_EQ(r.code, 4.0);
@@ -82,10 +82,10 @@ TEST(ReadColumnTest, PeripheryBeforeTheAdcCorrectionAfterByHand) {
   EXPECT_EQ(r.analog, 9.5);
   EXPECT_EQ(r.code, 5.0);
   // Half away from zero, then the clamp.
-  EXPECT_EQ(ReadColumn(-5.0, 0, 0, false, 1.0, ReadoutColumn{1, 0, 2.0, 1, 0}, -8, 7).code, -3.0);
-  EXPECT_EQ(ReadColumn(5.0, 0, 0, false, 1.0, ReadoutColumn{1, 0, 2.0, 1, 0}, -8, 7).code, 3.0);
-  EXPECT_EQ(ReadColumn(100.0, 0, 0, false, 1.0, ReadoutColumn{}, -8, 7).code, 7.0);
-  EXPECT_EQ(ReadColumn(-100.0, 0, 0, false, 1.0, ReadoutColumn{}, -8, 7).code, -8.0);
+  EXPECT_EQ(ReadColumn(-5.0, 0, 0, false, 1.0, ColumnPeriphery{1, 0, 2.0, 1, 0}, -8, 7).code, -3.0);
+  EXPECT_EQ(ReadColumn(5.0, 0, 0, false, 1.0, ColumnPeriphery{1, 0, 2.0, 1, 0}, -8, 7).code, 3.0);
+  EXPECT_EQ(ReadColumn(100.0, 0, 0, false, 1.0, ColumnPeriphery{}, -8, 7).code, 7.0);
+  EXPECT_EQ(ReadColumn(-100.0, 0, 0, false, 1.0, ColumnPeriphery{}, -8, 7).code, -8.0);
   EXPECT_EQ(RoundSaturate(3e10), 2147483647);
   EXPECT_EQ(RoundSaturate(-2.5), -3);
 }
@@ -107,7 +107,7 @@ TEST(CrossbarReadoutTest, WithSettingsKeepsThePeripheryAndSetsCorrectionsAndRang
   EXPECT_EQ(twin.corrections(), settings.corrections);
   EXPECT_EQ(twin.lsb(), std::vector<double>(columns, 64.0 / 128));
   EXPECT_EQ(readout.corrections(), std::vector<ColumnCorrection>(columns));   // the original is unchanged
-  const ReadoutColumn col = twin.Column(1);
+  const ColumnPeriphery col = twin.Column(1);
   EXPECT_EQ(col.a, readout.analog()[1].gain);
   EXPECT_EQ(col.b, readout.analog()[1].offset);
   EXPECT_EQ(col.gain, 2);

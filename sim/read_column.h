@@ -8,7 +8,7 @@
 // and sd = sqrt(var) (correctly rounded: std::sqrt, never Eigen's approximate vector sqrt):
 //     v    = mean / Δg                                    without read noise
 //     v    = fma(sd, z, mean) / Δg, z = rng.Normal()      with read noise (exact in distribution for
-//            independent cells, ARCHITECTURE.md §4; the reference column's noise is drawn per column)
+//            independent cells, docs/crossbar.md; the reference column's noise is drawn per column)
 //     v'   = fma(a, v, b)     the column's analog periphery (a, b) (sim/crossbar_readout.h); v' is what
 //            the ADC sees and what a trace records as the analog value
 //     code = clamp(round_half_away(v' / lsb), −2^(B−1), 2^(B−1) − 1),   B = adc.bits
@@ -23,8 +23,10 @@
 
 namespace cimsim {
 
-// What one readout column applies to its reads (sim/crossbar_readout.h).
-struct ReadoutColumn {
+// What one readout column applies to its reads: analog periphery, ADC step, digital correction
+// (sim/crossbar_readout.h). Not to be confused with ColumnReadout, the capability of a core whose column
+// reads can be seen and recalibrated (sim/column_readout.h).
+struct ColumnPeriphery {
   double a = 1, b = 0;          // analog periphery: v' = fma(a, v, b)
   double lsb = 1;               // ADC step, integer units
   double gain = 1, offset = 0;  // digital correction
@@ -52,7 +54,7 @@ inline int32_t RoundSaturate(double value) {
 }
 
 // The read (see above). `noisy` false ignores sd and z; code_min = −2^(B−1), code_max = 2^(B−1) − 1.
-inline ColumnRead ReadColumn(double mean, double sd, double z, bool noisy, double delta_g, const ReadoutColumn& col,
+inline ColumnRead ReadColumn(double mean, double sd, double z, bool noisy, double delta_g, const ColumnPeriphery& col,
                              double code_min, double code_max) {
   ColumnRead r;
   r.analog = std::fma(col.a, (noisy ? std::fma(sd, z, mean) : mean) / delta_g, col.b);

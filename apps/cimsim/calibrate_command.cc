@@ -20,7 +20,7 @@
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
-int RunCalibrate(const std::vector<std::string>& args) {
+int CalibrateCommand(const std::vector<std::string>& args) {
   std::string config_path, out_path;
   po::options_description desc(
       "cimsim calibrate: program a simulated chip and fit its per-column corrections (docs/crossbar.md)\n"

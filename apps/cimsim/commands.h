@@ -14,20 +14,20 @@ bool ParseOrHelp(const std::vector<std::string>& args, const boost::program_opti
                  boost::program_options::variables_map& vm);
 
 // cimsim eval --model M.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--reference]
-int RunEval(const std::vector<std::string>& args);
+int EvalCommand(const std::vector<std::string>& args);
 // cimsim quantize --model M.h5 --config q.json [--data PATH] --out Q.h5
-int RunQuantize(const std::vector<std::string>& args);
+int QuantizeCommand(const std::vector<std::string>& args);
 // cimsim infer --qmodel Q.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--check]
-int RunInfer(const std::vector<std::string>& args);
+int InferCommand(const std::vector<std::string>& args);
 // cimsim calibrate --config cal.json --out CAL.h5
-int RunCalibrate(const std::vector<std::string>& args);
+int CalibrateCommand(const std::vector<std::string>& args);
 // cimsim experiment --config run.json [--out DIR] [--resume]
-int RunExperiment(const std::vector<std::string>& args);
+int ExperimentCommand(const std::vector<std::string>& args);
 // cimsim train --config train.json --out DIR [--resume] [--model M.h5] [--epochs N] [--lr X] [--batch-size B]
-int RunTrain(const std::vector<std::string>& args);
+int TrainCommand(const std::vector<std::string>& args);
 // cimsim qat --config qat.json --out DIR [--resume] (or --model M.h5 --w-bits B --a-bits B [--method M])
-int RunQat(const std::vector<std::string>& args);
+int QatCommand(const std::vector<std::string>& args);
 // cimsim data fetch --url URL --sha256 HEX --out DIR
-int RunDataFetch(const std::vector<std::string>& args);
+int DataFetchCommand(const std::vector<std::string>& args);
 
 }  // namespace cimsim::cli

@@ -10,7 +10,7 @@
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
-int RunDataFetch(const std::vector<std::string>& args) {
+int DataFetchCommand(const std::vector<std::string>& args) {
   std::string url, sha256, out_dir;
   po::options_description desc(
       "cimsim data fetch: download, verify and unpack the CIFAR-10 binary archive\n"

@@ -14,7 +14,7 @@
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
-int RunEval(const std::vector<std::string>& args) {
+int EvalCommand(const std::vector<std::string>& args) {
   std::string model_path, data_flag, json_path;
   EvalParams params;
   params.threads = ThreadPool::HardwareThreads();

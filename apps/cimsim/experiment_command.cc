@@ -34,7 +34,7 @@ void PrintTable(const std::vector<PointSummary>& points) {
 
 }  // namespace
 
-int RunExperiment(const std::vector<std::string>& args) {
+int ExperimentCommand(const std::vector<std::string>& args) {
   std::string config_path, out_dir = "out/experiment";
   bool resume = false;
   po::options_description desc(

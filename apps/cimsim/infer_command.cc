@@ -6,6 +6,7 @@
 #include "apps/cimsim/output_path.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/streams.h"
 #include "data/cifar10.h"
 #include "experiments/eval_report.h"
 #include "experiments/evaluate_integer.h"
@@ -16,7 +17,7 @@
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
-int RunInfer(const std::vector<std::string>& args) {
+int InferCommand(const std::vector<std::string>& args) {
   std::string qmodel_path, data_flag, json_path, xbar_path, calibration_path;
   int64_t images_per_call = 1;
   EvalParams params;
@@ -62,9 +63,9 @@ int RunInfer(const std::vector<std::string>& args) {
     xbar = LoadXbarConfig(xbar_path);
     factory = calibration_path.empty()
                   ? ChipCoreFactory(xbar)
-                  : CalibratedCrossbarFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
+                  : CalibratedChipCoreFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
   }
-  IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ReadNoiseSeed(xbar));
+  IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
   net.SetImagesPerCall(images_per_call);
   const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();

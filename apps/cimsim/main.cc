@@ -37,15 +37,15 @@ int Dispatch(const std::vector<std::string>& args) {
     std::cout << kUsage;
     return 0;
   }
-  if (command == "eval") return cimsim::cli::RunEval({args.begin() + 1, args.end()});
-  if (command == "train") return cimsim::cli::RunTrain({args.begin() + 1, args.end()});
-  if (command == "qat") return cimsim::cli::RunQat({args.begin() + 1, args.end()});
-  if (command == "quantize") return cimsim::cli::RunQuantize({args.begin() + 1, args.end()});
-  if (command == "infer") return cimsim::cli::RunInfer({args.begin() + 1, args.end()});
-  if (command == "calibrate") return cimsim::cli::RunCalibrate({args.begin() + 1, args.end()});
-  if (command == "experiment") return cimsim::cli::RunExperiment({args.begin() + 1, args.end()});
+  if (command == "eval") return cimsim::cli::EvalCommand({args.begin() + 1, args.end()});
+  if (command == "train") return cimsim::cli::TrainCommand({args.begin() + 1, args.end()});
+  if (command == "qat") return cimsim::cli::QatCommand({args.begin() + 1, args.end()});
+  if (command == "quantize") return cimsim::cli::QuantizeCommand({args.begin() + 1, args.end()});
+  if (command == "infer") return cimsim::cli::InferCommand({args.begin() + 1, args.end()});
+  if (command == "calibrate") return cimsim::cli::CalibrateCommand({args.begin() + 1, args.end()});
+  if (command == "experiment") return cimsim::cli::ExperimentCommand({args.begin() + 1, args.end()});
   if (command == "data") {
-    if (args.size() >= 2 && args[1] == "fetch") return cimsim::cli::RunDataFetch({args.begin() + 2, args.end()});
+    if (args.size() >= 2 && args[1] == "fetch") return cimsim::cli::DataFetchCommand({args.begin() + 2, args.end()});
     throw cimsim::InputError("unknown 'data' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
                              ": the only one is 'data fetch'");
   }

@@ -91,7 +91,7 @@ void KeepEndsAt8Bits(QuantPlan& plan, const std::vector<std::string>& names) {
 
 }  // namespace
 
-int RunQat(const std::vector<std::string>& args) {
+int QatCommand(const std::vector<std::string>& args) {
   std::string config_path, method;
   int w_bits = 0, a_bits = 0;
   TrainFlagValues v;

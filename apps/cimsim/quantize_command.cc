@@ -42,7 +42,7 @@ void PrintLayers(const QuantizedModel& m, const std::vector<ResolvedLayer>& laye
 
 }  // namespace
 
-int RunQuantize(const std::vector<std::string>& args) {
+int QuantizeCommand(const std::vector<std::string>& args) {
   std::string model_path, config_path, data_flag, out_path;
   po::options_description desc(
       "cimsim quantize: post-training quantization of a float model (docs/quant_config.md)\n"
@@ -53,7 +53,7 @@ int RunQuantize(const std::vector<std::string>& args) {
       "data", po::value(&data_flag),
       "CIFAR-10 training data for range calibration: a directory (data_batch_1..5.bin) or one .bin file; "
       "default: $CIMSIM_DATA")("out", po::value(&out_path)->required(),
-                               "quantized model to write, HDF5 (docs/quantized_model_format.md)");
+                               "quantized model to write, HDF5 (docs/quantization.md)");
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm)) return 0;
   CheckWritableParent("--out", out_path);

@@ -17,7 +17,7 @@
 namespace cimsim::cli {
 namespace po = boost::program_options;
 
-int RunTrain(const std::vector<std::string>& args) {
+int TrainCommand(const std::vector<std::string>& args) {
   std::string config_path;
   TrainFlagValues v;
   po::options_description desc(
