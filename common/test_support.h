@@ -3,11 +3,14 @@
 // ScopedTempDir: a fresh directory "<tmp>/cimsim_<prefix>_<pid>_<test name>", removed again when it
 // leaves scope. InputErrorOf: the message of the InputError a call throws (a test failure if it
 // throws none). HasPart: an assertion that a message contains a fragment, printing both if not.
+// PretrainedModelAndData: the paths of the real-data tests (CIMSIM_MODEL, CIMSIM_DATA and its lossless
+// test file), or why they are unavailable (the tests then skip, naming the reason).
 #pragma once
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <stdexcept>
@@ -60,6 +63,29 @@ inline std::string InvalidArgumentOf(const std::function<void()>& fn) {
 inline ::testing::AssertionResult HasPart(const std::string& text, const std::string& part) {
   if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "message \"" << text << "\" lacks \"" << part << "\"";
+}
+
+struct RealDataPaths {
+  std::string model, data_dir, lossless_test;   // lossless_test = data_dir + "/test_batch_exact.bin"
+};
+
+// True and the paths when CIMSIM_MODEL and CIMSIM_DATA are set and the model and the lossless test
+// file exist; false and the reason otherwise.
+inline bool PretrainedModelAndData(RealDataPaths& paths, std::string& reason) {
+  const char* model = std::getenv("CIMSIM_MODEL");
+  const char* data = std::getenv("CIMSIM_DATA");
+  if (model == nullptr || data == nullptr) {
+    reason = "CIMSIM_MODEL or CIMSIM_DATA is not set";
+    return false;
+  }
+  paths = {model, data, std::string(data) + "/test_batch_exact.bin"};
+  for (const std::string& f : {paths.model, paths.lossless_test}) {
+    if (!std::filesystem::exists(f)) {
+      reason = f + " does not exist";
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace cimsim::testing

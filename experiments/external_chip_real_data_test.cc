@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_support.h"
 #include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "experiments/xbar_config.h"
@@ -36,15 +37,12 @@ std::vector<ResolvedLayer> W8A8(const Network& net) {
 }
 
 TEST(ExternalChipRealData, IdealServerGivesTheIntegerEnginesPredictionsOnLosslessImages) {
-  const char* model_env = std::getenv("CIMSIM_MODEL");
-  const char* data_env = std::getenv("CIMSIM_DATA");
-  if (model_env == nullptr || data_env == nullptr) GTEST_SKIP() << "CIMSIM_MODEL or CIMSIM_DATA is not set";
-  const std::string model_path = model_env, data_dir = data_env, test_file = data_dir + "/test_batch_exact.bin";
-  if (!std::filesystem::exists(model_path)) GTEST_SKIP() << model_path << " does not exist";
-  if (!std::filesystem::exists(test_file)) GTEST_SKIP() << test_file << " does not exist";
-  const LoadedModel loaded = LoadModel(model_path);
-  const Cifar10Set train = LoadCifar10(data_dir + "/data_batch_1.bin", Cifar10Split::kTrain);
-  const Cifar10Set test = LoadCifar10(test_file, Cifar10Split::kTest);
+  testing::RealDataPaths paths;
+  std::string skip;
+  if (!testing::PretrainedModelAndData(paths, skip)) GTEST_SKIP() << skip;
+  const LoadedModel loaded = LoadModel(paths.model);
+  const Cifar10Set train = LoadCifar10(paths.data_dir + "/data_batch_1.bin", Cifar10Split::kTrain);
+  const Cifar10Set test = LoadCifar10(paths.lossless_test, Cifar10Split::kTest);
   const QuantizedModel model = QuantizeNetwork(loaded.net, loaded.spec, W8A8(loaded.net), train,
                                                CalibrationSubset(train, 100, 1, true), QuantizeOptions{}, nullptr);
   ThreadPool pool(2);

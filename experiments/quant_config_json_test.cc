@@ -484,15 +484,12 @@ TEST(QuantConfigJsonTest, ReconstructionImagesCannotExceedTheCalibrationImages) 
 // nearest rounding with the same ranges, on the first 400 lossless test images. Skipped, with the
 // reason, when the model or the data is missing.
 TEST(QuantConfigJsonRealData, AdaRoundRecipeBeatsNearestRoundingAtW4A4) {
-  const char* model_env = std::getenv("CIMSIM_MODEL");
-  const char* data_env = std::getenv("CIMSIM_DATA");
-  if (model_env == nullptr || data_env == nullptr) GTEST_SKIP() << "CIMSIM_MODEL or CIMSIM_DATA is not set";
-  const std::string model_path = model_env, data_dir = data_env, test_file = data_dir + "/test_batch_exact.bin";
-  if (!std::filesystem::exists(model_path)) GTEST_SKIP() << model_path << " does not exist";
-  if (!std::filesystem::exists(test_file)) GTEST_SKIP() << test_file << " does not exist";
-  const LoadedModel model = LoadModel(model_path);
-  const Cifar10Set train = LoadCifar10(data_dir, Cifar10Split::kTrain);
-  const Cifar10Set test = LoadCifar10(test_file, Cifar10Split::kTest);
+  testing::RealDataPaths paths;
+  std::string skip;
+  if (!testing::PretrainedModelAndData(paths, skip)) GTEST_SKIP() << skip;
+  const LoadedModel model = LoadModel(paths.model);
+  const Cifar10Set train = LoadCifar10(paths.data_dir, Cifar10Split::kTrain);
+  const Cifar10Set test = LoadCifar10(paths.lossless_test, Cifar10Split::kTest);
   const auto accuracy = [&](const std::string& extra) {
     const QuantPlan plan = Parse(R"({"default": {"weight_bits": 4, "activation_bits": 4,
         "weight_calibration": {"method": "mse", "candidates": 64}, "activation_calibration": {"method": "mse", "candidates": 64})" +

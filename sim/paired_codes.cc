@@ -6,9 +6,9 @@
 
 namespace cimsim {
 
-void PairedCodes::Resize(int64_t K, int64_t n) {
+void PairedCodes::SetShape(int64_t K, int64_t n, const char* fn) {
   if (K < 0 || n < 0) {
-    throw std::invalid_argument("PairedCodes::Resize: K = " + std::to_string(K) + ", n = " + std::to_string(n) +
+    throw std::invalid_argument(std::string(fn) + ": K = " + std::to_string(K) + ", n = " + std::to_string(n) +
                                 "; both must be >= 0");
   }
   K_ = K;
@@ -16,19 +16,15 @@ void PairedCodes::Resize(int64_t K, int64_t n) {
   n_stride_ = (n + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
   const auto count = static_cast<size_t>(size());
   if (data_.size() < count) data_.resize(count);  // never shrinks: capacity is kept for reuse
-  std::fill(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(count), int16_t{0});
+}
+
+void PairedCodes::Resize(int64_t K, int64_t n) {
+  SetShape(K, n, "PairedCodes::Resize");
+  std::fill(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(size()), int16_t{0});
 }
 
 void PairedCodes::ReshapeForFill(int64_t K, int64_t n) {
-  if (K < 0 || n < 0) {
-    throw std::invalid_argument("PairedCodes::ReshapeForFill: K = " + std::to_string(K) + ", n = " + std::to_string(n) +
-                                "; both must be >= 0");
-  }
-  K_ = K;
-  n_ = n;
-  n_stride_ = (n + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-  const auto count = static_cast<size_t>(size());
-  if (data_.size() < count) data_.resize(count);
+  SetShape(K, n, "PairedCodes::ReshapeForFill");
   for (int64_t kp = 0; kp < pairs(); ++kp) {
     int16_t* row = PairRow(kp);
     std::fill(row + 2 * n_, row + 2 * n_stride_, int16_t{0});

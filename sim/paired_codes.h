@@ -56,6 +56,8 @@ class PairedCodes {
   int64_t size() const { return pairs() * 2 * n_stride_; }  // int16 elements in use
 
  private:
+  // Checks K, n >= 0 (std::invalid_argument naming fn), sets the shape and grows the buffer.
+  void SetShape(int64_t K, int64_t n, const char* fn);
   int64_t Index(int64_t k, int64_t j) const {
     assert(k >= 0 && k < K_ && j >= 0 && j < n_);
     return ((k / 2) * n_stride_ + j) * 2 + (k % 2);
