@@ -71,21 +71,22 @@ std::vector<int32_t> Logits(IntegerNetwork& net, const Cifar10Set& images, int64
 
 TEST(LayerMajorTest, LogitsDoNotDependOnImagesPerCallOrThreads) {
   const QuantizedModel model = Model();
-  const Cifar10Set images = RandomImages(11, 4);
+  const Cifar10Set images = RandomImages(7, 4);
   for (const bool noisy : {false, true}) {
     SCOPED_TRACE(noisy ? "noisy crossbar" : "exact core");
     IntegerNetwork net(model, noisy ? NoisyCrossbar() : MvmCoreFactory(MakeIdealCore), "model", 5);
-    const std::vector<int32_t> image_major = Logits(net, images, 11, 1, 1);
+    const std::vector<int32_t> image_major = Logits(net, images, 7, 1, 1);
+    // Groups of 3 (3 + 3 + 1: a short last group) and of 16 (one group larger than the images).
     for (int threads : {1, 2})
-      for (int64_t per_call : {2, 3, 11, 16}) {
+      for (int64_t per_call : {3, 16}) {
         SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(per_call) + " images per call");
-        EXPECT_EQ(Logits(net, images, 11, threads, per_call), image_major);
+        EXPECT_EQ(Logits(net, images, 7, threads, per_call), image_major);
       }
   }
   // The noise is real: another noise seed changes some logits.
   IntegerNetwork other(model, NoisyCrossbar(), "model", 6);
   IntegerNetwork base(model, NoisyCrossbar(), "model", 5);
-  EXPECT_NE(Logits(other, images, 11, 1, 4), Logits(base, images, 11, 1, 4));
+  EXPECT_NE(Logits(other, images, 7, 1, 4), Logits(base, images, 7, 1, 4));
 }
 
 TEST(LayerMajorTest, OneCoreCallPerNodeAndGroupWithOneSegmentPerImage) {
