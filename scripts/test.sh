@@ -9,4 +9,8 @@ source scripts/data_env.sh
 scripts/build.sh release
 (cd build && ctest --output-on-failure -j 2)
 scripts/build.sh asan
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2)
+# Under the sanitizers every test runs again except two accuracy checks of the pretrained model (the
+# W8A8 quantize/infer CLI run and the W4A4 AdaRound recipe, ~200 s under ASan): their code paths run
+# under ASan in the unit tests on synthetic models; their figures are checked in the release pass above.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2 \
+  -E '^(QuantCliTest\.PretrainedResnet20W8A8|QuantConfigJsonRealData\.AdaRoundRecipeBeatsNearestRoundingAtW4A4)$')
