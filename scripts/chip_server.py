@@ -358,10 +358,14 @@ def main(argv):
         Server(cfg, Stream(0, 1)).serve()
         return 0
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if os.path.exists(listen):
-        os.unlink(listen)
-    sock.bind(listen)
+    # Bind and listen under a temporary name, then rename: the path appears only once it accepts
+    # connections (a client that waits for the path never meets a bound but not yet listening socket).
+    staging = "%s.%d.tmp" % (listen, os.getpid())
+    if os.path.exists(staging):
+        os.unlink(staging)
+    sock.bind(staging)
     sock.listen(1)
+    os.replace(staging, listen)
     while True:
         conn, _ = sock.accept()
         with conn:
