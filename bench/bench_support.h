@@ -42,16 +42,21 @@ inline void EigenSgemmPeak(benchmark::State& state) {
 
 // The CIFAR-10 test set from $CIMSIM_DATA, or 10,000 seeded random images when it is not set (the
 // speed of inference does not depend on the pixel values).
+// `count` seeded random CIFAR-shaped images and labels (stand-ins when CIMSIM_DATA is not set).
+inline Cifar10Set RandomBenchSet(int64_t count, uint64_t seed) {
+  Cifar10Set s;
+  Rng rng(seed);
+  s.labels.resize(static_cast<size_t>(count));
+  s.pixels.resize(static_cast<size_t>(count * kCifarImageBytes));
+  for (auto& l : s.labels) l = static_cast<uint8_t>(rng.Below(10));
+  for (auto& p : s.pixels) p = static_cast<uint8_t>(rng.Below(256));
+  return s;
+}
+
 inline const Cifar10Set& BenchTestSet() {
   static const Cifar10Set set = [] {
     if (const char* dir = std::getenv("CIMSIM_DATA")) return LoadCifar10(dir, Cifar10Split::kTest);
-    Cifar10Set s;
-    Rng rng(7);
-    s.labels.resize(kTestImages);
-    s.pixels.resize(static_cast<size_t>(kTestImages * kCifarImageBytes));
-    for (auto& l : s.labels) l = static_cast<uint8_t>(rng.Below(10));
-    for (auto& p : s.pixels) p = static_cast<uint8_t>(rng.Below(256));
-    return s;
+    return RandomBenchSet(kTestImages, 7);
   }();
   return set;
 }

@@ -93,13 +93,7 @@ int64_t g_epoch_images = kTrainImages;
 const Cifar10Set& TrainSet() {
   static const Cifar10Set set = [] {
     if (const char* dir = std::getenv("CIMSIM_DATA")) return LoadCifar10(dir, Cifar10Split::kTrain);
-    Cifar10Set s;
-    Rng rng(11);
-    s.labels.resize(kTrainImages);
-    s.pixels.resize(static_cast<size_t>(kTrainImages * kCifarImageBytes));
-    for (auto& l : s.labels) l = static_cast<uint8_t>(rng.Below(10));
-    for (auto& p : s.pixels) p = static_cast<uint8_t>(rng.Below(256));
-    return s;
+    return bench::RandomBenchSet(kTrainImages, 11);
   }();
   return set;
 }
