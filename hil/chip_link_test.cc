@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/test_support.h"
 #include "hil/test_server.h"
 
 namespace cimsim::hil {
@@ -24,15 +25,7 @@ std::vector<uint8_t> Hello() {
   return EncodeFrame(MessageType::kHello, {{"protocol", 1}, {"client", "chip_link_test"}, {"options", nlohmann::json::object()}});
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ProtocolError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ProtocolError";
-  return "";
-}
+std::string ErrorOf(const std::function<void()>& f) { return testing::MessageOf<ProtocolError>(f, "a ProtocolError"); }
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -7,18 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "common/test_support.h"
+
 namespace cimsim::hil {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ProtocolError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ProtocolError";
-  return "";
-}
+std::string ErrorOf(const std::function<void()>& f) { return testing::MessageOf<ProtocolError>(f, "a ProtocolError"); }
 
 TEST(Protocol, HeaderRoundTripAndMagicBytes) {
   uint8_t bytes[kHeaderBytes];
