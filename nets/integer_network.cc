@@ -18,7 +18,7 @@ namespace {
 // plain strided read without bounds checks (a contiguous copy for stride 1).
 void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH, int64_t OW,
             std::vector<int16_t>& padded, int16_t* cols, int64_t ld) {
-  const int64_t PH = H + 2 * p, PW = W + 2 * p, K = C * k * k, P = OH * OW;
+  const int64_t PH = H + 2 * p, PW = W + 2 * p, K = C * k * k;
   if (padded.size() < static_cast<size_t>(C * PH * PW)) padded.resize(static_cast<size_t>(C * PH * PW));
   if (p > 0) std::fill_n(padded.data(), C * PH * PW, int16_t{0});
   for (int64_t c = 0; c < C; ++c)
@@ -27,7 +27,6 @@ void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int
       int16_t* dst = padded.data() + (c * PH + y + p) * PW + p;
       for (int64_t i = 0; i < W; ++i) dst[i] = static_cast<int16_t>(src[i]);
     }
-  (void)P;
   for (int64_t r = 0; r < K; ++r) {
     const int64_t c = r / (k * k), ky = (r / k) % k, kx = r % k;
     const int16_t* a = padded.data() + (c * PH + ky) * PW + kx;   // row r's window for position (0, 0)
