@@ -47,6 +47,20 @@ inline Rng CalibrationSubsetStream(uint64_t seed) { return Rng(seed); }
 // seeds: quant config calibration.seed, the train config's "seed" for train_images, chip calibration's seed).
 inline Rng CalibrationSubsetStream(uint64_t seed, int cls) { return Rng(seed).Derive(static_cast<uint64_t>(cls)); }
 
+// ---- Hardware-aware training (train/hardware_noise.h, train/qat_layers.h) --------------------------
+
+// R(seed)/step/node/0: the chip that node `node` (a conv/linear of the QAT network, graph order) is
+// programmed on at hardware-aware training step `step` (seed = the QAT config's hardware_aware.seed).
+inline Rng HardwareNoiseProgramStream(uint64_t seed, int64_t step, int64_t node) {
+  return Rng(seed).Derive(static_cast<uint64_t>(step)).Derive(static_cast<uint64_t>(node)).Derive(0);
+}
+
+// R(seed)/step/node/(1 + image): the read and ADC noise of image `image` (its place in the batch) at
+// that step, one Normal() per output element in [channel, position] order.
+inline Rng HardwareNoiseReadStream(uint64_t seed, int64_t step, int64_t node, int64_t image) {
+  return Rng(seed).Derive(static_cast<uint64_t>(step)).Derive(static_cast<uint64_t>(node)).Derive(1 + static_cast<uint64_t>(image));
+}
+
 // ---- Quantization calibration (nets/quantize_network, quant/range_calibration) ---------------------
 
 // W(R(seed)/group): the reservoir seed of the range statistics of tensor group `group` (graph order);

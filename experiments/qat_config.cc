@@ -1,6 +1,10 @@
 #include "experiments/qat_config.h"
 
+#include <cmath>
+#include <filesystem>
+
 #include "common/error.h"
+#include "experiments/json_reader.h"
 #include "experiments/quant_config_json.h"
 
 namespace cimsim {
@@ -14,12 +18,98 @@ QatConfig DefaultQatConfig() {
   return c;
 }
 
+namespace {
+
+HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::string& source) {
+  const std::string where = (source.empty() ? std::string() : source + ": ") + "hardware_aware";
+  const JsonReader r(where, ".");
+  HardwareAwareConfig h;
+  h.where = where;
+  r.RequireObject(j, "");
+  static constexpr std::string_view kKeys[] = {"xbar", "layers", "strength", "layer_strength", "seed"};
+  r.CheckKeys(j, "", kKeys);
+  if (!j.contains("xbar")) r.Fail("xbar", "required: the chip to train for (a crossbar config object or file, as in cimsim experiment)");
+  const nlohmann::json& x = j["xbar"];
+  if (x.is_string()) {
+    const std::string file = x.get<std::string>();
+    std::error_code ec;
+    if (file.empty() || !std::filesystem::is_regular_file(file, ec)) r.Fail("xbar", "crossbar config \"" + file + "\" not found");
+    h.chip = LoadXbarConfig(file);
+  } else if (x.is_object()) {
+    h.chip = ParseXbarConfig(x, where + ".xbar");
+  } else {
+    r.Fail("xbar", Show(x) + " is not a crossbar config object or file name");
+  }
+  if (h.chip.external) r.Fail("xbar.external", "an external chip cannot be simulated during training; give a device and crossbar");
+  h.json = j;
+  h.json["xbar"] = XbarConfigToJson(h.chip);
+  if (j.contains("layers")) {
+    const nlohmann::json& l = j["layers"];
+    if (l.is_string() && l.get<std::string>() == "all") {
+      h.all_layers = true;
+    } else if (l.is_array() && !l.empty()) {
+      h.all_layers = false;
+      for (size_t i = 0; i < l.size(); ++i) {
+        const std::string name = r.String(l[i], Element("layers", i));
+        for (const std::string& prev : h.layers)
+          if (prev == name) r.Fail(Element("layers", i), "'" + name + "' is listed twice");
+        h.layers.push_back(name);
+      }
+    } else {
+      r.Fail("layers", Show(l) + " is not \"all\" or a non-empty list of layer names");
+    }
+  }
+  auto strength = [&](const nlohmann::json& v, const std::string& path) {
+    const double value = r.Number(v, path);
+    if (!(value >= 0) || !std::isfinite(value)) r.Fail(path, Show(v) + " is out of range; allowed a finite number >= 0");
+    return value;
+  };
+  if (j.contains("strength")) h.strength = strength(j["strength"], "strength");
+  if (j.contains("layer_strength")) {
+    r.RequireObject(j["layer_strength"], "layer_strength");
+    for (const auto& [name, v] : j["layer_strength"].items()) h.layer_strength[name] = strength(v, "layer_strength." + name);
+  }
+  if (j.contains("seed")) h.seed = r.Unsigned64(j["seed"], "seed");
+  return h;
+}
+
+}  // namespace
+
+HardwareAwareParams HardwareAwareConfig::Resolve(const std::vector<std::string>& names) const {
+  const JsonReader r(where, ".");
+  HardwareAwareParams p;
+  p.crossbar = chip.crossbar;
+  p.device = chip.device;
+  p.seed = seed;
+  const std::vector<std::string>& cim = all_layers ? names : layers;
+  std::string allowed;
+  for (const std::string& n : names) allowed += (allowed.empty() ? "" : ", ") + n;
+  for (size_t i = 0; i < cim.size(); ++i) {
+    bool known = false;
+    for (const std::string& n : names) known = known || n == cim[i];
+    if (!known) r.Fail(Element("layers", i), "'" + cim[i] + "' is not a conv/linear layer of the model; allowed: " + allowed);
+    const auto it = layer_strength.find(cim[i]);
+    p.layers.emplace_back(cim[i], it == layer_strength.end() ? strength : it->second);
+  }
+  for (const auto& [name, value] : layer_strength) {
+    bool on_cim = false;
+    for (const std::string& n : cim) on_cim = on_cim || n == name;
+    if (!on_cim) r.Fail("layer_strength." + name, "'" + name + "' is not a CIM layer (hardware_aware.layers): noise on a digital layer");
+  }
+  return p;
+}
+
 QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
   const JsonReader r(source, ": ");
   QatConfig c = DefaultQatConfig();
   c.train.source = source;
-  static constexpr std::string_view kExtra[] = {"quant"};
+  static constexpr std::string_view kExtra[] = {"quant", "batch_norm", "hardware_aware"};
   ReadTrainKeys(r, j, c.train, kExtra);
+  if (j.contains("batch_norm")) {
+    static constexpr QatBatchNorm kModes[] = {QatBatchNorm::kFolded, QatBatchNorm::kTrain};
+    c.batch_norm = r.Choice(j["batch_norm"], "batch_norm", kModes, "a BatchNorm mode");
+  }
+  if (j.contains("hardware_aware")) c.hardware_aware = ParseHardwareAware(j["hardware_aware"], source);
   if (j.contains("quant")) {
     const nlohmann::json& q = j["quant"];
     if (q.is_string()) {
@@ -39,6 +129,8 @@ QatConfig LoadQatConfig(const std::string& path) { return ParseQatConfig(ReadJso
 nlohmann::json QatConfigToJson(const QatConfig& c) {
   nlohmann::json j = TrainConfigToJson(c.train);
   j["quant"] = QuantPlanToJson(c.plan);
+  if (c.batch_norm != QatBatchNorm::kFolded) j["batch_norm"] = ToString(c.batch_norm);
+  if (c.hardware_aware) j["hardware_aware"] = c.hardware_aware->json;
   return j;
 }
 
@@ -46,6 +138,15 @@ void ApplyQatFlags(const QatFlags& flags, QatConfig& c) {
   if (flags.weight_bits.has_value() != flags.activation_bits.has_value())
     throw InputError(std::string(flags.weight_bits ? "--w-bits" : "--a-bits") + " needs " +
                      (flags.weight_bits ? "--a-bits" : "--w-bits") + " as well");
+  if (flags.batch_norm) {
+    if (*flags.batch_norm == "folded") {
+      c.batch_norm = QatBatchNorm::kFolded;
+    } else if (*flags.batch_norm == "train") {
+      c.batch_norm = QatBatchNorm::kTrain;
+    } else {
+      throw InputError("--batch-norm: '" + *flags.batch_norm + "' is not a BatchNorm mode; allowed folded, train");
+    }
+  }
   if (flags.method && !flags.weight_bits) throw InputError("--method goes with --w-bits and --a-bits");
   if (!flags.weight_bits) return;
   for (const auto& [flag, bits] : {std::pair{"--w-bits", *flags.weight_bits}, std::pair{"--a-bits", *flags.activation_bits}})

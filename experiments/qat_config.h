@@ -8,25 +8,56 @@
 // below 4 bits) learns its weight steps and its input activations' steps with its qat_method (LSQ or
 // DSQ); a post-training layer keeps the ranges calibrated at the start (ACIQ etc.) while its float
 // weights still fine-tune through the straight-through estimator.
+//   "batch_norm": "folded" | "train"  BatchNorm folded into the weights before QAT (default), or kept
+//                                   with batch statistics while training and folded exactly at export
+//                                   (train/qat_network.h; docs/training.md).
+//   "hardware_aware": {             hardware-aware (noise-injection) training (docs/hardware_aware_training.md)
+//      "xbar": {...} | "xbar.json",   the chip, as `cimsim experiment` reads it (no "external")
+//      "layers": "all" | ["conv1", ...],  the CIM layers (default all conv/linear layers); others are digital
+//      "strength": 1,                 scale of every deviation the chip causes (>= 0)
+//      "layer_strength": {"conv1": 0.5},  per CIM layer, overriding "strength"
+//      "seed": 1}                     root of the noise streams
 // QAT defaults (where a training config has its own): epochs 15, optimizer.lr 0.01, schedule cosine.
 // The flags --w-bits, --a-bits [--method lsq|dsq|auto] build the uniform plan instead of "quant": every
 // layer at those bits except the first conv and the last linear (8 bits, post-training ranges), mode
 // "qat" with that method (or the hybrid rule for "auto").
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "experiments/train_config.h"
+#include "experiments/xbar_config.h"
 #include "quant/quant_plan.h"
+#include "train/hardware_aware.h"
+#include "train/qat_network.h"
 
 namespace cimsim {
+
+struct HardwareAwareConfig {
+  nlohmann::json json;                 // as given (with "xbar" resolved), for the checkpoint's config
+  XbarConfig chip;
+  bool all_layers = true;
+  std::vector<std::string> layers;     // !all_layers
+  double strength = 1;
+  std::map<std::string, double> layer_strength;
+  uint64_t seed = 1;
+  std::string where;                   // "<file>: hardware_aware", for messages
+  // The parameters for a model whose conv/linear layers are `names` (InputError naming `where` for a
+  // layer_strength of a layer that is not a CIM layer: noise on a digital layer).
+  HardwareAwareParams Resolve(const std::vector<std::string>& names) const;
+};
 
 struct QatConfig {
   TrainConfig train;
   QuantPlan plan;
   bool plan_given = false;  // "quant" present (else the flags must give one)
+  QatBatchNorm batch_norm = QatBatchNorm::kFolded;
+  std::optional<HardwareAwareConfig> hardware_aware;
 };
 
 QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source);
@@ -38,9 +69,10 @@ nlohmann::json QatConfigToJson(const QatConfig& c);
 struct QatFlags {
   std::optional<int> weight_bits, activation_bits;
   std::optional<std::string> method;  // "lsq", "dsq", "auto"
+  std::optional<std::string> batch_norm;  // "folded", "train"
 };
-// Replaces the plan with the uniform one when bits are given (both needed); InputError naming the
-// flag for bits outside 2..8 or an unknown method.
+// Replaces the plan with the uniform one when bits are given (both needed), and the BatchNorm mode
+// when given; InputError naming the flag for bits outside 2..8 or an unknown method or mode.
 void ApplyQatFlags(const QatFlags& flags, QatConfig& c);
 
 }  // namespace cimsim

@@ -59,6 +59,10 @@ class BatchNorm2d : public Layer {
   Tensor& beta() { return beta_; }
   Tensor& running_mean() { return mean_; }
   Tensor& running_var() { return var_; }
+  const Tensor& gamma() const { return gamma_; }
+  const Tensor& beta() const { return beta_; }
+  const Tensor& running_mean() const { return mean_; }
+  const Tensor& running_var() const { return var_; }
   Tensor& gamma_grad() { return gamma_grad_; }
   Tensor& beta_grad() { return beta_grad_; }
 

@@ -167,7 +167,7 @@ void FoldedWeights(const Network& net, const Group& g, std::vector<float>& w, st
   if (bias)
     for (int64_t o = 0; o < O; ++o) b[static_cast<size_t>(o)] = bias->data()[o];
   if (g.batch_norm < 0) return;
-  auto* bn = const_cast<BatchNorm2d*>(static_cast<const BatchNorm2d*>(net.nodes()[static_cast<size_t>(g.batch_norm)].layer.get()));
+  const auto* bn = static_cast<const BatchNorm2d*>(net.nodes()[static_cast<size_t>(g.batch_norm)].layer.get());
   for (int64_t o = 0; o < O; ++o) {
     const double a = static_cast<double>(bn->gamma().data()[o]) /
                      std::sqrt(static_cast<double>(bn->running_var().data()[o]) + bn->eps());
@@ -855,13 +855,13 @@ FoldedLayer FoldLayer(const Network& net, const std::string& layer) {
   // The layer alone (no BatchNorm) gives the raw weights and bias; with it, the folded ones.
   Group raw = g;
   raw.batch_norm = -1;
-  std::vector<double> raw_bias;
-  FoldedWeights(net, raw, f.raw_weights, raw_bias);
+  FoldedWeights(net, raw, f.raw_weights, f.raw_bias);
   FoldedWeights(net, g, f.weights, f.bias);
   const int64_t O = static_cast<int64_t>(f.bias.size());
   f.scale.assign(static_cast<size_t>(O), 1.0);
   if (g.batch_norm >= 0) {
-    auto* bn = const_cast<BatchNorm2d*>(static_cast<const BatchNorm2d*>(net.nodes()[static_cast<size_t>(g.batch_norm)].layer.get()));
+    const auto* bn = static_cast<const BatchNorm2d*>(net.nodes()[static_cast<size_t>(g.batch_norm)].layer.get());
+    f.batch_norm = bn;
     for (int64_t o = 0; o < O; ++o)
       f.scale[static_cast<size_t>(o)] = static_cast<double>(bn->gamma().data()[o]) /
                                         std::sqrt(static_cast<double>(bn->running_var().data()[o]) + bn->eps());

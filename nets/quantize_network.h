@@ -39,6 +39,7 @@
 
 #include "common/progress.h"
 #include "data/cifar10.h"
+#include "nets/batch_norm.h"
 #include "nets/model_spec.h"
 #include "nets/network.h"
 #include "nets/quantized_model.h"
@@ -69,6 +70,8 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
 struct FoldedLayer {
   std::vector<float> raw_weights, weights;  // [O, K]
   std::vector<double> scale, bias;          // [O]
+  std::vector<double> raw_bias;             // [O], the layer's own bias (0 without one)
+  const BatchNorm2d* batch_norm = nullptr;  // the folded BatchNorm (in `net`), or null
 };
 FoldedLayer FoldLayer(const Network& net, const std::string& layer);
 

@@ -42,6 +42,7 @@ class GridMatrix {
   int64_t cols() const { return cols_; }
   int planes() const { return planes_; }   // D
   int exponent() const { return e_; }
+  const Eigen::MatrixXd& values() const { return v_; }  // V [rows, cols]
   // The largest |x| for which every int32 partial sum is exact (at least 1 for rows <= 65535).
   int64_t MaxInput() const { return MaxInput(rows_); }
   static int64_t MaxInput(int64_t rows);   // the same for a matrix of `rows` rows

@@ -154,4 +154,18 @@ ReferenceCells ProgrammedArray::Cells() const {
   return cells;
 }
 
+Eigen::MatrixXd ProgrammedArray::TileDeltaG(size_t t) const {
+  const ArrayTile& tile = tiles_.at(t);
+  if (integer_gemm_) return tile.mean_grid.values();
+  return tile.gs.leftCols(layout_.WeightSlices() * tile.span.outs);
+}
+
+Eigen::MatrixXd ProgrammedArray::TileReadVariance(size_t t) const {
+  const ArrayTile& tile = tiles_.at(t);
+  if (!noisy_) return {};
+  if (integer_gemm_) return tile.var_grid.values();
+  const int64_t m = layout_.WeightSlices() * tile.span.outs;
+  return tile.gs.rightCols(m);
+}
+
 }  // namespace cimsim

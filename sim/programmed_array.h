@@ -90,6 +90,10 @@ class ProgrammedArray {
 
   // The physical cells, rebuilt by replaying the programming (one programming's cost; for the reference).
   ReferenceCells Cells() const;
+  // Tile t's read columns as the fast path multiplies them (either path): ΔG [rows, m] in µS and, with
+  // read noise, S2 [rows, m] in µS² (else empty), read column s·outs + c, m = S·outs.
+  Eigen::MatrixXd TileDeltaG(size_t t) const;
+  Eigen::MatrixXd TileReadVariance(size_t t) const;
 
  private:
   // Targets → Program → DrawDrift → Age (→ ReadSigma) for every tile in order, from `rng`: the cells

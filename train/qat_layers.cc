@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/rounding.h"
+#include "common/streams.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
@@ -74,6 +75,12 @@ QatMvm::QatMvm(const QatMvmConfig& config, const ActQuantizer* input, ActQuantiz
   if (static_cast<int>(config_.fold_scale.size()) != c.out_channels)
     throw std::invalid_argument("QatMvm: fold_scale needs one factor per output channel");
   folded_.resize(static_cast<size_t>(weight_.size()));
+  if (config_.batch_norm) {
+    if (config_.linear) throw std::invalid_argument("QatMvm: BatchNorm is kept for convolutions only");
+    for (double a : config_.fold_scale)
+      if (a != 1.0) throw std::invalid_argument("QatMvm: BatchNorm kept in training mode and folded into the weights");
+    bn_ = std::make_unique<BatchNorm2d>(c.out_channels, config_.bn_eps, config_.bn_momentum);
+  }
 }
 
 Shape QatMvm::OutputShape(const std::vector<Shape>& inputs) const {
@@ -101,11 +108,31 @@ void QatMvm::ParamsChanged() {
   const double s_in = input_->Scale(), s_out = output_quantizer().Scale();
   bias_codes_.resize(static_cast<size_t>(O));
   multipliers_.resize(static_cast<size_t>(O));
+  deploy_scales_.resize(static_cast<size_t>(O));
+  deploy_signs_.resize(static_cast<size_t>(O));
   for (int64_t o = 0; o < O; ++o) {
-    const double acc_unit = wq_.Scale(o) * s_in;
-    bias_codes_[static_cast<size_t>(o)] = std::round(static_cast<double>(bias_[o]) / acc_unit);
-    multipliers_[static_cast<size_t>(o)] = acc_unit / s_out;
+    double scale = wq_.Scale(o), bias = static_cast<double>(bias_[o]);
+    int sign = 1;
+    if (bn_) {  // fold the running statistics (see the header)
+      const double a = static_cast<double>(bn_->gamma()[o]) /
+                       std::sqrt(static_cast<double>(bn_->running_var()[o]) + bn_->eps());
+      sign = a < 0 ? -1 : 1;
+      scale *= std::abs(a);
+      bias = static_cast<double>(bn_->beta()[o]) + a * (bias - static_cast<double>(bn_->running_mean()[o]));
+    }
+    const size_t u = static_cast<size_t>(o);
+    deploy_scales_[u] = scale;
+    deploy_signs_[u] = sign;
+    const double acc_unit = scale * s_in;
+    // (acc + sign·b_code)·(sign·M) = (sign·acc + b_code)·M: the deployed codes' result, exactly.
+    bias_codes_[u] = sign * std::round(bias / acc_unit);
+    multipliers_[u] = sign * acc_unit / s_out;
   }
+}
+
+std::pair<double, double> QatMvm::OutputRange() const {
+  if (config_.wide_output) return {-kWideLimit, kWideLimit};
+  return {output_quantizer().lo(), output_quantizer().hi()};
 }
 
 void QatMvm::InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const {
@@ -130,9 +157,8 @@ void QatMvm::OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& 
     out.Resize(acc.shape());
   }
   if (y) y->Resize(out.shape());
-  const ActQuantizer& q = output_quantizer();
-  const double s = q.Scale();
-  const double lo = config_.wide_output ? -kWideLimit : q.lo(), hi = config_.wide_output ? kWideLimit : q.hi();
+  const double s = output_quantizer().Scale();
+  const auto [lo, hi] = OutputRange();
   pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t no = b; no < e; ++no) {
       const size_t o = static_cast<size_t>(no % O);
@@ -156,10 +182,96 @@ void QatMvm::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thre
   OutputStage(acc, out, nullptr, pool);
 }
 
+void QatMvm::EnableHardwareNoise(std::shared_ptr<const LayerHardwareNoise> noise, uint64_t seed, int64_t node) {
+  const Conv2dParams& c = config_.conv;
+  if (!noise || noise->outputs() != c.out_channels ||
+      noise->rows() != static_cast<int64_t>(c.in_channels) * c.kernel * c.kernel)
+    throw std::invalid_argument("QatMvm: hardware noise of another layer shape");
+  hw_ = std::move(noise);
+  hw_seed_ = seed;
+  hw_node_ = node;
+  Conv2dParams p = c;
+  p.bias = false;
+  noisy_conv_ = std::make_unique<Conv2d>(p);
+  var_conv_ = std::make_unique<Conv2d>(p);
+}
+
+void QatMvm::AddReadNoise(int64_t step, ThreadPool& pool, Workspace& ws) {
+  const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
+  const bool reads = hw_->HasReadNoise();
+  if (reads) {  // Σ_k q(x_k)·v[o, k]: the same GEMM shape on q(x) and the read variances
+    xq_.Resize(xc_.shape());
+    const float* src = xc_.data();
+    float* dst = xq_.data();
+    pool.ParallelFor(xc_.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+      for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = hw_->InputVarianceWeight(static_cast<int32_t>(src[i]));
+    });
+    std::copy(hw_draw_.read_variance.begin(), hw_draw_.read_variance.end(), var_conv_->weight().data());
+    var_conv_->Forward({&xq_}, var_, pool, ws);
+  }
+  pool.ParallelFor(N, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t n = b; n < e; ++n) {
+      Rng rng = HardwareNoiseReadStream(hw_seed_, step, hw_node_, n);
+      for (int64_t o = 0; o < O; ++o) {
+        const double u = hw_draw_.adc_variance[static_cast<size_t>(o)];
+        float* a = acc_.data() + (n * O + o) * P;
+        const float* v = reads ? var_.data() + (n * O + o) * P : nullptr;
+        for (int64_t p = 0; p < P; ++p) {
+          const double sigma = std::sqrt(std::max(0.0, (v ? static_cast<double>(v[p]) : 0.0) + u));
+          a[p] = static_cast<float>(a[p] + sigma * rng.Normal());
+        }
+      }
+    }
+  });
+}
+
 void QatMvm::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) {
   InputCodes(*inputs[0], xc_, pool);
-  conv_.Forward({&xc_}, acc_, pool, ws);
-  OutputStage(acc_, out, &y_, pool);
+  if (hw_) {
+    const int64_t step = static_cast<int64_t>(hw_step_[0]);
+    const Tensor& codes = conv_.weight();
+    hw_codes_.resize(static_cast<size_t>(codes.size()));
+    for (int64_t i = 0; i < codes.size(); ++i) hw_codes_[static_cast<size_t>(i)] = static_cast<int16_t>(codes[i]);
+    Rng rng = HardwareNoiseProgramStream(hw_seed_, step, hw_node_);
+    hw_->Sample(hw_codes_, rng, hw_draw_);
+    std::copy(hw_draw_.weights.begin(), hw_draw_.weights.end(), noisy_conv_->weight().data());
+    noisy_conv_->Forward({&xc_}, acc_, pool, ws);
+    AddReadNoise(step, pool, ws);
+    hw_step_[0] = static_cast<float>(step + 1);
+    train_conv_ = noisy_conv_.get();
+  } else {
+    conv_.Forward({&xc_}, acc_, pool, ws);
+    train_conv_ = &conv_;
+  }
+  if (bn_) {
+    BatchNormTrainStage(out, pool, ws);
+  } else {
+    OutputStage(acc_, out, &y_, pool);
+  }
+}
+
+void QatMvm::BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace& ws) {
+  const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
+  const double s_in = input_->Scale();
+  z_.Resize(acc_.shape());
+  pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t no = b; no < e; ++no) {
+      const int64_t o = no % O;
+      const double unit = wq_.Scale(o) * s_in, bias = bias_[o];
+      const float* a = acc_.data() + no * P;
+      float* z = z_.data() + no * P;
+      for (int64_t p = 0; p < P; ++p) z[p] = static_cast<float>(a[p] * unit + bias);
+    }
+  });
+  bn_->ForwardTrain({&z_}, y_, pool, ws);
+  out.Resize(y_.shape());
+  const double s = output_quantizer().Scale();
+  const auto [lo, hi] = OutputRange();
+  const float* y = y_.data();
+  float* dst = out.data();
+  pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = Requant(y[i] / s, s, lo, hi);
+  });
 }
 
 void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
@@ -172,7 +284,14 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   } else {
     BackwardPerImage(*output_, trains_output_, y_, grad_out, grad_y_, partials_, pool);
   }
-  // y = acc_unit_o·(acc + b_code): dL/dacc = dL/dy · s_w[o]·s_in; dL/db = Σ dL/dy.
+  // BatchNorm kept: dL/dz (and dL/dγ, dL/dβ) from dL/dŷ; z takes y's place below.
+  const Tensor* grad_pre = &grad_y_;
+  if (bn_) {
+    bn_->Backward({&z_}, y_, grad_y_, {&grad_z_}, pool, ws);
+    grad_pre = &grad_z_;
+  }
+  // y = acc_unit_o·(acc + b_code) (BatchNorm kept: z = acc_unit_o·acc + b): dL/dacc = dL/dy · s_w[o]·s_in;
+  // dL/db = Σ dL/dy.
   const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
   const double s_in = input_->Scale();
   Tensor& grad_acc = ws.Scratch(2);
@@ -180,7 +299,7 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t no = b; no < e; ++no) {
       const float unit = static_cast<float>(wq_.Scale(no % O) * s_in);
-      const float* g = grad_y_.data() + no * P;
+      const float* g = grad_pre->data() + no * P;
       float* d = grad_acc.data() + no * P;
       for (int64_t p = 0; p < P; ++p) d[p] = g[p] * unit;
     }
@@ -189,7 +308,7 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
     for (std::ptrdiff_t o = b; o < e; ++o) {
       double sum = 0;
       for (int64_t n = 0; n < N; ++n) {
-        const float* g = grad_y_.data() + (n * O + o) * P;
+        const float* g = grad_pre->data() + (n * O + o) * P;
         for (int64_t p = 0; p < P; ++p) sum += g[p];
       }
       bias_grad_[o] = static_cast<float>(sum);
@@ -197,7 +316,8 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   });
   // The integer GEMM's backward on codes.
   Tensor* gx = grad_inputs[0] ? &grad_xc_ : nullptr;
-  conv_.Backward({&xc_}, acc_, grad_acc, {gx}, pool, ws);
+  Conv2d& train_conv = train_conv_ ? *train_conv_ : conv_;
+  train_conv.Backward({&xc_}, acc_, grad_acc, {gx}, pool, ws);
   if (grad_inputs[0]) {
     Tensor& g = *grad_inputs[0];
     g.Resize(inputs[0]->shape());
@@ -211,7 +331,7 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   // Weights: dL/dŵ = dL/dw_code / s_w[o], then through the weight quantizer.
   const int64_t K = weight_.size() / O;
   grad_w_real_.Resize({O, K});
-  const Tensor& gwc = conv_.weight_grad();
+  const Tensor& gwc = train_conv.weight_grad();  // straight through the chip: dL/dŵ is dL/dw_code
   for (int64_t o = 0; o < O; ++o) {
     const float inv = static_cast<float>(1.0 / wq_.Scale(o));
     for (int64_t k = 0; k < K; ++k) grad_w_real_[o * K + k] = gwc[o * K + k] * inv;
@@ -231,6 +351,7 @@ void QatMvm::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD
   for (int64_t i = 0; i < x.size(); ++i) xc[i] = std::round(x[i] / s_in);
   const TensorD acc = Conv2dReference(xc, conv_.weight().Cast<double>(), TensorD(), config_.conv.stride, config_.conv.padding);
   const ActQuantizer& q = output_quantizer();
+  const auto [lo, hi] = OutputRange();
   const int64_t N = acc.dim(0), O = acc.dim(1), P = acc.size() / (N * O);
   out = config_.linear ? TensorD({N, O}) : TensorD(acc.shape());
   for (int64_t n = 0; n < N; ++n)
@@ -238,18 +359,26 @@ void QatMvm::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD
       for (int64_t p = 0; p < P; ++p) {
         const int64_t i = (n * O + o) * P + p;
         const double t = (acc[i] + bias_codes_[static_cast<size_t>(o)]) * multipliers_[static_cast<size_t>(o)];
-        const double lo = config_.wide_output ? -kWideLimit : q.lo(), hi = config_.wide_output ? kWideLimit : q.hi();
         out[i] = q.Scale() * std::clamp(std::round(t), lo, hi);
       }
 }
 
 void QatMvm::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
   VisitParams([&](const std::string& suffix, Tensor& p, Tensor&) { fn(suffix, p); });
+  if (bn_) {
+    fn("bn_running_mean", bn_->running_mean());
+    fn("bn_running_var", bn_->running_var());
+  }
+  if (hw_) fn("hw_step", hw_step_);
 }
 
 void QatMvm::VisitParams(const ParamVisitor& fn) {
   fn("weight", weight_, weight_grad_);
   fn("bias", bias_, bias_grad_);
+  if (bn_) {
+    fn("bn_weight", bn_->gamma(), bn_->gamma_grad());
+    fn("bn_bias", bn_->beta(), bn_->beta_grad());
+  }
   wq_.VisitParams("weight", fn);
   if (trains_output_) output_->VisitParams("act", fn);
 }
@@ -257,19 +386,17 @@ void QatMvm::VisitParams(const ParamVisitor& fn) {
 std::vector<int16_t> QatMvm::WeightCodes() const {
   const Tensor& c = conv_.weight();
   std::vector<int16_t> out(static_cast<size_t>(c.size()));
-  for (int64_t i = 0; i < c.size(); ++i) out[static_cast<size_t>(i)] = static_cast<int16_t>(c[i]);
+  const int64_t K = c.size() / config_.conv.out_channels;
+  for (int64_t i = 0; i < c.size(); ++i)
+    out[static_cast<size_t>(i)] = static_cast<int16_t>(deploy_signs_[static_cast<size_t>(i / K)] * c[i]);
   return out;
 }
 
-std::vector<double> QatMvm::WeightScales() const {
-  std::vector<double> out;
-  for (int64_t o = 0; o < config_.conv.out_channels; ++o) out.push_back(wq_.Scale(o));
-  return out;
-}
+std::vector<double> QatMvm::WeightScales() const { return deploy_scales_; }
 
 std::vector<int64_t> QatMvm::BiasCodes() const {
   std::vector<int64_t> out;
-  for (double b : bias_codes_) out.push_back(static_cast<int64_t>(b));
+  for (size_t o = 0; o < bias_codes_.size(); ++o) out.push_back(static_cast<int64_t>(deploy_signs_[o] * bias_codes_[o]));
   return out;
 }
 

@@ -4,13 +4,21 @@
 // between nodes holds real values r = s·code on its quantizer's grid (float32; the code is recovered
 // exactly as round(r/s)), and every node computes what the integer engine computes, in the same
 // order of roundings:
-//  QatMvm (conv / linear, BatchNorm folded beforehand):
+//  QatMvm (conv / linear, BatchNorm folded beforehand, or kept in training mode — below):
 //    x_code = round(x/s_in), w_code = the weight quantizer's codes, b_code[o] = round(b[o]/(s_w[o]·s_in)),
 //    acc = Σ w_code·x_code (a float32 GEMM on integers: exact while partial sums stay below 2^24 —
 //    always for ≤ 6-bit weights or inputs of ResNet-20 sizes, almost always at 8 bits),
 //    t = (acc + b_code)·M_o with M_o = s_w[o]·s_in/s_out in float64, out = s_out·clamp(round(t), lo, hi).
 //    Exactly the fake-quantized float64 network of the exported model (nets/fake_quant_forward.h) up to
 //    the 2^-24 relative error of the float multiplier terms, which decides a code only on a near-tie.
+//  QatMvm with BatchNorm kept (QatMvmConfig::batch_norm): the weight quantizer holds the raw conv
+//    weights v (step s_v[o]); training (ForwardTrain) computes z = s_v[o]·s_in·acc + b[o] (acc on the
+//    codes of v), then BatchNorm with the batch statistics (nets/batch_norm.h, running statistics
+//    updated), ŷ = γ(z − μ_B)/√(σ²_B + ε) + β, and out = s_out·clamp(round(ŷ/s_out), lo, hi). Inference
+//    (Forward, and the export) folds the running statistics: a_o = γ_o/√(σ²_o + ε), the deployed weight
+//    codes sign(a_o)·w_code with scale s_v[o]·|a_o| — the same integers, so the fold is exact — and
+//    bias β_o + a_o·(b_o − μ_o) in accumulator units. Inference is thus exactly the exported integer
+//    network; training differs from it only by batch versus running statistics (as in PyTorch QAT).
 //  QatAdd: k = Σ_i round(round(x_i/s_i)·s_i/s_out), out = s_out·clamp(k, lo, hi).
 //  QatAvgPool: out = s_out·clamp(round(Σ round(x/s_in) · s_in/(H·W·s_out)), lo, hi).
 //  QatRequant: out = s_out·clamp(round(round(x/s_in)·s_in/s_out), lo, hi) (a tensor re-quantized to the
@@ -22,11 +30,15 @@
 // in image order, so everything is bit-identical for any thread count.
 #pragma once
 
+#include <memory>
+#include <utility>
 #include <vector>
 
+#include "nets/batch_norm.h"
 #include "nets/conv2d.h"
 #include "nets/layer.h"
 #include "train/fake_quantizer.h"
+#include "train/hardware_noise.h"
 
 namespace cimsim {
 
@@ -42,6 +54,10 @@ struct QatMvmConfig {
   // SGD on w with a per-channel rate a_o², the conditioning the network was trained with (BatchNorm
   // frozen at its running statistics).
   std::vector<double> fold_scale;
+  // BatchNorm kept in training mode after the GEMM (conv only; fold_scale must then be all 1): its γ,
+  // β, running statistics are set through QatMvm::batch_norm() before the first ParamsChanged.
+  bool batch_norm = false;
+  double bn_eps = 1e-5, bn_momentum = 0.1;
 };
 
 class QatMvm : public Layer {
@@ -68,6 +84,16 @@ class QatMvm : public Layer {
   Tensor& bias() { return bias_; }      // [O]
   const ActQuantizer& output_quantizer() const { return *output_; }
   const WeightQuantizer& weight_quantizer() const { return wq_; }
+  BatchNorm2d* batch_norm() { return bn_.get(); }  // null unless config().batch_norm
+  // Hardware-aware training (train/hardware_noise.h): from now on every ForwardTrain programs the current
+  // weight codes on a fresh chip — draw number `step` (a counter kept as the tensor "hw_step", so a
+  // resumed run continues the same draws) from HardwareNoiseProgramStream(seed, step, node) — and
+  // computes acc with its effective weights plus read and ADC noise from
+  // HardwareNoiseReadStream(seed, step, node, image) (common/streams.h). Backward is straight through:
+  // the gradients of those noisy weights are the codes' gradients. Forward (inference, export) is not
+  // affected.
+  void EnableHardwareNoise(std::shared_ptr<const LayerHardwareNoise> noise, uint64_t seed, int64_t node);
+  const LayerHardwareNoise* hardware_noise() const { return hw_.get(); }
   // The deployed integers of the current parameters: weight codes [O, K], per-channel scales, bias
   // codes (in accumulator units s_w[o]·s_in).
   std::vector<int16_t> WeightCodes() const;
@@ -79,6 +105,10 @@ class QatMvm : public Layer {
   void InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const;
   // acc → out (and y = s_out·t when y is non-null).
   void OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& pool) const;
+  // BatchNorm kept, training: acc → z → ŷ (y_, batch statistics) → out.
+  void BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace& ws);
+  // The output's clamp range (a wide output: ±2^30).
+  std::pair<double, double> OutputRange() const;
 
   QatMvmConfig config_;
   const ActQuantizer* input_;
@@ -88,9 +118,26 @@ class QatMvm : public Layer {
   WeightQuantizer wq_;
   Conv2d conv_;                      // weights = the current weight codes, no bias
   std::vector<double> bias_codes_;   // [O]
-  std::vector<double> multipliers_;  // M_o = s_w[o]·s_in/s_out
+  std::vector<double> multipliers_;  // M_o = s_w[o]·s_in/s_out (BatchNorm kept: sign(a_o)·s_v[o]·|a_o|·s_in/s_out)
+  std::vector<double> deploy_scales_;  // per-channel scale of the deployed weight codes
+  std::vector<int> deploy_signs_;      // ±1: deployed codes = sign·codes of the trained weights
   std::vector<float> folded_;        // w = v·a_o [O, K]
-  Tensor xc_, acc_, y_, grad_y_, grad_xc_, grad_w_real_, grad_folded_;  // training state
+  std::unique_ptr<BatchNorm2d> bn_;  // BatchNorm kept in training mode, or null
+  // Hardware-aware training: the noise model, its seed and node, the draw counter, the convs that
+  // multiply the drawn weights and read variances, and their scratch.
+  std::shared_ptr<const LayerHardwareNoise> hw_;
+  uint64_t hw_seed_ = 0;
+  int64_t hw_node_ = 0;
+  Tensor hw_step_{1};
+  std::unique_ptr<Conv2d> noisy_conv_, var_conv_;
+  LayerHardwareNoise::Draw hw_draw_;
+  std::vector<int16_t> hw_codes_;
+  Tensor xq_, var_;
+  // The GEMM of the last ForwardTrain (conv_, or noisy_conv_ with hardware noise), for Backward.
+  Conv2d* train_conv_ = nullptr;
+  // acc += N(0, var + u_o) per element, from per-image streams.
+  void AddReadNoise(int64_t step, ThreadPool& pool, Workspace& ws);
+  Tensor xc_, acc_, y_, z_, grad_y_, grad_z_, grad_xc_, grad_w_real_, grad_folded_;  // training state
   std::vector<QuantGradPartial> partials_;
 };
 

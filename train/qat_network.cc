@@ -50,8 +50,10 @@ QatMethod TensorMethod(const QuantizedModel& m, const std::vector<std::vector<in
 
 }  // namespace
 
+std::string_view ToString(QatBatchNorm mode) { return mode == QatBatchNorm::kTrain ? "train" : "folded"; }
+
 std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Network& float_net,
-                                            const std::map<std::string, QatMethod>& methods) {
+                                            const std::map<std::string, QatMethod>& methods, QatBatchNorm batch_norm) {
   auto qat = std::make_unique<QatNetwork>();
   qat->base = base;
   const QuantizedModel& m = qat->base;
@@ -111,13 +113,32 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
         c.weight_scales = n.weight_scales;
         c.wide_output = n.out_bits == 0;
         const FoldedLayer folded = FoldLayer(float_net, n.name);
-        c.fold_scale = folded.scale;
+        const BatchNorm2d* bn = batch_norm == QatBatchNorm::kTrain ? folded.batch_norm : nullptr;
+        if (bn) {  // the raw weights with the same codes: s_v = s_w/|a|
+          if (c.weight_scales.size() != folded.scale.size())
+            throw std::invalid_argument("BuildQatNetwork: float layer " + n.name + " does not match the model");
+          for (size_t o = 0; o < folded.scale.size(); ++o) c.weight_scales[o] /= std::abs(folded.scale[o]);
+          c.batch_norm = true;
+          c.bn_eps = bn->eps();
+          c.bn_momentum = bn->momentum();
+        } else {
+          c.fold_scale = folded.scale;
+        }
         auto mvm = std::make_unique<QatMvm>(c, grid_of(n.inputs[0]), const_cast<ActQuantizer*>(qat->grid[i]),
                                             own[i] != nullptr && !c.wide_output);
         if (static_cast<int64_t>(folded.raw_weights.size()) != mvm->weight().size())
           throw std::invalid_argument("BuildQatNetwork: float layer " + n.name + " does not match the model");
         std::copy(folded.raw_weights.begin(), folded.raw_weights.end(), mvm->weight().data());
-        for (size_t o = 0; o < folded.bias.size(); ++o) mvm->bias()[static_cast<int64_t>(o)] = static_cast<float>(folded.bias[o]);
+        const std::vector<double>& bias = bn ? folded.raw_bias : folded.bias;
+        for (size_t o = 0; o < bias.size(); ++o) mvm->bias()[static_cast<int64_t>(o)] = static_cast<float>(bias[o]);
+        if (bn) {
+          BatchNorm2d& own_bn = *mvm->batch_norm();
+          const BatchNorm2d& src = *bn;
+          std::copy_n(src.gamma().data(), src.channels(), own_bn.gamma().data());
+          std::copy_n(src.beta().data(), src.channels(), own_bn.beta().data());
+          std::copy_n(src.running_mean().data(), src.channels(), own_bn.running_mean().data());
+          std::copy_n(src.running_var().data(), src.channels(), own_bn.running_var().data());
+        }
         layer = std::move(mvm);
         break;
       }

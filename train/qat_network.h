@@ -2,8 +2,10 @@
 //
 // Start: the float network and its post-training quantized model (QuantizeNetwork with every layer
 // quantized post-training, which fixes the integer graph: fused nodes, code widths, and initial scales).
-// BatchNorm is folded into the conv weights and biases before QAT (FoldedLayerWeights), so the weights
-// that train are exactly the ones deployed (docs/training.md says why). Per node of the quantized model:
+// BatchNorm is either folded into the conv weights and biases before QAT (FoldLayer; the weights that
+// train are exactly the ones deployed), or kept in training mode inside each QatMvm and folded at
+// export exactly through the per-channel weight scales (train/qat_layers.h; docs/training.md compares
+// the two). Per node of the quantized model:
 //   conv / linear → QatMvm with the folded float weights, a WeightQuantizer (method of the layer,
 //                   initial per-channel scales from the model), and its output on
 //                     - its own ActQuantizer (codes out_min..out_max, initial scale out_scale), or
@@ -21,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nets/network.h"
@@ -37,11 +40,19 @@ struct QatNetwork {
   Network net;                                         // one node per model node, same names
 };
 
+enum class QatBatchNorm {
+  kFolded,  // folded into the weights before QAT, frozen at the running statistics
+  kTrain,   // kept after each conv that has one: batch statistics in training, folded at export
+};
+std::string_view ToString(QatBatchNorm mode);  // "folded", "train"
+
 // methods: for every conv/linear node name of `base`, kFixed (post-training ranges; weights still
-// fine-tune), kLsq or kDsq. Throws std::invalid_argument for a node without a method or a float
-// network that does not match the model.
+// fine-tune), kLsq or kDsq. With kTrain, a conv's initial weight steps are the model's scales divided
+// by |γ/√(σ²+ε)| (the same codes on the raw weights). Throws std::invalid_argument for a node without a
+// method or a float network that does not match the model.
 std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Network& float_net,
-                                            const std::map<std::string, QatMethod>& methods);
+                                            const std::map<std::string, QatMethod>& methods,
+                                            QatBatchNorm batch_norm = QatBatchNorm::kFolded);
 
 // The integer model of the network's current parameters (validated; InputError naming `where` if a
 // scale makes a multiplier or bias impossible).

@@ -5,8 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
+#include "common/error.h"
 #include "nets/integer_network.h"
 #include "nets/quant_test_util.h"
+#include "train/hardware_aware.h"
 #include "train/qat_layers.h"
 #include "train/sgd.h"
 #include "train/softmax_cross_entropy.h"
@@ -31,7 +36,7 @@ struct Built {
 // Every layer at `bits`, except the last (linear) at `last_bits`: below the residual stream's bits,
 // the conv layers read requantized copies.
 Built Build(const std::string& arch, int depth, char shortcut, int bits, QatMethod method, uint64_t seed,
-            int last_bits = 0) {
+            int last_bits = 0, QatBatchNorm batch_norm = QatBatchNorm::kFolded) {
   Built b;
   b.spec = SpecFor(arch, depth, shortcut);
   b.float_net = BuildNetwork(b.spec);
@@ -40,7 +45,7 @@ Built Build(const std::string& arch, int depth, char shortcut, int bits, QatMeth
   b.base = QuantizedRandomNet(b.spec, b.float_net, layers, seed);
   std::map<std::string, QatMethod> methods;
   for (const std::string& name : MvmLayerNames(b.float_net)) methods[name] = method;
-  b.qat = BuildQatNetwork(b.base, b.float_net, methods);
+  b.qat = BuildQatNetwork(b.base, b.float_net, methods, batch_norm);
   return b;
 }
 
@@ -93,12 +98,15 @@ TEST(QatNetwork, MixedBitsReadRequantizedInputs) {
   EXPECT_GT(requants, 0);
 }
 
-// A few SGD steps, then the same check: training keeps the network exportable and exact.
+// A few SGD steps, then the same check: training keeps the network exportable and exact (with
+// BatchNorm kept, the export folds the running statistics the steps updated; negative γ included).
 TEST(QatNetwork, ExactAfterTrainingSteps) {
   const Cifar10Set images = RandomImages(16, 7);
+  for (QatBatchNorm bn : {QatBatchNorm::kFolded, QatBatchNorm::kTrain})
   for (QatMethod method : {QatMethod::kLsq, QatMethod::kDsq}) {
-    SCOPED_TRACE(std::string(ToString(method)));
-    Built b = Build("resnet", 8, 'A', 3, method, 11);
+    SCOPED_TRACE(std::string(ToString(method)) + " batch_norm " + std::string(ToString(bn)));
+    Built b = Build("resnet", 8, 'A', 3, method, 11, 0, bn);
+    if (bn == QatBatchNorm::kTrain) ExpectSameAsIntegerEngine(b, images);
     TrainGraph graph(b.qat->net);
     std::vector<SgdEntry> entries;
     for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
@@ -118,11 +126,86 @@ TEST(QatNetwork, ExactAfterTrainingSteps) {
   }
 }
 
+TEST(QatNetwork, BatchNormKeptComputesWhatItsExportComputes) {
+  const Cifar10Set images = RandomImages(6, 99);
+  for (const auto& [arch, depth, shortcut] : {std::tuple{"resnet", 8, 'B'}, std::tuple{"vgg", 0, 'A'}}) {
+    SCOPED_TRACE(arch);
+    Built b = Build(arch, depth, shortcut, 4, QatMethod::kLsq, 5, 0, QatBatchNorm::kTrain);
+    int kept = 0;
+    for (NetworkNode& node : b.qat->net.nodes())
+      if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->batch_norm()) ++kept;
+    EXPECT_GT(kept, 0);
+    ExpectSameAsIntegerEngine(b, images);
+  }
+}
+
+// Hardware-aware training: the noisy steps are reproducible (same seed, same weights, for 1 and 2
+// threads), depend on the seed, leave inference exact, and count their draws in "hw_step".
+TEST(QatNetwork, HardwareAwareStepsAreReproducibleAndLeaveInferenceExact) {
+  const Cifar10Set images = RandomImages(12, 21);
+  HardwareAwareParams hw;
+  hw.device.programming.kind = ProgrammingNoiseKind::kConstant;
+  hw.device.programming.sigma = 0.5;
+  hw.device.read.kind = ReadNoiseKind::kConstant;
+  hw.device.read.sigma = 0.2;
+  hw.crossbar.rows_max = 64;
+  auto run = [&](int threads, uint64_t seed) {
+    Built b = Build("resnet", 8, 'A', 4, QatMethod::kLsq, 17, 8, QatBatchNorm::kTrain);
+    HardwareAwareParams p = hw;
+    p.seed = seed;
+    for (const std::string& name : MvmLayerNames(b.float_net)) p.layers.emplace_back(name, name == "conv1" ? 0.5 : 1.0);
+    EnableHardwareAwareTraining(*b.qat, p, "test");
+    TrainGraph graph(b.qat->net);
+    std::vector<SgdEntry> entries;
+    for (const ParamRef& q : graph.Params()) entries.push_back({q.name, q.param, q.grad});
+    Sgd sgd(entries, SgdParams{});
+    ThreadPool pool(threads);
+    const Tensor x = QatInput(b.base, b.spec, images);
+    std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
+    Tensor grad;
+    for (int step = 0; step < 2; ++step) {
+      const Tensor& logits = graph.ForwardTrain(x, pool);
+      SoftmaxCrossEntropy(logits, labels, &grad);
+      graph.Backward(grad, pool);
+      sgd.Step(0.05);
+      for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
+    }
+    ExpectSameAsIntegerEngine(b, images);
+    std::vector<float> all;
+    float steps = -1;
+    for (NetworkNode& node : b.qat->net.nodes())
+      node.layer->VisitTensors([&](const std::string& name, Tensor& t) {
+        if (name == "hw_step") steps = t[0];
+        all.insert(all.end(), t.data(), t.data() + t.size());
+      });
+    EXPECT_EQ(steps, 2.0f);
+    return all;
+  };
+  const std::vector<float> one = run(1, 5), two = run(2, 5), other = run(2, 6);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+  EXPECT_NE(0, std::memcmp(one.data(), other.data(), one.size() * sizeof(float)));
+}
+
+TEST(QatNetwork, HardwareAwareRejectsALayerThatIsNotConvOrLinear) {
+  Built b = Build("resnet", 8, 'A', 4, QatMethod::kLsq, 17);
+  HardwareAwareParams p;
+  p.layers.emplace_back("layer1.0.add", 1.0);
+  try {
+    EnableHardwareAwareTraining(*b.qat, p, "qat.json: hardware_aware");
+    FAIL() << "accepted an add";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("'layer1.0.add' is not a conv/linear layer"), std::string::npos) << e.what();
+  }
+}
+
 TEST(QatNetwork, StepsAreBitIdenticalForOneAndTwoThreads) {
   const Cifar10Set images = RandomImages(19, 3);
+  for (QatBatchNorm bn : {QatBatchNorm::kFolded, QatBatchNorm::kTrain}) {
+  SCOPED_TRACE(ToString(bn));
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2}) {
-    Built b = Build("resnet", 8, 'B', 2, QatMethod::kLsq, 13);
+    Built b = Build("resnet", 8, 'B', 2, QatMethod::kLsq, 13, 0, bn);
     TrainGraph graph(b.qat->net);
     std::vector<SgdEntry> entries;
     for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
@@ -139,11 +222,13 @@ TEST(QatNetwork, StepsAreBitIdenticalForOneAndTwoThreads) {
       for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
     }
     std::vector<float> all;
-    for (const ParamRef& p : graph.Params()) all.insert(all.end(), p.param->data(), p.param->data() + p.param->size());
+    for (NetworkNode& node : b.qat->net.nodes())  // parameters and running statistics
+      node.layer->VisitTensors([&](const std::string&, Tensor& t) { all.insert(all.end(), t.data(), t.data() + t.size()); });
     results.push_back(all);
   }
   ASSERT_EQ(results[0].size(), results[1].size());
   EXPECT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)));
+  }
 }
 
 }  // namespace
@@ -211,6 +296,100 @@ void CheckQatMvmGradients(bool wide) {
 TEST(QatMvm, GradientsAreTheFloatConvsOnDequantizedValues) {
   CheckQatMvmGradients(true);
   CheckQatMvmGradients(false);
+}
+
+// BatchNorm kept: with fixed quantizers, training is the float conv on the dequantized weights (its
+// bias unrounded) followed by the float BatchNorm2d in training mode — outputs, running statistics and
+// every gradient (γ < 0 in one channel).
+void CheckBatchNormKeptGradients(bool wide) {
+  Conv2dParams p;
+  p.in_channels = 3;
+  p.out_channels = 4;
+  p.kernel = 3;
+  p.stride = 1;
+  p.padding = 1;
+  QatMvmConfig c;
+  c.conv = p;
+  c.weight_bits = 8;
+  c.weight_method = QatMethod::kFixed;
+  c.weight_scales.assign(4, 0.01);
+  c.batch_norm = true;
+  ActQuantizer in(QatMethod::kFixed, 0, 255, 0.02);
+  ActQuantizer out = wide ? ActQuantizer(QatMethod::kFixed, -(1 << 30), 1 << 30, 0.001)
+                          : ActQuantizer(QatMethod::kFixed, 0, 255, 0.01);
+  c.wide_output = wide;
+  QatMvm layer(c, &in, &out, !wide);
+  Rng rng(4);
+  for (int64_t i = 0; i < layer.weight().size(); ++i) layer.weight()[i] = static_cast<float>(0.3 * rng.Normal());
+  for (int64_t i = 0; i < layer.bias().size(); ++i) layer.bias()[i] = static_cast<float>(0.1 * rng.Normal());
+  BatchNorm2d& bn = *layer.batch_norm();
+  const float gammas[] = {0.8f, -0.5f, 1.3f, 0.4f};
+  for (int o = 0; o < 4; ++o) {
+    bn.gamma()[o] = gammas[o];
+    bn.beta()[o] = static_cast<float>(0.6 + 0.1 * o);
+    bn.running_mean()[o] = static_cast<float>(0.05 * o);
+    bn.running_var()[o] = static_cast<float>(0.5 + 0.2 * o);
+  }
+  layer.ParamsChanged();
+  Tensor x({3, 3, 5, 5});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(0.02 * rng.Below(200));
+  ThreadPool pool(1);
+  Workspace ws;
+  Tensor y, g({3, 4, 5, 5}), gx;
+  layer.ForwardTrain({&x}, y, pool, ws);
+  for (int64_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>(rng.Normal());
+
+  Conv2dParams fp = p;
+  fp.bias = true;
+  Conv2d ref(fp);
+  const std::vector<int16_t> codes = layer.WeightCodes();  // deployed: sign(a)·codes of v
+  const int64_t K = ref.weight().size() / 4;
+  for (int64_t i = 0; i < ref.weight().size(); ++i)
+    ref.weight()[i] = static_cast<float>(0.01 * (gammas[i / K] < 0 ? -1 : 1) * codes[static_cast<size_t>(i)]);
+  for (int64_t o = 0; o < 4; ++o) ref.bias()[o] = layer.bias()[o];
+  BatchNorm2d ref_bn(4);
+  for (int o = 0; o < 4; ++o) {
+    ref_bn.gamma()[o] = gammas[o];
+    ref_bn.beta()[o] = bn.beta()[o];
+    ref_bn.running_mean()[o] = static_cast<float>(0.05 * o);
+    ref_bn.running_var()[o] = static_cast<float>(0.5 + 0.2 * o);
+  }
+  Tensor rz, ry, rgz, rgx;
+  ref.ForwardTrain({&x}, rz, pool, ws);
+  ref_bn.ForwardTrain({&rz}, ry, pool, ws);
+  for (int o = 0; o < 4; ++o) {
+    EXPECT_NEAR(bn.running_mean()[o], ref_bn.running_mean()[o], 1e-5) << o;
+    EXPECT_NEAR(bn.running_var()[o], ref_bn.running_var()[o], 1e-5) << o;
+  }
+  const double s_out = wide ? 0.001 : 0.01;
+  int64_t differ = 0;
+  for (int64_t i = 0; i < y.size(); ++i) {
+    const double expected = s_out * std::clamp(std::round(ry[i] / s_out), wide ? -1e9 : 0.0, wide ? 1e9 : 255.0);
+    differ += std::abs(y[i] - expected) > 0.5 * s_out;  // a code apart only on a near-tie
+  }
+  EXPECT_LE(differ, 2) << "output codes that differ from the float layers' of " << y.size();
+  layer.Backward({&x}, y, g, {&gx}, pool, ws);
+  if (!wide)
+    for (int64_t i = 0; i < g.size(); ++i)
+      if (!(ry[i] > 0 && ry[i] < 255 * 0.01)) g[i] = 0;
+  ref_bn.Backward({&rz}, ry, g, {&rgz}, pool, ws);
+  ref.Backward({&x}, rz, rgz, {&rgx}, pool, ws);
+  for (int64_t i = 0; i < gx.size(); ++i) EXPECT_NEAR(gx[i], rgx[i], 1e-3 * (1 + std::abs(rgx[i]))) << i;
+  std::map<std::string, Tensor*> grads;
+  layer.VisitParams([&](const std::string& name, Tensor&, Tensor& grad) { grads[name] = &grad; });
+  ASSERT_TRUE(grads.count("bn_weight") && grads.count("bn_bias"));
+  for (int64_t i = 0; i < ref.weight_grad().size(); ++i)
+    EXPECT_NEAR((*grads["weight"])[i], ref.weight_grad()[i], 1e-3 * (1 + std::abs(ref.weight_grad()[i]))) << i;
+  for (int64_t o = 0; o < 4; ++o) {
+    EXPECT_NEAR((*grads["bias"])[o], ref.bias_grad()[o], 1e-3 * (1 + std::abs(ref.bias_grad()[o]))) << o;
+    EXPECT_NEAR((*grads["bn_weight"])[o], ref_bn.gamma_grad()[o], 1e-3 * (1 + std::abs(ref_bn.gamma_grad()[o]))) << o;
+    EXPECT_NEAR((*grads["bn_bias"])[o], ref_bn.beta_grad()[o], 1e-3 * (1 + std::abs(ref_bn.beta_grad()[o]))) << o;
+  }
+}
+
+TEST(QatMvm, BatchNormKeptGradientsAreTheFloatConvAndBatchNorms) {
+  CheckBatchNormKeptGradients(true);
+  CheckBatchNormKeptGradients(false);
 }
 
 }  // namespace

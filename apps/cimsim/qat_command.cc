@@ -92,7 +92,7 @@ void KeepEndsAt8Bits(QuantPlan& plan, const std::vector<std::string>& names) {
 }  // namespace
 
 int QatCommand(const std::vector<std::string>& args) {
-  std::string config_path, method;
+  std::string config_path, method, batch_norm;
   int w_bits = 0, a_bits = 0;
   TrainFlagValues v;
   po::options_description desc(
@@ -102,7 +102,8 @@ int QatCommand(const std::vector<std::string>& args) {
   desc.add_options()("help,h", "show this help")("config", po::value(&config_path), "QAT config, JSON (docs/training.md)")(
       "w-bits", po::value(&w_bits), "weight bits of every layer but the first and last (8 bits)")(
       "a-bits", po::value(&a_bits), "activation bits likewise")(
-      "method", po::value(&method), "lsq, dsq (QAT for every such layer) or auto (the hybrid rule); default auto");
+      "method", po::value(&method), "lsq, dsq (QAT for every such layer) or auto (the hybrid rule); default auto")(
+      "batch-norm", po::value(&batch_norm), "folded (into the weights before QAT; default) or train (batch statistics, folded at export)");
   AddTrainFlags(desc, v);
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm)) return 0;
@@ -113,6 +114,7 @@ int QatCommand(const std::vector<std::string>& args) {
   if (vm.count("w-bits")) qf.weight_bits = w_bits;
   if (vm.count("a-bits")) qf.activation_bits = a_bits;
   if (vm.count("method")) qf.method = method;
+  if (vm.count("batch-norm")) qf.batch_norm = batch_norm;
   ApplyQatFlags(qf, qc);
   if (!qc.plan_given) throw InputError("no quantization plan: give \"quant\" in the config, or --w-bits and --a-bits");
   qc.train = ResolveTrainConfig(vm, v, qc.train);
@@ -125,6 +127,8 @@ int QatCommand(const std::vector<std::string>& args) {
   const std::vector<std::string> names = MvmLayerNames(float_model.net);
   if (qc.plan.source == "flags") KeepEndsAt8Bits(qc.plan, names);
   const std::vector<ResolvedLayer> layers = qc.plan.Resolve(names, true);
+  std::optional<HardwareAwareParams> hardware_aware;  // checked before any work
+  if (qc.hardware_aware) hardware_aware = qc.hardware_aware->Resolve(names);
   TrainData data = LoadTrainData(c);
 
   // 1. The integer graph and initial scales: every layer post-training.
@@ -143,7 +147,8 @@ int QatCommand(const std::vector<std::string>& args) {
     methods[l.name] = l.mode == QuantMode::kPtq ? QatMethod::kFixed
                       : l.params.qat_method == QatAlgorithm::kLsq ? QatMethod::kLsq
                                                                  : QatMethod::kDsq;
-  std::unique_ptr<QatNetwork> qat = BuildQatNetwork(base, float_model.net, methods);
+  std::unique_ptr<QatNetwork> qat = BuildQatNetwork(base, float_model.net, methods, qc.batch_norm);
+  if (hardware_aware) EnableHardwareAwareTraining(*qat, *hardware_aware, qc.hardware_aware->where);
   const Normalizer input = Normalizer::QuantizedInput(float_model.spec.input_norm, base.input_scale, base.input_lut);
 
   std::printf("%-22s %4s %4s %s\n", "layer", "W", "A_in", "method");

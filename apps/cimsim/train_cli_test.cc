@@ -115,6 +115,32 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   ExpectInputError(RunCimsim("qat --model " + WriteModel() + " --w-bits 4 --a-bits 4 --method xnor --data " + data +
                              " --out " + Path("bad")),
                    {"--method", "xnor"});
+  ExpectInputError(RunCimsim("qat --model " + WriteModel() + " --w-bits 4 --a-bits 4 --batch-norm frozen --data " + data +
+                             " --out " + Path("bad")),
+                   {"--batch-norm", "frozen", "folded, train"});
+  ExpectInputError(RunCimsim("qat --config " +
+                             Config("bn.json", R"({"model": {"init": ")" + WriteModel() + R"("}, "data": ")" + data +
+                                                   R"(", "batch_norm": "running", "quant": {"default": {"weight_bits": 4}}})") +
+                             " --out " + Path("bad")),
+                   {"batch_norm", "running", "folded, train"});
+  // Hardware-aware training settings.
+  const std::string chip = Config("chip.json", R"({"device": {"preset": "pcm"}, "crossbar": {"slice_bits": 1}})");
+  auto bad_hw = [&](const std::string& hw, const std::vector<std::string>& fragments) {
+    SCOPED_TRACE(hw);
+    ExpectInputError(RunCimsim("qat --config " +
+                               Config("hw.json", R"({"model": {"init": ")" + WriteModel() + R"("}, "data": ")" + data +
+                                                     R"(", "quant": {"default": {"weight_bits": 4}}, "hardware_aware": )" + hw + "}") +
+                               " --out " + Path("bad")),
+                     fragments);
+    EXPECT_FALSE(fs::exists(Path("bad/checkpoint.h5")));
+  };
+  bad_hw(R"({"xbar": ")" + chip + R"(", "layers": ["conv1", "layer9.conv"]})", {"hardware_aware.layers[1]", "layer9.conv", "not a conv/linear"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "layers": ["conv1"], "layer_strength": {"linear": 0.5}})",
+         {"hardware_aware.layer_strength.linear", "digital layer"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "strength": -1})", {"hardware_aware.strength", "-1"});
+  bad_hw(R"({"layers": "all"})", {"hardware_aware.xbar", "required"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "noise": 1})", {"hardware_aware.noise", "unknown key"});
+  bad_hw(R"({"xbar": {"device": {"preset": "flash"}}})", {"hardware_aware.xbar", "device.preset", "flash"});
 
   // A resume with another config, or of another architecture, names the difference and keeps the
   // checkpoint as it was.
@@ -150,6 +176,11 @@ TEST_F(TrainCliTest, QatExportRunsOnTheIntegerEngineWithTheSamePredictions) {
   EXPECT_NE(check.output.find("reference logits differ on 0, fake-quantized float64 predicts differently on 0"),
             std::string::npos)
       << check.output;
+  // BatchNorm kept in training mode: the export folds it exactly, too.
+  const RunResult bn = RunCimsim("qat --config " + config + " --batch-norm train --out " + Path("qat3") + " --threads 2");
+  ASSERT_EQ(bn.exit_code, 0) << bn.output;
+  EXPECT_NE(bn.output.find(" 0 prediction mismatches"), std::string::npos) << bn.output;
+  EXPECT_NE(Read(Path("qat3/log.jsonl")).find("\"epoch\":1"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,137 @@
+// Tests of the hardware-aware training noise (train/hardware_noise.h) against the simulator's own
+// CrossbarCore: an exact chip gives the weights back with no noise; uniform drift is undone by the
+// column gains; and the injected read variance is the variance of the core's outputs over many reads
+// of one programmed chip (a statistical bound, stated below).
+#include "train/hardware_noise.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "sim/crossbar_core.h"
+#include "sim/input_codes.h"
+
+namespace cimsim {
+namespace {
+
+std::vector<int16_t> RandomCodes(int64_t n, int w_max, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int16_t> codes(static_cast<size_t>(n));
+  for (int16_t& c : codes) c = static_cast<int16_t>(static_cast<int>(rng.Below(2 * w_max + 1)) - w_max);
+  return codes;
+}
+
+CrossbarParams Chip(int slice_bits) {
+  CrossbarParams p;
+  p.rows_max = 64;
+  p.cols_max = 64;
+  p.slice_bits = slice_bits;
+  p.adc.bits = 24;
+  return p;
+}
+
+TEST(LayerHardwareNoise, AnExactChipGivesTheWeightsBackWithoutNoise) {
+  const int64_t O = 5, K = 150;  // three tile rows
+  const std::vector<int16_t> codes = RandomCodes(O * K, 127, 1);
+  for (int slice_bits : {0, 4}) {
+    const LayerHardwareNoise noise(Chip(slice_bits), DeviceModel(DeviceParams{}), O, K, 8, 0, 255, 1.0, "test");
+    Rng rng(2);
+    LayerHardwareNoise::Draw d;
+    noise.Sample(codes, rng, d);
+    for (int64_t i = 0; i < O * K; ++i) ASSERT_EQ(d.weights[static_cast<size_t>(i)], codes[static_cast<size_t>(i)]) << i;
+    for (float v : d.read_variance) ASSERT_EQ(v, 0.0f);
+    for (double u : d.adc_variance) ASSERT_EQ(u, 0.0);
+    EXPECT_FALSE(noise.HasReadNoise());
+  }
+}
+
+TEST(LayerHardwareNoise, ColumnGainsUndoUniformDrift) {
+  DeviceParams dev;
+  dev.drift.kind = DriftKind::kConstantNu;
+  dev.drift.nu = 0.05;
+  CrossbarParams chip = Chip(4);
+  chip.read_time = 86400;
+  const int64_t O = 4, K = 100;
+  const std::vector<int16_t> codes = RandomCodes(O * K, 127, 3);
+  const LayerHardwareNoise noise(chip, DeviceModel(dev), O, K, 8, 0, 255, 1.0, "test");
+  Rng rng(4);
+  LayerHardwareNoise::Draw d;
+  noise.Sample(codes, rng, d);
+  // The drift factor ((t + t0)/t0)^−ν ≈ 0.6 shrinks every conductance alike; the gain restores the
+  // digits up to the conductance grid's rounding.
+  for (int64_t i = 0; i < O * K; ++i) EXPECT_NEAR(d.weights[static_cast<size_t>(i)], codes[static_cast<size_t>(i)], 1e-3) << i;
+}
+
+TEST(LayerHardwareNoise, StrengthScalesTheDeviation) {
+  DeviceParams dev;
+  dev.programming.kind = ProgrammingNoiseKind::kConstant;
+  dev.programming.sigma = 0.5;
+  const int64_t O = 3, K = 40;
+  const std::vector<int16_t> codes = RandomCodes(O * K, 7, 5);
+  LayerHardwareNoise::Draw full, half;
+  Rng a(6), b(6);
+  LayerHardwareNoise(Chip(0), DeviceModel(dev), O, K, 4, 0, 15, 1.0, "test").Sample(codes, a, full);
+  LayerHardwareNoise(Chip(0), DeviceModel(dev), O, K, 4, 0, 15, 0.5, "test").Sample(codes, b, half);
+  double moved = 0;
+  for (size_t i = 0; i < full.weights.size(); ++i) {
+    const double w = codes[i];
+    EXPECT_NEAR(half.weights[i] - w, 0.5 * (full.weights[i] - w), 1e-5) << i;
+    moved += std::abs(full.weights[i] - w);
+  }
+  EXPECT_GT(moved, 0.1 * static_cast<double>(full.weights.size()) * 0.5 / (25.0 / 7.0));
+}
+
+// One programmed chip (the same rng seed programs the model's chip and the core), read 4000 times: the
+// sample variance of y − ŵ·x per output must match Σ_k q(x_k)·v[o, k] + 1/12 (the core rounds y to an
+// integer; the 24-bit ADC's own rounding is negligible). Statistical bound: for n = 4000 Gaussian
+// samples the relative standard error of a sample variance is √(2/n) ≈ 2.2 %; we allow 5 σ (11 %).
+// The mean of y − ŵ·x is 0 within 5 standard errors.
+TEST(LayerHardwareNoise, ReadVarianceIsTheCoresOutputVariance) {
+  DeviceParams dev;
+  dev.read.kind = ReadNoiseKind::kConstant;
+  dev.read.sigma = 0.4;
+  for (bool bit_serial : {false, true}) {
+    SCOPED_TRACE(bit_serial ? "bit-serial" : "DAC");
+    CrossbarParams chip = Chip(4);
+    chip.input.mode = bit_serial ? InputMode::kBitSerial : InputMode::kDac;
+    const int64_t O = 3, K = 90;
+    const std::vector<int16_t> codes = RandomCodes(O * K, 127, 7);
+    const LayerHardwareNoise noise(chip, DeviceModel(dev), O, K, 8, -127, 127, 1.0, "test");
+    ASSERT_TRUE(noise.HasReadNoise());
+    Rng program(8), program_copy(8);
+    LayerHardwareNoise::Draw d;
+    noise.Sample(codes, program, d);
+    const CrossbarCore core(codes, O, K, 8, -127, 127, DeviceModel(dev), chip, program_copy);
+    Rng xr(9);
+    std::vector<int16_t> x(static_cast<size_t>(K));
+    for (int16_t& v : x) v = static_cast<int16_t>(static_cast<int>(xr.Below(255)) - 127);
+    const int n = 4000;
+    std::vector<double> sum(O, 0), sum2(O, 0);
+    Rng reads(10);
+    MvmContext ctx;
+    ctx.rng = &reads;
+    std::vector<int32_t> y(static_cast<size_t>(O));
+    for (int r = 0; r < n; ++r) {
+      core.Multiply(InputCodes::VectorMajor(x.data(), K, 1), y.data(), 1, ctx);  // y[o·ldy + j]
+      for (int64_t o = 0; o < O; ++o) {
+        double mean = 0;
+        for (int64_t k = 0; k < K; ++k) mean += static_cast<double>(d.weights[static_cast<size_t>(o * K + k)]) * x[static_cast<size_t>(k)];
+        const double e = y[static_cast<size_t>(o)] - mean;
+        sum[static_cast<size_t>(o)] += e;
+        sum2[static_cast<size_t>(o)] += e * e;
+      }
+    }
+    for (int64_t o = 0; o < O; ++o) {
+      double model = 1.0 / 12 + d.adc_variance[static_cast<size_t>(o)];
+      for (int64_t k = 0; k < K; ++k)
+        model += noise.InputVarianceWeight(x[static_cast<size_t>(k)]) * d.read_variance[static_cast<size_t>(o * K + k)];
+      const double mean = sum[static_cast<size_t>(o)] / n, var = sum2[static_cast<size_t>(o)] / n - mean * mean;
+      EXPECT_NEAR(var / model, 1.0, 5 * std::sqrt(2.0 / n)) << "output " << o << ": model variance " << model;
+      EXPECT_NEAR(mean, 0.0, 5 * std::sqrt(model / n)) << "output " << o;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cimsim
