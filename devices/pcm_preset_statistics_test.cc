@@ -23,7 +23,9 @@
 // mean; sample variance (n − 1) within 5·sqrt((μ4 − var²)/n) of the exact variance, μ4 the exact
 // fourth central moment (the asymptotic standard error of a sample variance, any law); sample median
 // within 5/(2·f(m)·sqrt(n)) of the exact median m, f the density at m; a count within 5·sqrt(n p (1 − p))
-// of n p. A correct model fails one check with probability < 1e−6.
+// of n p. A correct model fails one check with probability < 1e−6. Tried, each fails a test: the
+// programming coefficient 1.9650 → 1.915, programming draws ×1.02, no fold of ν, ν draws with σ_ν ×1.03
+// or μ_ν ×1.01, drift t0 = 21 s, q_exponent 0.66, 63 rram levels, no clamp at g_max.
 //
 // Read noise is only a σ at the device level (ReadSigma, checked here against the formula on a grid of
 // ĝ × t); its draws happen at the crossbar's column outputs, so their empirical spread is checked in
