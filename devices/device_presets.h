@@ -8,12 +8,15 @@
 //            drift ν ~ |N(μ_ν, σ_ν)|, μ_ν = clip(−0.0155·ln ĝ + 0.0244, 0.049, 0.1),
 //                  σ_ν = clip(−0.0125·ln ĝ − 0.0059, 0.008, 0.045), t0 = 20 s;
 //            1/f read noise Q_s = min(0.0088 / max(ĝ^0.65, 1e−3), 0.2), t_read = 250 ns, t0 = 20 s.
-//   rram   Sandia CrossSim's RRAM_Milo model, a linear fit to Fig. 4 (IGVVA-100 programming) of Milo
-//          et al., "Optimized programming algorithms for multilevel RRAM in hardware neural networks",
-//          IRPS 2021: g in [50, 225] µS (on/off ratio 4.5), σ = max(−0.009107·g + 4.782321, 0) µS with
-//          g in µS; 64 levels (our choice: the fit gives no level count); no read noise, no drift
-//          (the source models programming error only).
-// No faults and no g_max variation in any preset; set them on top (docs/devices.md).
+//   rram   Sandia CrossSim's RRAM_Milo model, a linear fit to Fig. 4 (IGVVA-100 programming; the figure
+//          as CrossSim's source names it) of Milo et al., "Optimized programming algorithms for multilevel
+//          RRAM in hardware neural networks", IRPS 2021: g in [50, 225] µS (on/off ratio 4.5),
+//          σ = max(−0.009107·g + 4.782321, 0) µS with g in µS; 64 levels (our choice: the fit gives no
+//          level count); no read noise, no drift (the source models programming error only).
+// No faults and no g_max variation in any preset; set them on top (docs/devices.md). Which constant comes
+// from which source, where the model departs from the kit and from CrossSim, and how the presets are
+// checked against the formulas: docs/devices.md, "Where the numbers come from" and "How the presets are
+// checked".
 #pragma once
 
 #include <span>
