@@ -13,13 +13,14 @@
 //                      TrainGraph::ForwardTrain, SoftmaxCrossEntropy, Backward, Sgd::Step (momentum
 //                      0.9, weight decay 1e-4, lr of the default step schedule, 0.1) and every layer's
 //                      ParamsChanged. No evaluation, no checkpoint.
-//   TrainQatEpoch/2:   the same batches through the QAT network of cimsim qat --w-bits 4 --a-bits 4
+//   TrainQatEpoch/2/B: the same batches through the QAT network of cimsim qat --w-bits 4 --a-bits 4
 //                      --method lsq: QuantizeNetwork with every layer post-training (calibration on
 //                      500 class-balanced training images, 100 for random data) fixes the graph and
 //                      the initial scales, then BuildQatNetwork with every conv at W4A4 LSQ and the
 //                      first conv and the last linear fixed at 8 bits; input through
 //                      Normalizer::QuantizedInput; lr of the QAT default cosine schedule (0.01, 15
-//                      epochs); quantizer steps without weight decay. Setup is not timed.
+//                      epochs); quantizer steps without weight decay; B = 0: BatchNorm folded before
+//                      QAT, B = 1: kept in training mode (--batch-norm train). Setup is not timed.
 // Counters: images/s; s/epoch = 50,000 / (images/s); GFLOP/s = 3 × 2 × MACs/image × images/s (the
 // forward GEMM plus the two backward GEMMs, input and weight gradients; everything else the step does
 // — BatchNorm, ReLU, quantizers, SGD, batch filling — is counted as zero flops); loss (mean over the
@@ -221,7 +222,9 @@ void TrainQatEpoch(benchmark::State& state) {
   const QuantizedModel base = QuantizeNetwork(model.net, model.spec, ptq, data, indices, qo, nullptr);
   std::map<std::string, QatMethod> methods;
   for (const ResolvedLayer& l : layers) methods[l.name] = l.mode == QuantMode::kPtq ? QatMethod::kFixed : QatMethod::kLsq;
-  std::unique_ptr<QatNetwork> qat = BuildQatNetwork(base, model.net, methods);
+  // Arg 1: 0 = BatchNorm folded before QAT, 1 = kept in training mode (docs/training.md).
+  const QatBatchNorm bn = state.range(1) ? QatBatchNorm::kTrain : QatBatchNorm::kFolded;
+  std::unique_ptr<QatNetwork> qat = BuildQatNetwork(base, model.net, methods, bn);
   const double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Normalizer input = Normalizer::QuantizedInput(model.spec.input_norm, base.input_scale, base.input_lut);
   LrScheduleParams sp;  // cimsim qat's default: cosine from 0.01 over 15 epochs
@@ -235,7 +238,7 @@ void TrainQatEpoch(benchmark::State& state) {
 
 BENCHMARK(bench::EigenSgemmPeak)->Name("EigenSgemm")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(TrainFloatEpoch)->Arg(kThreads)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(1);
-BENCHMARK(TrainQatEpoch)->Arg(kThreads)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(1);
+BENCHMARK(TrainQatEpoch)->Args({kThreads, 0})->Args({kThreads, 1})->Unit(benchmark::kSecond)->UseManualTime()->Iterations(1);
 
 // The same training in PyTorch (bench/pytorch_train_speed.py): its JSON result, or nullopt with the
 // reason printed.
@@ -290,10 +293,12 @@ void PrintLoad(const char* when) {
 void Summarize(const bench::CounterReporter& r) {
   const std::optional<nlohmann::json> torch = RunPyTorch();
   PrintLoad("after the runs");
-  const std::string f = "TrainFloatEpoch/" + std::to_string(kThreads), q = "TrainQatEpoch/" + std::to_string(kThreads);
+  const std::string f = "TrainFloatEpoch/" + std::to_string(kThreads), q = "TrainQatEpoch/" + std::to_string(kThreads) + "/0",
+                    qb = "TrainQatEpoch/" + std::to_string(kThreads) + "/1";
   const auto peak = r.Get("EigenSgemm/" + std::to_string(kThreads), "GFLOP/s");
   const auto f_ips = r.Get(f, "images/s"), f_s = r.Get(f, "s/epoch"), f_g = r.Get(f, "GFLOP/s"), f_n = r.Get(f, "images");
   const auto q_ips = r.Get(q, "images/s"), q_s = r.Get(q, "s/epoch");
+  const auto qb_ips = r.Get(qb, "images/s"), qb_s = r.Get(qb, "s/epoch");
   std::printf("\n== bench_train summary: ResNet-20, %s, batch %lld, %d threads ==\n",
               RealData() ? "CIFAR-10 training set" : "seeded random images", static_cast<long long>(kBatch), kThreads);
   if (f_ips && f_s) {
@@ -306,8 +311,11 @@ void Summarize(const bench::CounterReporter& r) {
                   100.0 * *f_g / *peak, *peak, kThreads);
   }
   if (q_ips && q_s && f_s)
-    std::printf("QAT epoch:     %.1f s, %.0f images/s (W4A4 LSQ); QAT / float time = %.2f (target <= 1.3)\n", *q_s, *q_ips,
-                *q_s / *f_s);
+    std::printf("QAT epoch:     %.1f s, %.0f images/s (W4A4 LSQ, BatchNorm folded); QAT / float time = %.2f (target <= 1.3)\n",
+                *q_s, *q_ips, *q_s / *f_s);
+  if (qb_ips && qb_s && f_s)
+    std::printf("QAT epoch:     %.1f s, %.0f images/s (W4A4 LSQ, BatchNorm kept); QAT / float time = %.2f (target <= 1.3)\n",
+                *qb_s, *qb_ips, *qb_s / *f_s);
   if (torch && torch->contains("images_per_s") && f_ips) {
     const double t = (*torch)["images_per_s"].get<double>();
     std::printf("PyTorch %s:  %.0f images/s (%lld batches after %lld warm-up); cimsim / PyTorch = %.2f (target >= 2)\n",
