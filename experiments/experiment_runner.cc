@@ -17,6 +17,7 @@
 #include "calib/activation_inputs.h"
 #include "experiments/calibration_file.h"
 #include "experiments/placement.h"
+#include "experiments/point_evaluation.h"
 #include "experiments/probe_core.h"
 #include "experiments/results_file.h"
 #include "experiments/xbar_fields.h"
@@ -29,8 +30,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr int64_t kBatch = 100;
-
 // What every point of a run shares.
 struct RunContext {
   const ExperimentConfig& config;
@@ -42,13 +41,6 @@ struct RunContext {
   Progress* progress;
   const std::atomic<bool>* stop;
 };
-
-double Std(const std::vector<double>& v, double mean) {
-  if (v.size() < 2) return 0.0;
-  double s = 0;
-  for (double x : v) s += (x - mean) * (x - mean);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
 
 // One point: every instance, accuracy, dot-product errors and traces.
 PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const PlacementPlan& plan) {
@@ -94,20 +86,7 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
     };
     IntegerNetwork net(rc.model, factory, c.qmodel, InstanceNetworkNoiseSeed(root));
 
-    int64_t correct = 0;
-    const int64_t classes = rc.model.num_classes;
-    std::vector<int32_t> logits(static_cast<size_t>(kBatch * classes));
-    for (int64_t b = 0; b < c.count; b += kBatch) {
-      if (rc.stop != nullptr && rc.stop->load()) throw Interrupted(0);
-      const int64_t n = std::min(kBatch, c.count - b), first = c.first + b;
-      net.Forward(rc.test.image(first), n, logits.data(), rc.pool, first);
-      for (int64_t i = 0; i < n; ++i) {
-        const int32_t* l = logits.data() + i * classes;
-        const int64_t best = std::max_element(l, l + classes) - l;
-        correct += best == rc.test.labels[static_cast<size_t>(first + i)];
-      }
-      if (rc.progress != nullptr) rc.progress->Add(n);
-    }
+    const int64_t correct = CountCorrect(net, rc.test, c.first, c.count, rc.pool, rc.progress, rc.stop);
     out.correct.push_back(correct);
     s.accuracy.push_back(static_cast<double>(correct) / static_cast<double>(c.count));
     for (size_t i = 0; i < rc.model.nodes.size(); ++i) {
@@ -120,10 +99,9 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
         out.traces[node.name].Append(p->Trace(static_cast<int>(k)));
     }
   }
-  double sum = 0;
-  for (double a : s.accuracy) sum += a;
-  s.accuracy_mean = sum / static_cast<double>(s.accuracy.size());
-  s.accuracy_std = Std(s.accuracy, s.accuracy_mean);
+  const AccuracyStats stats = Stats(s.accuracy);
+  s.accuracy_mean = stats.mean;
+  s.accuracy_std = stats.std;
   return out;
 }
 
