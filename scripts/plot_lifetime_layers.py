@@ -97,7 +97,7 @@ def main():
         fig.suptitle(f"{METRICS[args.metric]} per CIM layer vs time after programming "
                      f"(mean over {first.accuracy.size} instance{'s' if first.accuracy.size != 1 else ''})",
                      fontsize=10)
-        fig.tight_layout(rect=(0, 0, 0.84, 1))
+        fig.tight_layout(rect=(0, 0, 1 - 1.9 / fig.get_figwidth(), 1))   # ~1.9 in for the legend
         pc.save_figure(fig, args.out)
 
 
