@@ -28,11 +28,13 @@ std::string Read(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+constexpr const char* kRandomCalibration = R"({"auto": {"inputs": "random", "fit_vectors": 64, "holdout_vectors": 64}})";
+
 // A lifetime run on 20 synthetic images: 64 × 64 PCM tiles, 4-bit cells, an 8-bit calibrated ADC, two
-// instances, calibration on random codes; `lifetime` and `extra` (more top-level keys) as given.
+// instances, calibration on random codes; `lifetime`, `extra` (more top-level keys) and the calibration
+// as given.
 std::string LifetimeConfig(const std::string& q, const std::string& data, const std::string& lifetime,
-                           const std::string& extra = "",
-                           const std::string& calibration = R"({"auto": {"inputs": "random", "fit_vectors": 64, "holdout_vectors": 64}})") {
+                           const std::string& extra = "", const std::string& calibration = kRandomCalibration) {
   return R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": 20},
       "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 4,
                "adc": {"bits": 8, "range": "calibrated"}}},
