@@ -143,6 +143,36 @@ inline Rng TraceReadStream(uint64_t read_seed, int64_t image, int64_t node) {
   return Rng(read_seed).Derive(static_cast<uint64_t>(image)).Derive(static_cast<uint64_t>(node));
 }
 
+// ---- Lifetime runs: one programmed chip read at several times (experiments/lifetime_runner) ---------
+
+// instance_root/4/time: the root of time index `time` (the place in lifetime.times) of an instance. Read
+// like an instance root: InstanceNetworkNoiseSeed(time_root) and InstanceTraceReadSeed(time_root) give
+// the test images' and the traces' read noise at that time; LifetimeDriftReadSeed the drift-reference
+// reads. Independent of the policy, so every policy at one time sees the same read noise.
+inline Rng LifetimeTimeRoot(const Rng& instance_root, int64_t time) {
+  return instance_root.Derive(4).Derive(static_cast<uint64_t>(time));
+}
+
+// W(time_root/4): the seed of the drift-reference input's reads at that time (DriftReadStream).
+inline uint64_t LifetimeDriftReadSeed(const Rng& time_root) { return time_root.Derive(4).NextU64(); }
+
+// W(instance_root/5/generation): the seed of the reference reads at calibrate_at of a layer's programming
+// `generation` (0: the chip as first programmed; n: after its n-th reprogramming).
+inline uint64_t LifetimeReferenceReadSeed(const Rng& instance_root, int64_t generation) {
+  return instance_root.Derive(5).Derive(static_cast<uint64_t>(generation)).NextU64();
+}
+
+// R(seed)/node: the read noise of one read of the drift-reference input through node `node`
+// (calib/drift_compensation.h ReadLayer).
+inline Rng DriftReadStream(uint64_t seed, int64_t node) { return Rng(seed).Derive(static_cast<uint64_t>(node)); }
+
+// R(chip_seed)/2/node/generation: programming noise, faults, drift exponents and periphery of node
+// `node`'s arrays when the lifetime policy "reprogram" programs them for the generation-th time
+// (generation >= 1; the first programming is ChipProgramStream).
+inline Rng ChipReprogramStream(uint64_t chip_seed, int64_t node, int64_t generation) {
+  return Rng(chip_seed).Derive(2).Derive(static_cast<uint64_t>(node)).Derive(static_cast<uint64_t>(generation));
+}
+
 // ---- Chip calibration (calib/) ----------------------------------------------------------------------
 // seed = ChipCalibrationParams::seed (the "seed" of a calibrate config's / experiment's calibration).
 

@@ -103,6 +103,26 @@ TEST(StreamsTest, DistinctStreamsDiffer) {
   EXPECT_TRUE(AllDistinct({ExternalMessageSeed(s, 0), ExternalMessageSeed(s, 1), ExternalMessageSeed(s, 2)}));
 }
 
+// The lifetime streams: their derivations, written out with Rng, and that they differ from each other
+// and from the instance's other streams.
+TEST(StreamsTest, LifetimeStreamsAreTheirDerivationsAndDistinct) {
+  const Rng root = ExperimentInstanceRoot(ExperimentPointRoot(1, 0), 2);
+  const Rng t3 = LifetimeTimeRoot(root, 3);
+  EXPECT_EQ(First(t3), First(root.Derive(4).Derive(3)));
+  EXPECT_EQ(LifetimeDriftReadSeed(t3), First(root.Derive(4).Derive(3).Derive(4)));
+  EXPECT_EQ(LifetimeReferenceReadSeed(root, 1), First(root.Derive(5).Derive(1)));
+  EXPECT_EQ(First(DriftReadStream(9, 4)), First(Rng(9).Derive(4)));
+  EXPECT_EQ(First(ChipReprogramStream(1, 6, 2)), First(Rng(1).Derive(2).Derive(6).Derive(2)));
+  const Rng t0 = LifetimeTimeRoot(root, 0);
+  EXPECT_TRUE(AllDistinct({InstanceNetworkNoiseSeed(t0), InstanceNetworkNoiseSeed(t3), InstanceTraceReadSeed(t0),
+                           LifetimeDriftReadSeed(t0), LifetimeDriftReadSeed(t3), LifetimeReferenceReadSeed(root, 0),
+                           LifetimeReferenceReadSeed(root, 1), InstanceNetworkNoiseSeed(root),
+                           InstanceTracePositionSeed(root), InstanceTraceReadSeed(root)}));
+  EXPECT_TRUE(AllDistinct({First(ChipProgramStream(1, 6)), First(ChipReprogramStream(1, 6, 1)),
+                           First(ChipReprogramStream(1, 6, 2)), First(ChipReprogramStream(1, 7, 1)),
+                           ChipReadNoiseSeed(1)}));
+}
+
 // Same seed value, same formula: these coincide. They are fed by different config seeds (chip seed vs
 // calibration seed; a training seed's epochs vs its subset classes) but equal values give equal words.
 // Pinned so that docs/random_streams.md's note on shared roots stays true.

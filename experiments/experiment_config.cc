@@ -14,8 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibration", "placement",
-                                         "instances", "sweep", "traces", "threads", "noise_seed"};
+constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibration", "placement", "instances",
+                                         "sweep", "traces", "threads", "noise_seed", "lifetime"};
 
 void ReadData(const JsonReader& r, const json& j, ExperimentConfig& c) {
   r.RequireObject(j, "data");
@@ -138,6 +138,25 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
   }
 }
 
+// What "lifetime" needs from the rest of the config: auto calibration, a simulated chip, no other read time.
+void CheckLifetime(const JsonReader& r, const ExperimentConfig& c) {
+  if (c.calibration.kind != CalibrationKind::kAuto)
+    r.Fail("lifetime", std::string("needs \"calibration\": \"auto\" or {\"auto\": {...}} (the policies calibrate and "
+                                    "read calibration inputs at every time); here it is ") +
+                           (c.calibration.kind == CalibrationKind::kNone ? "\"none\"" : "a calibration file"));
+  if (c.xbar.contains("external"))
+    r.Fail("lifetime", "needs a simulated chip; an external chip (xbar.external) cannot be read at another time");
+  if (c.xbar.contains("crossbar") && c.xbar["crossbar"].is_object() && c.xbar["crossbar"].contains("read_time"))
+    r.Fail("xbar.crossbar.read_time", Show(c.xbar["crossbar"]["read_time"]) +
+                                          ": not allowed with \"lifetime\", which reads the chip at lifetime.times "
+                                          "(calibrated at lifetime.calibrate_at); remove one of the two");
+  for (size_t i = 0; i < c.sweep.size(); ++i)
+    if (c.sweep[i].param == "crossbar.read_time")
+      r.Fail(Child(Element("sweep", i), "param"),
+             "\"crossbar.read_time\" cannot be swept with \"lifetime\": the lifetime times are the read times "
+             "(ambiguous); remove the sweep or the \"lifetime\" key");
+}
+
 void ReadTraces(const JsonReader& r, const json& j, TraceParams& t) {
   r.RequireObject(j, "traces");
   static constexpr std::string_view kKeys[] = {"layers", "vectors"};
@@ -177,6 +196,10 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source)
   if (j.contains("traces")) ReadTraces(r, j["traces"], c.traces);
   if (j.contains("threads")) c.threads = static_cast<int>(r.Integer(j["threads"], "threads", 0, 1024));
   if (j.contains("noise_seed")) c.noise_seed = r.Unsigned64(j["noise_seed"], "noise_seed");
+  if (j.contains("lifetime")) {
+    c.lifetime = ReadLifetime(r, j["lifetime"]);
+    CheckLifetime(r, c);
+  }
 
   // A calibration file belongs to one chip: no chip sweeps, one instance.
   if (c.calibration.kind == CalibrationKind::kFile) {
@@ -187,8 +210,17 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source)
   for (const SweepAxis& a : c.sweep)
     if (a.param == "split" && (c.placement.all == false && c.placement.split.empty()))
       r.Fail("sweep", "sweeping \"split\" needs \"placement\" {\"cim\": \"all\"} or {\"split\": ...}");
-  // Every combination must be a valid chip.
-  for (const ExperimentPoint& p : ExpandSweep(c)) (void)p;
+  // Every combination must be a valid chip; global drift compensation needs the differential mapping.
+  for (const ExperimentPoint& p : ExpandSweep(c)) {
+    if (!c.lifetime || p.xbar.external || p.xbar.crossbar.mapping == CrossbarMapping::kDifferential) continue;
+    for (LifetimePolicy policy : {LifetimePolicy::kGlobal, LifetimePolicy::kReprogram})
+      if (c.lifetime->Has(policy))
+        r.Fail("lifetime.policies",
+               "\"" + std::string(ToString(policy)) + "\" needs \"mapping\": \"differential\"" +
+                   (c.sweep.empty() ? std::string() : " (sweep point " + std::to_string(p.index) + " " + p.params.dump() + ")") +
+                   ": one factor per layer rescales the analog column outputs, and with the offset mapping the "
+                   "layer outputs it is measured on hold an exact digital term");
+  }
   return c;
 }
 
@@ -249,7 +281,7 @@ json ExperimentConfigToJson(const ExperimentConfig& c) {
   json sweep = json::array();
   for (const SweepAxis& a : c.sweep) sweep.push_back({{"param", a.param}, {"values", a.values}});
   json traces_layers = c.traces.layers;
-  return {{"model", {{"qmodel", c.qmodel}}},
+  json j = {{"model", {{"qmodel", c.qmodel}}},
           {"data", {{"test", c.test_data}, {"count", c.count}, {"first", c.first}}},
           {"xbar", c.xbar},
           {"calibration", cal},
@@ -259,6 +291,8 @@ json ExperimentConfigToJson(const ExperimentConfig& c) {
           {"traces", {{"layers", traces_layers}, {"vectors", c.traces.vectors}}},
           {"threads", c.threads},
           {"noise_seed", c.noise_seed}};
+  if (c.lifetime) j["lifetime"] = LifetimeToJson(*c.lifetime);
+  return j;
 }
 
 }  // namespace cimsim

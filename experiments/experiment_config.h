@@ -21,7 +21,11 @@
 //                          ("device.preset", "crossbar.read_time", ...) or "split"
 //    "traces": {"layers": ["conv1", ...], "vectors": 64},   sampled vectors per traced CIM layer and instance
 //    "threads": 0,                                          0 = all cores
-//    "noise_seed": 1}                                       read-noise streams
+//    "noise_seed": 1,                                       read-noise streams
+//    "lifetime": {"times": [...], "policies": [...], ...}}  optional: the same programmed chip read at
+//                          several times after programming, under drift-compensation policies
+//                          (experiments/lifetime_config.h, docs/lifetime.md); needs auto calibration, a
+//                          simulated chip, no crossbar.read_time (in the chip or swept)
 // Every error is an InputError "<file>: <path>: <problem>", e.g. "run.json: sweep[2].values[0]: ...".
 // "model" and "xbar" are read as `cimsim calibrate` reads them (experiments/config_shapes.h).
 // Sweeps are typed: the base chip is read once into typed values (XbarInputs), each swept path is
@@ -32,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +44,7 @@
 
 #include "calib/chip_calibration.h"
 #include "experiments/calibrate_config.h"
+#include "experiments/lifetime_config.h"
 #include "experiments/xbar_config.h"
 #include "experiments/xbar_fields.h"
 
@@ -86,6 +92,7 @@ struct ExperimentConfig {
   TraceParams traces;
   int threads = 0;
   uint64_t noise_seed = 1;
+  std::optional<LifetimeParams> lifetime;   // set: a lifetime run (ExperimentConfigToJson writes it only then)
 };
 
 // One point of the sweep: its index, the swept values, the chip and placement it runs with.

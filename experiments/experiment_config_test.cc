@@ -87,6 +87,17 @@ void ExpectSameConfig(const ExperimentConfig& a, const ExperimentConfig& b) {
   EXPECT_EQ(a.traces.vectors, b.traces.vectors);
   EXPECT_EQ(a.threads, b.threads);
   EXPECT_EQ(a.noise_seed, b.noise_seed);
+  ASSERT_EQ(a.lifetime.has_value(), b.lifetime.has_value());
+  if (a.lifetime) {
+    EXPECT_EQ(a.lifetime->times, b.lifetime->times);
+    EXPECT_EQ(a.lifetime->policies, b.lifetime->policies);
+    EXPECT_EQ(a.lifetime->calibrate_at, b.lifetime->calibrate_at);
+    ASSERT_EQ(a.lifetime->reprogram.has_value(), b.lifetime->reprogram.has_value());
+    if (a.lifetime->reprogram) {
+      EXPECT_EQ(a.lifetime->reprogram->metric, b.lifetime->reprogram->metric);
+      EXPECT_EQ(a.lifetime->reprogram->threshold, b.lifetime->reprogram->threshold);
+    }
+  }
 }
 
 void ExpectRoundTrip(const ExperimentConfig& c) {
@@ -113,7 +124,36 @@ TEST_F(ExperimentConfigTest, OnlyTheModelGivesTheDefaults) {
   EXPECT_EQ(c.traces.vectors, 64);
   EXPECT_EQ(c.threads, 0);
   EXPECT_EQ(c.noise_seed, 1u);
+  EXPECT_FALSE(c.lifetime.has_value());
+  EXPECT_FALSE(ExperimentConfigToJson(c).contains("lifetime"));   // results of runs without it stay as they were
   ExpectRoundTrip(c);
+}
+
+TEST_F(ExperimentConfigTest, LifetimeParsesResolvesAndRoundTrips) {
+  const std::string head = R"({"model": {"qmodel": "$MODEL"}, "calibration": "auto", )";
+  const ExperimentConfig c = Parse(head + R"("lifetime": {"times": [1, 60, 3600.5, 315360000],
+      "policies": ["per_column", "none", "reprogram"], "reprogram": {"metric": "alpha", "threshold": 0.25}},
+      "sweep": [{"param": "crossbar.adc.bits", "values": [6, 8]}]})");
+  ASSERT_TRUE(c.lifetime.has_value());
+  EXPECT_EQ(c.lifetime->times, (std::vector<double>{1, 60, 3600.5, 315360000}));
+  EXPECT_EQ(c.lifetime->policies, (std::vector<LifetimePolicy>{LifetimePolicy::kPerColumn, LifetimePolicy::kNone,
+                                                                LifetimePolicy::kReprogram}));
+  EXPECT_EQ(c.lifetime->calibrate_at, 1.0);   // default: the first time
+  ASSERT_TRUE(c.lifetime->reprogram.has_value());
+  EXPECT_EQ(c.lifetime->reprogram->metric, ReprogramMetric::kAlpha);
+  EXPECT_EQ(c.lifetime->reprogram->threshold, 0.25);
+  EXPECT_TRUE(c.lifetime->Has(LifetimePolicy::kNone));
+  EXPECT_FALSE(c.lifetime->Has(LifetimePolicy::kGlobal));
+  ExpectRoundTrip(c);
+  EXPECT_EQ(ExperimentConfigToJson(c)["lifetime"], json::parse(R"({"times": [1, 60, 3600.5, 315360000],
+      "policies": ["per_column", "none", "reprogram"], "calibrate_at": 1,
+      "reprogram": {"metric": "alpha", "threshold": 0.25}})"));
+
+  const ExperimentConfig d = Parse(head + R"("lifetime": {"times": [60, 3600], "policies": ["global"],
+      "calibrate_at": 0}})");
+  EXPECT_EQ(d.lifetime->calibrate_at, 0.0);
+  EXPECT_FALSE(d.lifetime->reprogram.has_value());
+  ExpectRoundTrip(d);
 }
 
 TEST_F(ExperimentConfigTest, EveryKeyParsesAndRoundTrips) {
@@ -346,7 +386,8 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
   };
   const std::string m = R"({"model": {"qmodel": "$MODEL"}, )";   // a valid start; each case adds its keys
   const std::string top_keys = "allowed: model, data, xbar, calibration, placement, instances, sweep, traces, "
-                               "threads, noise_seed";
+                               "threads, noise_seed, lifetime";
+  const std::string a = R"({"model": {"qmodel": "$MODEL"}, "calibration": "auto", )";   // lifetime cases
   const std::string not_sweepable = " is not sweepable; allowed \"split\", \"seed\" or a path inside the chip "
                                     "config starting with \"device.\" or \"crossbar.\"";
   const std::vector<Bad> table = {
@@ -466,6 +507,66 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
        "run.json: calibration.auto.inputs: \"noise\" is not an input kind; allowed random, activations, traces"},
       {m + R"("calibration": {"auto": {"inputs": "traces"}}})",
        "run.json: calibration.auto.inputs: \"traces\" is only for cimsim calibrate"},
+      // Lifetime.
+      {a + R"("lifetime": [1]})", "run.json: lifetime: expected an object {...}, got [1]"},
+      {a + R"("lifetime": {"policies": ["none"]}})",
+       "run.json: lifetime.times: required, e.g. [1, 60, 3600, 86400] (seconds after programming)"},
+      {a + R"("lifetime": {"times": [], "policies": ["none"]}})",
+       "run.json: lifetime.times: expected an array of 1..64 times in seconds, got []"},
+      {a + R"("lifetime": {"times": [-5], "policies": ["none"]}})",
+       "run.json: lifetime.times[0]: -5 is out of range; allowed finite numbers > 0 (seconds after programming)"},
+      {a + R"("lifetime": {"times": [1, 0], "policies": ["none"]}})",
+       "run.json: lifetime.times[1]: 0 is out of range; allowed finite numbers > 0 (seconds after programming)"},
+      {a + R"("lifetime": {"times": [1, "60"], "policies": ["none"]}})",
+       "run.json: lifetime.times[1]: expected a number, got \"60\""},
+      {a + R"("lifetime": {"times": [3600, 60], "policies": ["none"]}})",
+       "run.json: lifetime.times[1]: 60 must be > lifetime.times[0] (3600); the times are strictly increasing"},
+      {a + R"("lifetime": {"times": [1]}})",
+       "run.json: lifetime.policies: required, a non-empty array of none, global, per_column, reprogram"},
+      {a + R"("lifetime": {"times": [1], "policies": "none"}})",
+       "run.json: lifetime.policies: expected a non-empty array of none, global, per_column, reprogram, got \"none\""},
+      {a + R"("lifetime": {"times": [1], "policies": ["none", "columns"]}})",
+       "run.json: lifetime.policies[1]: \"columns\" is not a lifetime policy; allowed none, global, per_column, "
+       "reprogram"},
+      {a + R"("lifetime": {"times": [1], "policies": ["global", "global"]}})",
+       "run.json: lifetime.policies[1]: \"global\" appears twice"},
+      {a + R"("lifetime": {"times": [10], "policies": ["none"], "calibrate_at": 20}})",
+       "run.json: lifetime.calibrate_at: 20 is after lifetime.times[0] (10); allowed 0..10 (a chip is calibrated "
+       "before it is used)"},
+      {a + R"("lifetime": {"times": [10], "policies": ["none"], "calibrate_at": -1}})",
+       "run.json: lifetime.calibrate_at: -1 is out of range; allowed finite numbers >= 0 (seconds after programming)"},
+      {a + R"("lifetime": {"times": [10], "policies": ["reprogram"]}})",
+       "run.json: lifetime.reprogram: required with the policy \"reprogram\", e.g. {\"metric\": \"error\", "
+       "\"threshold\": 0.2}"},
+      {a + R"("lifetime": {"times": [10], "policies": ["none"], "reprogram": {"threshold": 1}}})",
+       "run.json: lifetime.reprogram: only allowed with \"reprogram\" in lifetime.policies"},
+      {a + R"("lifetime": {"times": [10], "policies": ["reprogram"], "reprogram": {"metric": "error"}}})",
+       "run.json: lifetime.reprogram.threshold: required, a number > 0 (a layer whose metric exceeds it is "
+       "reprogrammed)"},
+      {a + R"("lifetime": {"times": [10], "policies": ["reprogram"], "reprogram": {"threshold": 0}}})",
+       "run.json: lifetime.reprogram.threshold: 0 is out of range; allowed finite numbers > 0"},
+      {a + R"("lifetime": {"times": [10], "policies": ["reprogram"], "reprogram": {"threshold": 1, "every": 2}}})",
+       "run.json: lifetime.reprogram.every: unknown key; allowed: metric, threshold"},
+      {m + R"("lifetime": {"times": [10], "policies": ["none"]}})",
+       "run.json: lifetime: needs \"calibration\": \"auto\" or {\"auto\": {...}} (the policies calibrate and read "
+       "calibration inputs at every time); here it is \"none\""},
+      {m + R"("calibration": "$CAL", "lifetime": {"times": [10], "policies": ["none"]}})",
+       "run.json: lifetime: needs \"calibration\": \"auto\" or {\"auto\": {...}} (the policies calibrate and read "
+       "calibration inputs at every time); here it is a calibration file"},
+      {a + R"("xbar": {"crossbar": {"read_time": 3600}}, "lifetime": {"times": [10], "policies": ["none"]}})",
+       "run.json: xbar.crossbar.read_time: 3600: not allowed with \"lifetime\", which reads the chip at "
+       "lifetime.times (calibrated at lifetime.calibrate_at); remove one of the two"},
+      {a + R"("sweep": [{"param": "seed", "values": [1, 2]}, {"param": "crossbar.read_time", "values": [1, 60]}],
+              "lifetime": {"times": [10], "policies": ["none"]}})",
+       "run.json: sweep[1].param: \"crossbar.read_time\" cannot be swept with \"lifetime\": the lifetime times are "
+       "the read times (ambiguous); remove the sweep or the \"lifetime\" key"},
+      {a + R"("xbar": {"crossbar": {"mapping": "offset"}}, "lifetime": {"times": [10], "policies": ["none", "global"]}})",
+       "run.json: lifetime.policies: \"global\" needs \"mapping\": \"differential\": one factor per layer rescales "
+       "the analog column outputs"},
+      {a + R"("sweep": [{"param": "crossbar.mapping", "values": ["differential", "offset"]}],
+              "lifetime": {"times": [10], "policies": ["reprogram"], "reprogram": {"threshold": 1}}})",
+       "run.json: lifetime.policies: \"reprogram\" needs \"mapping\": \"differential\" (sweep point 1 "
+       "{\"crossbar.mapping\":\"offset\"})"},
   };
   EXPECT_GE(table.size(), 30u);
   for (const Bad& bad : table) {

@@ -16,7 +16,9 @@
 #include "data/cifar10.h"
 #include "calib/activation_inputs.h"
 #include "experiments/calibration_file.h"
+#include "experiments/lifetime_runner.h"
 #include "experiments/placement.h"
+#include "experiments/point_evaluation.h"
 #include "experiments/probe_core.h"
 #include "experiments/results_file.h"
 #include "experiments/xbar_fields.h"
@@ -29,8 +31,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr int64_t kBatch = 100;
-
 // What every point of a run shares.
 struct RunContext {
   const ExperimentConfig& config;
@@ -42,13 +42,6 @@ struct RunContext {
   Progress* progress;
   const std::atomic<bool>* stop;
 };
-
-double Std(const std::vector<double>& v, double mean) {
-  if (v.size() < 2) return 0.0;
-  double s = 0;
-  for (double x : v) s += (x - mean) * (x - mean);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
 
 // One point: every instance, accuracy, dot-product errors and traces.
 PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const PlacementPlan& plan) {
@@ -94,20 +87,7 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
     };
     IntegerNetwork net(rc.model, factory, c.qmodel, InstanceNetworkNoiseSeed(root));
 
-    int64_t correct = 0;
-    const int64_t classes = rc.model.num_classes;
-    std::vector<int32_t> logits(static_cast<size_t>(kBatch * classes));
-    for (int64_t b = 0; b < c.count; b += kBatch) {
-      if (rc.stop != nullptr && rc.stop->load()) throw Interrupted(0);
-      const int64_t n = std::min(kBatch, c.count - b), first = c.first + b;
-      net.Forward(rc.test.image(first), n, logits.data(), rc.pool, first);
-      for (int64_t i = 0; i < n; ++i) {
-        const int32_t* l = logits.data() + i * classes;
-        const int64_t best = std::max_element(l, l + classes) - l;
-        correct += best == rc.test.labels[static_cast<size_t>(first + i)];
-      }
-      if (rc.progress != nullptr) rc.progress->Add(n);
-    }
+    const int64_t correct = CountCorrect(net, rc.test, c.first, c.count, rc.pool, rc.progress, rc.stop);
     out.correct.push_back(correct);
     s.accuracy.push_back(static_cast<double>(correct) / static_cast<double>(c.count));
     for (size_t i = 0; i < rc.model.nodes.size(); ++i) {
@@ -120,10 +100,9 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
         out.traces[node.name].Append(p->Trace(static_cast<int>(k)));
     }
   }
-  double sum = 0;
-  for (double a : s.accuracy) sum += a;
-  s.accuracy_mean = sum / static_cast<double>(s.accuracy.size());
-  s.accuracy_std = Std(s.accuracy, s.accuracy_mean);
+  const AccuracyStats stats = Stats(s.accuracy);
+  s.accuracy_mean = stats.mean;
+  s.accuracy_std = stats.std;
   return out;
 }
 
@@ -186,10 +165,13 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   std::error_code ec;
   fs::create_directories(o.out_dir + "/points", ec);
   if (ec) throw InputError(o.out_dir + ": cannot create the output directory: " + ec.message());
-  std::vector<PointSummary> done(points.size());
-  std::vector<bool> finished(points.size(), false);
+  // The result points: the sweep points, or with "lifetime" (sweep point, time, policy).
+  const size_t total = c.lifetime ? static_cast<size_t>(LifetimePointCount(*c.lifetime, static_cast<int64_t>(points.size())))
+                                  : points.size();
+  std::vector<PointSummary> done(total);
+  std::vector<bool> finished(total, false);
   bool any_existing = false;
-  for (size_t p = 0; p < points.size(); ++p) {
+  for (size_t p = 0; p < total; ++p) {
     const std::string file = PointFileName(o.out_dir, static_cast<int64_t>(p));
     if (!fs::exists(file)) continue;
     any_existing = true;
@@ -220,6 +202,11 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   // ---- the points ----
   json swept = json::array();
   for (const SweepAxis& a : c.sweep) swept.push_back(a.param);
+  if (c.lifetime) {
+    swept.push_back("lifetime.time");
+    swept.push_back("lifetime.policy");
+  }
+  const std::string lifetime_json = c.lifetime ? LifetimeToJson(*c.lifetime).dump() : std::string();
   int64_t to_run = 0;
   for (bool f : finished) to_run += f ? 0 : 1;
   std::unique_ptr<Progress> progress;
@@ -228,17 +215,49 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   auto write_tables = [&] {
     std::vector<std::string> files;
     std::vector<PointSummary> summaries;
-    for (size_t p = 0; p < points.size(); ++p)
+    for (size_t p = 0; p < total; ++p)
       if (finished[p]) {
         files.push_back(PointFileName(o.out_dir, static_cast<int64_t>(p)));
         summaries.push_back(done[p]);
       }
-    WriteResultsFile(results, config_json.dump(), static_cast<int64_t>(points.size()), c.instances, swept, files);
-    WriteSummaryJson(o.out_dir + "/summary.json", config_json, summaries, static_cast<int64_t>(points.size()));
+    WriteResultsFile(results, config_json.dump(), static_cast<int64_t>(total), c.instances, swept, files,
+                     lifetime_json);
+    WriteSummaryJson(o.out_dir + "/summary.json", config_json, summaries, static_cast<int64_t>(total));
   };
   write_tables();
   int finished_count = 0;
   for (bool f : finished) finished_count += f ? 1 : 0;
+  if (c.lifetime) {
+    const LifetimeRun run{c, model, test, ctx.activations, pool, progress.get(), o.stop};
+    const int64_t per_point = LifetimePointCount(*c.lifetime, 1);
+    for (size_t g = 0; g < points.size(); ++g) {
+      const std::vector<bool> was_finished = finished;
+      const auto first = was_finished.begin() + static_cast<int64_t>(g) * per_point;
+      if (std::find(first, first + per_point, false) == first + per_point) continue;
+      try {
+        // Each time's finished (time, policy) points are saved as they come.
+        const auto save = [&](std::vector<std::pair<int64_t, PointData>>& time_points) {
+          for (auto& [index, data] : time_points) {
+            WritePointFile(PointFileName(o.out_dir, index), data, key);
+            done[static_cast<size_t>(index)] = data.summary;
+            finished[static_cast<size_t>(index)] = true;
+            ++finished_count;
+          }
+          write_tables();
+          if (!o.progress) return;
+          for (const auto& [index, data] : time_points)
+            std::fprintf(stderr, "point %lld/%zu %s: accuracy %.2f ± %.2f %% (%.1f s)\n",
+                         static_cast<long long>(index + 1), total, data.summary.params.dump().c_str(),
+                         100 * data.summary.accuracy_mean, 100 * data.summary.accuracy_std, data.summary.seconds);
+        };
+        RunLifetimePoint(run, points[g], plans[g], was_finished, save);
+      } catch (const Interrupted&) {
+        throw Interrupted(finished_count);
+      }
+    }
+    if (progress) progress->Finish();
+    return done;
+  }
   for (size_t p = 0; p < points.size(); ++p) {
     if (finished[p]) continue;
     const auto start = std::chrono::steady_clock::now();

@@ -16,6 +16,9 @@
 // (TraceReadStream(InstanceTraceReadSeed(root), m, node)) and every column read is recorded
 // (docs/results_format.md).
 //
+// With "lifetime" (experiments/lifetime_runner.h) each sweep point's chips are programmed once and read at
+// every time under every policy; its result points are (sweep point, time, policy).
+//
 // Results go to DIR (docs/results_format.md): points/NNNN.h5 (atomic) when a point finishes, then
 // results.h5 and summary.json are rewritten atomically with every finished point. The run checks the
 // whole config against the model (layer names, every point's chip on every CIM layer) before it
@@ -26,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,6 +57,8 @@ struct PointSummary {
   std::string split;
   std::vector<std::string> layers;            // every conv/linear layer
   std::vector<double> dot_relative;           // [instances × layers], 0 for digital layers
+  std::optional<std::vector<int64_t>> reprograms;   // lifetime points: reprogram events per instance up
+                                                     // to this time (0 unless the policy is reprogram)
   bool resumed = false;                       // read back from its point file
   double seconds = 0;                         // wall time of the point (0 when resumed)
 };

@@ -54,7 +54,7 @@ std::string PointFileName(const std::string& dir, int64_t index) { return dir + 
 std::string PointGroup(int64_t index) { return "/points/" + Index4(index); }
 
 json SummaryToJson(const PointSummary& s) {
-  return {{"index", s.index},
+  json j = {{"index", s.index},
           {"params", s.params},
           {"accuracy", s.accuracy},
           {"accuracy_mean", s.accuracy_mean},
@@ -63,6 +63,8 @@ json SummaryToJson(const PointSummary& s) {
           {"split", s.split},
           {"layers", s.layers},
           {"dot_relative", s.dot_relative}};
+  if (s.reprograms) j["reprograms"] = *s.reprograms;
+  return j;
 }
 
 PointSummary SummaryFromJson(const json& j) {
@@ -76,6 +78,7 @@ PointSummary SummaryFromJson(const json& j) {
   s.split = j.at("split").get<std::string>();
   s.layers = j.at("layers").get<std::vector<std::string>>();
   s.dot_relative = j.at("dot_relative").get<std::vector<double>>();
+  if (j.contains("reprograms")) s.reprograms = j.at("reprograms").get<std::vector<int64_t>>();
   return s;
 }
 
@@ -102,6 +105,18 @@ void WritePointFile(const std::string& path, const PointData& p, const std::stri
   f.WriteInt64Array(g + "/correct", {I}, p.correct.data());
   f.WriteDoubleArray(g + "/dot_rmse", {I, L}, p.dot_rmse.data());
   f.WriteDoubleArray(g + "/dot_relative", {I, L}, s.dot_relative.data());
+  if (p.lifetime) {
+    const PointData::Lifetime& l = *p.lifetime;
+    f.WriteIntAttribute(g, "chip_point", l.chip_point);
+    f.WriteIntAttribute(g, "time_index", l.time_index);
+    f.WriteDoubleArrayAttribute(g, "time", {l.time});
+    f.WriteStringAttribute(g, "policy", l.policy);
+    const std::vector<int64_t> reprograms = s.reprograms.value_or(std::vector<int64_t>(static_cast<size_t>(I), 0));
+    f.WriteInt64Array(g + "/reprograms", {I}, reprograms.data());
+    f.WriteDoubleArray(g + "/drift_alpha", {I, L}, l.drift_alpha.data());
+    f.WriteDoubleArray(g + "/reference_relative", {I, L}, l.reference_relative.data());
+    f.WriteInt32Array(g + "/reprogrammed", {I, L}, l.reprogrammed.data());
+  }
   for (const auto& [layer, trace] : p.traces) WriteTrace(f, g + "/traces/" + layer, trace);
   f.Commit();
 }
@@ -123,7 +138,7 @@ PointSummary ReadPointSummary(const std::string& path, const std::string& config
 }
 
 void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
-                      const json& swept, const std::vector<std::string>& point_files) {
+                      const json& swept, const std::vector<std::string>& point_files, const std::string& lifetime_json) {
   H5File f = H5File::CreateAtomic(path);
   f.WriteStringAttribute("/", "format", "cimsim-experiment-results");
   f.WriteIntAttribute("/", "format_version", 1);
@@ -132,6 +147,7 @@ void WriteResultsFile(const std::string& path, const std::string& config_json, i
   f.WriteIntAttribute("/", "points_finished", static_cast<int64_t>(point_files.size()));
   f.WriteIntAttribute("/", "instances", instances);
   f.WriteStringAttribute("/", "swept", swept.dump());
+  if (!lifetime_json.empty()) f.WriteStringAttribute("/", "lifetime", lifetime_json);
   f.CreateGroup("/points");
   for (const std::string& file : point_files) {
     const H5File src = H5File::OpenRead(file);

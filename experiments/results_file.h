@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,18 @@ struct PointData {
   std::vector<int64_t> correct;               // [instances]
   std::vector<double> dot_rmse;               // [instances × layers]
   std::map<std::string, LayerTrace> traces;   // by layer name, every instance appended
+  // Lifetime points only (lifetime set): the time and policy, and per instance and layer (every
+  // conv/linear layer, 0 for digital ones) the drift factor α applied, the relative error on the
+  // drift-reference input, and whether the layer was reprogrammed at this time (experiments/lifetime_runner.h).
+  struct Lifetime {
+    int64_t chip_point = 0, time_index = 0;
+    double time = 0;                            // s after programming
+    std::string policy;
+    std::vector<double> drift_alpha;            // [instances × layers]
+    std::vector<double> reference_relative;     // [instances × layers]
+    std::vector<int32_t> reprogrammed;          // [instances × layers], 0 or 1
+  };
+  std::optional<Lifetime> lifetime;
 };
 
 std::string PointFileName(const std::string& dir, int64_t index);   // dir/points/NNNN.h5
@@ -35,9 +48,11 @@ std::string PointGroup(int64_t index);                              // /points/N
 void WritePointFile(const std::string& path, const PointData& point, const std::string& config_key);
 // The point's summary; InputError when the file was written by another config (config_key differs).
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
-// results.h5 from the finished point files (in index order).
+// results.h5 from the finished point files (in index order). lifetime_json: the resolved "lifetime" config,
+// written as the root attribute `lifetime` when not empty.
 void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
-                      const nlohmann::json& swept, const std::vector<std::string>& point_files);
+                      const nlohmann::json& swept, const std::vector<std::string>& point_files,
+                      const std::string& lifetime_json = "");
 // summary.json, atomically.
 void WriteSummaryJson(const std::string& path, const nlohmann::json& config, const std::vector<PointSummary>& points,
                       int64_t points_total);

@@ -1,5 +1,7 @@
 #include "experiments/xbar_config.h"
 
+#include <stdexcept>
+
 #include "common/error.h"
 #include "common/streams.h"
 #include "experiments/crossbar_config_json.h"
@@ -42,11 +44,18 @@ MvmCoreFactory ExternalCoreFactory(const XbarConfig& config) {
 
 MvmCoreFactory ChipCoreFactory(const XbarConfig& config) {
   if (config.external) return ExternalCoreFactory(config);
+  const uint64_t seed = config.seed;
+  return ChipCoreFactory(config, [seed](int index) { return ChipProgramStream(seed, index); });
+}
+
+MvmCoreFactory ChipCoreFactory(const XbarConfig& config, const std::function<Rng(int node)>& program_stream) {
+  if (config.external)
+    throw std::logic_error("ChipCoreFactory: an external chip is programmed by its server, not from a stream");
   const std::string prefix = config.source.empty() ? "" : config.source + ": ";
   auto device = std::make_shared<const DeviceModel>(config.device, prefix + "device");
-  return [device, config, prefix](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
+  return [device, config, prefix, program_stream](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
     const int32_t x_lo = node.InputMin(), x_hi = node.InputMax();
-    Rng program = ChipProgramStream(config.seed, index);
+    Rng program = program_stream(index);
     return std::make_unique<CrossbarCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
                                           node.weight_bits, x_lo, x_hi, *device, config.crossbar, program,
                                           prefix + "crossbar (layer " + node.name + ")");

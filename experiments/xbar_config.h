@@ -14,12 +14,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "common/rng.h"
 #include "devices/device_model.h"
 #include "hil/external_chip_params.h"
 #include "nets/integer_network.h"
@@ -45,5 +47,8 @@ nlohmann::json XbarConfigToJson(const XbarConfig& config);
 // (the server lives as long as the factory or any of its cores). The factory keeps the device model
 // alive.
 MvmCoreFactory ChipCoreFactory(const XbarConfig& config);
+// The same simulated chip with node i's programming draws from program_stream(i) instead of
+// ChipProgramStream(seed, i) (a lifetime run's reprogrammed layers); std::logic_error for an external chip.
+MvmCoreFactory ChipCoreFactory(const XbarConfig& config, const std::function<Rng(int node)>& program_stream);
 
 }  // namespace cimsim

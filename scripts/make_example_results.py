@@ -6,9 +6,14 @@ a measurement: the config carries "synthetic": true and every number is drawn fr
     /usr/bin/python3 scripts/make_example_results.py OUT.h5            # sweep mode
     /usr/bin/python3 scripts/make_example_results.py OUT.h5 --split    # split mode
     /usr/bin/python3 scripts/make_example_results.py OUT.h5 --finished 0   # no finished points
+    /usr/bin/python3 scripts/make_example_results.py OUT.h5 --lifetime # lifetime mode
 
 Sweep mode: crossbar.adc.bits in {4, 8} x device.preset in {ideal, pcm} (4 points, cartesian order,
 last entry fastest), 3 chip instances, traces for the CIM layers layer1.0.conv1 and layer1.0.conv2.
+Lifetime mode: a lifetime run (docs/lifetime.md) without a sweep, 7 read times x 3 policies (none,
+global, per_column; 21 points, policy fastest), 3 instances, no traces; accuracy and per-layer errors
+follow made-up drift curves, with the lifetime datasets (reprograms, drift_alpha, reference_relative,
+reprogrammed) and attributes (chip_point, time_index, time, policy).
 Split mode: split in {layer1.0.conv2, layer2.0.conv2, layer3.0.conv2} (3 points; the device runs the
 conv layers after conv1 up to the split on CIM; the feature map after the split is sent with 4-bit
 codes), traces for layer1.0.conv1. The config follows experiments/experiment_config.h as of writing.
@@ -170,6 +175,69 @@ def point_config(params):
                          "inputs": "dac", "adc": {"bits": bits, "range": "max"}}}
 
 
+LIFETIME_TIMES = [1, 60, 3600, 86400, 2592000, 31536000, 315360000]
+LIFETIME_POLICIES = ["none", "global", "per_column"]
+
+
+def write_lifetime_file(path, finished, instances, seed):
+    combos = [(ti, pi) for ti in range(len(LIFETIME_TIMES)) for pi in range(len(LIFETIME_POLICIES))]
+    finished = len(combos) if finished is None else min(finished, len(combos))
+    lifetime = {"times": LIFETIME_TIMES, "policies": LIFETIME_POLICIES, "calibrate_at": 1}
+    config = {"synthetic": True,
+              "comment": "written by scripts/make_example_results.py; not a measurement",
+              "model": {"qmodel": "out/resnet8_w8a4.h5"},
+              "data": {"test": "../shared/data/cifar10", "count": IMAGES, "first": 0},
+              "xbar": point_config({}), "calibration": {"auto": {}}, "placement": {"cim": "all"},
+              "instances": instances, "sweep": [], "traces": {"layers": [], "vectors": 64},
+              "threads": 0, "noise_seed": seed, "lifetime": lifetime}
+    tmp = path + ".tmp"
+    with h5py.File(tmp, "w") as f:
+        str_attr(f, "format", "cimsim-experiment-results")
+        int_attr(f, "format_version", 1)
+        str_attr(f, "config", json_text(config))
+        int_attr(f, "points_total", len(combos))
+        int_attr(f, "points_finished", finished)
+        int_attr(f, "instances", instances)
+        str_attr(f, "swept", json_text(["lifetime.time", "lifetime.policy"]))
+        str_attr(f, "lifetime", json_text(lifetime))
+        points = f.create_group("points")
+        for index, (ti, pi) in enumerate(combos[:finished]):
+            rng = np.random.default_rng([seed, index])
+            t, policy = LIFETIME_TIMES[ti], LIFETIME_POLICIES[pi]
+            decades = math.log10(t)                       # 0 .. 8.5
+            drift = {"none": 0.06, "global": 0.012, "per_column": 0.004}[policy] * decades
+            rel = np.clip((0.08 + drift) * (1 + 0.05 * rng.standard_normal((instances, len(LAYERS)))), 0, None)
+            alpha = np.ones((instances, len(LAYERS))) if policy != "global" else \
+                (1 + 0.07 * decades) * (1 + 0.01 * rng.standard_normal((instances, len(LAYERS))))
+            acc = np.clip(0.86 - 0.9 * drift + 0.004 * rng.standard_normal(instances), 0, 1)
+            correct = np.rint(acc * IMAGES).astype(np.int64)
+            acc = correct / IMAGES
+            g = points.create_group(f"{index:04d}")
+            int_attr(g, "index", index)
+            str_attr(g, "params", json_text({"lifetime.policy": policy, "lifetime.time": t}))
+            str_attr(g, "xbar", json_text(point_config({})))
+            str_attr(g, "split", "")
+            str_attr(g, "cim_layers", json_text(LAYERS))
+            int_attr(g, "transmitted_bytes", 0)
+            int_attr(g, "images", IMAGES)
+            float_attr(g, "accuracy_mean", float(acc.mean()))
+            float_attr(g, "accuracy_std", float(acc.std(ddof=1)) if instances > 1 else 0.0)
+            str_attr(g, "layers", json_text(LAYERS))
+            int_attr(g, "chip_point", 0)
+            int_attr(g, "time_index", ti)
+            float_attr(g, "time", float(t))
+            str_attr(g, "policy", policy)
+            plain(g, "accuracy", acc, "f8")
+            plain(g, "correct", correct, "i8")
+            plain(g, "dot_rmse", rel * 400.0, "f8")
+            plain(g, "dot_relative", rel, "f8")
+            plain(g, "reprograms", np.zeros(instances), "i8")
+            plain(g, "drift_alpha", alpha, "f8")
+            plain(g, "reference_relative", rel * 0.9, "f8")
+            plain(g, "reprogrammed", np.zeros((instances, len(LAYERS))), "i4")
+    os.replace(tmp, path)
+
+
 def write_file(path, split_mode, finished, instances, vectors, seed):
     sweep = sweep_values(split_mode)
     combos = cartesian(sweep)
@@ -253,6 +321,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", help="the .h5 file to write")
     parser.add_argument("--split", action="store_true", help="split mode (a sweep of split)")
+    parser.add_argument("--lifetime", action="store_true", help="lifetime mode (7 times x 3 policies)")
     parser.add_argument("--finished", type=int, default=None,
                         help="write only the first N points (points_total stays the full sweep)")
     parser.add_argument("--instances", type=int, default=3, help="chip instances per point (3)")
@@ -262,7 +331,10 @@ def main():
     if args.instances < 1 or args.vectors < 1 or (args.finished is not None and args.finished < 0):
         parser.error("--instances and --vectors must be >= 1, --finished >= 0")
     try:
-        write_file(args.out, args.split, args.finished, args.instances, args.vectors, args.seed)
+        if args.lifetime:
+            write_lifetime_file(args.out, args.finished, args.instances, args.seed)
+        else:
+            write_file(args.out, args.split, args.finished, args.instances, args.vectors, args.seed)
     except OSError as e:
         print(f"make_example_results.py: error: {args.out}: cannot write ({e})", file=sys.stderr)
         sys.exit(2)

@@ -8,6 +8,9 @@ The layout read here is the contract in docs/results_format.md:
                     correct, dot_rmse, dot_relative
   /points/NNNN/traces/<layer>   per-vector datasets (exact, measured, ...) and per-read datasets
                     (read_ideal, read_analog, ...)
+  lifetime runs:    root attr lifetime (JSON: times, policies, calibrate_at, reprogram); points carry
+                    params lifetime.time and lifetime.policy, and datasets reprograms, drift_alpha,
+                    reference_relative, reprogrammed
 
 Every problem with the user's input (missing file, not a results file, no finished points, a point,
 layer or parameter that is not there, an unwritable output) raises PlotInputError with one line that
@@ -238,6 +241,7 @@ class Results:
         if not isinstance(swept, list):
             raise PlotInputError(f"{self.path}: root attribute 'swept' is not a JSON array")
         self.swept = [str(s) for s in swept]
+        self.lifetime = attr_json(root, "lifetime", "/") if "lifetime" in root.attrs else None
         self.points_total = int(attr_num(root, "points_total", "/", default=0))
         self.instances = int(attr_num(root, "instances", "/", default=0))
         self.points = []
@@ -310,6 +314,42 @@ class Results:
                                  f"{', '.join(missing)}; traced layers: {', '.join(point.traced_layers)}")
         return wanted
 
+    def require_lifetime(self):
+        """The root attribute `lifetime` (a dict); PlotInputError for a file of a run without lifetime."""
+        if not isinstance(self.lifetime, dict) or not isinstance(self.lifetime.get("times"), list):
+            raise PlotInputError(f"{self.path}: not a lifetime run (no root attribute 'lifetime'); "
+                                 f"run cimsim experiment with a \"lifetime\" key (docs/lifetime.md)")
+        return self.lifetime
+
+    def lifetime_groups(self, where):
+        """Lifetime points matching `where`, grouped by the values of the other swept paths:
+        [(label, {policy: [points sorted by time]})], label "" without other swept paths."""
+        self.require_lifetime()
+        points = [p for p in self.filter_points(where)
+                  if "lifetime.time" in p.params and "lifetime.policy" in p.params]
+        if not points:
+            raise PlotInputError(f"{self.path}: no finished lifetime point"
+                                 + (" matches the --where values" if where else ""))
+        rest = [k for k in self.param_paths() if k not in ("lifetime.time", "lifetime.policy") and k not in where]
+        groups = {}
+        for p in points:
+            key = tuple(value_key(p.params.get(r)) for r in rest)
+            label = ", ".join(f"{r}={format_value(p.params.get(r))}" for r in rest)
+            groups.setdefault(key, (label, {}))[1].setdefault(p.params["lifetime.policy"], []).append(p)
+        out = []
+        for key in sorted(groups, key=lambda k: min(q.index for ps in groups[k][1].values() for q in ps)):
+            label, by_policy = groups[key]
+            for ps in by_policy.values():
+                ps.sort(key=lambda q: float(q.params["lifetime.time"]))
+            out.append((label, by_policy))
+        return out
+
+    def point_dataset(self, point, name):
+        """A dataset of a point as a float64 array; PlotInputError when it is missing."""
+        if name not in point.group:
+            raise PlotInputError(f"{self.path}: {point.where}: dataset '{name}' is missing")
+        return np.asarray(point.group[name][()], dtype=np.float64)
+
     def load_trace(self, point, layer, names):
         """{name: numpy array} for the datasets `names` of /points/NNNN/traces/<layer>."""
         group = point.group["traces"][layer]
@@ -359,6 +399,19 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+TIME_UNITS = [(1.0, "s"), (60.0, "min"), (3600.0, "h"), (86400.0, "d"), (2592000.0, "mo"),
+              (31536000.0, "y")]
+
+
+def format_seconds(t):
+    """3600 -> '1 h', 315360000 -> '10 y', 90 -> '1.5 min': the largest unit the time reaches."""
+    unit_s, unit = TIME_UNITS[0]
+    for s, name in TIME_UNITS:
+        if t >= s:
+            unit_s, unit = s, name
+    return f"{t / unit_s:g} {unit}"
 
 
 def grid(n, max_cols=3):

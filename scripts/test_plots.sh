@@ -39,9 +39,11 @@ run_bad() {
 }
 
 sweep="$tmp/sweep.h5"; split="$tmp/split.h5"; empty="$tmp/empty.h5"; other="$tmp/other.h5"
+life="$tmp/life.h5"
 "$py" "$here/make_example_results.py" "$sweep" >/dev/null || fail "make_example_results.py (sweep)"
 "$py" "$here/make_example_results.py" "$split" --split >/dev/null || fail "make_example_results.py --split"
 "$py" "$here/make_example_results.py" "$empty" --finished 0 >/dev/null || fail "make_example_results.py --finished 0"
+"$py" "$here/make_example_results.py" "$life" --lifetime >/dev/null || fail "make_example_results.py --lifetime"
 "$py" - "$other" <<'EOF' || fail "writing a non-results HDF5 file"
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "w") as f:
@@ -76,8 +78,15 @@ run_ok acc_pcm plot_accuracy_sweep.py "$sweep" --where device.preset=pcm --logx
 run_ok acc_split plot_accuracy_sweep.py "$split"
 run_ok split plot_split.py "$split"
 run_ok split_log plot_split.py "$split" --log-bytes
+run_ok life plot_lifetime.py "$life"
+run_ok life_reprograms plot_lifetime.py "$life" --reprograms --title "synthetic"
+run_ok life_layers plot_lifetime_layers.py "$life"
+run_ok life_ref plot_lifetime_layers.py "$life" --metric reference_relative --layers conv1,linear --logy
+run_ok life_alpha plot_lifetime_layers.py "$life" --metric drift_alpha
+run_ok life_sweep plot_accuracy_sweep.py "$life" --logx
 
-for script in plot_dot_products.py plot_error_hist.py plot_accuracy_sweep.py plot_split.py; do
+for script in plot_dot_products.py plot_error_hist.py plot_accuracy_sweep.py plot_split.py plot_lifetime.py \
+    plot_lifetime_layers.py; do
   base="${script%.py}"
   run_bad "${base}_missing" "$tmp/nope.h5: no such file" "$script" "$tmp/nope.h5"
   run_bad "${base}_other" "not a cimsim results file" "$script" "$other"
@@ -91,6 +100,10 @@ run_bad dots_layer "traced layers: layer1.0.conv1, layer1.0.conv2" plot_dot_prod
 run_bad acc_x "swept: crossbar.adc.bits, device.preset" plot_accuracy_sweep.py "$sweep" --x crossbar.adc.range
 run_bad acc_where "values: ideal, pcm" plot_accuracy_sweep.py "$sweep" --where device.preset=rram
 run_bad split_none "has a split" plot_split.py "$sweep"
+run_bad life_none "not a lifetime run" plot_lifetime.py "$sweep"
+run_bad life_layers_none "not a lifetime run" plot_lifetime_layers.py "$sweep"
+run_bad life_layer "CIM layers: conv1" plot_lifetime_layers.py "$life" --layers conv9
+run_bad life_where "values: none, global, per_column" plot_lifetime.py "$life" --where lifetime.policy=reprogram
 
 if (( failures > 0 )); then
   echo "$failures failure(s)" >&2

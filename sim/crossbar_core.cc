@@ -4,6 +4,7 @@
 #include "sim/crossbar_core.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -70,6 +71,21 @@ std::unique_ptr<CrossbarCore> CrossbarCore::Calibrated(const ReadoutSettings& se
 
 std::unique_ptr<MvmCore> CrossbarCore::WithReadout(const ReadoutSettings& settings, const std::string& where) const {
   return Calibrated(settings, where);
+}
+
+std::unique_ptr<CrossbarCore> CrossbarCore::Aged(double read_time, const std::string& where) const {
+  if (!std::isfinite(read_time) || read_time < 0)
+    throw std::invalid_argument(where + (where.empty() ? "" : ": ") + "CrossbarCore::AtReadTime: the read time " +
+                                std::to_string(read_time) + " s is not a finite number >= 0");
+  std::unique_ptr<CrossbarCore> twin(new CrossbarCore(*this));
+  twin->array_ = array_->AtReadTime(read_time);
+  twin->engine_ = ColumnSumEngine(twin->array_);
+  twin->params_.read_time = read_time;
+  return twin;
+}
+
+std::unique_ptr<MvmCore> CrossbarCore::AtReadTime(double read_time, const std::string& where) const {
+  return Aged(read_time, where);
 }
 
 void CrossbarCore::CheckCall(const InputCodes& x, int64_t ldy, const MvmContext& ctx, const char* what) const {

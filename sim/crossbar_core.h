@@ -51,6 +51,10 @@
 // is PeripheryIndex(tile_row, s, o). WithReadout returns a twin that shares the programmed array (no
 // new draws) with a new CrossbarReadout: new corrections and, for adc.range "calibrated", new ADC ranges.
 //
+// Read time (sim/aging_array.h): the core is its own AgingArray. AtReadTime(t) returns a twin whose
+// array is ProgrammedArray::AtReadTime(t) — the same programmed cells and drift exponents aged to t —
+// with this core's CrossbarReadout (analog periphery, ADC ranges, corrections) and params().read_time = t.
+//
 // Thread safety: the core is immutable once built; Multiply and MultiplyReference are const and may
 // run concurrently, each caller with its own MvmContext (and its own scratch).
 #pragma once
@@ -65,6 +69,7 @@
 #include "common/rng.h"
 #include "common/scratch_pool.h"
 #include "devices/device_model.h"
+#include "sim/aging_array.h"
 #include "sim/column_readout.h"
 #include "sim/column_sum_engine.h"
 #include "sim/crossbar_layout.h"
@@ -75,7 +80,7 @@
 
 namespace cimsim {
 
-class CrossbarCore : public MvmCore, public ColumnReadout {
+class CrossbarCore : public MvmCore, public ColumnReadout, public AgingArray {
  public:
   static constexpr int64_t kVectorBlock = ColumnSumEngine::kVectorBlock;
 
@@ -115,6 +120,13 @@ class CrossbarCore : public MvmCore, public ColumnReadout {
   std::unique_ptr<MvmCore> WithReadout(const ReadoutSettings& settings, const std::string& where) const override;
   // WithReadout with the concrete type (for code that holds a CrossbarCore already, e.g. tests).
   std::unique_ptr<CrossbarCore> Calibrated(const ReadoutSettings& settings, const std::string& where = "") const;
+
+  // AgingArray.
+  const AgingArray* Aging() const override { return this; }
+  double ReadTime() const override { return params_.read_time; }
+  std::unique_ptr<MvmCore> AtReadTime(double read_time, const std::string& where) const override;
+  // AtReadTime with the concrete type.
+  std::unique_ptr<CrossbarCore> Aged(double read_time, const std::string& where = "") const;
 
   // The parts.
   const CrossbarLayout& layout() const { return array_->layout(); }

@@ -1,7 +1,8 @@
 // CrossbarCore: an ideal device with enough ADC bits equals IdealCore bit for bit over every mapping ×
 // slicing × tiling × input mode × input sign (parameterized); the fast path equals the reference on every
 // read (trace) and on y with noisy pcm / rram devices, 4-bit ADCs with calibrated (narrow) ranges and
-// non-trivial corrections; hand-worked reads, ADC rounding and periphery; too few ADC bits change
+// non-trivial corrections; the same instance read at another time (AtReadTime) equals a chip programmed
+// with that read time on every read (parameterized, fast and reference); hand-worked reads, ADC rounding and periphery; too few ADC bits change
 // results within the quantization bound; read noise statistics (mean and variance within k/sqrt(n)
 // bounds, fixed seeds); drift; geometry; draws only with read noise; threads, pooled and caller scratch,
 // no allocation once warm; validation errors.
@@ -218,6 +219,73 @@ TEST_P(CrossbarGridTest, FastEqualsReferenceOnEveryReadWithNoisyDevices) {
     core.Multiply(x, untraced.data(), layer.n, ctx);
     EXPECT_EQ(untraced, fast);
   }
+}
+
+// The same programmed instance read at another time (AtReadTime) is exactly a chip programmed from the
+// same stream with that read time and given the same readout settings: every read (ADC code, analog
+// value, corrected value) of the fast path and of the reference, with PCM drift, read noise, a periphery
+// and a calibrated readout, at times before and after the one it was programmed with.
+TEST_P(CrossbarGridTest, AtReadTimeEqualsAChipProgrammedWithThatReadTime) {
+  Layer layer(GetParam(), 23, 20);
+  layer.params.adc.bits = 5;
+  layer.params.adc.range = AdcRange::kCalibrated;
+  layer.params.periphery = {0.05, 0.01};
+  layer.params.read_time = 1;
+  const DeviceModel pcm = Device("pcm");
+  const CrossbarCore programmed = layer.Core(pcm, 6);
+  std::vector<double> ranges = programmed.adc_ranges();
+  for (double& r : ranges) r /= 8;
+  Rng crng(4);
+  std::vector<ColumnCorrection> corrections(programmed.corrections().size());
+  for (auto& c : corrections) c = {1 + 0.05 * (crng.Uniform() - 0.5), 0.3 * (crng.Uniform() - 0.5)};
+  const ReadoutSettings settings{corrections, ranges};
+  const std::unique_ptr<CrossbarCore> calibrated = programmed.Calibrated(settings);
+  ASSERT_NE(calibrated->Aging(), nullptr);
+  EXPECT_EQ(calibrated->Aging()->ReadTime(), 1.0);
+  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
+  auto reads = [&](const CrossbarCore& core, bool reference) {
+    std::vector<int32_t> y(static_cast<size_t>(layer.N * layer.n));
+    TraceRecorder rec;
+    Rng rng(77);
+    MvmContext ctx{&rng, &rec};
+    if (reference) {
+      core.MultiplyReference(x, y.data(), layer.n, ctx);
+    } else {
+      core.Multiply(x, y.data(), layer.n, ctx);
+    }
+    return std::make_pair(y, rec.reads);
+  };
+  for (double t : {0.5, 86400.0, 3.1536e8}) {
+    SCOPED_TRACE(t);
+    // Through the capability, as a lifetime experiment asks for it.
+    const std::unique_ptr<MvmCore> twin = calibrated->Aging()->AtReadTime(t, "test");
+    ASSERT_NE(twin->Aging(), nullptr);
+    EXPECT_EQ(twin->Aging()->ReadTime(), t);
+    const std::unique_ptr<CrossbarCore> aged = calibrated->Aged(t);
+    layer.params.read_time = t;
+    const std::unique_ptr<CrossbarCore> fresh = layer.Core(pcm, 6).Calibrated(settings);
+    layer.params.read_time = 1;
+    EXPECT_EQ(aged->ConductanceGridExponent(), fresh->ConductanceGridExponent());
+    EXPECT_EQ(aged->VarianceGridExponent(), fresh->VarianceGridExponent());
+    EXPECT_EQ(aged->analog_periphery(), programmed.analog_periphery());
+    for (bool reference : {false, true}) {
+      const auto a = reads(*aged, reference), b = reads(*fresh, reference);
+      ASSERT_EQ(a.second.size(), b.second.size());
+      for (size_t i = 0; i < a.second.size(); ++i) ASSERT_EQ(a.second[i], b.second[i]) << "read " << i;
+      EXPECT_EQ(a.first, b.first);
+    }
+    // The capability's twin reads the same.
+    std::vector<int32_t> y_twin(static_cast<size_t>(layer.N * layer.n));
+    Rng rng(77);
+    MvmContext ctx{&rng};
+    twin->Multiply(x, y_twin.data(), layer.n, ctx);
+    EXPECT_EQ(y_twin, reads(*fresh, false).first);
+  }
+  // Drift is real here: a year later the reads differ from those at 1 s.
+  EXPECT_NE(reads(*calibrated, false).first, reads(*calibrated->Aged(3.1536e7), false).first);
+  EXPECT_EQ(InvalidArgumentOf([&] { calibrated->AtReadTime(-1, "layer conv1"); }),
+            "layer conv1: CrossbarCore::AtReadTime: the read time -1.000000 s is not a finite number >= 0");
+  EXPECT_THROW(calibrated->Aged(std::numeric_limits<double>::infinity()), std::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllMappingsSlicingsTilingsInputs, CrossbarGridTest, ::testing::ValuesIn(AllCases()), CaseName);

@@ -19,6 +19,8 @@
 // that return null when the core lacks them (never by casting to a concrete core):
 //   Readout()  — column-level reads (ADC codes) that a calibration can observe through
 //                MvmContext::trace and re-scale (sim/column_readout.h).
+//   Aging()    — the same programmed instance read at another time after programming (drift and
+//                read noise at that time; sim/aging_array.h).
 //
 // Thread safety: a core is const once built. Several workers call Multiply at the same time, each
 // with its own MvmContext (its own random stream), so results depend only on (weights, x, stream).
@@ -37,6 +39,7 @@ namespace cimsim {
 class Rng;
 class TraceSink;      // sim/trace_sink.h
 class ColumnReadout;  // sim/column_readout.h
+class AgingArray;     // sim/aging_array.h
 
 // Vectors [first, first + count) of a call that belong to one item (an image) with its own stream.
 struct MvmSegment {
@@ -102,6 +105,7 @@ class MvmCore {
 
   // Capabilities (see above); null when the core does not offer them.
   virtual const ColumnReadout* Readout() const { return nullptr; }
+  virtual const AgingArray* Aging() const { return nullptr; }
 };
 
 }  // namespace cimsim

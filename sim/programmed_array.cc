@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "common/error.h"
@@ -32,7 +33,7 @@ double OnGrid(double v, int e) { return std::ldexp(std::round(std::ldexp(v, e)),
 ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const int16_t> codes,
                                  const DeviceModel& device, double read_time, bool read_noise, Rng& rng,
                                  const std::string& where)
-    : layout_(layout), codes_(codes.begin(), codes.end()), device_(device), read_time_(read_time), stream_(rng),
+    : layout_(layout), codes_(codes.begin(), codes.end()), device_(device), read_time_(read_time),
       noisy_(read_noise && device.params().read.kind != ReadNoiseKind::kNone) {
   const DeviceParams& dp = device.params();
   const int64_t max_rows = layout_.MaxTileRows();
@@ -51,14 +52,36 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
                      "] µS is too narrow for " + std::to_string(cell_bits) + "-bit digits on a grid of 2^-" +
                      std::to_string(e) + " µS");
   }
+  target_e_ = e;
 
-  // Program, draw drift, age: tile by tile.
-  ReferenceCells cells = ProgramCells(rng);
+  // Program and draw drift, tile by tile; then age and build.
+  programmed_ = std::make_shared<const ProgrammedCells>(ProgramCells(rng));
+  Build();
+}
+
+ProgrammedArray::ProgrammedArray(AtTime, const ProgrammedArray& p, double read_time)
+    : layout_(p.layout_), codes_(p.codes_), device_(p.device_), read_time_(read_time), noisy_(p.noisy_),
+      g_0_(p.g_0_), delta_g_(p.delta_g_), target_e_(p.target_e_), programmed_(p.programmed_) {
+  Build();
+}
+
+std::shared_ptr<const ProgrammedArray> ProgrammedArray::AtReadTime(double read_time) const {
+  if (!std::isfinite(read_time) || read_time < 0)
+    throw std::invalid_argument("ProgrammedArray::AtReadTime: the read time " + std::to_string(read_time) +
+                                " s is not a finite number >= 0");
+  return std::shared_ptr<const ProgrammedArray>(new ProgrammedArray(AtTime{}, *this, read_time));
+}
+
+void ProgrammedArray::Build() {
+  const int64_t max_rows = layout_.MaxTileRows();
+  const double x_bound = std::max(layout_.InputSliceMax(), 1);
+  ReferenceCells cells = AgedCells();
   double max_g = 0, max_var = 0;
   for (const Eigen::ArrayXXd& g : cells.g) max_g = std::max(max_g, g.abs().maxCoeff());
   for (const Eigen::ArrayXXd& v : cells.var) max_var = std::max(max_var, v.maxCoeff());
 
-  // The final grids (coarser only if the programmed values exceed the nominal bound), and rounding.
+  // The final grids (coarser only if the aged values exceed the nominal bound), and rounding.
+  int e = target_e_;
   while (!SumsExact(max_rows, x_bound, max_g, e, false)) --e;
   int e_var = kVarianceGridExponent;
   while (!SumsExact(max_rows, x_bound * x_bound, max_var, e_var, true)) --e_var;
@@ -76,6 +99,7 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
   const int slices = layout_.WeightSlices();
   const int64_t K = layout_.K();
   size_t index = 0;
+  tiles_.clear();
   for (int64_t tr = 0; tr < layout_.TileRows(); ++tr) {
     for (int64_t tc = 0; tc < layout_.TileCols(); ++tc, ++index) {
       ArrayTile t;
@@ -107,10 +131,10 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
   }
 }
 
-ReferenceCells ProgrammedArray::ProgramCells(Rng& rng) const {
+ProgrammedCells ProgrammedArray::ProgramCells(Rng& rng) const {
   const int slices = layout_.WeightSlices();
   const int64_t K = layout_.K();
-  ReferenceCells cells;
+  ProgrammedCells cells;
   for (int64_t tr = 0; tr < layout_.TileRows(); ++tr) {
     for (int64_t tc = 0; tc < layout_.TileCols(); ++tc) {
       const TileSpan t = layout_.Tile(tr, tc);
@@ -129,13 +153,23 @@ ReferenceCells ProgrammedArray::ProgramCells(Rng& rng) const {
       device_.Program(g, rng);
       Eigen::ArrayXXf nu(t.rows, columns);
       device_.DrawDrift(g, nu, rng);
-      device_.Age(g, nu, read_time_);
-      cells.g.push_back(g.cast<double>());
-      if (noisy_) {
-        Eigen::ArrayXXf sigma(t.rows, columns);
-        device_.ReadSigma(g, read_time_, sigma);
-        cells.var.push_back(sigma.cast<double>().square());
-      }
+      cells.g.push_back(std::move(g));
+      cells.nu.push_back(std::move(nu));
+    }
+  }
+  return cells;
+}
+
+ReferenceCells ProgrammedArray::AgedCells() const {
+  ReferenceCells cells;
+  for (size_t i = 0; i < programmed_->g.size(); ++i) {
+    Eigen::ArrayXXf g = programmed_->g[i];
+    device_.Age(g, programmed_->nu[i], read_time_);
+    cells.g.push_back(g.cast<double>());
+    if (noisy_) {
+      Eigen::ArrayXXf sigma(g.rows(), g.cols());
+      device_.ReadSigma(g, read_time_, sigma);
+      cells.var.push_back(sigma.cast<double>().square());
     }
   }
   return cells;
@@ -148,8 +182,7 @@ void ProgrammedArray::RoundCells(ReferenceCells& cells) const {
 }
 
 ReferenceCells ProgrammedArray::Cells() const {
-  Rng rng = stream_;
-  ReferenceCells cells = ProgramCells(rng);
+  ReferenceCells cells = AgedCells();
   RoundCells(cells);
   return cells;
 }

@@ -12,9 +12,14 @@
 //
 // Programming (in the constructor, from the caller's rng): for each tile in order (tile_row, then
 // tile_col), the targets [rows, physical columns] go through DeviceModel::Program (its draws in cell
-// order), then DrawDrift for the same cells, then Age to read_time; the read σ is DeviceModel::ReadSigma
-// at read_time. The core has read noise when read_noise is set and the device's read-noise kind is not
-// none (whatever σ comes out).
+// order), then DrawDrift for the same cells. These programmed cells — g as programmed and ν, floats —
+// are kept (ProgrammedCells, shared by every twin). Then Age to read_time; the read σ is
+// DeviceModel::ReadSigma at read_time. The core has read noise when read_noise is set and the device's
+// read-noise kind is not none (whatever σ comes out).
+//
+// Read time. Nothing drawn at programming depends on read_time (nor do the target grid, g_0 and Δg), so
+// AtReadTime(t) — the same programmed cells aged to t, then the steps below — is exactly the array a
+// constructor with read_time = t and the same rng state would build (tested), without drawing again.
 //
 // Exactness by construction. After aging, every conductance is rounded to the grid 2^−e µS and every
 // σ² to 2^−e_v µS² (round half away), e <= 16 and e_v <= 24, chosen as large as the bounds allow:
@@ -32,14 +37,17 @@
 // What is kept. Production tiles (ArrayTile) hold only what the fast path and its trace multiply: per read
 // column s·outs + c, ΔG = g+ − g− (offset: g − g_ref) | S2 = σ+² + σ−² (offset: σ² + σ_ref², only with
 // read noise) and the signed digits, as doubles (Eigen GEMM path) or as digit planes on their grids
-// (integer-GEMM path, sim/grid_gemm.h). The physical cells (g and σ² per cell) are not stored: Cells()
-// rebuilds them for the reference by replaying the programming from a copy of the rng taken at
-// construction (same device, same draws, same rounding), so they are the cells the tiles came from.
+// (integer-GEMM path, sim/grid_gemm.h). The aged physical cells (g and σ² per cell) are not stored: Cells()
+// rebuilds them for the reference by aging the kept programmed cells again (same device, same rounding),
+// so they are the cells the tiles came from.
+//
+// Memory: the programmed cells cost 8 bytes per physical cell (g and ν as floats) on top of the tiles.
 //
 // Immutable once built; shared (std::shared_ptr<const ProgrammedArray>) by the WithReadout twins of a core.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,6 +68,13 @@ struct ArrayTile {
   Eigen::MatrixXd gs, digits;
   // Integer-GEMM path: the same on their grids (2^−e, 2^−e_v, 1); the double matrices above are then empty.
   GridMatrix mean_grid, var_grid, digit_grid;
+};
+
+// The cells of every tile as programmed (tile_row-major), column-major [rows, physical columns]
+// (CrossbarLayout::PlusColumn / MinusColumn), before any aging: the conductance after
+// DeviceModel::Program (µS) and the drift exponent ν drawn by DrawDrift (0 for a device without drift).
+struct ProgrammedCells {
+  std::vector<Eigen::ArrayXXf> g, nu;
 };
 
 // The physical cells of every tile (tile_row-major), column-major [rows, physical columns]
@@ -88,7 +103,15 @@ class ProgrammedArray {
   // their squares, with read noise) fit int16 and GridMatrix::MaxInput() of the tallest tile.
   bool UsesIntegerGemm() const { return integer_gemm_; }
 
-  // The physical cells, rebuilt by replaying the programming (one programming's cost; for the reference).
+  double ReadTime() const { return read_time_; }           // s after programming
+  const ProgrammedCells& programmed() const { return *programmed_; }
+
+  // The same programmed cells (no new draws) read `read_time` seconds after programming: aged, on
+  // their grids, with their tile matrices, exactly as a constructor with that read_time and the same
+  // rng state would build them. Throws std::invalid_argument when read_time is negative or not finite.
+  std::shared_ptr<const ProgrammedArray> AtReadTime(double read_time) const;
+
+  // The physical cells at ReadTime(), rebuilt by aging the programmed cells (for the reference).
   ReferenceCells Cells() const;
   // Tile t's read columns as the fast path multiplies them (either path): ΔG [rows, m] in µS and, with
   // read noise, S2 [rows, m] in µS² (else empty), read column s·outs + c, m = S·outs.
@@ -96,21 +119,29 @@ class ProgrammedArray {
   Eigen::MatrixXd TileReadVariance(size_t t) const;
 
  private:
-  // Targets → Program → DrawDrift → Age (→ ReadSigma) for every tile in order, from `rng`: the cells
-  // before rounding (var squared σ, empty without read noise).
-  ReferenceCells ProgramCells(Rng& rng) const;
+  struct AtTime {};   // tag of the AtReadTime constructor
+  ProgrammedArray(AtTime, const ProgrammedArray& programmed, double read_time);
+
+  // Targets → Program → DrawDrift for every tile in order, from `rng`.
+  ProgrammedCells ProgramCells(Rng& rng) const;
+  // The programmed cells aged to read_time_ (→ ReadSigma): before rounding (var squared σ, empty
+  // without read noise).
+  ReferenceCells AgedCells() const;
   // Rounds the cells to the grids e, e_v in place.
   void RoundCells(ReferenceCells& cells) const;
+  // Everything after programming: aging to read_time_, the grids, the tile matrices.
+  void Build();
 
   CrossbarLayout layout_;
   std::vector<int16_t> codes_;
   DeviceModel device_;
   double read_time_;
-  Rng stream_;                     // the rng as the constructor received it, for Cells()
   bool noisy_;
   bool integer_gemm_ = false;
   double g_0_ = 0, delta_g_ = 0;
+  int target_e_ = 16;              // the target grid (fixed at programming)
   int grid_e_ = 16, grid_e_var_ = 24;
+  std::shared_ptr<const ProgrammedCells> programmed_;   // shared by every AtReadTime twin
   std::vector<ArrayTile> tiles_;
 };
 

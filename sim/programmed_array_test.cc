@@ -1,11 +1,14 @@
 // The parts of CrossbarCore on their own: ProgrammedArray::Cells() rebuilds exactly the cells the fast
 // path's tile matrices came from (ΔG = g+ − g−, S2 = σ+² + σ−², offset mapping against the reference
-// column) without touching the caller's rng again; ReadColumn by hand (rounding half away, clamping,
+// column) without touching the caller's rng again; AtReadTime shares the programmed cells and equals an
+// array programmed with that read time; ReadColumn by hand (rounding half away, clamping,
 // periphery before the ADC, correction after); CrossbarReadout::WithSettings keeps the analog periphery.
 #include "sim/programmed_array.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <memory>
 #include <vector>
 
 #include "common/rng.h"
@@ -58,8 +61,8 @@ TEST(ProgrammedArrayTest, CellsRebuildTheTilesMatricesOnBothMappings) {
         }
       }
     }
-    // Cells() replays a copy of the stream: a second call is the same, and the caller's rng moved on
-    // by exactly one programming.
+    // Cells() ages the kept programmed cells again: a second call is the same, and the caller's rng
+    // moved on by exactly one programming.
     const ReferenceCells again = array.Cells();
     for (size_t i = 0; i < cells.g.size(); ++i) {
       EXPECT_TRUE((again.g[i] == cells.g[i]).all());
@@ -68,6 +71,51 @@ TEST(ProgrammedArrayTest, CellsRebuildTheTilesMatricesOnBothMappings) {
     const ProgrammedArray replica(layout, w, pcm, p.read_time, true, twin, "test");
     EXPECT_EQ(rng.NextU64(), twin.NextU64());
   }
+}
+
+// AtReadTime: the programmed cells (g as programmed, ν) are shared, not drawn again, and the twin's
+// cells and tile matrices are those of an array programmed from the same stream with that read time.
+TEST(ProgrammedArrayTest, AtReadTimeSharesTheProgrammedCellsAndEqualsAFreshArray) {
+  CrossbarParams p;
+  p.rows_max = 16;
+  p.cols_max = 12;
+  p.slice_bits = 2;
+  p.input.mode = InputMode::kDac;   // the double GEMM path keeps ΔG | S2 to compare
+  const int64_t N = 5, K = 37;
+  const CrossbarLayout layout(N, K, 6, 0, 255, p);
+  const std::vector<int16_t> w = Codes(N * K, 31);
+  const DeviceModel pcm(DevicePreset("pcm"));
+  Rng rng(4);
+  const ProgrammedArray array(layout, w, pcm, 1.0, true, rng, "test");
+  const ProgrammedCells& programmed = array.programmed();
+  ASSERT_EQ(programmed.g.size(), static_cast<size_t>(layout.Tiles()));
+  ASSERT_EQ(programmed.nu.size(), programmed.g.size());
+  EXPECT_GT(programmed.nu[0].maxCoeff(), 0.0f);   // pcm drifts
+  for (double t : {0.0, 60.0, 3.1536e8}) {
+    SCOPED_TRACE(t);
+    const std::shared_ptr<const ProgrammedArray> twin = array.AtReadTime(t);
+    EXPECT_EQ(&twin->programmed(), &programmed);   // shared, not copied or redrawn
+    EXPECT_EQ(twin->ReadTime(), t);
+    Rng fresh_rng(4);
+    const ProgrammedArray fresh(layout, w, pcm, t, true, fresh_rng, "test");
+    EXPECT_EQ(twin->ConductanceGridExponent(), fresh.ConductanceGridExponent());
+    EXPECT_EQ(twin->VarianceGridExponent(), fresh.VarianceGridExponent());
+    ASSERT_EQ(twin->tiles().size(), fresh.tiles().size());
+    for (size_t i = 0; i < fresh.tiles().size(); ++i) {
+      EXPECT_TRUE((twin->tiles()[i].gs.array() == fresh.tiles()[i].gs.array()).all());
+      EXPECT_TRUE((twin->tiles()[i].digits.array() == fresh.tiles()[i].digits.array()).all());
+    }
+    const ReferenceCells a = twin->Cells(), b = fresh.Cells();
+    for (size_t i = 0; i < b.g.size(); ++i) {
+      EXPECT_TRUE((a.g[i] == b.g[i]).all());
+      EXPECT_TRUE((a.var[i] == b.var[i]).all());
+    }
+  }
+  // A year of drift lowers the programmed conductances (ν > 0, g_min = 0 so nothing rises).
+  const ReferenceCells early = array.Cells(), late = array.AtReadTime(3.1536e7)->Cells();
+  EXPECT_LT(late.g[0].sum(), 0.9 * early.g[0].sum());
+  EXPECT_THROW(array.AtReadTime(-1), std::invalid_argument);
+  EXPECT_THROW(array.AtReadTime(std::nan("")), std::invalid_argument);
 }
 
 TEST(ReadColumnTest, PeripheryBeforeTheAdcCorrectionAfterByHand) {
