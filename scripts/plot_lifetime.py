@@ -7,14 +7,17 @@ y: accuracy_mean ± accuracy_std over the chip instances (shaded band and error 
 per lifetime.policy, in the order of the config; a dotted vertical line marks lifetime.calibrate_at.
 With further swept parameters each combination of their values gets its own panel (or pick one with
 --where PATH=VALUE, repeatable). --reprograms adds the mean number of reprogram events per instance
-(policy "reprogram") on a second axis.
+(policy "reprogram") on a second axis. --compare RESULTS=LABEL (repeatable) draws further runs as
+panels beside the first (named by --label), e.g. a plain and a hardware-aware trained model.
 
     /usr/bin/python3 scripts/plot_lifetime.py DIR/results.h5 --out lifetime.png
-        [--where crossbar.adc.bits=8] [--reprograms] [--title TEXT]
+        [--where crossbar.adc.bits=8] [--reprograms] [--title TEXT] [--label NAME] [--compare R.h5=NAME ...]
 
 Exit code 2 with one line on stderr for a missing or wrong file, a run without lifetime, no finished
 points, or a --where value no point has (the message lists what is available).
 """
+
+import contextlib
 
 import numpy as np
 
@@ -31,20 +34,31 @@ def main():
     parser.add_argument("--reprograms", action="store_true",
                         help="also draw the mean reprogram events per instance (right axis)")
     parser.add_argument("--title", default=None, help="figure title (default: describes the run)")
+    parser.add_argument("--label", default=None, help="name of this run in the panel titles (with --compare)")
+    parser.add_argument("--compare", action="append", default=[], metavar="RESULTS=LABEL",
+                        help="another lifetime run, drawn as its own panel (repeatable)")
     args = parser.parse_args()
 
-    with pc.Results(args.results) as results:
-        lifetime = results.require_lifetime()
-        groups = results.lifetime_groups(pc.parse_where(args.where))
-        order = [str(p) for p in lifetime.get("policies", [])]
-        calibrate_at = lifetime.get("calibrate_at")
+    with contextlib.ExitStack() as stack:
+        runs = [(stack.enter_context(pc.Results(args.results)), args.label)]
+        for spec in args.compare:
+            path, sep, name = spec.rpartition("=")
+            runs.append((stack.enter_context(pc.Results(path if sep else spec)), name if sep else None))
+        where = pc.parse_where(args.where)
+        groups = []  # (panel title, points by policy, results, lifetime attributes)
+        for results, run_label in runs:
+            lifetime = results.require_lifetime()
+            for label, by_policy in results.lifetime_groups(where):
+                groups.append((" · ".join(x for x in (run_label, label) if x), by_policy, results, lifetime))
 
         plt = pc.pyplot()
         rows, cols = pc.grid(len(groups), max_cols=2)
-        fig, axes = plt.subplots(rows, cols, figsize=(7.5 * cols, 4.8 * rows), squeeze=False)
-        all_times = sorted({float(p.params["lifetime.time"]) for _, g in groups for ps in g.values() for p in ps})
-        instances = sorted({p.accuracy.size for _, g in groups for ps in g.values() for p in ps if p.accuracy.size})
-        for gi, (label, by_policy) in enumerate(groups):
+        fig, axes = plt.subplots(rows, cols, figsize=(7.5 * cols, 4.8 * rows), squeeze=False, sharey=bool(args.compare))
+        all_times = sorted({float(p.params["lifetime.time"]) for _, g, _, _ in groups for ps in g.values() for p in ps})
+        instances = sorted({p.accuracy.size for _, g, _, _ in groups for ps in g.values() for p in ps if p.accuracy.size})
+        for gi, (label, by_policy, results, lifetime) in enumerate(groups):
+            order = [str(p) for p in lifetime.get("policies", [])]
+            calibrate_at = lifetime.get("calibrate_at")
             ax = axes[gi // cols][gi % cols]
             policies = [p for p in order if p in by_policy] + [p for p in by_policy if p not in order]
             right = None
@@ -84,7 +98,7 @@ def main():
         for gi in range(len(groups), rows * cols):
             axes[gi // cols][gi % cols].axis("off")
         inst_text = "/".join(str(i) for i in instances) + (" instances" if instances != [1] else " instance")
-        images = sorted({p.images for _, g in groups for ps in g.values() for p in ps})
+        images = sorted({p.images for _, g, _, _ in groups for ps in g.values() for p in ps})
         title = args.title or (f"accuracy vs time after programming (mean ± std over {inst_text}, "
                                f"{'/'.join(str(i) for i in images)} images)")
         fig.suptitle(title, fontsize=10)

@@ -80,6 +80,7 @@ run_ok split plot_split.py "$split"
 run_ok split_log plot_split.py "$split" --log-bytes
 run_ok life plot_lifetime.py "$life"
 run_ok life_reprograms plot_lifetime.py "$life" --reprograms --title "synthetic"
+run_ok life_compare plot_lifetime.py "$life" --label plain --compare "$life=hardware-aware"
 run_ok life_layers plot_lifetime_layers.py "$life"
 run_ok life_ref plot_lifetime_layers.py "$life" --metric reference_relative --layers conv1,linear --logy
 run_ok life_alpha plot_lifetime_layers.py "$life" --metric drift_alpha
@@ -101,6 +102,7 @@ run_bad acc_x "swept: crossbar.adc.bits, device.preset" plot_accuracy_sweep.py "
 run_bad acc_where "values: ideal, pcm" plot_accuracy_sweep.py "$sweep" --where device.preset=rram
 run_bad split_none "has a split" plot_split.py "$sweep"
 run_bad life_none "not a lifetime run" plot_lifetime.py "$sweep"
+run_bad life_compare_none "not a lifetime run" plot_lifetime.py "$life" --compare "$sweep=other"
 run_bad life_layers_none "not a lifetime run" plot_lifetime_layers.py "$sweep"
 run_bad life_layer "CIM layers: conv1" plot_lifetime_layers.py "$life" --layers conv9
 run_bad life_where "values: none, global, per_column" plot_lifetime.py "$life" --where lifetime.policy=reprogram
