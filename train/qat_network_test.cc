@@ -73,6 +73,26 @@ void ExpectSameAsIntegerEngine(Built& b, const Cifar10Set& images) {
   EXPECT_EQ(differ, 0) << "logit codes that differ out of " << n * k;
 }
 
+// `steps` SGD steps (learning rate lr, default SgdParams) of the QAT network on the images, as
+// cimsim qat takes them (ParamsChanged after every step).
+void TrainSteps(Built& b, const Cifar10Set& images, int steps, double lr, int threads) {
+  TrainGraph graph(b.qat->net);
+  std::vector<SgdEntry> entries;
+  for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
+  Sgd sgd(entries, SgdParams{});
+  ThreadPool pool(threads);
+  const Tensor x = QatInput(b.base, b.spec, images);
+  std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
+  Tensor grad;
+  for (int step = 0; step < steps; ++step) {
+    const Tensor& logits = graph.ForwardTrain(x, pool);
+    SoftmaxCrossEntropy(logits, labels, &grad);
+    graph.Backward(grad, pool);
+    sgd.Step(lr);
+    for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
+  }
+}
+
 TEST(QatNetwork, ComputesWhatItsExportComputes) {
   const Cifar10Set images = RandomImages(6, 99);
   for (const auto& [arch, depth, shortcut] : {std::tuple{"resnet", 8, 'A'}, std::tuple{"resnet", 8, 'B'}, std::tuple{"vgg", 0, 'A'}}) {
@@ -107,21 +127,7 @@ TEST(QatNetwork, ExactAfterTrainingSteps) {
     SCOPED_TRACE(std::string(ToString(method)) + " batch_norm " + std::string(ToString(bn)));
     Built b = Build("resnet", 8, 'A', 3, method, 11, 0, bn);
     if (bn == QatBatchNorm::kTrain) ExpectSameAsIntegerEngine(b, images);
-    TrainGraph graph(b.qat->net);
-    std::vector<SgdEntry> entries;
-    for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
-    Sgd sgd(entries, SgdParams{});
-    ThreadPool pool(2);
-    const Tensor x = QatInput(b.base, b.spec, images);
-    std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
-    Tensor grad;
-    for (int step = 0; step < 3; ++step) {
-      const Tensor& logits = graph.ForwardTrain(x, pool);
-      SoftmaxCrossEntropy(logits, labels, &grad);
-      graph.Backward(grad, pool);
-      sgd.Step(0.01);
-      for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
-    }
+    TrainSteps(b, images, 3, 0.01, 2);
     ExpectSameAsIntegerEngine(b, images);
   }
 }
@@ -155,21 +161,7 @@ TEST(QatNetwork, HardwareAwareStepsAreReproducibleAndLeaveInferenceExact) {
     p.seed = seed;
     for (const std::string& name : MvmLayerNames(b.float_net)) p.layers.emplace_back(name, name == "conv1" ? 0.5 : 1.0);
     EnableHardwareAwareTraining(*b.qat, p, "test");
-    TrainGraph graph(b.qat->net);
-    std::vector<SgdEntry> entries;
-    for (const ParamRef& q : graph.Params()) entries.push_back({q.name, q.param, q.grad});
-    Sgd sgd(entries, SgdParams{});
-    ThreadPool pool(threads);
-    const Tensor x = QatInput(b.base, b.spec, images);
-    std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
-    Tensor grad;
-    for (int step = 0; step < 2; ++step) {
-      const Tensor& logits = graph.ForwardTrain(x, pool);
-      SoftmaxCrossEntropy(logits, labels, &grad);
-      graph.Backward(grad, pool);
-      sgd.Step(0.05);
-      for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
-    }
+    TrainSteps(b, images, 2, 0.05, threads);
     ExpectSameAsIntegerEngine(b, images);
     std::vector<float> all;
     float steps = -1;
@@ -206,21 +198,7 @@ TEST(QatNetwork, StepsAreBitIdenticalForOneAndTwoThreads) {
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2}) {
     Built b = Build("resnet", 8, 'B', 2, QatMethod::kLsq, 13, 0, bn);
-    TrainGraph graph(b.qat->net);
-    std::vector<SgdEntry> entries;
-    for (const ParamRef& p : graph.Params()) entries.push_back({p.name, p.param, p.grad});
-    Sgd sgd(entries, SgdParams{});
-    ThreadPool pool(threads);
-    const Tensor x = QatInput(b.base, b.spec, images);
-    std::vector<int32_t> labels(images.labels.begin(), images.labels.end());
-    Tensor grad;
-    for (int step = 0; step < 2; ++step) {
-      const Tensor& logits = graph.ForwardTrain(x, pool);
-      SoftmaxCrossEntropy(logits, labels, &grad);
-      graph.Backward(grad, pool);
-      sgd.Step(0.05);
-      for (NetworkNode& node : b.qat->net.nodes()) node.layer->ParamsChanged();
-    }
+    TrainSteps(b, images, 2, 0.05, threads);
     std::vector<float> all;
     for (NetworkNode& node : b.qat->net.nodes())  // parameters and running statistics
       node.layer->VisitTensors([&](const std::string&, Tensor& t) { all.insert(all.end(), t.data(), t.data() + t.size()); });
