@@ -27,8 +27,7 @@ def main():
     parser.add_argument("--x", default=None, help="swept path on the x axis (default: the first swept)")
     parser.add_argument("--series", default=None,
                         help="swept path with one line per value (default: the second swept; 'none')")
-    parser.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                        help="keep only points with this parameter value (repeatable)")
+    pc.add_where_argument(parser)
     parser.add_argument("--logx", action="store_true", help="logarithmic x axis (numeric x only)")
     args = parser.parse_args()
 

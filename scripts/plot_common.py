@@ -384,6 +384,12 @@ def results_parser(doc):
     return parser
 
 
+def add_where_argument(parser):
+    """--where PATH=VALUE (repeatable), read with parse_where: keep only the points with those values."""
+    parser.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
+                        help="keep only points with this parameter value (repeatable)")
+
+
 def _same(a, b):
     if is_number(a) and is_number(b):
         return float(a) == float(b)

@@ -29,8 +29,7 @@ POLICY_STYLE = {"none": ("tab:red", "o"), "global": ("tab:blue", "s"), "per_colu
 
 def main():
     parser = pc.results_parser(__doc__)
-    parser.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                        help="keep only points with this parameter value (repeatable)")
+    pc.add_where_argument(parser)
     parser.add_argument("--reprograms", action="store_true",
                         help="also draw the mean reprogram events per instance (right axis)")
     parser.add_argument("--title", default=None, help="figure title (default: describes the run)")

@@ -33,8 +33,7 @@ def main():
     parser.add_argument("--metric", default="dot_relative", choices=sorted(METRICS),
                         help="per-layer dataset to draw (default dot_relative)")
     parser.add_argument("--layers", default="", help="comma-separated CIM layers (default: all)")
-    parser.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                        help="keep only points with this parameter value (repeatable)")
+    pc.add_where_argument(parser)
     parser.add_argument("--logy", action="store_true", help="logarithmic y axis")
     args = parser.parse_args()
 

@@ -22,8 +22,7 @@ import plot_common as pc
 
 def main():
     parser = pc.results_parser(__doc__)
-    parser.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                        help="keep only points with this parameter value (repeatable)")
+    pc.add_where_argument(parser)
     parser.add_argument("--log-bytes", action="store_true", help="logarithmic bytes axis")
     args = parser.parse_args()
 
