@@ -175,6 +175,17 @@ def point_config(params):
                          "inputs": "dac", "adc": {"bits": bits, "range": "max"}}}
 
 
+def write_root(f, config, total, finished, instances, swept):
+    """The root attributes every results.h5 carries (docs/results_format.md)."""
+    str_attr(f, "format", "cimsim-experiment-results")
+    int_attr(f, "format_version", 1)
+    str_attr(f, "config", json_text(config))
+    int_attr(f, "points_total", total)
+    int_attr(f, "points_finished", finished)
+    int_attr(f, "instances", instances)
+    str_attr(f, "swept", json_text(swept))
+
+
 LIFETIME_TIMES = [1, 60, 3600, 86400, 2592000, 31536000, 315360000]
 LIFETIME_POLICIES = ["none", "global", "per_column"]
 
@@ -192,13 +203,7 @@ def write_lifetime_file(path, finished, instances, seed):
               "threads": 0, "noise_seed": seed, "lifetime": lifetime}
     tmp = path + ".tmp"
     with h5py.File(tmp, "w") as f:
-        str_attr(f, "format", "cimsim-experiment-results")
-        int_attr(f, "format_version", 1)
-        str_attr(f, "config", json_text(config))
-        int_attr(f, "points_total", len(combos))
-        int_attr(f, "points_finished", finished)
-        int_attr(f, "instances", instances)
-        str_attr(f, "swept", json_text(["lifetime.time", "lifetime.policy"]))
+        write_root(f, config, len(combos), finished, instances, ["lifetime.time", "lifetime.policy"])
         str_attr(f, "lifetime", json_text(lifetime))
         points = f.create_group("points")
         for index, (ti, pi) in enumerate(combos[:finished]):
@@ -257,13 +262,7 @@ def write_file(path, split_mode, finished, instances, vectors, seed):
               "threads": 0, "noise_seed": seed}
     tmp = path + ".tmp"
     with h5py.File(tmp, "w") as f:
-        str_attr(f, "format", "cimsim-experiment-results")
-        int_attr(f, "format_version", 1)
-        str_attr(f, "config", json_text(config))
-        int_attr(f, "points_total", len(combos))
-        int_attr(f, "points_finished", finished)
-        int_attr(f, "instances", instances)
-        str_attr(f, "swept", json_text([p for p, _ in sweep]))
+        write_root(f, config, len(combos), finished, instances, [p for p, _ in sweep])
         points = f.create_group("points")
         for index, params in enumerate(combos[:finished]):
             rng = np.random.default_rng([seed, index])
