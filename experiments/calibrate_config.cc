@@ -55,7 +55,7 @@ CalibrateConfig ParseCalibrateConfig(const json& j_in, const std::string& source
   CalibrateConfig c;
   c.source = source;
   c.qmodel = ReadModel(r, j, c.notes);
-  const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object(), source);
+  const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object());
   c.xbar = ParseXbarConfig(xbar.json, xbar.source);
   if (j.contains("layers")) {
     if (!j["layers"].is_array() || j["layers"].empty()) r.Fail("layers", "expected a non-empty array of layer names");

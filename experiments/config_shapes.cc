@@ -16,14 +16,14 @@ std::string ReadModelShape(const JsonReader& r, const nlohmann::json& j, bool mu
   return qmodel;
 }
 
-XbarShape ReadXbarShape(const JsonReader& r, const nlohmann::json& j, const std::string& source) {
+XbarShape ReadXbarShape(const JsonReader& r, const nlohmann::json& j) {
   if (j.is_string()) {
     const std::string file = j.get<std::string>();
     std::error_code ec;
     if (file.empty() || !std::filesystem::is_regular_file(file, ec)) r.Fail("xbar", "crossbar config \"" + file + "\" not found");
     return {ReadJsonFile(file, "crossbar config"), file};
   }
-  return {j, (source.empty() ? "" : source + ": ") + "xbar"};
+  return {j, r.Where("xbar")};
 }
 
 }  // namespace cimsim

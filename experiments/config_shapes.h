@@ -17,12 +17,13 @@ namespace cimsim {
 // The "model" object j: its qmodel, required and non-empty; with must_exist, an existing file.
 std::string ReadModelShape(const JsonReader& r, const nlohmann::json& j, bool must_exist);
 
-// A chip given inline or as a file name: the chip's JSON and the name its messages use (the file, or
-// "<source>: xbar" inline). A missing file: "<source>: xbar: crossbar config \"f\" not found".
+// A chip given inline or as a file name, at key "xbar" of r's object: the chip's JSON and the name its
+// messages use (the file, or r.Where("xbar") inline, e.g. "run.json: xbar"). A missing file:
+// r.Fail("xbar", "crossbar config \"f\" not found").
 struct XbarShape {
   nlohmann::json json;
   std::string source;
 };
-XbarShape ReadXbarShape(const JsonReader& r, const nlohmann::json& j, const std::string& source);
+XbarShape ReadXbarShape(const JsonReader& r, const nlohmann::json& j);
 
 }  // namespace cimsim

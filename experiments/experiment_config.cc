@@ -184,7 +184,7 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source)
   if (!j.contains("model")) r.Fail("model", "required, {\"qmodel\": \"Q.h5\"}");
   c.qmodel = ReadModelShape(r, j["model"], true);
   if (j.contains("data")) ReadData(r, j["data"], c);
-  const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object(), source);
+  const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object());
   c.xbar = xbar.json;
   c.chip_source = xbar.source;
   c.chip = ReadXbarInputs(c.xbar, c.chip_source);

@@ -1,9 +1,9 @@
 #include "experiments/qat_config.h"
 
 #include <cmath>
-#include <filesystem>
 
 #include "common/error.h"
+#include "experiments/config_shapes.h"
 #include "experiments/json_reader.h"
 #include "experiments/quant_config_json.h"
 
@@ -29,17 +29,8 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
   static constexpr std::string_view kKeys[] = {"xbar", "layers", "strength", "layer_strength", "seed"};
   r.CheckKeys(j, "", kKeys);
   if (!j.contains("xbar")) r.Fail("xbar", "required: the chip to train for (a crossbar config object or file, as in cimsim experiment)");
-  const nlohmann::json& x = j["xbar"];
-  if (x.is_string()) {
-    const std::string file = x.get<std::string>();
-    std::error_code ec;
-    if (file.empty() || !std::filesystem::is_regular_file(file, ec)) r.Fail("xbar", "crossbar config \"" + file + "\" not found");
-    h.chip = LoadXbarConfig(file);
-  } else if (x.is_object()) {
-    h.chip = ParseXbarConfig(x, where + ".xbar");
-  } else {
-    r.Fail("xbar", Show(x) + " is not a crossbar config object or file name");
-  }
+  const XbarShape xbar = ReadXbarShape(r, j["xbar"]);  // "<file>: hardware_aware.xbar" inline
+  h.chip = ParseXbarConfig(xbar.json, xbar.source);
   if (h.chip.external) r.Fail("xbar.external", "an external chip cannot be simulated during training; give a device and crossbar");
   h.json = j;
   h.json["xbar"] = XbarConfigToJson(h.chip);
