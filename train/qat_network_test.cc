@@ -215,25 +215,43 @@ TEST(QatNetwork, StepsAreBitIdenticalForOneAndTwoThreads) {
 namespace cimsim {
 namespace {
 
+// The layer of the gradient checks: a 3→4 3×3 conv (padding 1), 8-bit weights with fixed steps 0.01,
+// input on a fixed unsigned 8-bit grid of step 0.02, output on a fixed unsigned 8-bit grid of step 0.01
+// or (wide) an int32 grid of step 0.001; BatchNorm kept when batch_norm.
+struct SmallConv {
+  static Conv2dParams Params() {
+    Conv2dParams p;
+    p.in_channels = 3;
+    p.out_channels = 4;
+    p.kernel = 3;
+    p.stride = 1;
+    p.padding = 1;
+    return p;
+  }
+  static QatMvmConfig Config(bool wide, bool batch_norm) {
+    QatMvmConfig c;
+    c.conv = Params();
+    c.weight_bits = 8;
+    c.weight_method = QatMethod::kFixed;
+    c.weight_scales.assign(4, 0.01);
+    c.wide_output = wide;
+    c.batch_norm = batch_norm;
+    return c;
+  }
+  SmallConv(bool wide, bool batch_norm)
+      : out(wide ? ActQuantizer(QatMethod::kFixed, -(1 << 30), 1 << 30, 0.001) : ActQuantizer(QatMethod::kFixed, 0, 255, 0.01)),
+        layer(Config(wide, batch_norm), &in, &out, !wide) {}
+  ActQuantizer in{QatMethod::kFixed, 0, 255, 0.02};
+  ActQuantizer out;
+  QatMvm layer;
+};
+
 // With fixed quantizers and every value inside its range, QatMvm's gradients are the float conv's
 // on the dequantized weights (straight-through everywhere).
 void CheckQatMvmGradients(bool wide) {
-  Conv2dParams p;
-  p.in_channels = 3;
-  p.out_channels = 4;
-  p.kernel = 3;
-  p.stride = 1;
-  p.padding = 1;
-  QatMvmConfig c;
-  c.conv = p;
-  c.weight_bits = 8;
-  c.weight_method = QatMethod::kFixed;
-  c.weight_scales.assign(4, 0.01);
-  ActQuantizer in(QatMethod::kFixed, 0, 255, 0.02);
-  ActQuantizer out = wide ? ActQuantizer(QatMethod::kFixed, -(1 << 30), 1 << 30, 0.001)
-                          : ActQuantizer(QatMethod::kFixed, 0, 255, 0.01);
-  c.wide_output = wide;
-  QatMvm layer(c, &in, &out, !wide);
+  const Conv2dParams p = SmallConv::Params();
+  SmallConv conv(wide, false);
+  QatMvm& layer = conv.layer;
   Rng rng(3);
   for (int64_t i = 0; i < layer.weight().size(); ++i) layer.weight()[i] = static_cast<float>(0.3 * rng.Normal());
   for (int64_t i = 0; i < layer.bias().size(); ++i) layer.bias()[i] = static_cast<float>(0.1 * rng.Normal());
@@ -280,23 +298,9 @@ TEST(QatMvm, GradientsAreTheFloatConvsOnDequantizedValues) {
 // bias unrounded) followed by the float BatchNorm2d in training mode — outputs, running statistics and
 // every gradient (γ < 0 in one channel).
 void CheckBatchNormKeptGradients(bool wide) {
-  Conv2dParams p;
-  p.in_channels = 3;
-  p.out_channels = 4;
-  p.kernel = 3;
-  p.stride = 1;
-  p.padding = 1;
-  QatMvmConfig c;
-  c.conv = p;
-  c.weight_bits = 8;
-  c.weight_method = QatMethod::kFixed;
-  c.weight_scales.assign(4, 0.01);
-  c.batch_norm = true;
-  ActQuantizer in(QatMethod::kFixed, 0, 255, 0.02);
-  ActQuantizer out = wide ? ActQuantizer(QatMethod::kFixed, -(1 << 30), 1 << 30, 0.001)
-                          : ActQuantizer(QatMethod::kFixed, 0, 255, 0.01);
-  c.wide_output = wide;
-  QatMvm layer(c, &in, &out, !wide);
+  const Conv2dParams p = SmallConv::Params();
+  SmallConv conv(wide, true);
+  QatMvm& layer = conv.layer;
   Rng rng(4);
   for (int64_t i = 0; i < layer.weight().size(); ++i) layer.weight()[i] = static_cast<float>(0.3 * rng.Normal());
   for (int64_t i = 0; i < layer.bias().size(); ++i) layer.bias()[i] = static_cast<float>(0.1 * rng.Normal());
