@@ -30,12 +30,12 @@ std::string Read(const std::string& path) {
 
 constexpr const char* kRandomCalibration = R"({"auto": {"inputs": "random", "fit_vectors": 64, "holdout_vectors": 64}})";
 
-// A lifetime run on 20 synthetic images: 64 × 64 PCM tiles, 4-bit cells, an 8-bit calibrated ADC, two
+// A lifetime run on 6 synthetic images: 64 × 64 PCM tiles, 4-bit cells, an 8-bit calibrated ADC, two
 // instances, calibration on random codes; `lifetime`, `extra` (more top-level keys) and the calibration
 // as given.
 std::string LifetimeConfig(const std::string& q, const std::string& data, const std::string& lifetime,
                            const std::string& extra = "", const std::string& calibration = kRandomCalibration) {
-  return R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": 20},
+  return R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": 6},
       "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 4,
                "adc": {"bits": 8, "range": "calibrated"}}},
       "calibration": )" + calibration + R"(,
@@ -75,7 +75,7 @@ double Mean(const std::vector<double>& v) {
 }
 
 TEST_F(LifetimeCliTest, PointsPerTimeAndPolicyNoneEqualsPerColumnAtCalibrationAndFiguresDraw) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 20);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", LifetimeConfig(q, data, std::string("{") + kTimes + R"(,
       "policies": ["none", "global", "per_column", "reprogram"], "reprogram": {"threshold": 1e300}})"));
   const RunResult r = RunCimsim("experiment --config " + run + " --out " + Path("out"));
@@ -135,7 +135,7 @@ TEST_F(LifetimeCliTest, PointsPerTimeAndPolicyNoneEqualsPerColumnAtCalibrationAn
 }
 
 TEST_F(LifetimeCliTest, ReprogramsWithATinyThresholdAndResultsDependOnNeitherThreadsNorOtherPolicies) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 20);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string lifetime = std::string("{") + kTimes + R"(, "policies": ["global", "reprogram"],
       "reprogram": {"metric": "error", "threshold": 1e-6}})";
   const RunResult one = RunCimsim("experiment --config " + Config("t1.json", LifetimeConfig(q, data, lifetime, R"(, "threads": 1)")) +
@@ -175,7 +175,7 @@ TEST_F(LifetimeCliTest, ReprogramsWithATinyThresholdAndResultsDependOnNeitherThr
 }
 
 TEST_F(LifetimeCliTest, AResumedRunEqualsAnUninterruptedOne) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 20);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", LifetimeConfig(q, data, std::string("{") + kTimes + R"(,
       "policies": ["none", "reprogram"], "reprogram": {"metric": "alpha", "threshold": 0.3}})"));
   ASSERT_EQ(RunCimsim("experiment --config " + run + " --out " + Path("whole")).exit_code, 0);
@@ -192,7 +192,7 @@ TEST_F(LifetimeCliTest, AResumedRunEqualsAnUninterruptedOne) {
 }
 
 TEST_F(LifetimeCliTest, BadLifetimeSettingsExitTwoNamingFileKeyAndValue) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 20);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   struct Bad {
     std::string json;
     std::vector<std::string> fragments;
