@@ -26,7 +26,7 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
   HardwareAwareConfig h;
   h.where = where;
   r.RequireObject(j, "");
-  static constexpr std::string_view kKeys[] = {"xbar", "layers", "strength", "layer_strength", "seed"};
+  static constexpr std::string_view kKeys[] = {"xbar", "layers", "strength", "layer_strength", "epoch_strength", "seed"};
   r.CheckKeys(j, "", kKeys);
   if (!j.contains("xbar")) r.Fail("xbar", "required: the chip to train for (a crossbar config object or file, as in cimsim experiment)");
   const XbarShape xbar = ReadXbarShape(r, j["xbar"]);  // "<file>: hardware_aware.xbar" inline
@@ -60,6 +60,11 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
     r.RequireObject(j["layer_strength"], "layer_strength");
     for (const auto& [name, v] : j["layer_strength"].items()) h.layer_strength[name] = strength(v, "layer_strength." + name);
   }
+  if (j.contains("epoch_strength")) {
+    const nlohmann::json& e = j["epoch_strength"];
+    if (!e.is_array() || e.empty()) r.Fail("epoch_strength", Show(e) + " is not a non-empty array of factors >= 0 (one per epoch)");
+    for (size_t i = 0; i < e.size(); ++i) h.epoch_strength.push_back(strength(e[i], Element("epoch_strength", i)));
+  }
   if (j.contains("seed")) h.seed = r.Unsigned64(j["seed"], "seed");
   return h;
 }
@@ -72,6 +77,7 @@ HardwareAwareParams HardwareAwareConfig::Resolve(const std::vector<std::string>&
   p.crossbar = chip.crossbar;
   p.device = chip.device;
   p.seed = seed;
+  p.epoch_factors = epoch_strength;
   const std::vector<std::string>& cim = all_layers ? names : layers;
   std::string allowed;
   for (const std::string& n : names) allowed += (allowed.empty() ? "" : ", ") + n;

@@ -16,6 +16,8 @@
 //      "layers": "all" | ["conv1", ...],  the CIM layers (default all conv/linear layers); others are digital
 //      "strength": 1,                 scale of every deviation the chip causes (>= 0)
 //      "layer_strength": {"conv1": 0.5},  per CIM layer, overriding "strength"
+//      "epoch_strength": [0.5, 1, 0],  factor on every strength in epoch 1, 2, ... (the last for later
+//                                   epochs; >= 0, 0 = a noise-free epoch); default all 1
 //      "seed": 1}                     root of the noise streams
 // QAT defaults (where a training config has its own): epochs 15, optimizer.lr 0.01, schedule cosine.
 // The flags --w-bits, --a-bits [--method lsq|dsq|auto] build the uniform plan instead of "quant": every
@@ -45,6 +47,7 @@ struct HardwareAwareConfig {
   std::vector<std::string> layers;     // !all_layers
   double strength = 1;
   std::map<std::string, double> layer_strength;
+  std::vector<double> epoch_strength;  // the schedule's factors (HardwareAwareParams::epoch_factors)
   uint64_t seed = 1;
   std::string where;                   // "<file>: hardware_aware", for messages
   // The parameters for a model whose conv/linear layers are `names` (InputError naming `where` for a

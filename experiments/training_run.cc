@@ -201,6 +201,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   std::vector<int32_t> labels(static_cast<size_t>(B));
   for (int epoch = start; epoch < c.epochs; ++epoch) {
     batcher.StartEpoch(epoch);
+    if (job.before_epoch) job.before_epoch(epoch);
     const auto t0 = std::chrono::steady_clock::now();
     Progress progress = Progress::ToStderr("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs),
                                            batcher.NumImages());

@@ -49,6 +49,9 @@ struct TrainingJob {
   std::string out_dir;
   bool resume = false;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler
+  // Called before each epoch's first step with its 0-based index (also for the first epoch of a resumed
+  // run), e.g. to set a hardware-noise schedule's factor; optional.
+  std::function<void(int)> before_epoch;
 };
 
 struct EpochRecord {

@@ -1,11 +1,17 @@
 #include "train/hardware_aware.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "common/error.h"
 #include "train/qat_layers.h"
 
 namespace cimsim {
+
+double HardwareAwareParams::EpochFactor(int epoch) const {
+  if (epoch_factors.empty()) return 1.0;
+  return epoch_factors[std::min(static_cast<size_t>(std::max(epoch, 0)), epoch_factors.size() - 1)];
+}
 
 void EnableHardwareAwareTraining(QatNetwork& qat, const HardwareAwareParams& params, const std::string& where) {
   const DeviceModel device(params.device, where + ".xbar.device");
@@ -26,6 +32,11 @@ void EnableHardwareAwareTraining(QatNetwork& qat, const HardwareAwareParams& par
                                                             strength, where + ".xbar.crossbar (layer " + name + ")");
     mvm->EnableHardwareNoise(std::move(noise), params.seed, index);
   }
+}
+
+void SetHardwareNoiseFactor(QatNetwork& qat, double factor) {
+  for (auto& node : qat.net.nodes())
+    if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->hardware_noise()) mvm->SetHardwareNoiseFactor(factor);
 }
 
 }  // namespace cimsim

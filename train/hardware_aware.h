@@ -24,10 +24,17 @@ struct HardwareAwareParams {
   DeviceParams device;
   uint64_t seed = 1;
   std::vector<std::pair<std::string, double>> layers;  // CIM layers (node names) and their strengths >= 0
+  // The strength schedule: epoch e (0-based) multiplies every layer's strength by epoch_factors[e] (the
+  // last entry for later epochs; 1 when empty), e.g. {0.5, 1, 1, 0}: a ramp, then a noise-free epoch.
+  std::vector<double> epoch_factors;
+  double EpochFactor(int epoch) const;
 };
 
 // Throws InputError naming `where` for a layer that is not a conv/linear node of the network, or a chip
 // that does not fit a layer (CrossbarParams::ValidateLayer, the device range).
 void EnableHardwareAwareTraining(QatNetwork& qat, const HardwareAwareParams& params, const std::string& where);
+
+// Sets the schedule factor (>= 0) of every layer that trains with hardware noise.
+void SetHardwareNoiseFactor(QatNetwork& qat, double factor);
 
 }  // namespace cimsim

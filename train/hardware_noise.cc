@@ -40,7 +40,8 @@ LayerHardwareNoise::LayerHardwareNoise(const CrossbarParams& crossbar, const Dev
   }
 }
 
-void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& out) const {
+void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& out, double factor) const {
+  if (!(factor >= 0) || !std::isfinite(factor)) throw std::invalid_argument("LayerHardwareNoise: factor must be finite and >= 0");
   if (static_cast<int64_t>(codes.size()) != O_ * K_) throw std::invalid_argument("LayerHardwareNoise: codes are not [O, K]");
   const CrossbarCore core(codes, O_, K_, weight_bits_, x_min_, x_max_, device_, crossbar_, rng, where_);
   const CrossbarLayout& layout = core.layout();
@@ -97,10 +98,10 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
   for (double step : lsb) coarse = coarse || step > 1;
   if (exact && !coarse) out.adc_variance.assign(out.adc_variance.size(), 0.0);
   const double offset = layout.differential() ? 0.0 : layout.w_max();
-  const double s2 = strength_ * strength_;
+  const double strength = strength_ * factor, s2 = strength * strength;
   for (size_t i = 0; i < w_eff.size(); ++i) {
     const double w = codes[i];
-    out.weights[i] = static_cast<float>(w + strength_ * (w_eff[i] - offset - w));
+    out.weights[i] = static_cast<float>(w + strength * (w_eff[i] - offset - w));
     out.read_variance[i] = static_cast<float>(s2 * v_eff[i]);
   }
   for (double& u : out.adc_variance) u *= s2;

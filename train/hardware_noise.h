@@ -21,7 +21,8 @@
 // straight-through view of the quantization; only for "max" and "fixed" ADC ranges — a "calibrated"
 // range is set after programming, from activations, and is not known while training, so its rounding
 // is not injected). Offsets of the periphery are what calibration removes; they are not injected.
-// `strength` scales every deviation: w + strength·(ŵ − w), variances × strength².
+// `strength` scales every deviation: w + strength·(ŵ − w), variances × strength²; a draw may scale it
+// once more (the epoch's factor of a strength schedule): strength·factor in place of strength.
 #pragma once
 
 #include <algorithm>
@@ -48,8 +49,9 @@ class LayerHardwareNoise {
     std::vector<float> read_variance;  // v × strength² [O, K]
     std::vector<double> adc_variance;  // u × strength² [O]
   };
-  // One programming of codes [O, K] (|w| <= w_max) from rng.
-  void Sample(std::span<const int16_t> codes, Rng& rng, Draw& out) const;
+  // One programming of codes [O, K] (|w| <= w_max) from rng, its deviations scaled by strength·factor
+  // (factor >= 0).
+  void Sample(std::span<const int16_t> codes, Rng& rng, Draw& out, double factor = 1.0) const;
   // q(x) of input code x in [x_min, x_max] (see above; exact in float for inputs of up to 12 bits); 0
   // without read noise.
   float InputVarianceWeight(int32_t x) const { return q_table_[static_cast<size_t>(std::clamp(x, x_min_, x_max_) - x_min_)]; }

@@ -82,6 +82,37 @@ TEST(LayerHardwareNoise, StrengthScalesTheDeviation) {
   EXPECT_GT(moved, 0.1 * static_cast<double>(full.weights.size()) * 0.5 / (25.0 / 7.0));
 }
 
+// A draw's factor is the strength multiplied: strength 1 with factor 0.5 is bit-identical to strength
+// 0.5, and factor 0 gives the codes back with no noise.
+TEST(LayerHardwareNoise, FactorMultipliesTheStrength) {
+  DeviceParams dev;
+  dev.programming.kind = ProgrammingNoiseKind::kConstant;
+  dev.programming.sigma = 0.5;
+  dev.read.kind = ReadNoiseKind::kConstant;
+  dev.read.sigma = 0.1;
+  CrossbarParams chip = Chip(0);
+  chip.read_noise = true;
+  const int64_t O = 3, K = 40;
+  const std::vector<int16_t> codes = RandomCodes(O * K, 7, 5);
+  const LayerHardwareNoise one(chip, DeviceModel(dev), O, K, 4, 0, 15, 1.0, "test");
+  const LayerHardwareNoise half(chip, DeviceModel(dev), O, K, 4, 0, 15, 0.5, "test");
+  LayerHardwareNoise::Draw scaled, direct, none;
+  Rng a(6), b(6), c(6);
+  one.Sample(codes, a, scaled, 0.5);
+  half.Sample(codes, b, direct);
+  one.Sample(codes, c, none, 0.0);
+  EXPECT_EQ(scaled.weights, direct.weights);
+  EXPECT_EQ(scaled.read_variance, direct.read_variance);
+  EXPECT_EQ(scaled.adc_variance, direct.adc_variance);
+  double variance = 0;
+  for (float v : scaled.read_variance) variance += v;
+  EXPECT_GT(variance, 0);
+  for (size_t i = 0; i < none.weights.size(); ++i) EXPECT_EQ(none.weights[i], codes[i]) << i;
+  for (float v : none.read_variance) EXPECT_EQ(v, 0.0f);
+  Rng d(6);
+  EXPECT_THROW(one.Sample(codes, d, none, -1.0), std::invalid_argument);
+}
+
 // One programmed chip (the same rng seed programs the model's chip and the core), read 4000 times: the
 // sample variance of y − ŵ·x per output must match Σ_k q(x_k)·v[o, k] + 1/12 (the core rounds y to an
 // integer; the 24-bit ADC's own rounding is negligible). Statistical bound: for n = 4000 Gaussian

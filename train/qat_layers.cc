@@ -196,6 +196,12 @@ void QatMvm::EnableHardwareNoise(std::shared_ptr<const LayerHardwareNoise> noise
   var_conv_ = std::make_unique<Conv2d>(p);
 }
 
+void QatMvm::SetHardwareNoiseFactor(double factor) {
+  if (!hw_) throw std::logic_error("QatMvm::SetHardwareNoiseFactor: hardware noise is not enabled");
+  if (!(factor >= 0) || !std::isfinite(factor)) throw std::invalid_argument("QatMvm: hardware noise factor must be finite and >= 0");
+  hw_factor_ = factor;
+}
+
 void QatMvm::AddReadNoise(int64_t step, ThreadPool& pool, Workspace& ws) {
   const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
   const bool reads = hw_->HasReadNoise();
@@ -227,13 +233,17 @@ void QatMvm::AddReadNoise(int64_t step, ThreadPool& pool, Workspace& ws) {
 
 void QatMvm::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) {
   InputCodes(*inputs[0], xc_, pool);
-  if (hw_) {
+  if (hw_ && hw_factor_ == 0) {
+    hw_step_[0] += 1;
+    conv_.Forward({&xc_}, acc_, pool, ws);
+    train_conv_ = &conv_;
+  } else if (hw_) {
     const int64_t step = static_cast<int64_t>(hw_step_[0]);
     const Tensor& codes = conv_.weight();
     hw_codes_.resize(static_cast<size_t>(codes.size()));
     for (int64_t i = 0; i < codes.size(); ++i) hw_codes_[static_cast<size_t>(i)] = static_cast<int16_t>(codes[i]);
     Rng rng = HardwareNoiseProgramStream(hw_seed_, step, hw_node_);
-    hw_->Sample(hw_codes_, rng, hw_draw_);
+    hw_->Sample(hw_codes_, rng, hw_draw_, hw_factor_);
     std::copy(hw_draw_.weights.begin(), hw_draw_.weights.end(), noisy_conv_->weight().data());
     noisy_conv_->Forward({&xc_}, acc_, pool, ws);
     AddReadNoise(step, pool, ws);

@@ -94,6 +94,11 @@ class QatMvm : public Layer {
   // affected.
   void EnableHardwareNoise(std::shared_ptr<const LayerHardwareNoise> noise, uint64_t seed, int64_t node);
   const LayerHardwareNoise* hardware_noise() const { return hw_.get(); }
+  // Scales the layer's strength for the following steps (a strength schedule's factor, >= 0). At 0 the
+  // step is noise-free — the clean GEMM, no draw — but still counts as a draw, so the draw numbers of
+  // later steps do not depend on the schedule.
+  void SetHardwareNoiseFactor(double factor);
+  double hardware_noise_factor() const { return hw_factor_; }
   // The deployed integers of the current parameters: weight codes [O, K], per-channel scales, bias
   // codes (in accumulator units s_w[o]·s_in).
   std::vector<int16_t> WeightCodes() const;
@@ -129,6 +134,7 @@ class QatMvm : public Layer {
   uint64_t hw_seed_ = 0;
   int64_t hw_node_ = 0;
   Tensor hw_step_{1};
+  double hw_factor_ = 1;
   std::unique_ptr<Conv2d> noisy_conv_, var_conv_;
   LayerHardwareNoise::Draw hw_draw_;
   std::vector<int16_t> hw_codes_;

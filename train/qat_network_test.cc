@@ -179,6 +179,48 @@ TEST(QatNetwork, HardwareAwareStepsAreReproducibleAndLeaveInferenceExact) {
   EXPECT_NE(0, std::memcmp(one.data(), other.data(), one.size() * sizeof(float)));
 }
 
+// A strength schedule's factor 0 makes a step noise-free: the weights after it are bit-identical to a
+// step of the same network without hardware noise, and it still counts as a draw. The schedule's
+// factors per epoch (the last entry for later epochs).
+TEST(QatNetwork, HardwareNoiseFactorZeroIsACleanStepThatCountsItsDraw) {
+  const Cifar10Set images = RandomImages(12, 21);
+  HardwareAwareParams hw;
+  hw.device.programming.kind = ProgrammingNoiseKind::kConstant;
+  hw.device.programming.sigma = 0.5;
+  hw.crossbar.rows_max = 64;
+  auto weights = [&](bool noise, double factor) {
+    Built b = Build("resnet", 8, 'A', 4, QatMethod::kLsq, 17, 8, QatBatchNorm::kTrain);
+    HardwareAwareParams p = hw;
+    for (const std::string& name : MvmLayerNames(b.float_net)) p.layers.emplace_back(name, 1.0);
+    if (noise) {
+      EnableHardwareAwareTraining(*b.qat, p, "test");
+      SetHardwareNoiseFactor(*b.qat, factor);
+    }
+    TrainSteps(b, images, 2, 0.05, 2);
+    std::vector<float> all;
+    float steps = -1;
+    for (NetworkNode& node : b.qat->net.nodes())
+      node.layer->VisitTensors([&](const std::string& name, Tensor& t) {
+        if (name == "hw_step") steps = t[0];
+        else all.insert(all.end(), t.data(), t.data() + t.size());
+      });
+    EXPECT_EQ(steps, noise ? 2.0f : -1.0f);
+    return all;
+  };
+  const std::vector<float> clean = weights(false, 1), zero = weights(true, 0), full = weights(true, 1);
+  ASSERT_EQ(clean.size(), zero.size());
+  EXPECT_EQ(0, std::memcmp(clean.data(), zero.data(), clean.size() * sizeof(float)));
+  EXPECT_NE(0, std::memcmp(clean.data(), full.data(), clean.size() * sizeof(float)));
+
+  HardwareAwareParams schedule;
+  EXPECT_EQ(schedule.EpochFactor(3), 1.0);
+  schedule.epoch_factors = {0.5, 1.5, 0};
+  EXPECT_EQ(schedule.EpochFactor(0), 0.5);
+  EXPECT_EQ(schedule.EpochFactor(1), 1.5);
+  EXPECT_EQ(schedule.EpochFactor(2), 0.0);
+  EXPECT_EQ(schedule.EpochFactor(7), 0.0);
+}
+
 TEST(QatNetwork, HardwareAwareRejectsALayerThatIsNotConvOrLinear) {
   Built b = Build("resnet", 8, 'A', 4, QatMethod::kLsq, 17);
   HardwareAwareParams p;

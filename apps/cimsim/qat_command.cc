@@ -176,6 +176,8 @@ int QatCommand(const std::vector<std::string>& args) {
   job.out_dir = v.out;
   job.resume = v.resume;
   job.stop = InstallStopHandlers();
+  if (hardware_aware)
+    job.before_epoch = [&](int epoch) { SetHardwareNoiseFactor(*qat, hardware_aware->EpochFactor(epoch)); };
   if (!v.resume) {
     ThreadPool pool(v.threads);
     std::cerr << "cimsim qat: start (post-training scales): test accuracy "

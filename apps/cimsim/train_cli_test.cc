@@ -1,7 +1,7 @@
 // cimsim train and cimsim qat from the command line: a short from-scratch run lowers the loss;
 // SIGTERM + --resume ends with exactly the weights of an uninterrupted run; bad configs exit 2 naming
 // the key and leave what was written intact; a QAT run exports a model the integer engine runs with
-// the QAT network's predictions.
+// the QAT network's predictions; a hardware-aware epoch at strength factor 0 is a plain epoch.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -138,6 +138,9 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   bad_hw(R"({"xbar": ")" + chip + R"(", "layers": ["conv1"], "layer_strength": {"linear": 0.5}})",
          {"hardware_aware.layer_strength.linear", "digital layer"});
   bad_hw(R"({"xbar": ")" + chip + R"(", "strength": -1})", {"hardware_aware.strength", "-1"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "epoch_strength": [1, -0.5]})", {"hardware_aware.epoch_strength[1]", "-0.5", ">= 0"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "epoch_strength": []})", {"hardware_aware.epoch_strength", "non-empty array"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "epoch_strength": 0.5})", {"hardware_aware.epoch_strength", "0.5", "non-empty array"});
   bad_hw(R"({"layers": "all"})", {"hardware_aware.xbar", "required"});
   bad_hw(R"({"xbar": ")" + chip + R"(", "noise": 1})", {"hardware_aware.noise", "unknown key"});
   bad_hw(R"({"xbar": {"device": {"preset": "flash"}}})", {"hardware_aware.xbar", "device.preset", "flash"});
@@ -181,6 +184,30 @@ TEST_F(TrainCliTest, QatExportRunsOnTheIntegerEngineWithTheSamePredictions) {
   ASSERT_EQ(bn.exit_code, 0) << bn.output;
   EXPECT_NE(bn.output.find(" 0 prediction mismatches"), std::string::npos) << bn.output;
   EXPECT_NE(Read(Path("qat3/log.jsonl")).find("\"epoch\":1"), std::string::npos);
+}
+
+// Hardware-aware QAT with a strength schedule: epoch 1 at factor 0 is a noise-free epoch, so a one-epoch
+// run exports the integer model of the same run without hardware_aware (h5diff of its nodes); a
+// factor of 1 exports another model.
+TEST_F(TrainCliTest, AnEpochAtStrengthFactorZeroTrainsAsWithoutHardwareNoise) {
+  const std::string data = WriteData("train.bin", 60), model = WriteModel();
+  const std::string chip = Config("chip.json", R"({"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "slice_bits": 2,
+                                                   "read_noise": true, "read_time": 3600}})");
+  auto run = [&](const std::string& name, const std::string& hw) {
+    const std::string config = Config(name + ".json", R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                                                          R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
+                                                          "quant": {"default": {"weight_bits": 4, "activation_bits": 4, "mode": "qat"},
+                                                          "calibration": {"images": 30}})" + hw + "}");
+    const RunResult r = RunCimsim("qat --config " + config + " --out " + Path(name) + " --threads 2");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(" 0 prediction mismatches"), std::string::npos) << r.output;
+    return Path(name + "/model_q.h5");
+  };
+  const std::string plain = run("plain", "");
+  const std::string off = run("off", R"(, "hardware_aware": {"xbar": ")" + chip + R"(", "epoch_strength": [0, 1]})");
+  const std::string on = run("on", R"(, "hardware_aware": {"xbar": ")" + chip + R"(", "epoch_strength": [1, 0]})");
+  EXPECT_EQ(std::system(("h5diff " + plain + " " + off + " /nodes /nodes").c_str()), 0);
+  EXPECT_NE(std::system(("h5diff -q " + plain + " " + on + " /nodes /nodes").c_str()), 0);
 }
 
 }  // namespace
