@@ -68,6 +68,65 @@ TEST(IdealCore, ImageInputRangeAndOneVector) {
   EXPECT_EQ(y, (std::vector<int32_t>{-381, -254}));
 }
 
+// The kernel follows the layer's input range: unsigned codes within [0, 255] take the u8×s8 GEMM
+// when the build has VNNI; signed or wider inputs the int16 GEMM. Either way y is the naive sum
+// (the extreme codes included), so the choice never shows in the results.
+TEST(IdealCore, ChoosesTheKernelFromTheInputRangeAndStaysExact) {
+  struct Case {
+    int weight_bits;
+    int32_t x_min, x_max;
+    bool unsigned8;   // the range allows the u8×s8 kernel
+  };
+  const Case cases[] = {{8, 0, 255, true},   {4, 0, 15, true},     {8, 0, 1, true},  {8, -127, 127, false},
+                        {8, -1, 255, false}, {8, 0, 256, false},   {2, 0, 255, true}};
+  const int64_t N = 19, K = 147, n = 70;
+  Rng rng(12);
+  for (const Case& c : cases) {
+    const int w_max = (1 << (c.weight_bits - 1)) - 1;
+    std::vector<int16_t> w(static_cast<size_t>(N * K)), cols(static_cast<size_t>(K * n));
+    for (auto& v : w) v = static_cast<int16_t>(static_cast<int>(rng.Below(static_cast<uint64_t>(2 * w_max + 1))) - w_max);
+    for (auto& v : cols) v = static_cast<int16_t>(c.x_min + static_cast<int32_t>(rng.Below(static_cast<uint64_t>(c.x_max - c.x_min + 1))));
+    w[0] = static_cast<int16_t>(-w_max);
+    w[1] = static_cast<int16_t>(w_max);
+    cols[0] = static_cast<int16_t>(c.x_max);
+    cols[1] = static_cast<int16_t>(c.x_min);
+    const IdealCore core(w, N, K, c.weight_bits, c.x_min, c.x_max);
+    const auto expected_kernel = kInt8GemmIsFast && c.unsigned8 ? IdealCore::Kernel::kU8S8 : IdealCore::Kernel::kInt16;
+    EXPECT_EQ(core.kernel(), expected_kernel) << "[" << c.x_min << ", " << c.x_max << "]";
+    EXPECT_EQ(IdealCore::ChooseKernel(c.x_min, c.x_max), expected_kernel);
+
+    const int64_t ldy = n + 1;
+    std::vector<int32_t> y(static_cast<size_t>(N * ldy), -1);
+    MvmContext ctx;
+    core.Multiply(InputCodes::VectorMajor(cols.data(), K, n), y.data(), ldy, ctx);
+    for (int64_t o = 0; o < N; ++o) {
+      for (int64_t j = 0; j < ldy; ++j) {
+        int32_t expected = -1;  // columns past n untouched
+        if (j < n) {
+          expected = 0;
+          for (int64_t k = 0; k < K; ++k) expected += w[static_cast<size_t>(o * K + k)] * cols[static_cast<size_t>(j * K + k)];
+        }
+        ASSERT_EQ(y[static_cast<size_t>(o * ldy + j)], expected) << "[" << c.x_min << ", " << c.x_max << "] " << o << ", " << j;
+      }
+    }
+    // The other kernel, named explicitly where the range allows it, gives the same y.
+    if (c.unsigned8) {
+      for (const auto kernel : {IdealCore::Kernel::kInt16, IdealCore::Kernel::kU8S8}) {
+        const IdealCore named(w, N, K, c.weight_bits, c.x_min, c.x_max, kernel);
+        EXPECT_EQ(named.kernel(), kernel);
+        std::vector<int32_t> y2(y.size(), -1);
+        named.Multiply(InputCodes::VectorMajor(cols.data(), K, n), y2.data(), ldy, ctx);
+        EXPECT_EQ(y2, y) << "[" << c.x_min << ", " << c.x_max << "]";
+      }
+    } else {
+      EXPECT_TRUE(HasPart(InvalidArgumentOf([&] {
+                            IdealCore(w, N, K, c.weight_bits, c.x_min, c.x_max, IdealCore::Kernel::kU8S8);
+                          }),
+                          "needs inputs within [0, 255]"));
+    }
+  }
+}
+
 TEST(IdealCore, RejectsBadConstruction) {
   const std::vector<int16_t> w6(6, 1);
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { IdealCore(w6, 0, 6, 8, 0, 255); }), "N = 0"));
