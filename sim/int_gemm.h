@@ -18,7 +18,8 @@
 // _mm512_madd_epi16 + _mm512_add_epi32 with AVX-512BW, the same with 256-bit registers and tiles of
 // 4 rows × 24 columns with AVX2, a scalar loop otherwise; the choice is made at compile time
 // (-march). Column tails use masked (or partial) stores. Single-threaded (callers run images in
-// parallel), allocation-free, reentrant.
+// parallel), allocation-free, reentrant. Layers with unsigned inputs in [0, 255] have a path with
+// twice the multiply-adds per instruction, sim/int8_gemm.h; IdealCore chooses between the two.
 #pragma once
 
 #include <cstdint>
