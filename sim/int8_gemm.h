@@ -33,9 +33,9 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "sim/quad_codes.h"
+#include "sim/row_blocked_weights.h"
 
 namespace cimsim {
 
@@ -49,11 +49,10 @@ inline constexpr bool kInt8GemmIsFast = false;
 // byte b (0 past K), grouped in blocks of kRowBlock rows so that one micro-kernel step reads
 // kRowBlock consecutive quads: quad (o, kq) sits at
 //     ((o / kRowBlock) · Kq + kq) · kRowBlock + o % kRowBlock,
-// rows past N zero (PackedWeights' layout with quads for pairs).
-class PackedWeights8 {
+// rows past N zero (RowBlockedWeights, sim/row_blocked_weights.h, with 4 codes per lane: PackedWeights'
+// layout with quads for pairs).
+class PackedWeights8 : public RowBlockedWeights<4> {
  public:
-  static constexpr int64_t kRowBlock = 8;
-
   PackedWeights8() = default;
   // w: [N, K] row-major, every code in [−128, 127]; N, K >= 0. std::invalid_argument otherwise,
   // naming the offending code.
@@ -64,19 +63,10 @@ class PackedWeights8 {
     return static_cast<int32_t>(uint32_t{static_cast<uint8_t>(c0)} | (uint32_t{static_cast<uint8_t>(c1)} << 8) |
                                 (uint32_t{static_cast<uint8_t>(c2)} << 16) | (uint32_t{static_cast<uint8_t>(c3)} << 24));
   }
-  // Where quad (o, kq) lives (the layout above).
-  int64_t Index(int64_t o, int64_t kq) const { return ((o / kRowBlock) * quads() + kq) * kRowBlock + o % kRowBlock; }
 
-  int64_t N() const { return N_; }
-  int64_t K() const { return K_; }
-  int64_t quads() const { return (K_ + 3) / 4; }
-  const int32_t* data() const { return quads_.data(); }
+  int64_t quads() const { return lanes(); }
   // The quad w[o, 4kq .. 4kq+3] for o < N, kq < quads().
-  int32_t Quad(int64_t o, int64_t kq) const { return quads_[static_cast<size_t>(Index(o, kq))]; }
-
- private:
-  int64_t N_ = 0, K_ = 0;
-  std::vector<int32_t> quads_;
+  int32_t Quad(int64_t o, int64_t kq) const { return Lane(o, kq); }
 };
 
 // The oracle: y[o, j] = Σ_k w[o,k]·x.Get(k, j) for o < N, j < x.n(), summed in int64 and stored as

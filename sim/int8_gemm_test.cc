@@ -8,53 +8,27 @@
 
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "common/rng.h"
-#include "sim/int_gemm.h"
-#include "sim/paired_codes.h"
+#include "sim/gemm_test_support.h"
 
 namespace cimsim {
 namespace {
 
-constexpr int32_t kSentinel = -123456789;
-constexpr int64_t kPad = 3;  // ldy = n + kPad; the pad columns must keep kSentinel
+using gemm_test::Int16Path;
+using gemm_test::Int8Path;
+using gemm_test::kPad;
+using gemm_test::kSentinel;
+using gemm_test::RandomCodes;
+using gemm_test::Shape;
 
-std::vector<int16_t> RandomCodes(int64_t count, int lo, int hi, Rng& rng) {
-  std::vector<int16_t> v(static_cast<size_t>(count));
-  for (auto& c : v) c = static_cast<int16_t>(lo + static_cast<int>(rng.Below(static_cast<uint64_t>(hi - lo + 1))));
-  return v;
-}
-
-// Runs Int8Gemm, Int8GemmReference and IntGemm (int16, on the same codes) into sentinel-filled
-// buffers with ldy = n + kPad; all three must agree everywhere and leave the pad columns alone.
-// cols: vector-major [K, n]. Returns Int8Gemm's output.
+// Int8Gemm and Int8GemmReference, and IntGemm (int16, on the same codes), on w [N, K] and cols
+// (vector-major [K, n]) into sentinel-filled buffers with ldy = n + kPad; all three must agree
+// everywhere and leave the pad columns alone. Returns Int8Gemm's output.
 std::vector<int32_t> CheckAgainstReference(const std::vector<int16_t>& w, int64_t N, int64_t K,
                                            const std::vector<int16_t>& cols, int64_t n) {
-  const int64_t ldy = n + kPad;
-  QuadCodes x;
-  FillQuadCodes(InputCodes::VectorMajor(cols.data(), K, n), x);
-  PairedCodes x16;
-  FillPairedCodes(cols.data(), K, n, x16);
-  std::vector<int32_t> fast(static_cast<size_t>(N * ldy), kSentinel), ref = fast, int16 = fast;
-  Int8Gemm(PackedWeights8(w.data(), N, K), x, fast.data(), ldy);
-  Int8GemmReference(w.data(), N, K, x, ref.data(), ldy);
-  IntGemm(PackedWeights(w.data(), N, K), x16, int16.data(), ldy);
-  for (int64_t o = 0; o < N; ++o) {
-    for (int64_t j = 0; j < ldy; ++j) {
-      const size_t i = static_cast<size_t>(o * ldy + j);
-      if (j < n) {
-        EXPECT_EQ(fast[i], ref[i]) << "y[" << o << ", " << j << "], N=" << N << " K=" << K << " n=" << n;
-        EXPECT_EQ(int16[i], ref[i]) << "int16 path, y[" << o << ", " << j << "]";
-      } else {
-        EXPECT_EQ(fast[i], kSentinel) << "pad column " << j << " of row " << o << " written";
-        EXPECT_EQ(ref[i], kSentinel) << "reference wrote pad column " << j << " of row " << o;
-      }
-      if (::testing::Test::HasFailure()) return fast;  // one failure is enough for a case
-    }
-  }
-  return fast;
+  return gemm_test::CheckAgainstReference<Int8Path, Int16Path>(w, N, K, cols, n);
 }
 
 TEST(Int8GemmReference, HandWorked) {
@@ -107,8 +81,6 @@ TEST(PackedWeights8, RejectsCodesOutsideS8) {
   EXPECT_THROW(PackedWeights8(w.data(), -1, 2), std::invalid_argument);
 }
 
-using Shape = std::tuple<int64_t, int64_t, int64_t>;  // N, K, n
-
 class Int8GemmGrid : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(Int8GemmGrid, MatchesReference) {
@@ -125,11 +97,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Int8GemmGrid,
                          ::testing::Combine(::testing::Values(1, 3, 7, 8, 9, 17, 64),
                                             ::testing::Values(1, 2, 3, 4, 5, 6, 7, 27, 144, 577),
                                             ::testing::Values(1, 15, 16, 17, 33, 48, 49, 64, 65, 80, 1000)),
-                         [](const ::testing::TestParamInfo<Shape>& info) {
-                           return "N" + std::to_string(std::get<0>(info.param)) + "_K" +
-                                  std::to_string(std::get<1>(info.param)) + "_n" +
-                                  std::to_string(std::get<2>(info.param));
-                         });
+                         gemm_test::ShapeName);
 
 // Narrow codes (W4A4: |w| <= 7, x in [0, 15]) take the same path and must agree as well.
 TEST(Int8Gemm, FourBitCodes) {
@@ -178,46 +146,11 @@ TEST(Int8Gemm, ExactUpToTheInt32Bound) {
   EXPECT_EQ(y, ref);
 }
 
-TEST(Int8Gemm, LdyEqualToNAndExactBuffer) {
-  // No pad columns: a store past column n would land in the next row (or, on the last row, outside
-  // the buffer, which the sanitizer build catches).
-  const int64_t N = 7, K = 27, n = 17;
-  Rng rng(5);
-  const std::vector<int16_t> w = RandomCodes(N * K, -128, 127, rng);
-  const std::vector<int16_t> cols = RandomCodes(K * n, 0, 255, rng);
-  QuadCodes x;
-  FillQuadCodes(InputCodes::VectorMajor(cols.data(), K, n), x);
-  std::vector<int32_t> fast(static_cast<size_t>(N * n)), ref(fast.size());
-  Int8Gemm(PackedWeights8(w.data(), N, K), x, fast.data(), n);
-  Int8GemmReference(w.data(), N, K, x, ref.data(), n);
-  EXPECT_EQ(fast, ref);
-}
+TEST(Int8Gemm, LdyEqualToNAndExactBuffer) { gemm_test::CheckLdyEqualToNAndExactBuffer<Int8Path>(-128, 127); }
 
-TEST(Int8Gemm, EmptyShapes) {
-  const std::vector<int16_t> w = {1, 2, 3, 4, 5, 6};
-  QuadCodes x(3, 0);
-  Int8Gemm(PackedWeights8(w.data(), 2, 3), x, nullptr, 0);  // n = 0: nothing written
-  x.Resize(3, 4);
-  Int8Gemm(PackedWeights8(w.data(), 0, 3), x, nullptr, 4);  // N = 0: nothing written
-  // K = 0: every dot product is the empty sum, 0.
-  x.Resize(0, 100);
-  std::vector<int32_t> y(2 * 101, kSentinel);
-  Int8Gemm(PackedWeights8(w.data(), 2, 0), x, y.data(), 101);
-  for (int64_t o = 0; o < 2; ++o) {
-    for (int64_t j = 0; j < 101; ++j) EXPECT_EQ(y[static_cast<size_t>(o * 101 + j)], j < 100 ? 0 : kSentinel);
-  }
-}
+TEST(Int8Gemm, EmptyShapes) { gemm_test::CheckEmptyShapes<Int8Path>(); }
 
-TEST(Int8Gemm, RejectsMismatchedShapes) {
-  const std::vector<int16_t> w(12, 1);
-  const PackedWeights8 p(w.data(), 3, 4);
-  QuadCodes x(5, 2);
-  std::vector<int32_t> y(12);
-  EXPECT_THROW(Int8Gemm(p, x, y.data(), 2), std::invalid_argument);
-  EXPECT_THROW(Int8GemmReference(w.data(), 3, 4, x, y.data(), 2), std::invalid_argument);
-  x.Resize(4, 4);
-  EXPECT_THROW(Int8Gemm(p, x, y.data(), 3), std::invalid_argument);  // ldy < n
-}
+TEST(Int8Gemm, RejectsMismatchedShapes) { gemm_test::CheckRejectsMismatchedShapes<Int8Path>(); }
 
 }  // namespace
 }  // namespace cimsim

@@ -23,9 +23,9 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "sim/paired_codes.h"
+#include "sim/row_blocked_weights.h"
 
 namespace cimsim {
 
@@ -33,39 +33,28 @@ namespace cimsim {
 // w[o, 2kp+1] in the high 16 bits (0 past K), grouped in blocks of kRowBlock rows so that one
 // micro-kernel step reads kRowBlock consecutive pairs: pair (o, kp) sits at
 //     ((o / kRowBlock) · Kp + kp) · kRowBlock + o % kRowBlock,
-// rows past N zero.
-class PackedWeights {
+// rows past N zero (RowBlockedWeights, sim/row_blocked_weights.h, with 2 codes per lane).
+class PackedWeights : public RowBlockedWeights<2> {
  public:
-  static constexpr int64_t kRowBlock = 8;
-
   PackedWeights() = default;
   // w: [N, K] row-major; N, K >= 0 (std::invalid_argument otherwise).
   PackedWeights(const int16_t* w, int64_t N, int64_t K);
 
   // Sets the shape and zero-fills every pair (padding included), for filling in place with SetPair;
   // never shrinks the capacity, so a buffer reused for same-or-smaller shapes does not allocate.
-  void Reshape(int64_t N, int64_t K);
+  void Reshape(int64_t N, int64_t K) { SetShapeZeroed(N, K, "PackedWeights"); }
   // Two codes as the int32 lane `vpmaddwd` multiplies: lo in the low 16 bits, hi in the high 16.
   static int32_t PackPair(int16_t lo, int16_t hi) {
     return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
                                 (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
   }
-  // Where pair (o, kp) lives (the layout above).
-  int64_t Index(int64_t o, int64_t kp) const { return ((o / kRowBlock) * pairs() + kp) * kRowBlock + o % kRowBlock; }
   // Pair (o, kp) = (w[o, 2kp], w[o, 2kp+1]) as PackPair; o < N, kp < pairs(), w[o, K] = 0 when K is odd.
-  void SetPair(int64_t o, int64_t kp, int32_t pair) { pairs_[static_cast<size_t>(Index(o, kp))] = pair; }
-  int32_t* mutable_data() { return pairs_.data(); }
+  void SetPair(int64_t o, int64_t kp, int32_t pair) { SetLane(o, kp, pair); }
+  using RowBlockedWeights::mutable_data;
 
-  int64_t N() const { return N_; }
-  int64_t K() const { return K_; }
-  int64_t pairs() const { return (K_ + 1) / 2; }
-  const int32_t* data() const { return pairs_.data(); }
+  int64_t pairs() const { return lanes(); }
   // The pair (w[o, 2kp], w[o, 2kp+1]) for o < N, kp < pairs().
-  int32_t Pair(int64_t o, int64_t kp) const { return pairs_[static_cast<size_t>(Index(o, kp))]; }
-
- private:
-  int64_t N_ = 0, K_ = 0;
-  std::vector<int32_t> pairs_;
+  int32_t Pair(int64_t o, int64_t kp) const { return Lane(o, kp); }
 };
 
 // The oracle: y[o, j] = Σ_k w[o,k]·x.Get(k, j) for o < N, j < x.n(). Requires x.K() == K, ldy >= x.n().

@@ -6,45 +6,20 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
-#include <tuple>
 #include <vector>
 
 #include "common/rng.h"
+#include "sim/gemm_test_support.h"
 
 namespace cimsim {
 namespace {
 
-constexpr int32_t kSentinel = -123456789;
-constexpr int64_t kPad = 3;  // ldy = n + kPad; the pad columns must keep kSentinel
-
-std::vector<int16_t> RandomCodes(int64_t count, int lo, int hi, Rng& rng) {
-  std::vector<int16_t> v(static_cast<size_t>(count));
-  for (auto& c : v) c = static_cast<int16_t>(lo + static_cast<int>(rng.Below(static_cast<uint64_t>(hi - lo + 1))));
-  return v;
-}
-
-// Runs IntGemm and IntGemmReference into sentinel-filled buffers with ldy = n + kPad; both must agree
-// everywhere and leave the pad columns alone. Returns IntGemm's output.
-std::vector<int32_t> CheckAgainstReference(const std::vector<int16_t>& w, int64_t N, int64_t K,
-                                           const PairedCodes& x) {
-  const int64_t n = x.n(), ldy = n + kPad;
-  std::vector<int32_t> fast(static_cast<size_t>(N * ldy), kSentinel), ref = fast;
-  IntGemm(PackedWeights(w.data(), N, K), x, fast.data(), ldy);
-  IntGemmReference(w.data(), N, K, x, ref.data(), ldy);
-  for (int64_t o = 0; o < N; ++o) {
-    for (int64_t j = 0; j < ldy; ++j) {
-      const size_t i = static_cast<size_t>(o * ldy + j);
-      if (j < n) {
-        EXPECT_EQ(fast[i], ref[i]) << "y[" << o << ", " << j << "], N=" << N << " K=" << K << " n=" << n;
-      } else {
-        EXPECT_EQ(fast[i], kSentinel) << "pad column " << j << " of row " << o << " written";
-        EXPECT_EQ(ref[i], kSentinel) << "reference wrote pad column " << j << " of row " << o;
-      }
-      if (::testing::Test::HasFailure()) return fast;  // one failure is enough for a case
-    }
-  }
-  return fast;
-}
+using gemm_test::CheckAgainstReference;
+using gemm_test::Int16Path;
+using gemm_test::kPad;
+using gemm_test::kSentinel;
+using gemm_test::RandomCodes;
+using gemm_test::Shape;
 
 TEST(IntGemmReference, HandWorked) {
   // w = [[1, 2, 3], [-1, 0, 4]], x columns (1, 1, 1), (2, -3, 5):
@@ -113,8 +88,6 @@ TEST(PackedWeights, ReshapeZeroFillsAndSetPairFillsInPlace) {
   EXPECT_THROW(filled.Reshape(3, -1), std::invalid_argument);
 }
 
-using Shape = std::tuple<int64_t, int64_t, int64_t>;  // N, K, n
-
 class IntGemmGrid : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(IntGemmGrid, MatchesReference) {
@@ -122,20 +95,14 @@ TEST_P(IntGemmGrid, MatchesReference) {
   Rng rng = Rng(2024).Derive(static_cast<uint64_t>(N * 1000003 + K * 1009 + n));
   const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
   const std::vector<int16_t> cols = RandomCodes(K * n, -127, 255, rng);
-  PairedCodes x;
-  FillPairedCodes(cols.data(), K, n, x);
-  CheckAgainstReference(w, N, K, x);
+  CheckAgainstReference<Int16Path>(w, N, K, cols, n);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, IntGemmGrid,
                          ::testing::Combine(::testing::Values(1, 5, 6, 7, 16, 17, 64),
                                             ::testing::Values(1, 2, 3, 27, 144, 576, 577),
                                             ::testing::Values(1, 15, 16, 17, 31, 32, 33, 64, 1000)),
-                         [](const ::testing::TestParamInfo<Shape>& info) {
-                           return "N" + std::to_string(std::get<0>(info.param)) + "_K" +
-                                  std::to_string(std::get<1>(info.param)) + "_n" +
-                                  std::to_string(std::get<2>(info.param));
-                         });
+                         gemm_test::ShapeName);
 
 // Every weight and input at the extreme of its range, at the largest grid depth: the sums are
 // K·(±127)·255 and K·(±127)·(−127), worked by hand.
@@ -149,9 +116,7 @@ TEST(IntGemm, ExtremeCodesAtLargestK) {
   for (int64_t j = 0; j < n; ++j) {
     for (int64_t k = 0; k < K; ++k) cols[static_cast<size_t>(j * K + k)] = j % 2 == 0 ? 255 : -127;
   }
-  PairedCodes x;
-  FillPairedCodes(cols.data(), K, n, x);
-  const std::vector<int32_t> y = CheckAgainstReference(w, N, K, x);
+  const std::vector<int32_t> y = CheckAgainstReference<Int16Path>(w, N, K, cols, n);
   const int64_t ldy = n + kPad;
   for (int64_t o = 0; o < N; ++o) {
     for (int64_t j = 0; j < n; ++j) {
@@ -180,46 +145,11 @@ TEST(IntGemm, ExactUpToTheInt32Bound) {
   }
 }
 
-TEST(IntGemm, LdyEqualToNAndExactBuffer) {
-  // No pad columns: a store past column n would land in the next row (or, on the last row, outside
-  // the buffer, which the sanitizer build catches).
-  const int64_t N = 7, K = 27, n = 17;
-  Rng rng(5);
-  const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
-  const std::vector<int16_t> cols = RandomCodes(K * n, 0, 255, rng);
-  PairedCodes x;
-  FillPairedCodes(cols.data(), K, n, x);
-  std::vector<int32_t> fast(static_cast<size_t>(N * n)), ref(fast.size());
-  IntGemm(PackedWeights(w.data(), N, K), x, fast.data(), n);
-  IntGemmReference(w.data(), N, K, x, ref.data(), n);
-  EXPECT_EQ(fast, ref);
-}
+TEST(IntGemm, LdyEqualToNAndExactBuffer) { gemm_test::CheckLdyEqualToNAndExactBuffer<Int16Path>(-127, 127); }
 
-TEST(IntGemm, EmptyShapes) {
-  const std::vector<int16_t> w = {1, 2, 3, 4, 5, 6};
-  PairedCodes x(3, 0);
-  IntGemm(PackedWeights(w.data(), 2, 3), x, nullptr, 0);  // n = 0: nothing written
-  x.Resize(3, 4);
-  IntGemm(PackedWeights(w.data(), 0, 3), x, nullptr, 4);  // N = 0: nothing written
-  // K = 0: every dot product is the empty sum, 0.
-  x.Resize(0, 100);
-  std::vector<int32_t> y(2 * 101, kSentinel);
-  IntGemm(PackedWeights(w.data(), 2, 0), x, y.data(), 101);
-  for (int64_t o = 0; o < 2; ++o) {
-    for (int64_t j = 0; j < 101; ++j) EXPECT_EQ(y[static_cast<size_t>(o * 101 + j)], j < 100 ? 0 : kSentinel);
-  }
-}
+TEST(IntGemm, EmptyShapes) { gemm_test::CheckEmptyShapes<Int16Path>(); }
 
-TEST(IntGemm, RejectsMismatchedShapes) {
-  const std::vector<int16_t> w(12, 1);
-  const PackedWeights p(w.data(), 3, 4);
-  PairedCodes x(5, 2);
-  std::vector<int32_t> y(12);
-  EXPECT_THROW(IntGemm(p, x, y.data(), 2), std::invalid_argument);
-  EXPECT_THROW(IntGemmReference(w.data(), 3, 4, x, y.data(), 2), std::invalid_argument);
-  x.Resize(4, 4);
-  EXPECT_THROW(IntGemm(p, x, y.data(), 3), std::invalid_argument);  // ldy < n
-}
+TEST(IntGemm, RejectsMismatchedShapes) { gemm_test::CheckRejectsMismatchedShapes<Int16Path>(); }
 
 }  // namespace
 }  // namespace cimsim

@@ -1,34 +1,15 @@
 #include "sim/paired_codes.h"
 
-#include <algorithm>
-#include <stdexcept>
-#include <string>
-
 namespace cimsim {
-
-void PairedCodes::SetShape(int64_t K, int64_t n, const char* fn) {
-  if (K < 0 || n < 0) {
-    throw std::invalid_argument(std::string(fn) + ": K = " + std::to_string(K) + ", n = " + std::to_string(n) +
-                                "; both must be >= 0");
-  }
-  K_ = K;
-  n_ = n;
-  n_stride_ = (n + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-  const auto count = static_cast<size_t>(size());
-  if (data_.size() < count) data_.resize(count);  // never shrinks: capacity is kept for reuse
-}
 
 void PairedCodes::Resize(int64_t K, int64_t n) {
   SetShape(K, n, "PairedCodes::Resize");
-  std::fill(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(size()), int16_t{0});
+  ZeroAll();
 }
 
 void PairedCodes::ReshapeForFill(int64_t K, int64_t n) {
   SetShape(K, n, "PairedCodes::ReshapeForFill");
-  for (int64_t kp = 0; kp < pairs(); ++kp) {
-    int16_t* row = PairRow(kp);
-    std::fill(row + 2 * n_, row + 2 * n_stride_, int16_t{0});
-  }
+  ZeroColumnPadding();
   if (K % 2 == 1) {
     int16_t* last = PairRow(pairs() - 1);
     for (int64_t j = 0; j < n; ++j) last[2 * j + 1] = 0;

@@ -16,19 +16,17 @@
 // a multiple of 128 bytes long, so every row pair starts on that alignment too.
 #pragma once
 
-#include <Eigen/Core>
-#include <cassert>
 #include <cstdint>
-#include <vector>
 
 #include "sim/input_codes.h"
+#include "sim/interleaved_codes.h"
 
 namespace cimsim {
 
-class PairedCodes {
+// The storage (shape, padding, grow-only buffer) is InterleavedCodes' (sim/interleaved_codes.h) with
+// row pairs for groups: 2 rows per group, 2 int16 slots per column, n_stride a multiple of 32.
+class PairedCodes : public InterleavedCodes<int16_t, 2, 2, 32> {
  public:
-  static constexpr int64_t kColumnAlign = 32;  // n_stride is a multiple of this
-
   PairedCodes() = default;
   PairedCodes(int64_t K, int64_t n) { Resize(K, n); }
 
@@ -39,32 +37,20 @@ class PairedCodes {
   // missing partner of an odd last row), for a caller that then sets every element k < K, j < n.
   void ReshapeForFill(int64_t K, int64_t n);
 
-  int64_t K() const { return K_; }
-  int64_t n() const { return n_; }
-  int64_t n_stride() const { return n_stride_; }
-  int64_t pairs() const { return (K_ + 1) / 2; }  // Kp, the number of row pairs
+  int64_t pairs() const { return groups(); }  // Kp, the number of row pairs
 
-  void Set(int64_t k, int64_t j, int16_t v) { data_[Index(k, j)] = v; }
-  int16_t Get(int64_t k, int64_t j) const { return data_[Index(k, j)]; }
+  void Set(int64_t k, int64_t j, int16_t v) { Cell(Index(k, j)) = v; }
+  int16_t Get(int64_t k, int64_t j) const { return Cell(Index(k, j)); }
 
   // Row pair kp in [0, pairs()): 2·n_stride int16.
-  int16_t* PairRow(int64_t kp) { return data_.data() + kp * 2 * n_stride_; }
-  const int16_t* PairRow(int64_t kp) const { return data_.data() + kp * 2 * n_stride_; }
+  int16_t* PairRow(int64_t kp) { return GroupRow(kp); }
+  const int16_t* PairRow(int64_t kp) const { return GroupRow(kp); }
 
-  int16_t* data() { return data_.data(); }
-  const int16_t* data() const { return data_.data(); }
-  int64_t size() const { return pairs() * 2 * n_stride_; }  // int16 elements in use
+  using InterleavedCodes::data;
+  int16_t* data() { return mutable_data(); }
 
  private:
-  // Checks K, n >= 0 (std::invalid_argument naming fn), sets the shape and grows the buffer.
-  void SetShape(int64_t K, int64_t n, const char* fn);
-  int64_t Index(int64_t k, int64_t j) const {
-    assert(k >= 0 && k < K_ && j >= 0 && j < n_);
-    return ((k / 2) * n_stride_ + j) * 2 + (k % 2);
-  }
-
-  int64_t K_ = 0, n_ = 0, n_stride_ = 0;
-  std::vector<int16_t, Eigen::aligned_allocator<int16_t>> data_;
+  size_t Index(int64_t k, int64_t j) const { return CellOffset(k, j) + static_cast<size_t>(k % 2); }
 };
 
 // Resizes `out` to (x.K, x.n) and copies the view x (sim/input_codes.h) into it; row-major views

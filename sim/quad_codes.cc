@@ -1,34 +1,17 @@
 #include "sim/quad_codes.h"
 
 #include <algorithm>
-#include <stdexcept>
-#include <string>
 
 namespace cimsim {
 
-void QuadCodes::SetShape(int64_t K, int64_t n, const char* fn) {
-  if (K < 0 || n < 0) {
-    throw std::invalid_argument(std::string(fn) + ": K = " + std::to_string(K) + ", n = " + std::to_string(n) +
-                                "; both must be >= 0");
-  }
-  K_ = K;
-  n_ = n;
-  n_stride_ = (n + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-  const auto count = static_cast<size_t>(size());
-  if (data_.size() < count) data_.resize(count);  // never shrinks: capacity is kept for reuse
-}
-
 void QuadCodes::Resize(int64_t K, int64_t n) {
   SetShape(K, n, "QuadCodes::Resize");
-  std::fill(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(size()), uint32_t{0});
+  ZeroAll();
 }
 
 void QuadCodes::ReshapeForFill(int64_t K, int64_t n) {
   SetShape(K, n, "QuadCodes::ReshapeForFill");
-  for (int64_t kq = 0; kq < quads(); ++kq) {
-    uint32_t* row = QuadRow(kq);
-    std::fill(row + n_, row + n_stride_, uint32_t{0});
-  }
+  ZeroColumnPadding();
 }
 
 void FillQuadCodes(const InputCodes& x, QuadCodes& out) {

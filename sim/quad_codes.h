@@ -15,19 +15,17 @@
 // of 256 bytes long, so every row quad starts on that alignment too.
 #pragma once
 
-#include <Eigen/Core>
-#include <cassert>
 #include <cstdint>
-#include <vector>
 
 #include "sim/input_codes.h"
+#include "sim/interleaved_codes.h"
 
 namespace cimsim {
 
-class QuadCodes {
+// The storage (shape, padding, grow-only buffer) is InterleavedCodes' (sim/interleaved_codes.h) with
+// row quads for groups: 4 rows per group, 1 uint32 slot per column, n_stride a multiple of 64.
+class QuadCodes : public InterleavedCodes<uint32_t, 4, 1, 64> {
  public:
-  static constexpr int64_t kColumnAlign = 64;  // n_stride is a multiple of this
-
   QuadCodes() = default;
   QuadCodes(int64_t K, int64_t n) { Resize(K, n); }
 
@@ -38,10 +36,7 @@ class QuadCodes {
   // that then writes every quad (kq, j < n) whole, with zero bytes past K (FillQuadCodes).
   void ReshapeForFill(int64_t K, int64_t n);
 
-  int64_t K() const { return K_; }
-  int64_t n() const { return n_; }
-  int64_t n_stride() const { return n_stride_; }
-  int64_t quads() const { return (K_ + 3) / 4; }  // Kq, the number of row quads
+  int64_t quads() const { return groups(); }  // Kq, the number of row quads
 
   // Four codes as one quad: c0 in byte 0 … c3 in byte 3.
   static uint32_t PackQuad(uint8_t c0, uint8_t c1, uint8_t c2, uint8_t c3) {
@@ -49,29 +44,15 @@ class QuadCodes {
   }
   // Code (k, j), k < K, j < n; Set keeps the other three codes of its quad.
   void Set(int64_t k, int64_t j, uint8_t v) {
-    uint32_t& q = data_[Index(k, j)];
+    uint32_t& q = Cell(CellOffset(k, j));
     const int shift = static_cast<int>(8 * (k % 4));
     q = (q & ~(uint32_t{0xff} << shift)) | (uint32_t{v} << shift);
   }
-  uint8_t Get(int64_t k, int64_t j) const { return static_cast<uint8_t>(data_[Index(k, j)] >> (8 * (k % 4))); }
+  uint8_t Get(int64_t k, int64_t j) const { return static_cast<uint8_t>(Cell(CellOffset(k, j)) >> (8 * (k % 4))); }
 
   // Row quad kq in [0, quads()): n_stride uint32.
-  uint32_t* QuadRow(int64_t kq) { return data_.data() + kq * n_stride_; }
-  const uint32_t* QuadRow(int64_t kq) const { return data_.data() + kq * n_stride_; }
-
-  const uint32_t* data() const { return data_.data(); }
-  int64_t size() const { return quads() * n_stride_; }  // quads in use
-
- private:
-  // Checks K, n >= 0 (std::invalid_argument naming fn), sets the shape and grows the buffer.
-  void SetShape(int64_t K, int64_t n, const char* fn);
-  size_t Index(int64_t k, int64_t j) const {
-    assert(k >= 0 && k < K_ && j >= 0 && j < n_);
-    return static_cast<size_t>((k / 4) * n_stride_ + j);
-  }
-
-  int64_t K_ = 0, n_ = 0, n_stride_ = 0;
-  std::vector<uint32_t, Eigen::aligned_allocator<uint32_t>> data_;
+  uint32_t* QuadRow(int64_t kq) { return GroupRow(kq); }
+  const uint32_t* QuadRow(int64_t kq) const { return GroupRow(kq); }
 };
 
 // Resizes `out` to (x.K, x.n) and copies the view x (sim/input_codes.h) into it. The caller promises
