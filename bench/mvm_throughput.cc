@@ -11,20 +11,29 @@
 // blocks of 128, every block with its own random stream) and the relative error
 // ‖s_w·y − W·x‖₂ / ‖W·x‖₂ against the exact float product (W the float weights, s_w the code step),
 // which includes the 8-bit weight quantization (printed alone as "ideal codes").
+// Each configuration runs twice: with its ADC range "max" (the nominal full scale: no clipping, but
+// most reads use a few codes) and "calibrated" — the chip calibrated as experiments calibrate it
+// (calib/chip_calibration.h CalibrateLayer on the library's uniform random calibration inputs over the
+// layer's input range, default ChipCalibrationParams: ADC full scale per column at the 99.99th
+// percentile of |analog| and per-column least-squares corrections; ApplyCalibration makes the core).
+// The calibrated error is the one comparable with other simulators' calibrated ADCs.
 // Usage: bench_mvm_throughput [--config a|b|c|d|e|all] [--n 10000] [--threads 2]
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
 #include "common/parallel.h"
+#include "calib/chip_calibration.h"
 #include "common/rng.h"
 #include "devices/device_model.h"
 #include "devices/device_presets.h"
+#include "nets/quantized_model.h"
 #include "sim/crossbar_core.h"
 #include "sim/paired_codes.h"
 
@@ -48,7 +57,6 @@ Config MakeConfig(char name) {
   c.crossbar.adc.bits = 8;
   c.crossbar.adc.range = AdcRange::kMax;
   auto programming_noise = [&] {
-    c.device.preset = "custom";
     c.device.programming.kind = ProgrammingNoiseKind::kProportional;
     c.device.programming.relative = 0.05;
   };
@@ -119,11 +127,35 @@ double RelativeError(const Problem& p, const std::vector<int32_t>& y) {
   return std::sqrt(err / ref);
 }
 
-void Run(char name, const Problem& p, int64_t n, int threads) {
-  const Config c = MakeConfig(name);
+// The layer as a linear QNode (what the calibration reads: name, shape, weight codes).
+QNode LayerNode(const Problem& p) {
+  QNode node;
+  node.name = "bench";
+  node.kind = QNodeKind::kLinear;
+  node.in_channels = static_cast<int>(kDepth);
+  node.out_channels = static_cast<int>(kOutputs);
+  node.weights = p.codes;
+  return node;
+}
+
+// The configuration's chip, with its ADC range "max" or calibrated by the library (see the top).
+std::unique_ptr<MvmCore> Chip(const Config& c, const Problem& p, bool calibrated) {
   const DeviceModel device(c.device);
+  CrossbarParams params = c.crossbar;
+  if (calibrated) params.adc.range = AdcRange::kCalibrated;
   Rng program(1);
-  const CrossbarCore core(p.codes, kOutputs, kDepth, 8, 0, 255, device, c.crossbar, program, "config " + std::string(1, name));
+  const std::string where = "config " + std::string(1, c.name);
+  auto core = std::make_unique<CrossbarCore>(p.codes, kOutputs, kDepth, 8, 0, 255, device, params, program, where);
+  if (!calibrated) return core;
+  const ChipCalibrationParams cal_params;
+  const LayerCalibration cal = CalibrateLayer(LayerNode(p), *core, cal_params);
+  return ApplyCalibration(cal, *core, where);
+}
+
+void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated) {
+  const Config c = MakeConfig(name);
+  const std::unique_ptr<MvmCore> chip = Chip(c, p, calibrated);
+  const auto& core = dynamic_cast<const CrossbarCore&>(*chip);
   ThreadPool pool(threads);
   std::vector<CrossbarScratch> scratch(static_cast<size_t>(threads));
   const int64_t blocks = static_cast<int64_t>(p.x.size());
@@ -150,8 +182,9 @@ void Run(char name, const Problem& p, int64_t n, int threads) {
       for (int64_t o = 0; o < kOutputs; ++o)
         y[static_cast<size_t>((b * kBlock + j) * kOutputs + o)] = block_out[static_cast<size_t>(b)][static_cast<size_t>(o * m + j)];
   }
-  std::printf("config %c (%s): %lld MVMs in %.3f s = %.0f MVM/s, relative error %.3e\n", name, c.what,
-              static_cast<long long>(n), seconds, static_cast<double>(n) / seconds, RelativeError(p, y));
+  std::printf("config %c (%s), ADC range %s: %lld MVMs in %.3f s = %.0f MVM/s, relative error %.3e\n", name,
+              c.what, calibrated ? "calibrated" : "max", static_cast<long long>(n), seconds,
+              static_cast<double>(n) / seconds, RelativeError(p, y));
 }
 
 // The error of the exact integer product alone (weight quantization).
@@ -196,7 +229,9 @@ int main(int argc, char** argv) {
     for (char c : names) (void)cimsim::MakeConfig(c);  // reject a bad name before the setup work
     const cimsim::Problem p = cimsim::MakeProblem(n);
     cimsim::IdealCodesError(p, n);
-    for (char c : names) cimsim::Run(c, p, n, threads);
+    for (char c : names) {
+      for (bool calibrated : {false, true}) cimsim::Run(c, p, n, threads, calibrated);
+    }
   } catch (const cimsim::InputError& e) {
     std::cerr << "bench_mvm_throughput: error: " << e.what() << '\n';
     return 2;

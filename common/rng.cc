@@ -72,21 +72,54 @@ void Rng::RefillNormals() {
 
 void Rng::FillNormal(double* out, int64_t n) {
   if (n < 0) throw std::invalid_argument("Rng::FillNormal: n = " + std::to_string(n) + ", must be >= 0");
+  FillNormalMasked(out, n, 1, nullptr);
+}
+
+void Rng::FillNormalRows(double* out, int64_t rows, int64_t row_length, const uint8_t* needed) {
+  if (rows < 0 || row_length < 0) {
+    throw std::invalid_argument("Rng::FillNormalRows: rows = " + std::to_string(rows) + ", row_length = " +
+                                std::to_string(row_length) + ", both must be >= 0");
+  }
+  if (row_length == 0) return;
+  FillNormalMasked(out, rows * row_length, row_length, needed);
+}
+
+void Rng::FillNormalMasked(double* out, int64_t n, int64_t row_length, const uint8_t* needed) {
+  double* const first = out;
   // 1. What is left in the buffer.
   const int64_t buffered = std::min<int64_t>(n, kNormalBlock - normal_next_);
   std::copy_n(normals_ + normal_next_, buffered, out);
   normal_next_ += static_cast<int>(buffered);
   out += buffered;
   n -= buffered;
-  // 2. Whole blocks straight into out, up to kChunkBlocks blocks per BoxMullerBlock call (the words
+  // 2. Whole blocks straight into out, up to kChunkBlocks blocks per chunk of words (the words
   //    are taken in the order Normal() would take them and the transform is pairwise, so this is
-  //    the same sequence).
+  //    the same sequence). With a mask, only the pairs that touch a run of needed rows are
+  //    transformed: pair p of the chunk covers out[2p, 2p + 2), and the chunk's length is even.
   constexpr int64_t kChunkBlocks = 32;
   uint64_t words[kChunkBlocks * kNormalBlock];
   while (n >= kNormalBlock) {
     const int64_t count = std::min(n / kNormalBlock, kChunkBlocks) * kNormalBlock;
     for (int64_t i = 0; i < count; ++i) words[i] = NextU64();
-    BoxMullerBlock(words, out, count / 2);
+    if (needed == nullptr) {
+      BoxMullerBlock(words, out, count / 2);
+    } else {
+      const int64_t pos = out - first;   // the chunk is [pos, pos + count) of the call's values
+      const int64_t last_row = (pos + count - 1) / row_length;
+      for (int64_t r = pos / row_length; r <= last_row;) {
+        if (!needed[r]) {
+          ++r;
+          continue;
+        }
+        int64_t r_end = r + 1;   // a run of needed rows [r, r_end)
+        while (r_end <= last_row && needed[r_end]) ++r_end;
+        const int64_t lo = std::max(r * row_length, pos) - pos;
+        const int64_t hi = std::min(r_end * row_length, pos + count) - pos;
+        const int64_t p0 = lo / 2, p1 = (hi + 1) / 2;
+        BoxMullerBlock(words + 2 * p0, out + 2 * p0, p1 - p0);
+        r = r_end;
+      }
+    }
     out += count;
     n -= count;
   }

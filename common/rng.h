@@ -20,6 +20,14 @@
 // Normal()). A fresh or derived generator starts with an empty buffer. Copies carry the buffer (a
 // copy continues exactly as the original would); Derive() uses only the stream key, never the
 // buffer or the state.
+// Masked fill:
+//   FillNormalRows(out, rows, L, needed): the words and the state of FillNormal(out, rows·L) (so
+//     also of rows·L Normal() calls), but only the rows j with needed[j] != 0 are guaranteed to
+//     hold FillNormal's values, bit for bit: out[j·L + i], i < L. Entries of other rows are
+//     unspecified (left as they were or overwritten with normals), never outside out[0, rows·L).
+//     Since every Box–Muller output is a pure function of its own two words (common/box_muller.h),
+//     skipping the transform of pairs that no needed row touches changes no needed value and no
+//     word taken: the stream is FillNormal's whatever the mask.
 #pragma once
 
 #include <cmath>  // kept: includers may rely on it
@@ -48,6 +56,11 @@ class Rng {
   // out[0..n) = what n successive Normal() calls would return, with the same effect on *this;
   // whole blocks go straight into out. n >= 0 (std::invalid_argument otherwise).
   void FillNormal(double* out, int64_t n);
+  // FillNormal(out, rows·row_length) whose values are guaranteed only in the rows j with
+  // needed[j] != 0 (row j = out[j·row_length, (j + 1)·row_length)); the generator ends exactly as
+  // after FillNormal (see the top of this file). Skips the Box–Muller transform of pairs outside the
+  // needed rows. rows, row_length >= 0 (std::invalid_argument otherwise); needed[0, rows).
+  void FillNormalRows(double* out, int64_t rows, int64_t row_length, const uint8_t* needed);
   bool Bernoulli(double p) { return Uniform() < p; }
 
   static constexpr int kNormalBlock = 32;  // normals per refill (16 Box–Muller pairs)
@@ -55,6 +68,8 @@ class Rng {
  private:
   Rng(uint64_t key, bool /*raw*/);
   void RefillNormals();  // kNormalBlock words -> normals_, normal_next_ = 0
+  // FillNormal with an optional row mask (FillNormalRows; needed == nullptr: every value).
+  void FillNormalMasked(double* out, int64_t n, int64_t row_length, const uint8_t* needed);
 
   uint64_t key_;    // identifies the stream; Derive() hashes it with the child id
   uint64_t s_[4];   // xoshiro256++ state

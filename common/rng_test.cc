@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -187,6 +188,58 @@ TEST(Rng, FillNormalRejectsNegativeCount) {
   Rng rng(1);
   EXPECT_THROW(rng.FillNormal(nullptr, -1), std::invalid_argument);
   rng.FillNormal(nullptr, 0);  // n = 0: nothing to write, no words taken
+  EXPECT_EQ(rng.NextU64(), Rng(1).NextU64());
+}
+
+// FillNormalRows equals FillNormal bit for bit on every needed row, whatever the mask (none, all,
+// alternating, random, single rows), the row length (odd lengths split Box–Muller pairs across rows),
+// the number of normals already buffered and the length; never writes past rows·L; and leaves the
+// generator (state and buffer) exactly as FillNormal does.
+TEST(Rng, FillNormalRowsEqualsFillNormalOnNeededRows) {
+  Rng masks(77);
+  std::vector<double> expected, out;
+  std::vector<uint8_t> needed;
+  for (const int pre : {0, 1, 7, kB - 1}) {
+    for (const int64_t L : {1, 2, 3, 31, 32, 33, 64, 256, 1000}) {
+      for (const int64_t rows : {0, 1, 2, 5, 40, 128}) {
+        for (int pattern = 0; pattern < 5; ++pattern) {
+          needed.assign(static_cast<size_t>(rows), 0);
+          for (int64_t j = 0; j < rows; ++j) {
+            const bool need = pattern == 0 ? false : pattern == 1 ? true : pattern == 2 ? j % 2 == 1
+                              : pattern == 3 ? masks.Uniform() < 0.3 : j == rows / 2;
+            needed[static_cast<size_t>(j)] = need ? 1 : 0;
+          }
+          const int64_t n = rows * L;
+          Rng a(500 + pre), b(500 + pre);
+          for (int i = 0; i < pre; ++i) ASSERT_EQ(Bits(a.Normal()), Bits(b.Normal()));
+          expected.assign(static_cast<size_t>(n), 0.0);
+          out.assign(static_cast<size_t>(n) + 1, 123.0);
+          b.FillNormal(expected.data(), n);
+          a.FillNormalRows(out.data(), rows, L, needed.data());
+          for (int64_t j = 0; j < rows; ++j) {
+            if (!needed[static_cast<size_t>(j)]) continue;
+            for (int64_t i = 0; i < L; ++i) {
+              const size_t at = static_cast<size_t>(j * L + i);
+              ASSERT_EQ(Bits(out[at]), Bits(expected[at]))
+                  << "pre " << pre << ", L " << L << ", rows " << rows << ", pattern " << pattern << ", at " << at;
+            }
+          }
+          EXPECT_EQ(out[static_cast<size_t>(n)], 123.0) << "wrote past rows·L";
+          for (int i = 0; i < 40; ++i) ASSERT_EQ(Bits(a.Normal()), Bits(b.Normal())) << "L " << L << ", rows " << rows;
+          ASSERT_EQ(a.NextU64(), b.NextU64()) << "L " << L << ", rows " << rows;
+        }
+      }
+    }
+  }
+}
+
+TEST(Rng, FillNormalRowsRejectsNegativeSizes) {
+  Rng rng(1);
+  const uint8_t needed[1] = {1};
+  EXPECT_THROW(rng.FillNormalRows(nullptr, -1, 4, needed), std::invalid_argument);
+  EXPECT_THROW(rng.FillNormalRows(nullptr, 1, -4, needed), std::invalid_argument);
+  rng.FillNormalRows(nullptr, 0, 4, needed);   // nothing to write, no words taken
+  rng.FillNormalRows(nullptr, 3, 0, needed);
   EXPECT_EQ(rng.NextU64(), Rng(1).NextU64());
 }
 

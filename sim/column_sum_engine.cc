@@ -54,12 +54,23 @@ void ColumnSumEngine::Reserve(CrossbarScratch& s, bool trace) const {
   Grow(s.reads, kVectorBlock * (noisy ? 2 * m : m));
   if (trace) Grow(s.ideal, kVectorBlock * m);
   if (integer) Grow(s.units, GridMatrix::kMaxPlanes * kVectorBlock * m);
+  if (integer) {   // the planes' largest shape, so that later (smaller) shapes do not allocate
+    const bool squares = noisy && layout.InputSliceMax() > 1;
+    if (s.plane.N() * s.plane.K() < kVectorBlock * largest.rows) s.plane.Reshape(kVectorBlock, largest.rows);
+    if (squares && s.plane2.N() * s.plane2.K() < kVectorBlock * largest.rows) {
+      s.plane2.Reshape(kVectorBlock, largest.rows);
+    }
+  }
   Grow(s.x_sum, kVectorBlock);
+  Grow(s.tile_bits, kVectorBlock);
+  Grow(s.active, kVectorBlock);
+  Grow(s.needed, kVectorBlock);
 }
 
 void ColumnSumEngine::LoadInputs(const InputCodes& x, int64_t j0, int64_t nb, CrossbarScratch& s) const {
   const int64_t K = array_->layout().K();
   const bool two_passes = array_->layout().SignPasses() == 2;
+  s.block = nb;
   std::fill_n(s.x_sum.data(), nb, int64_t{0});
   for (int64_t k = 0; k < K; ++k) {
     const int16_t* src = x.data + k * x.k_stride + j0 * x.j_stride;
@@ -75,81 +86,107 @@ void ColumnSumEngine::LoadInputs(const InputCodes& x, int64_t j0, int64_t nb, Cr
   }
 }
 
-uint32_t ColumnSumEngine::FillPlanes(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t nb, int shift,
-                                     uint32_t mask) const {
+void ColumnSumEngine::LoadTileBits(const TileSpan& tile, int pass, CrossbarScratch& s) const {
+  const int64_t K = array_->layout().K(), nb = s.block;
+  uint16_t* bits = s.tile_bits.data();
+  std::fill_n(bits, nb, uint16_t{0});
+  for (int64_t kl = 0; kl < tile.rows; ++kl) {
+    const uint16_t* mag = s.magnitude.data() + (pass * K + tile.row0 + kl) * nb;
+    for (int64_t j = 0; j < nb; ++j) bits[j] |= mag[j];
+  }
+}
+
+int64_t ColumnSumEngine::ActiveVectors(int t, CrossbarScratch& s) const {
+  const CrossbarLayout& layout = array_->layout();
+  const int64_t nb = s.block;
+  const int shift = t * layout.InputShift();
+  const uint32_t mask = static_cast<uint32_t>(layout.InputMask());
+  int64_t count = 0;
+  for (int64_t j = 0; j < nb; ++j) {
+    // (OR_k |x[k, j]|) >> shift & mask = OR_k (|x[k, j]| >> shift & mask): zero iff the slice is.
+    const bool on = ((static_cast<uint32_t>(s.tile_bits[static_cast<size_t>(j)]) >> shift) & mask) != 0;
+    s.needed[static_cast<size_t>(j)] = on ? 1 : 0;
+    if (on) s.active[static_cast<size_t>(count++)] = static_cast<int32_t>(j);
+  }
+  return count;
+}
+
+void ColumnSumEngine::FillPlanes(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift,
+                                 uint32_t mask) const {
+  // Every vector active (the common case): row i is vector i, a contiguous loop that vectorizes.
+  if (count == s.block) {
+    FillPlaneRows<false>(s, tile, pass, count, shift, mask);
+  } else {
+    FillPlaneRows<true>(s, tile, pass, count, shift, mask);
+  }
+}
+
+template <bool kGather>
+void ColumnSumEngine::FillPlaneRows(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift,
+                                    uint32_t mask) const {
   const int64_t K = array_->layout().K();
+  const int64_t nb_stride = s.block;
   const bool squares = array_->HasReadNoise() && array_->layout().InputSliceMax() > 1;
-  if (s.plane.N() != nb || s.plane.K() != tile.rows) s.plane.Reshape(nb, tile.rows);
-  if (squares && (s.plane2.N() != nb || s.plane2.K() != tile.rows)) s.plane2.Reshape(nb, tile.rows);
-  uint32_t any = 0;
+  if (s.plane.N() != count || s.plane.K() != tile.rows) s.plane.Reshape(count, tile.rows);
+  if (squares && (s.plane2.N() != count || s.plane2.K() != tile.rows)) s.plane2.Reshape(count, tile.rows);
+  const int32_t* active = s.active.data();
   for (int64_t kp = 0; kp < s.plane.pairs(); ++kp) {
     const int64_t k0 = tile.row0 + 2 * kp;
     const bool second = 2 * kp + 1 < tile.rows;
-    const uint16_t* mag0 = s.magnitude.data() + (pass * K + k0) * nb;
-    const uint16_t* mag1 = second ? mag0 + nb : mag0;
+    const uint16_t* mag0 = s.magnitude.data() + (pass * K + k0) * nb_stride;
+    const uint16_t* mag1 = second ? mag0 + nb_stride : mag0;
     const uint32_t mask1 = second ? mask : 0;   // the odd last row's partner stays zero
-    for (int64_t j0 = 0; j0 < nb; j0 += PackedWeights::kRowBlock) {
-      // Vectors j0 .. j0 + 7 of this row pair are adjacent in the packed layout.
-      int32_t* dst = s.plane.mutable_data() + s.plane.Index(j0, kp);
-      int32_t* dst2 = squares ? s.plane2.mutable_data() + s.plane2.Index(j0, kp) : nullptr;
-      const int64_t count = std::min(PackedWeights::kRowBlock, nb - j0);
-      for (int64_t i = 0; i < count; ++i) {
-        const uint32_t v0 = (static_cast<uint32_t>(mag0[j0 + i]) >> shift) & mask;
-        const uint32_t v1 = (static_cast<uint32_t>(mag1[j0 + i]) >> shift) & mask1;
+    for (int64_t i0 = 0; i0 < count; i0 += PackedWeights::kRowBlock) {
+      // Rows i0 .. i0 + 7 of this row pair are adjacent in the packed layout.
+      int32_t* dst = s.plane.mutable_data() + s.plane.Index(i0, kp);
+      int32_t* dst2 = squares ? s.plane2.mutable_data() + s.plane2.Index(i0, kp) : nullptr;
+      const int64_t rows = std::min(PackedWeights::kRowBlock, count - i0);
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t j = kGather ? active[i0 + i] : i0 + i;
+        const uint32_t v0 = (static_cast<uint32_t>(mag0[j]) >> shift) & mask;
+        const uint32_t v1 = (static_cast<uint32_t>(mag1[j]) >> shift) & mask1;
         dst[i] = static_cast<int32_t>(v0 | (v1 << 16));   // PackPair of two non-negative codes
         if (squares) dst2[i] = static_cast<int32_t>(v0 * v0 | ((v1 * v1) << 16));
-        any |= v0 | v1;
       }
     }
   }
-  return any;
 }
 
-uint32_t ColumnSumEngine::FillDoubles(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t nb, int shift,
-                                      uint32_t mask) const {
+void ColumnSumEngine::FillDoubles(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift,
+                                  uint32_t mask) const {
   const int64_t K = array_->layout().K();
-  uint32_t any = 0;
+  const int64_t nb_stride = s.block;
+  const int32_t* active = s.active.data();
   for (int64_t kl = 0; kl < tile.rows; ++kl) {
-    const uint16_t* mag = s.magnitude.data() + (pass * K + tile.row0 + kl) * nb;
-    double* dst = s.x.data() + kl * nb;
-    for (int64_t j = 0; j < nb; ++j) {
-      const uint32_t v = (static_cast<uint32_t>(mag[j]) >> shift) & mask;
-      dst[j] = static_cast<double>(v);
-      any |= v;
-    }
+    const uint16_t* mag = s.magnitude.data() + (pass * K + tile.row0 + kl) * nb_stride;
+    double* dst = s.x.data() + kl * count;
+    for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<double>((static_cast<uint32_t>(mag[active[i]]) >> shift) & mask);
   }
-  return any;
 }
 
-void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t nb, bool ideal,
+void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t count, bool ideal,
                                  CrossbarScratch& s) const {
+  if (count == 0) return;
   const CrossbarLayout& layout = array_->layout();
   const bool noisy = array_->HasReadNoise();
   const bool binary = layout.InputSliceMax() <= 1;   // then X∘X = X
   const int64_t rows = tile.span.rows, m = layout.WeightSlices() * tile.span.outs, m2 = noisy ? 2 * m : m;
   const int shift = t * layout.InputShift();
   const uint32_t mask = static_cast<uint32_t>(layout.InputMask());
-  Eigen::Map<Eigen::MatrixXd> X(s.x.data(), nb, rows);
-  Eigen::Map<RowMatrixXd> R(s.reads.data(), nb, m2);
+  Eigen::Map<Eigen::MatrixXd> X(s.x.data(), count, rows);
+  Eigen::Map<RowMatrixXd> R(s.reads.data(), count, m2);
 
-  uint32_t any = 0;
   if (array_->UsesIntegerGemm()) {
-    any = FillPlanes(s, tile.span, pass, nb, shift, mask);
-    if (any == 0) {
-      R.setZero();
-    } else {
-      tile.mean_grid.Multiply(s.plane, s.units.data(), s.reads.data(), m2);
-      if (noisy) tile.var_grid.Multiply(binary ? s.plane : s.plane2, s.units.data(), s.reads.data() + m, m2);
-    }
+    FillPlanes(s, tile.span, pass, count, shift, mask);
+    tile.mean_grid.Multiply(s.plane, s.units.data(), s.reads.data(), m2);
+    if (noisy) tile.var_grid.Multiply(binary ? s.plane : s.plane2, s.units.data(), s.reads.data() + m, m2);
   } else {
-    any = FillDoubles(s, tile.span, pass, nb, shift, mask);
-    if (any == 0) {
-      R.setZero();
-    } else if (!noisy || binary) {
+    FillDoubles(s, tile.span, pass, count, shift, mask);
+    if (!noisy || binary) {
       BlockedProduct(X, tile.gs, R);
     } else {
       BlockedProduct(X, tile.gs.leftCols(m), R.leftCols(m));
-      Eigen::Map<Eigen::MatrixXd> X2(s.x2.data(), nb, rows);
+      Eigen::Map<Eigen::MatrixXd> X2(s.x2.data(), count, rows);
       X2 = X.array().square().matrix();
       BlockedProduct(X2, tile.gs.rightCols(m), R.rightCols(m));
     }
@@ -157,16 +194,14 @@ void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t
   if (noisy) {
     // Variances → σ with std::sqrt (correctly rounded, as in the reference; Eigen's vector sqrt is an
     // approximation under EIGEN_FAST_MATH). A loop of its own, so the reads' loop vectorizes.
-    for (int64_t j = 0; j < nb; ++j) {
-      double* var = s.reads.data() + j * m2 + m;
+    for (int64_t i = 0; i < count; ++i) {
+      double* var = s.reads.data() + i * m2 + m;
       for (int64_t c = 0; c < m; ++c) var[c] = std::sqrt(var[c]);
     }
   }
   if (ideal) {
-    Eigen::Map<RowMatrixXd> I(s.ideal.data(), nb, m);
-    if (any == 0) {
-      I.setZero();
-    } else if (array_->UsesIntegerGemm()) {
+    Eigen::Map<RowMatrixXd> I(s.ideal.data(), count, m);
+    if (array_->UsesIntegerGemm()) {
       tile.digit_grid.Multiply(s.plane, s.units.data(), s.ideal.data(), m);
     } else {
       BlockedProduct(X, tile.digits, I);

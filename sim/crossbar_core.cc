@@ -49,6 +49,12 @@ void AccumulateReads(const double* __restrict means, const double* __restrict sd
   }
 }
 
+// The reads of one slice of a vector whose input slice is zero on the tile's rows: every column sum is
+// +0.0, so each read is the column's constant zero_read (see MultiplyBlock); acc[c] += scale·zero_read[c].
+void AccumulateZeroReads(const double* __restrict zero_read, double* __restrict acc, int64_t outs, double scale) {
+  for (int64_t c = 0; c < outs; ++c) acc[c] += scale * zero_read[c];
+}
+
 }  // namespace
 
 CrossbarCore::CrossbarCore(std::span<const int16_t> codes, int64_t N, int64_t K, int weight_bits, int32_t x_min,
@@ -125,6 +131,8 @@ void CrossbarCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmCon
   Grow(s.offset, m);
   Grow(s.analog_gain, m);
   Grow(s.analog_offset, m);
+  Grow(s.zero_read, m);
+  if (ctx.trace != nullptr) s.zero_sums.assign(static_cast<size_t>(2 * m), 0.0);
   for (int64_t j0 = 0; j0 < x.n; j0 += kVectorBlock) {
     MultiplyBlock(x, j0, std::min(kVectorBlock, x.n - j0), y, ldy, ctx, s);
   }
@@ -153,20 +161,38 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
         s.offset[i] = col.offset;
         s.analog_gain[i] = col.a;
         s.analog_offset[i] = col.b;
+        // A read of zero column sums (mean = sd = +0.0): v = fma(+0, z, +0) = +0 for every finite z, so
+        // its analog value, code and corrected value are this constant whatever its normal.
+        s.zero_read[i] = ReadColumn(0.0, 0.0, 0.0, noisy, delta_g, col, code_min, code_max).corrected;
       }
     }
 
     for (int p = 0; p < lay.SignPasses(); ++p) {
+      engine_.LoadTileBits(span, p, s);
       for (int t = 0; t < lay.InputSlices(); ++t) {
-        engine_.ColumnSums(tile, p, t, nb, trace, s);
+        // Column sums of the active vectors only (row i of s.reads for vector s.active[i]); the others'
+        // input slice is zero on this tile and their sums are +0.0.
+        const int64_t count = engine_.ActiveVectors(t, s);
+        engine_.ColumnSums(tile, p, t, count, trace, s);
 
         // Without a trace the read noise is drawn first, in the documented order, and the reads then
         // run as plain loops; with a trace every read is drawn, computed and recorded in that order.
-        if (noisy && !trace) ctx.rng->FillNormal(s.z.data(), nb * m);
+        // The normals of the zero vectors' reads are drawn (the stream is unchanged) but not transformed.
+        if (noisy && !trace) ctx.rng->FillNormalRows(s.z.data(), nb, m, s.needed.data());
         // The reads, in the documented order: vector, then read column (slice-major).
+        int64_t i_active = 0;
         for (int64_t j = 0; j < nb; ++j) {
-          const double* row = s.reads.data() + j * m2;
+          const bool active = s.needed[static_cast<size_t>(j)] != 0;
+          const int64_t sums_row = i_active;   // the vector's row of s.reads and s.ideal when active
+          if (active) ++i_active;
           double* acc = s.acc.data() + j * N + span.out0;
+          if (!trace && !active) {
+            for (int sl = 0; sl < slices; ++sl) {
+              AccumulateZeroReads(s.zero_read.data() + sl * outs, acc, outs, lay.SignedScale(p, sl, t));
+            }
+            continue;
+          }
+          const double* row = active ? s.reads.data() + sums_row * m2 : s.zero_sums.data();
           for (int sl = 0; sl < slices; ++sl) {
             const double scale = lay.SignedScale(p, sl, t);
             const double* means = row + sl * outs;
@@ -194,7 +220,7 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
               r.sign_pass = p;
               r.output = span.out0 + c;
               r.vector = j0 + j;
-              r.ideal = static_cast<int64_t>(s.ideal[static_cast<size_t>(j * m + first + c)]);
+              r.ideal = active ? static_cast<int64_t>(s.ideal[static_cast<size_t>(sums_row * m + first + c)]) : 0;
               r.analog = read.analog;
               r.code = static_cast<int32_t>(read.code);
               r.lsb = col.lsb;

@@ -40,7 +40,11 @@
 //
 // Fast path (Multiply): per block and tile, the column sums of ColumnSumEngine; then the block's normals
 // in draw order, and a vectorized loop over the reads (ReadColumn, shift-and-add) into a [n_block, N]
-// accumulator (with a trace: one scalar loop that draws, reads and records in order). Scratch lives in a
+// accumulator (with a trace: one scalar loop that draws, reads and records in order). Zero vectors: a
+// vector whose input slice t is zero on all of the tile's rows reads column sums of exactly +0.0, so
+// each of its reads is the column's constant ReadColumn(0, 0, ·) (the same for every finite normal):
+// the engine leaves it out of the products, its normals are drawn but not transformed
+// (Rng::FillNormalRows, the same words and stream), and its reads add the per-tile constants. Scratch lives in a
 // CrossbarScratch: a caller may pass its own (one per thread, reused across calls and cores: no
 // allocation once it has grown), or Multiply takes one from the core's pool (a mutex-guarded free list
 // that grows to the number of concurrent callers). MultiplyReference (crossbar_reference.cc) is the

@@ -334,6 +334,83 @@ TEST(CrossbarCoreTest, FastEqualsReferenceOnFullSizeTilesOnBothGemmPaths) {
   }
 }
 
+// Vectors whose input slices are zero on a tile's rows (all of them, the high bits only, or on one tile
+// row only) beside dense ones, in one block and across blocks: the fast path leaves them out of the
+// products and does not transform their normals (Rng::FillNormalRows), and still equals the reference
+// on every read (with the periphery's offsets, so that zero column sums give non-zero codes), on y and
+// on the draws taken, traced or not; unsigned and signed inputs, both GEMM paths.
+TEST(CrossbarCoreTest, FastEqualsReferenceWithPerVectorZeroInputSlices) {
+  const int64_t N = 70, K = 300, n = 300;
+  Rng rng(12);
+  const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
+  const DeviceModel pcm = Device("pcm");
+  struct Setup {
+    InputMode mode;
+    int32_t x_min;
+  };
+  for (const Setup setup : {Setup{InputMode::kBitSerial, 0}, Setup{InputMode::kBitSerial, -127},
+                            Setup{InputMode::kDac, 0}}) {
+    SCOPED_TRACE(std::string(ToString(setup.mode)) + (setup.x_min < 0 ? " signed" : " unsigned"));
+    const int32_t x_max = setup.x_min < 0 ? 127 : 255;
+    std::vector<int16_t> cols(static_cast<size_t>(K * n), 0);
+    for (int64_t j = 0; j < n; ++j) {
+      const int kind = static_cast<int>(j % 5);   // 0: all zero; 1: {0, 1}; 2: 4 bits; 3: dense; 4: dense
+      const int32_t hi = kind == 0 ? 0 : kind == 1 ? 1 : kind == 2 ? 15 : x_max;
+      for (int64_t k = 0; k < K; ++k) {
+        if (kind == 4 && k < 128) continue;   // zero on tile row 0 only
+        const int32_t lo = setup.x_min < 0 ? -hi : 0;
+        cols[static_cast<size_t>(j * K + k)] =
+            static_cast<int16_t>(lo + static_cast<int32_t>(rng.Below(static_cast<uint64_t>(hi - lo + 1))));
+      }
+    }
+    const InputCodes x = Inputs(cols, K, n);
+    CrossbarParams params;
+    params.rows_max = 128;
+    params.cols_max = 128;
+    params.slice_bits = 4;
+    params.input.mode = setup.mode;
+    params.input.slice_bits = 1;
+    params.input.dac_bits = 8;
+    params.read_time = 3600;
+    params.periphery = {0.05, 0.01};
+    params.adc.bits = 4;
+    params.adc.range = AdcRange::kCalibrated;
+    Rng program(4);
+    const CrossbarCore programmed(w, N, K, 8, setup.x_min, x_max, pcm, params, program);
+    ASSERT_EQ(programmed.UsesIntegerGemm(), setup.mode == InputMode::kBitSerial);
+    std::vector<double> ranges = programmed.adc_ranges();
+    for (double& r : ranges) r /= 16;
+    Rng crng(3);
+    std::vector<ColumnCorrection> corrections(programmed.corrections().size());
+    for (auto& c : corrections) c = {1 + 0.05 * (crng.Uniform() - 0.5), 0.3 * (crng.Uniform() - 0.5)};
+    const std::unique_ptr<CrossbarCore> core = programmed.Calibrated({corrections, ranges});
+
+    std::vector<int32_t> fast(static_cast<size_t>(N * n)), ref(fast.size()), untraced(fast.size());
+    TraceRecorder fast_reads, ref_reads;
+    Rng fast_rng(5), ref_rng(5), untraced_rng(5);
+    MvmContext fast_ctx{&fast_rng, &fast_reads}, ref_ctx{&ref_rng, &ref_reads}, untraced_ctx{&untraced_rng};
+    core->Multiply(x, fast.data(), n, fast_ctx);
+    core->MultiplyReference(x, ref.data(), n, ref_ctx);
+    core->Multiply(x, untraced.data(), n, untraced_ctx);
+    ASSERT_EQ(fast_reads.reads.size(), ref_reads.reads.size());
+    int64_t zero_sum_reads = 0, nonzero_codes_of_those = 0;
+    for (size_t i = 0; i < fast_reads.reads.size(); ++i) {
+      ASSERT_EQ(fast_reads.reads[i], ref_reads.reads[i]) << "read " << i;
+      if (fast_reads.reads[i].ideal == 0) {
+        ++zero_sum_reads;
+        nonzero_codes_of_those += fast_reads.reads[i].code != 0;
+      }
+    }
+    EXPECT_GT(zero_sum_reads, static_cast<int64_t>(fast_reads.reads.size()) / 4);
+    EXPECT_GT(nonzero_codes_of_those, 0);   // the periphery's offsets reach the codes
+    EXPECT_EQ(fast, ref);
+    EXPECT_EQ(untraced, fast);
+    const uint64_t next = ref_rng.NextU64();
+    EXPECT_EQ(fast_rng.NextU64(), next);
+    EXPECT_EQ(untraced_rng.NextU64(), next);   // the same words taken
+  }
+}
+
 // ---- hand-worked cases ----
 
 // One output, K = 2, 3-bit weights w = (3, −2), inputs x = (1, 2) through a 2-bit DAC, differential,
