@@ -145,6 +145,22 @@ TEST(QatNetwork, BatchNormKeptComputesWhatItsExportComputes) {
   }
 }
 
+// Every tensor of a trained QAT network but the draw counter "hw_step", in node order, and that
+// counter (-1 without hardware noise).
+struct NetworkTensors {
+  std::vector<float> values;
+  float hw_step = -1;
+};
+NetworkTensors CollectTensors(Built& b) {
+  NetworkTensors out;
+  for (NetworkNode& node : b.qat->net.nodes())
+    node.layer->VisitTensors([&](const std::string& name, Tensor& t) {
+      if (name == "hw_step") out.hw_step = t[0];
+      else out.values.insert(out.values.end(), t.data(), t.data() + t.size());
+    });
+  return out;
+}
+
 // Hardware-aware training: the noisy steps are reproducible (same seed, same weights, for 1 and 2
 // threads), depend on the seed, leave inference exact, and count their draws in "hw_step".
 TEST(QatNetwork, HardwareAwareStepsAreReproducibleAndLeaveInferenceExact) {
@@ -163,15 +179,9 @@ TEST(QatNetwork, HardwareAwareStepsAreReproducibleAndLeaveInferenceExact) {
     EnableHardwareAwareTraining(*b.qat, p, "test");
     TrainSteps(b, images, 2, 0.05, threads);
     ExpectSameAsIntegerEngine(b, images);
-    std::vector<float> all;
-    float steps = -1;
-    for (NetworkNode& node : b.qat->net.nodes())
-      node.layer->VisitTensors([&](const std::string& name, Tensor& t) {
-        if (name == "hw_step") steps = t[0];
-        all.insert(all.end(), t.data(), t.data() + t.size());
-      });
-    EXPECT_EQ(steps, 2.0f);
-    return all;
+    const NetworkTensors t = CollectTensors(b);
+    EXPECT_EQ(t.hw_step, 2.0f);
+    return t.values;
   };
   const std::vector<float> one = run(1, 5), two = run(2, 5), other = run(2, 6);
   ASSERT_EQ(one.size(), two.size());
@@ -197,15 +207,9 @@ TEST(QatNetwork, HardwareNoiseFactorZeroIsACleanStepThatCountsItsDraw) {
       SetHardwareNoiseFactor(*b.qat, factor);
     }
     TrainSteps(b, images, 2, 0.05, 2);
-    std::vector<float> all;
-    float steps = -1;
-    for (NetworkNode& node : b.qat->net.nodes())
-      node.layer->VisitTensors([&](const std::string& name, Tensor& t) {
-        if (name == "hw_step") steps = t[0];
-        else all.insert(all.end(), t.data(), t.data() + t.size());
-      });
-    EXPECT_EQ(steps, noise ? 2.0f : -1.0f);
-    return all;
+    const NetworkTensors t = CollectTensors(b);
+    EXPECT_EQ(t.hw_step, noise ? 2.0f : -1.0f);
+    return t.values;
   };
   const std::vector<float> clean = weights(false, 1), zero = weights(true, 0), full = weights(true, 1);
   ASSERT_EQ(clean.size(), zero.size());
