@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
-                                           "schedule"};
+                                           "schedule",     "distill"};
 
 void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
@@ -72,6 +72,17 @@ void ReadSchedule(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) 
     c.schedule.warmup_start_factor = r.Number(j["warmup_start_factor"], "schedule.warmup_start_factor");
 }
 
+void ReadDistill(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"teacher", "temperature", "weight"};
+  r.RequireObject(j, "distill");
+  r.CheckKeys(j, "distill", kKeys);
+  if (!j.contains("teacher")) r.Fail("distill", "needs \"teacher\" (a float model file)");
+  c.distill_teacher = r.String(j["teacher"], "distill.teacher");
+  if (c.distill_teacher.empty()) r.Fail("distill.teacher", "must name a float model file");
+  if (j.contains("temperature")) c.distill.temperature = r.Number(j["temperature"], "distill.temperature");
+  if (j.contains("weight")) c.distill.weight = r.Number(j["weight"], "distill.weight");
+}
+
 }  // namespace
 
 void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
@@ -91,6 +102,7 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("augment")) c.batches.augment = r.Bool(j["augment"], "augment");
   if (j.contains("optimizer")) ReadOptimizer(r, j["optimizer"], c);
   if (j.contains("schedule")) ReadSchedule(r, j["schedule"], c);
+  if (j.contains("distill")) ReadDistill(r, j["distill"], c);
 }
 
 void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
@@ -108,6 +120,7 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
   LrScheduleParams s = c.schedule;
   s.epochs = c.epochs;
   s.Validate(p + "schedule");
+  if (!c.distill_teacher.empty()) c.distill.Validate(p + "distill");
 }
 
 nlohmann::json TrainConfigToJson(const TrainConfig& c) {
@@ -144,6 +157,9 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
                    {"min_lr", c.schedule.min_lr},
                    {"warmup_epochs", c.schedule.warmup_epochs},
                    {"warmup_start_factor", c.schedule.warmup_start_factor}};
+  // Only when set, so that checkpoints of runs without distillation still resume.
+  if (!c.distill_teacher.empty())
+    j["distill"] = {{"teacher", c.distill_teacher}, {"temperature", c.distill.temperature}, {"weight", c.distill.weight}};
   return j;
 }
 

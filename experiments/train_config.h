@@ -17,7 +17,9 @@
 //    "augment": true,                          random crop 4 + horizontal flip (data/augment.h)
 //    "optimizer": {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": false},
 //    "schedule": {"kind": "step", "milestones": [100, 150], "gamma": 0.1,   or "cosine" ("min_lr"),
-//                 "warmup_epochs": 0, "warmup_start_factor": 0.1}          or "constant"}
+//                 "warmup_epochs": 0, "warmup_start_factor": 0.1}          or "constant"},
+//    "distill": {"teacher": "resnet20.h5",     optional: knowledge distillation from this float model
+//                "temperature": 1, "weight": 0.9}   (train/distillation_loss.h); absent = labels only
 // Unknown keys, wrong types and out-of-range values are InputErrors naming the key path. The flags
 // --model, --epochs, --lr, --batch-size override the file (ApplyTrainFlags).
 #pragma once
@@ -30,6 +32,7 @@
 #include "experiments/json_reader.h"
 #include "nets/model_spec.h"
 #include "train/lr_schedule.h"
+#include "train/distillation_loss.h"
 #include "train/sgd.h"
 
 namespace cimsim {
@@ -44,6 +47,8 @@ struct TrainConfig {
   BatcherParams batches;    // batch_size, seed, augment (shuffle is always on for training)
   SgdParams sgd;
   LrScheduleParams schedule;
+  std::string distill_teacher;  // non-empty: distil from this float model with `distill`
+  DistillLossParams distill;
   std::string source;       // the config file, for messages
 };
 

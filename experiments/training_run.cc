@@ -9,6 +9,7 @@
 #include "experiments/json_reader.h"
 #include "common/progress.h"
 #include "data/batcher.h"
+#include "train/distillation_loss.h"
 #include "train/lr_schedule.h"
 #include "train/sgd.h"
 #include "train/softmax_cross_entropy.h"
@@ -197,7 +198,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   bp.shuffle = true;
   Batcher batcher(*job.train, job.train_subset, *job.input, bp);
   const int64_t B = bp.batch_size;
-  Tensor images({B, kCifarChannels, kCifarHeight, kCifarWidth}), grad;
+  Tensor images({B, kCifarChannels, kCifarHeight, kCifarWidth}), grad, teacher_logits;
   std::vector<int32_t> labels(static_cast<size_t>(B));
   for (int epoch = start; epoch < c.epochs; ++epoch) {
     batcher.StartEpoch(epoch);
@@ -214,8 +215,11 @@ TrainingOutcome RunTraining(TrainingJob& job) {
       }
       const int64_t n = batcher.Fill(b, images.data(), labels.data(), &pool);
       images.Resize({n, kCifarChannels, kCifarHeight, kCifarWidth});
+      const std::span<const int32_t> batch_labels(labels.data(), static_cast<size_t>(n));
+      if (job.teacher != nullptr) job.teacher->Forward(images, teacher_logits, pool);
       const Tensor& logits = graph.ForwardTrain(images, pool);
-      const LossResult r = SoftmaxCrossEntropy(logits, std::span<const int32_t>(labels.data(), static_cast<size_t>(n)), &grad);
+      const LossResult r = job.teacher != nullptr ? DistillationLoss(logits, teacher_logits, batch_labels, c.distill, &grad)
+                                                  : SoftmaxCrossEntropy(logits, batch_labels, &grad);
       graph.Backward(grad, pool);
       lr = schedule.LearningRate(epoch, b, batcher.NumBatches());
       sgd.Step(lr);

@@ -2,7 +2,8 @@
 //
 // Per epoch e = start..epochs−1:
 //   1. the Batcher fixes epoch e's order and augmentation (a pure function of seed and e);
-//   2. per batch b: ForwardTrain → softmax cross-entropy → Backward → SGD step with the schedule's
+//   2. per batch b: ForwardTrain → softmax cross-entropy (or, with a teacher, the distillation loss
+//      against the teacher's inference-mode logits on the same images) → Backward → SGD step with the schedule's
 //      learning rate for (e, b) → Layer::ParamsChanged; a stop request (SIGINT/SIGTERM) is honoured
 //      between batches — the epoch is abandoned and nothing is written;
 //   3. the network (inference mode) is evaluated on the test images;
@@ -49,6 +50,9 @@ struct TrainingJob {
   std::string out_dir;
   bool resume = false;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler
+  // Optional: knowledge distillation from this network (inference mode, never changed) with
+  // config.distill (train/distillation_loss.h); it sees the same input tensor as `net`.
+  Network* teacher = nullptr;
   // Called before each epoch's first step with its 0-based index (also for the first epoch of a resumed
   // run), e.g. to set a hardware-noise schedule's factor; optional.
   std::function<void(int)> before_epoch;

@@ -129,6 +129,7 @@ int QatCommand(const std::vector<std::string>& args) {
   const std::vector<ResolvedLayer> layers = qc.plan.Resolve(names, true);
   std::optional<HardwareAwareParams> hardware_aware;  // checked before any work
   if (qc.hardware_aware) hardware_aware = qc.hardware_aware->Resolve(names);
+  std::optional<Network> teacher = LoadTeacher(c, float_model.spec);
   TrainData data = LoadTrainData(c);
 
   // 1. The integer graph and initial scales: every layer post-training.
@@ -172,6 +173,7 @@ int QatCommand(const std::vector<std::string>& args) {
   };
   job.read_model = [&](const H5File& f) { ReadStateDict(f, qat->net, what); };
   job.no_weight_decay = IsQuantizerParam;
+  if (teacher) job.teacher = &*teacher;
   job.threads = v.threads;
   job.out_dir = v.out;
   job.resume = v.resume;

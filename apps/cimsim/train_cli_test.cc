@@ -1,7 +1,9 @@
 // cimsim train and cimsim qat from the command line: a short from-scratch run lowers the loss;
 // SIGTERM + --resume ends with exactly the weights of an uninterrupted run; bad configs exit 2 naming
 // the key and leave what was written intact; a QAT run exports a model the integer engine runs with
-// the QAT network's predictions; a hardware-aware epoch at strength factor 0 is a plain epoch.
+// the QAT network's predictions; a hardware-aware epoch at strength factor 0 is a plain epoch;
+// distillation from a teacher changes the weights, gives the same weights for 1 and 2 threads, and its
+// settings are part of what a resume must match.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -145,6 +147,14 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   bad_hw(R"({"xbar": ")" + chip + R"(", "noise": 1})", {"hardware_aware.noise", "unknown key"});
   bad_hw(R"({"xbar": {"device": {"preset": "flash"}}})", {"hardware_aware.xbar", "device.preset", "flash"});
 
+  const std::string teacher = WriteModel();
+  bad(R"(, "distill": {"temperature": 2})", {"distill", "needs \"teacher\""});
+  bad(R"(, "distill": {"teacher": ")" + teacher + R"(", "weight": 1.5})", {"distill.weight: 1.5", "0..1"});
+  bad(R"(, "distill": {"teacher": ")" + teacher + R"(", "temperature": 0})", {"distill.temperature: 0", "> 0"});
+  bad(R"(, "distill": {"teacher": ")" + teacher + R"(", "alpha": 0.5})", {"distill.alpha", "unknown key"});
+  // The from-scratch student normalises its input with the default statistics, the teacher file with others.
+  bad(R"(, "distill": {"teacher": ")" + teacher + R"("})", {"distill.teacher", teacher, "input normalisation"});
+
   // A resume with another config, or of another architecture, names the difference and keeps the
   // checkpoint as it was.
   const std::string good = TrainConfig("good.json", data, 2);
@@ -184,6 +194,29 @@ TEST_F(TrainCliTest, QatExportRunsOnTheIntegerEngineWithTheSamePredictions) {
   ASSERT_EQ(bn.exit_code, 0) << bn.output;
   EXPECT_NE(bn.output.find(" 0 prediction mismatches"), std::string::npos) << bn.output;
   EXPECT_NE(Read(Path("qat3/log.jsonl")).find("\"epoch\":1"), std::string::npos);
+}
+
+// Fine-tuning with distillation from a teacher (here the starting model itself): the run ends with
+// other weights than plain fine-tuning, with the same weights on 1 and 2 threads, and a resume with
+// another temperature is refused naming distill.temperature.
+TEST_F(TrainCliTest, DistillationChangesTheWeightsReproduciblyAndIsPartOfTheResumeCheck) {
+  const std::string data = WriteData("train.bin", 60), model = WriteModel();
+  auto config = [&](const std::string& name, const std::string& extra) {
+    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                            R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "optimizer": {"lr": 0.05})" + extra + "}");
+  };
+  const std::string kd = config("kd.json", R"(, "distill": {"teacher": ")" + model + R"(", "temperature": 2, "weight": 0.7})");
+  for (const char* threads : {"1", "2"}) {
+    const RunResult r = RunCimsim("train --config " + kd + " --out " + Path(std::string("kd") + threads) + " --threads " + threads);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  ExpectSameParams(Path("kd1/model.h5"), Path("kd2/model.h5"));
+  ASSERT_EQ(RunCimsim("train --config " + config("plain.json", "") + " --out " + Path("plain")).exit_code, 0);
+  EXPECT_NE(H5File::OpenRead(Path("kd1/model.h5")).ReadArray("/params/conv1.weight").values,
+            H5File::OpenRead(Path("plain/model.h5")).ReadArray("/params/conv1.weight").values);
+  const std::string other = config("kd4.json", R"(, "distill": {"teacher": ")" + model + R"(", "temperature": 4, "weight": 0.7})");
+  ExpectInputError(RunCimsim("train --config " + other + " --out " + Path("kd1") + " --resume --epochs 2"),
+                   {"distill.temperature", "differs"});
 }
 
 // Hardware-aware QAT with a strength schedule: epoch 1 at factor 0 is a noise-free epoch, so a one-epoch

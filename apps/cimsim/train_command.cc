@@ -46,6 +46,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     net = BuildNetwork(spec);
     InitializeKaiming(net, c.init_seed);
   }
+  std::optional<Network> teacher = LoadTeacher(c, spec);
   TrainData data = LoadTrainData(c);
   const Normalizer input(spec.input_norm, "model input normalization");
 
@@ -65,6 +66,7 @@ int TrainCommand(const std::vector<std::string>& args) {
       throw InputError(f.Path() + ": the checkpoint holds a " + saved.Describe() + ", this run trains a " + spec.Describe());
     ReadStateDict(f, net, spec.Describe());
   };
+  if (teacher) job.teacher = &*teacher;
   job.threads = v.threads;
   job.out_dir = v.out;
   job.resume = v.resume;

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "data/calibration_subset.h"
+#include "nets/checkpoint.h"
 
 namespace cimsim::cli {
 namespace po = boost::program_options;
@@ -53,6 +54,19 @@ TrainData LoadTrainData(const TrainConfig& c) {
   }
   d.test_count = c.test_images > 0 ? std::min(c.test_images, d.test.size()) : d.test.size();
   return d;
+}
+
+std::optional<Network> LoadTeacher(const TrainConfig& c, const ModelSpec& student) {
+  if (c.distill_teacher.empty()) return std::nullopt;
+  LoadedModel teacher = LoadModel(c.distill_teacher);
+  const std::string where = (c.source.empty() ? std::string("flags") : c.source) + ": distill.teacher " + c.distill_teacher;
+  if (teacher.spec.num_classes != student.num_classes)
+    throw InputError(where + ": the teacher has " + std::to_string(teacher.spec.num_classes) + " classes, the student " +
+                     std::to_string(student.num_classes) + "; a teacher must classify into the student's classes");
+  if (teacher.spec.input_norm.mean != student.input_norm.mean || teacher.spec.input_norm.std != student.input_norm.std)
+    throw InputError(where + ": the teacher's input normalisation differs from the student's (both see the same "
+                     "input tensor); use a teacher trained with the student's input_mean and input_std");
+  return std::move(teacher.net);
 }
 
 int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const std::string& out) {

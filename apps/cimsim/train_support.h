@@ -3,12 +3,15 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/cifar10.h"
 #include "experiments/train_config.h"
 #include "experiments/training_run.h"
+#include "nets/model_spec.h"
+#include "nets/network.h"
 
 namespace cimsim::cli {
 
@@ -32,6 +35,10 @@ void AddTrainFlags(boost::program_options::options_description& desc, TrainFlagV
 // The flags applied to the config, the data path resolved, everything validated.
 TrainConfig ResolveTrainConfig(const boost::program_options::variables_map& vm, const TrainFlagValues& v, TrainConfig c);
 TrainData LoadTrainData(const TrainConfig& c);
+// The teacher of config.distill (an empty optional without one): its float model loaded, checked to
+// classify into the student's classes from the same input normalisation (else an InputError naming
+// the teacher file and what differs).
+std::optional<Network> LoadTeacher(const TrainConfig& c, const ModelSpec& student);
 // Prints the epochs (or how to resume after a stop); returns the exit code.
 int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const std::string& out);
 
