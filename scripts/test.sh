@@ -9,9 +9,13 @@ source scripts/data_env.sh
 scripts/build.sh release
 (cd build && ctest --output-on-failure -j 2)
 scripts/build.sh asan
-# Under the sanitizers every test runs again except the checks of the pretrained ResNet-20 on the real
-# CIFAR-10 images (suites RealData, ExternalChipRealData, QuantConfigJsonRealData and the two
-# Pretrained CLI runs, ~400 s under ASan): they run the same code as the unit and CLI tests on synthetic
-# models, which do run under ASan; their figures are checked in the release pass above.
+# Under the sanitizers every test runs again except
+#  - the checks of the pretrained ResNet-20 on the real CIFAR-10 images (suites RealData,
+#    ExternalChipRealData, QuantConfigJsonRealData and the two Pretrained CLI runs, ~400 s under ASan):
+#    they run the same code as the unit and CLI tests on synthetic models, which do run under ASan;
+#  - three multi-run CLI scenarios (~350 s under ASan): two lifetime runs (reprogramming with thread
+#    counts and policy subsets; resume) and the training SIGTERM/resume run. The same commands run
+#    under ASan in LifetimeCliTest.PointsPerTime…, ExperimentCliTest.SigtermThenResume… and
+#    TrainCliTest.FromScratch…; the excluded scenarios' figures are checked in the release pass above.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2 \
-  -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20)')
+  -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20|LifetimeCliTest\.ReprogramsWithATinyThreshold|LifetimeCliTest\.AResumedRunEqualsAnUninterruptedOne|TrainCliTest\.SigtermThenResume)')
