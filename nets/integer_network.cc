@@ -1,6 +1,7 @@
 #include "nets/integer_network.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -12,10 +13,28 @@
 namespace cimsim {
 namespace {
 
+// Copies rows windows of `width` codes, the source rows `src_stride` apart, into one contiguous run
+// (rows · width codes). The common widths are compile-time sizes, so each copy is a few vector moves
+// instead of a memmove call (ResNet rows are 32, 16 and 8 codes, 64, 32 and 16 bytes).
+template <int64_t kWidth>
+void CopyWindowsFixed(const int16_t* src, int64_t src_stride, int64_t rows, int16_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * kWidth, src + r * src_stride, kWidth * sizeof(int16_t));
+}
+
+void CopyWindows(const int16_t* src, int64_t src_stride, int64_t rows, int64_t width, int16_t* dst) {
+  switch (width) {
+    case 32: return CopyWindowsFixed<32>(src, src_stride, rows, dst);
+    case 16: return CopyWindowsFixed<16>(src, src_stride, rows, dst);
+    case 8: return CopyWindowsFixed<8>(src, src_stride, rows, dst);
+    default:
+      for (int64_t r = 0; r < rows; ++r) std::copy_n(src + r * src_stride, width, dst + r * width);
+  }
+}
+
 // Lowers one image's codes x [C, H, W] into cols, row-major [C·k·k, OH·OW] with row stride ld (row
 // (c·k + ky)·k + kx, the OIHW flattening; column oy·OW + ox), zero where the window leaves the image.
 // First the codes go into a zero-padded int16 copy [C, H + 2p, W + 2p], so that every (row, oy) is a
-// plain strided read without bounds checks (a contiguous copy for stride 1).
+// plain strided read without bounds checks (for stride 1, OH contiguous copies of OW codes).
 void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int p, int64_t OH, int64_t OW,
             std::vector<int16_t>& padded, int16_t* cols, int64_t ld) {
   const int64_t PH = H + 2 * p, PW = W + 2 * p, K = C * k * k;
@@ -31,14 +50,14 @@ void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int
     const int64_t c = r / (k * k), ky = (r / k) % k, kx = r % k;
     const int16_t* a = padded.data() + (c * PH + ky) * PW + kx;   // row r's window for position (0, 0)
     int16_t* dst = cols + r * ld;
+    if (s == 1) {
+      CopyWindows(a, PW, OH, OW, dst);
+      continue;
+    }
     for (int64_t oy = 0; oy < OH; ++oy) {
       const int16_t* ar = a + oy * s * PW;
       int16_t* d = dst + oy * OW;
-      if (s == 1) {
-        std::copy_n(ar, OW, d);
-      } else {
-        for (int64_t ox = 0; ox < OW; ++ox) d[ox] = ar[ox * s];
-      }
+      for (int64_t ox = 0; ox < OW; ++ox) d[ox] = ar[ox * s];
     }
   }
 }
