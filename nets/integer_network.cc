@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/streams.h"
+#include "nets/im2col_quads.h"
 #include "quant/fixed_point.h"
 #include "sim/ideal_core.h"
 
@@ -78,12 +79,19 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
   shapes_ = model_.NodeShapes();
   const size_t count = model_.nodes.size();
   cores_.resize(count);
+  fused_.assign(count, nullptr);
   for (size_t i = 0; i < count; ++i) {
     const QNode& n = model_.nodes[i];
     if (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear) {
       cores_[i] = factory(n, static_cast<int>(i));
       if (cores_[i]->Outputs() != n.out_channels || cores_[i]->Depth() != n.Depth())
         throw std::logic_error("MvmCore for " + n.name + " has the wrong shape");
+      // The node's input codes lie in [InputMin, InputMax] (validated model); within [0, 255] they
+      // are exactly their uint8 values.
+      const auto* ideal = dynamic_cast<const IdealCore*>(cores_[i].get());
+      if (n.kind == QNodeKind::kConv && ideal != nullptr && ideal->kernel() == IdealCore::Kernel::kU8S8 &&
+          n.InputMin() >= 0 && n.InputMax() <= 255)
+        fused_[i] = ideal;
     }
   }
   // Liveness plan: a node's output takes a free slot; its inputs' slots free after their last reader.
@@ -141,6 +149,35 @@ void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t firs
   const auto in = InputShape(n);
   const auto& out = shapes_[static_cast<size_t>(index)];
   const int64_t positions = out[1] * out[2], K = n.Depth(), ld = B * positions;
+  const auto acc_size = static_cast<size_t>(n.out_channels * ld);
+  if (w.acc.size() < acc_size) w.acc.resize(acc_size);
+  if (const IdealCore* fused = fused_[static_cast<size_t>(index)]) {
+    ConvWindow g;
+    g.channels = in[0], g.height = in[1], g.width = in[2];
+    g.kernel = n.kernel, g.stride = n.stride, g.padding = n.padding;
+    g.out_height = out[1], g.out_width = out[2];
+    w.quads.ReshapeForFill(K, ld);
+    for (int64_t b = 0; b < B; ++b) {
+      PadCodesU8(Buffer(w, b, n.inputs[0]), g, w.padded8);
+      Im2ColQuads(w.padded8.data(), g, w.quads, b * positions);
+    }
+    fused->MultiplyQuads(w.quads, w.acc.data(), ld);
+  } else {
+    RunCoreMvm(index, B, w, first_index);
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    int32_t* y = Output(w, b, index);
+    for (int o = 0; o < n.out_channels; ++o)
+      RequantizeRow(w.acc.data() + o * ld + b * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
+                    n.out_min, n.out_max, y + o * positions);
+  }
+}
+
+void IntegerNetwork::RunCoreMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const {
+  const QNode& n = model_.nodes[static_cast<size_t>(index)];
+  const auto in = InputShape(n);
+  const auto& out = shapes_[static_cast<size_t>(index)];
+  const int64_t positions = out[1] * out[2], K = n.Depth(), ld = B * positions;
   const auto cols_size = static_cast<size_t>(K * ld);
   if (w.cols.size() < cols_size) w.cols.resize(cols_size);
   InputCodes codes;
@@ -157,8 +194,6 @@ void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t firs
     }
     codes = InputCodes::RowMajor(w.cols.data(), K, ld, ld);
   }
-  const auto acc_size = static_cast<size_t>(n.out_channels * ld);
-  if (w.acc.size() < acc_size) w.acc.resize(acc_size);
   w.rngs.resize(static_cast<size_t>(B), Rng(0));
   w.segments.resize(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
@@ -172,12 +207,6 @@ void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t firs
     w.context = MvmContext{nullptr, nullptr, -1, std::span<const MvmSegment>(w.segments.data(), static_cast<size_t>(B))};
   }
   cores_[static_cast<size_t>(index)]->Multiply(codes, w.acc.data(), ld, w.context);
-  for (int64_t b = 0; b < B; ++b) {
-    int32_t* y = Output(w, b, index);
-    for (int o = 0; o < n.out_channels; ++o)
-      RequantizeRow(w.acc.data() + o * ld + b * positions, positions, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
-                    n.out_min, n.out_max, y + o * positions);
-  }
 }
 
 void IntegerNetwork::RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const {

@@ -4,7 +4,9 @@
 //   image codes = input_lut[c][pixel];
 //   conv:   im2col of the input codes into a row-major [C·k·k, OH·OW] view (sim/input_codes.h) → the
 //           node's MvmCore (IdealCore: exact int16×int16→int32 GEMM) → acc [O, OH·OW] → RequantizeRow per channel
-//           (bias, fixed-point multiplier, rounding shift, clamp);
+//           (bias, fixed-point multiplier, rounding shift, clamp); when the node's core is an IdealCore
+//           on the u8×s8 kernel, the lowering goes straight into that kernel's k-quad layout instead
+//           (nets/im2col_quads.h, IdealCore::MultiplyQuads): the same codes, one pass instead of two;
 //   linear: the same with one input vector;
 //   add:    inputs not at the output scale are rescaled with RequantizeRow, then summed and clamped;
 //   pool / shortcut / max-pool: exact integer loops.
@@ -32,7 +34,9 @@
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "nets/quantized_model.h"
+#include "sim/ideal_core.h"
 #include "sim/mvm_core.h"
+#include "sim/quad_codes.h"
 
 namespace cimsim {
 
@@ -49,6 +53,8 @@ struct IntegerWorker {
   std::vector<int16_t> cols;                // the current MVM node's input codes: conv row-major
                                             // [K, B·positions], linear vector-major [B, K]
   std::vector<int16_t> padded;              // the current conv's input of one image, zero-padded
+  std::vector<uint8_t> padded8;             // the same as uint8, for the fused u8 lowering
+  QuadCodes quads;                          // the fused lowering's output [K, B·positions]
   std::vector<int32_t> acc, tmp;            // accumulators [N, B·positions] / rescaled add input
   std::vector<const int32_t*> inputs;       // the current node's inputs
   std::vector<Rng> rngs;                    // the (image, node) streams of the group, for noisy cores
@@ -86,6 +92,8 @@ class IntegerNetwork {
   // Conv/linear node `index` over the group's B images (their input and output slots in w): im2col
   // (conv) or the input vectors (linear), one core Multiply, requantization.
   void RunMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const;
+  // Its dot products through the node's core (im2col view, Multiply with the image streams) into w.acc.
+  void RunCoreMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const;
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
   // Any other node on image b of the group.
   void RunOther(int index, int64_t b, IntegerWorker& w) const;
@@ -97,6 +105,7 @@ class IntegerNetwork {
   uint64_t noise_seed_;  // roots ImageNoiseStream
   std::vector<std::array<int64_t, 3>> shapes_;
   std::vector<std::unique_ptr<MvmCore>> cores_;  // null for non-MVM nodes
+  std::vector<const IdealCore*> fused_;          // conv nodes whose core takes fused u8 quads, else null
   std::vector<int> slot_;                        // node → activation buffer
   std::vector<int64_t> slot_size_;
   std::vector<std::unique_ptr<IntegerWorker>> workers_;
