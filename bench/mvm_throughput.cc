@@ -17,8 +17,14 @@
 // layer's input range, default ChipCalibrationParams: ADC full scale per column at the 99.99th
 // percentile of |analog| and per-column least-squares corrections; ApplyCalibration makes the core).
 // The calibrated error is the one comparable with other simulators' calibrated ADCs.
+// Against the machine: each configuration's MVM/s is also printed as integer operations per second,
+// counting one N × K product (2·N·K operations) per analog read of every weight digit — input slices
+// × sign passes × weight slices of CrossbarCore — next to the int16 GEMM peak measured in the same
+// run with the same threads (bench/int16_gemm_peak.h): how close the simulation of the reads comes to
+// the exact integer GEMM of the same size.
 // Usage: bench_mvm_throughput [--config a|b|c|d|e|all] [--n 10000] [--threads 2]
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/int16_gemm_peak.h"
 #include "common/error.h"
 #include "common/parallel.h"
 #include "calib/chip_calibration.h"
@@ -152,7 +159,22 @@ std::unique_ptr<MvmCore> Chip(const Config& c, const Problem& p, bool calibrated
   return ApplyCalibration(cal, *core, where);
 }
 
-void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated) {
+// The int16 GEMM peak in GOP/s on `threads` threads (the median of 5 timed runs after one warm-up).
+double MeasureInt16Peak(int threads) {
+  ThreadPool pool(threads);
+  bench::Int16GemmPeak peak(threads);
+  peak.Run(pool);
+  std::vector<double> gops;
+  for (int r = 0; r < 5; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    peak.Run(pool);
+    gops.push_back(peak.Ops() * 1e-9 / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(gops.begin(), gops.end());
+  return gops[2];
+}
+
+void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated, double peak_gops) {
   const Config c = MakeConfig(name);
   const std::unique_ptr<MvmCore> chip = Chip(c, p, calibrated);
   const auto& core = dynamic_cast<const CrossbarCore&>(*chip);
@@ -182,9 +204,13 @@ void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated) {
       for (int64_t o = 0; o < kOutputs; ++o)
         y[static_cast<size_t>((b * kBlock + j) * kOutputs + o)] = block_out[static_cast<size_t>(b)][static_cast<size_t>(o * m + j)];
   }
-  std::printf("config %c (%s), ADC range %s: %lld MVMs in %.3f s = %.0f MVM/s, relative error %.3e\n", name,
-              c.what, calibrated ? "calibrated" : "max", static_cast<long long>(n), seconds,
-              static_cast<double>(n) / seconds, RelativeError(p, y));
+  const int reads = core.InputSlices() * core.SignPasses() * core.WeightSlices();
+  const double gops = static_cast<double>(n) / seconds * 2.0 * kOutputs * kDepth * reads * 1e-9;
+  std::printf("config %c (%s), ADC range %s: %lld MVMs in %.3f s = %.0f MVM/s, relative error %.3e; "
+              "%d reads of the %lldx%lld product per MVM = %.1f GOP/s = %.1f %% of the int16 GEMM peak\n",
+              name, c.what, calibrated ? "calibrated" : "max", static_cast<long long>(n), seconds,
+              static_cast<double>(n) / seconds, RelativeError(p, y), reads, static_cast<long long>(kOutputs),
+              static_cast<long long>(kDepth), gops, 100.0 * gops / peak_gops);
 }
 
 // The error of the exact integer product alone (weight quantization).
@@ -229,8 +255,10 @@ int main(int argc, char** argv) {
     for (char c : names) (void)cimsim::MakeConfig(c);  // reject a bad name before the setup work
     const cimsim::Problem p = cimsim::MakeProblem(n);
     cimsim::IdealCodesError(p, n);
+    const double peak = cimsim::MeasureInt16Peak(threads);
+    std::printf("int16 GEMM peak (bench/int16_gemm_peak.h, %d threads): %.1f GOP/s\n", threads, peak);
     for (char c : names) {
-      for (bool calibrated : {false, true}) cimsim::Run(c, p, n, threads, calibrated);
+      for (bool calibrated : {false, true}) cimsim::Run(c, p, n, threads, calibrated, peak);
     }
   } catch (const cimsim::InputError& e) {
     std::cerr << "bench_mvm_throughput: error: " << e.what() << '\n';
