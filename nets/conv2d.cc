@@ -1,6 +1,7 @@
 #include "nets/conv2d.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <stdexcept>
 #include <utility>
@@ -43,6 +44,50 @@ Shape Conv2d::OutputShape(const std::vector<Shape>& inputs) const {
   return {inputs[0][0], params_.out_channels, h / params_.stride + 1, w / params_.stride + 1};
 }
 
+namespace {
+
+// Rows i = 0..oh−1 of one lowered row at stride 1: dst + i·ow gets zeros at [0, j0) and [j1, ow), and
+// src + y·width + shift at [j0, j1), where y = i + ky − padding; rows with y outside the image are zero.
+// Im2Col's rows are short (32, 16 or 8 floats, one fewer where the window overhangs the padding), so
+// the copy length is a template parameter for those: a compile-time-size memcpy is a few vector
+// moves, where a runtime-length loop spends more in its scalar remainder than in the copy.
+template <int64_t kLength>
+void CopyRowsStride1(const float* plane, int64_t height, int64_t width, int64_t shift, int64_t ky_minus_p,
+                     int64_t oh, int64_t ow, int64_t j0, int64_t j1, float* row) {
+  const int64_t length = kLength > 0 ? kLength : j1 - j0;
+  for (int64_t i = 0; i < oh; ++i) {
+    float* __restrict dst = row + i * ow;
+    const int64_t y = i + ky_minus_p;
+    if (y < 0 || y >= height) {
+      std::fill(dst, dst + ow, 0.0f);
+      continue;
+    }
+    const float* __restrict src = plane + y * width + shift;
+    for (int64_t j = 0; j < j0; ++j) dst[j] = 0.0f;
+    if constexpr (kLength > 0) {
+      std::memcpy(dst + j0, src + j0, kLength * sizeof(float));
+    } else {
+      for (int64_t j = 0; j < length; ++j) dst[j0 + j] = src[j0 + j];
+    }
+    for (int64_t j = j1; j < ow; ++j) dst[j] = 0.0f;
+  }
+}
+
+void CopyRowsStride1(const float* plane, int64_t height, int64_t width, int64_t shift, int64_t ky_minus_p, int64_t oh,
+                     int64_t ow, int64_t j0, int64_t j1, float* row) {
+  switch (j1 - j0) {
+    case 32: return CopyRowsStride1<32>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+    case 31: return CopyRowsStride1<31>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+    case 16: return CopyRowsStride1<16>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+    case 15: return CopyRowsStride1<15>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+    case 8: return CopyRowsStride1<8>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+    case 7: return CopyRowsStride1<7>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+    default: return CopyRowsStride1<0>(plane, height, width, shift, ky_minus_p, oh, ow, j0, j1, row);
+  }
+}
+
+}  // namespace
+
 void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width, int kernel, int stride,
             int padding, float* cols) {
   const int64_t oh = (height + 2 * padding - kernel) / stride + 1;
@@ -63,6 +108,10 @@ void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width,
         const int64_t shift = kx - padding;
         const int64_t j0 = std::clamp<int64_t>((-shift + stride - 1) / stride, 0, ow);
         const int64_t j1 = std::clamp<int64_t>((width - shift + stride - 1) / stride, j0, ow);
+        if (stride == 1) {
+          CopyRowsStride1(plane, height, width, shift, ky - padding, oh, ow, j0, j1, row);
+          continue;
+        }
         for (int64_t i = 0; i < oh; ++i) {
           float* dst = row + i * ow;
           const int64_t y = i * stride + ky - padding;
@@ -73,11 +122,7 @@ void Im2Col(const float* image, int64_t channels, int64_t height, int64_t width,
           const float* src = plane + y * width + shift;
           // Plain loops: rows are short (8..32 floats), where library calls cost more than the copy.
           for (int64_t j = 0; j < j0; ++j) dst[j] = 0.0f;
-          if (stride == 1) {
-            for (int64_t j = j0; j < j1; ++j) dst[j] = src[j];
-          } else {
-            for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * stride];
-          }
+          for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * stride];
           for (int64_t j = j1; j < ow; ++j) dst[j] = 0.0f;
         }
       }
