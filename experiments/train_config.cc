@@ -76,9 +76,11 @@ void ReadDistill(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"teacher", "temperature", "weight"};
   r.RequireObject(j, "distill");
   r.CheckKeys(j, "distill", kKeys);
-  if (!j.contains("teacher")) r.Fail("distill", "needs \"teacher\" (a float model file)");
-  c.distill_teacher = r.String(j["teacher"], "distill.teacher");
-  if (c.distill_teacher.empty()) r.Fail("distill.teacher", "must name a float model file");
+  c.distill_enabled = true;
+  if (j.contains("teacher")) {
+    c.distill_teacher = r.String(j["teacher"], "distill.teacher");
+    if (c.distill_teacher.empty()) r.Fail("distill.teacher", "must name a float model file");
+  }
   if (j.contains("temperature")) c.distill.temperature = r.Number(j["temperature"], "distill.temperature");
   if (j.contains("weight")) c.distill.weight = r.Number(j["weight"], "distill.weight");
 }
@@ -120,7 +122,11 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
   LrScheduleParams s = c.schedule;
   s.epochs = c.epochs;
   s.Validate(p + "schedule");
-  if (!c.distill_teacher.empty()) c.distill.Validate(p + "distill");
+  if (c.distill_enabled) {
+    if (c.distill_teacher.empty())
+      throw InputError(p + "distill.teacher: required when training from scratch (there is no model.init to distil from)");
+    c.distill.Validate(p + "distill");
+  }
 }
 
 nlohmann::json TrainConfigToJson(const TrainConfig& c) {
@@ -158,7 +164,7 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
                    {"warmup_epochs", c.schedule.warmup_epochs},
                    {"warmup_start_factor", c.schedule.warmup_start_factor}};
   // Only when set, so that checkpoints of runs without distillation still resume.
-  if (!c.distill_teacher.empty())
+  if (c.distill_enabled)
     j["distill"] = {{"teacher", c.distill_teacher}, {"temperature", c.distill.temperature}, {"weight", c.distill.weight}};
   return j;
 }
@@ -179,6 +185,8 @@ void ApplyTrainFlags(const TrainFlags& flags, TrainConfig& c) {
     if (flags.model->empty()) throw InputError("--model: must name a float model file");
     c.init_model = *flags.model;
   }
+  // The default teacher is the model being fine-tuned (after --model).
+  if (c.distill_enabled && c.distill_teacher.empty()) c.distill_teacher = c.init_model;
   if (flags.epochs) {
     if (*flags.epochs < 1) throw InputError("--epochs: " + std::to_string(*flags.epochs) + " is out of range; allowed >= 1");
     c.epochs = *flags.epochs;

@@ -19,7 +19,8 @@
 //    "schedule": {"kind": "step", "milestones": [100, 150], "gamma": 0.1,   or "cosine" ("min_lr"),
 //                 "warmup_epochs": 0, "warmup_start_factor": 0.1}          or "constant"},
 //    "distill": {"teacher": "resnet20.h5",     optional: knowledge distillation from this float model
-//                "temperature": 1, "weight": 0.9}   (train/distillation_loss.h); absent = labels only
+//                "temperature": 1, "weight": 0.9}   (train/distillation_loss.h; default teacher: the
+//                                              model being fine-tuned, model.init); absent = labels only
 // Unknown keys, wrong types and out-of-range values are InputErrors naming the key path. The flags
 // --model, --epochs, --lr, --batch-size override the file (ApplyTrainFlags).
 #pragma once
@@ -47,7 +48,8 @@ struct TrainConfig {
   BatcherParams batches;    // batch_size, seed, augment (shuffle is always on for training)
   SgdParams sgd;
   LrScheduleParams schedule;
-  std::string distill_teacher;  // non-empty: distil from this float model with `distill`
+  bool distill_enabled = false;  // "distill" given: distil from distill_teacher with `distill`
+  std::string distill_teacher;   // empty in the file = model.init (resolved by ApplyTrainFlags)
   DistillLossParams distill;
   std::string source;       // the config file, for messages
 };

@@ -57,7 +57,7 @@ TrainData LoadTrainData(const TrainConfig& c) {
 }
 
 std::optional<Network> LoadTeacher(const TrainConfig& c, const ModelSpec& student) {
-  if (c.distill_teacher.empty()) return std::nullopt;
+  if (!c.distill_enabled) return std::nullopt;
   LoadedModel teacher = LoadModel(c.distill_teacher);
   const std::string where = (c.source.empty() ? std::string("flags") : c.source) + ": distill.teacher " + c.distill_teacher;
   if (teacher.spec.num_classes != student.num_classes)
