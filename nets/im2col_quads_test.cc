@@ -36,7 +36,7 @@ uint8_t ReferenceCode(const std::vector<int32_t>& x, const ConvWindow& g, int64_
 TEST(Im2ColQuadsTest, EqualsTheElementByElementReference) {
   const std::vector<ConvWindow> shapes = {Window(3, 8, 3, 1, 1),  Window(16, 8, 3, 1, 1), Window(5, 9, 3, 2, 1),
                                           Window(16, 8, 1, 2, 0), Window(2, 7, 3, 1, 0),  Window(7, 6, 1, 1, 0),
-                                          Window(4, 32, 3, 1, 1)};
+                                          Window(4, 32, 3, 1, 1), Window(4, 16, 3, 1, 1), Window(8, 16, 3, 2, 1)};
   Rng rng(5);
   for (const ConvWindow& g : shapes) {
     SCOPED_TRACE("C " + std::to_string(g.channels) + " H " + std::to_string(g.height) + " k " + std::to_string(g.kernel) +
