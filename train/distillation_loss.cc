@@ -5,36 +5,19 @@
 #include <stdexcept>
 
 #include "common/error.h"
+#include "train/loss_arguments.h"
 
 namespace cimsim {
 namespace {
 
+// The losses' shared checks, then the teacher's shape.
 template <typename T>
 void CheckArguments(const TensorT<T>& logits, const TensorT<T>& teacher, std::span<const int32_t> labels,
                     const char* fn) {
-  if (logits.rank() != 2 || logits.dim(0) < 1 || logits.dim(1) < 1)
-    throw std::invalid_argument(std::string(fn) + ": logits must be [N, K] with N, K >= 1; got " + ShapeString(logits.shape()));
+  CheckLogitsAndLabels(logits, labels, fn);
   if (teacher.shape() != logits.shape())
     throw std::invalid_argument(std::string(fn) + ": teacher logits " + ShapeString(teacher.shape()) +
                                 " do not have the student's shape " + ShapeString(logits.shape()));
-  const int64_t n = logits.dim(0), k = logits.dim(1);
-  if (static_cast<int64_t>(labels.size()) != n)
-    throw std::invalid_argument(std::string(fn) + ": " + std::to_string(labels.size()) + " labels for " +
-                                std::to_string(n) + " rows of logits");
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t y = labels[static_cast<size_t>(i)];
-    if (y < 0 || y >= k)
-      throw std::invalid_argument(std::string(fn) + ": labels[" + std::to_string(i) + "] = " + std::to_string(y) +
-                                  " is out of range; labels must be in [0, " + std::to_string(k) + ")");
-  }
-}
-
-template <typename T>
-int64_t ArgMax(const T* row, int64_t k) {
-  int64_t best = 0;
-  for (int64_t j = 1; j < k; ++j)
-    if (row[j] > row[best]) best = j;
-  return best;
 }
 
 // log Σ_k exp(v_k · s) in double, with max subtraction.
@@ -74,7 +57,7 @@ LossResult DistillationLossReference(const TensorD& logits, const TensorD& teach
     const double* x = logits.data() + i * k;
     const double* t = teacher.data() + i * k;
     const int64_t y = labels[static_cast<size_t>(i)];
-    if (ArgMax(x, k) == y) ++result.correct;
+    if (FirstArgMax(x, k) == y) ++result.correct;
     const double lse = LogSumExp(x, k, 1.0), lse_s = LogSumExp(x, k, inv_t), lse_t = LogSumExp(t, k, inv_t);
     double kl = 0;
     for (int64_t j = 0; j < k; ++j) {
@@ -113,9 +96,9 @@ LossResult DistillationLoss(const Tensor& logits, const Tensor& teacher, std::sp
     const float* x = logits.data() + i * k;
     const float* t = teacher.data() + i * k;
     const int64_t y = labels[static_cast<size_t>(i)];
-    const int64_t top = ArgMax(x, k);
+    const int64_t top = FirstArgMax(x, k);
     if (top == y) ++result.correct;
-    const float mx = x[top], mt = t[ArgMax(t, k)];
+    const float mx = x[top], mt = t[FirstArgMax(t, k)];
     double s = 0, ss = 0, st = 0;
     for (int64_t j = 0; j < k; ++j) {
       s += std::exp(x[j] - mx);
