@@ -7,7 +7,6 @@
 #include <string>
 
 #include "common/streams.h"
-#include "nets/im2col_quads.h"
 #include "quant/fixed_point.h"
 #include "sim/ideal_core.h"
 
@@ -63,6 +62,15 @@ void Im2Col(const int32_t* x, int64_t C, int64_t H, int64_t W, int k, int s, int
   }
 }
 
+// The conv node n's window over an input of shape in [C, H, W] and output out [N, OH, OW].
+ConvWindow Window(const QNode& n, const std::array<int64_t, 3>& in, const std::array<int64_t, 3>& out) {
+  ConvWindow g;
+  g.channels = in[0], g.height = in[1], g.width = in[2];
+  g.kernel = n.kernel, g.stride = n.stride, g.padding = n.padding;
+  g.out_height = out[1], g.out_width = out[2];
+  return g;
+}
+
 }  // namespace
 
 std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
@@ -79,7 +87,7 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
   shapes_ = model_.NodeShapes();
   const size_t count = model_.nodes.size();
   cores_.resize(count);
-  fused_.assign(count, nullptr);
+  direct_.resize(count);
   for (size_t i = 0; i < count; ++i) {
     const QNode& n = model_.nodes[i];
     if (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear) {
@@ -87,11 +95,12 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
       if (cores_[i]->Outputs() != n.out_channels || cores_[i]->Depth() != n.Depth())
         throw std::logic_error("MvmCore for " + n.name + " has the wrong shape");
       // The node's input codes lie in [InputMin, InputMax] (validated model); within [0, 255] they
-      // are exactly their uint8 values.
+      // are exactly their uint8 values. The direct conv computes the IdealCore's exact sums.
       const auto* ideal = dynamic_cast<const IdealCore*>(cores_[i].get());
+      const ConvWindow g = Window(n, InputShape(n), shapes_[i]);
       if (n.kind == QNodeKind::kConv && ideal != nullptr && ideal->kernel() == IdealCore::Kernel::kU8S8 &&
-          n.InputMin() >= 0 && n.InputMax() <= 255)
-        fused_[i] = ideal;
+          n.InputMin() >= 0 && n.InputMax() <= 255 && DirectConvU8::Applies(g))
+        direct_[i] = std::make_unique<DirectConvU8>(n.weights, n.out_channels, g);
     }
   }
   // Liveness plan: a node's output takes a free slot; its inputs' slots free after their last reader.
@@ -148,23 +157,25 @@ void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t firs
   const QNode& n = model_.nodes[static_cast<size_t>(index)];
   const auto in = InputShape(n);
   const auto& out = shapes_[static_cast<size_t>(index)];
-  const int64_t positions = out[1] * out[2], K = n.Depth(), ld = B * positions;
+  const int64_t positions = out[1] * out[2], ld = B * positions;
+  if (const DirectConvU8* direct = direct_[static_cast<size_t>(index)].get()) {
+    // Image by image: pack, multiply on the padded grid, requantize its valid columns.
+    const ConvWindow g = Window(n, in, out);
+    const int64_t columns = direct->GridColumns(), pitch = direct->GridPitch();
+    if (w.acc.size() < static_cast<size_t>(n.out_channels * columns)) w.acc.resize(static_cast<size_t>(n.out_channels * columns));
+    for (int64_t b = 0; b < B; ++b) {
+      PackChannelQuadPlanes(Buffer(w, b, n.inputs[0]), g, w.planes);
+      direct->Run(w.planes, w.acc.data(), columns);
+      int32_t* y = Output(w, b, index);
+      for (int o = 0; o < n.out_channels; ++o)
+        RequantizeRows(w.acc.data() + o * columns, out[1], out[2], pitch, n.bias[static_cast<size_t>(o)], n.Multiplier(o),
+                       n.out_min, n.out_max, y + o * positions, out[2]);
+    }
+    return;
+  }
   const auto acc_size = static_cast<size_t>(n.out_channels * ld);
   if (w.acc.size() < acc_size) w.acc.resize(acc_size);
-  if (const IdealCore* fused = fused_[static_cast<size_t>(index)]) {
-    ConvWindow g;
-    g.channels = in[0], g.height = in[1], g.width = in[2];
-    g.kernel = n.kernel, g.stride = n.stride, g.padding = n.padding;
-    g.out_height = out[1], g.out_width = out[2];
-    w.quads.ReshapeForFill(K, ld);
-    for (int64_t b = 0; b < B; ++b) {
-      PadCodesU8(Buffer(w, b, n.inputs[0]), g, w.padded8);
-      Im2ColQuads(w.padded8.data(), g, w.quads, b * positions);
-    }
-    fused->MultiplyQuads(w.quads, w.acc.data(), ld);
-  } else {
-    RunCoreMvm(index, B, w, first_index);
-  }
+  RunCoreMvm(index, B, w, first_index);
   for (int64_t b = 0; b < B; ++b) {
     int32_t* y = Output(w, b, index);
     for (int o = 0; o < n.out_channels; ++o)
@@ -213,16 +224,29 @@ void IntegerNetwork::RunAdd(int index, const std::vector<const int32_t*>& xs, in
   const QNode& n = model_.nodes[static_cast<size_t>(index)];
   const auto& sh = shapes_[static_cast<size_t>(index)];
   const int64_t size = sh[0] * sh[1] * sh[2];
-  if (w.tmp.size() < static_cast<size_t>(size)) w.tmp.resize(static_cast<size_t>(size));
   constexpr int32_t kLo = std::numeric_limits<int32_t>::min(), kHi = std::numeric_limits<int32_t>::max();
+  // Input j at the output scale: its codes; otherwise rescaled into the j-th part of w.tmp.
+  const auto tmp_size = static_cast<size_t>(size) * std::min<size_t>(xs.size(), 2);
+  if (w.tmp.size() < tmp_size) w.tmp.resize(tmp_size);
+  auto at_output_scale = [&](size_t j) -> const int32_t* {
+    if (n.rescale_identity[j]) return xs[j];
+    int32_t* dst = w.tmp.data() + static_cast<int64_t>(j % 2) * size;
+    RequantizeRow(xs[j], size, 0, n.Rescale(j), kLo, kHi, dst);
+    return dst;
+  };
   // Every input is within ±2^30 (validated), so the int64 sum of a few of them cannot overflow.
+  if (xs.size() == 2) {   // the residual add: one pass, y = clamp(a + b)
+    const int32_t* a = at_output_scale(0);
+    const int32_t* b = at_output_scale(1);
+    for (int64_t i = 0; i < size; ++i)
+      y[i] = static_cast<int32_t>(std::clamp<int64_t>(int64_t{a[i]} + b[i], n.out_min, n.out_max));
+    return;
+  }
+  // Any other count: a running sum kept within int32, the last addition clamped to the output range
+  // (for two inputs the same as the pass above: 0 + a never leaves int32).
   std::fill_n(y, size, 0);
   for (size_t j = 0; j < xs.size(); ++j) {
-    const int32_t* src = xs[j];
-    if (!n.rescale_identity[j]) {
-      RequantizeRow(src, size, 0, n.Rescale(j), kLo, kHi, w.tmp.data());
-      src = w.tmp.data();
-    }
+    const int32_t* src = at_output_scale(j);
     const bool last = j + 1 == xs.size();
     for (int64_t i = 0; i < size; ++i) {
       const int64_t sum = static_cast<int64_t>(y[i]) + src[i];

@@ -4,9 +4,10 @@
 //   image codes = input_lut[c][pixel];
 //   conv:   im2col of the input codes into a row-major [C·k·k, OH·OW] view (sim/input_codes.h) → the
 //           node's MvmCore (IdealCore: exact int16×int16→int32 GEMM) → acc [O, OH·OW] → RequantizeRow per channel
-//           (bias, fixed-point multiplier, rounding shift, clamp); when the node's core is an IdealCore
-//           on the u8×s8 kernel, the lowering goes straight into that kernel's k-quad layout instead
-//           (nets/im2col_quads.h, IdealCore::MultiplyQuads): the same codes, one pass instead of two;
+//           (bias, fixed-point multiplier, rounding shift, clamp). When the node's core is an IdealCore
+//           on the u8×s8 kernel there is no lowering at all: the input is packed into channel-quad
+//           planes and the kernel reads their shifted windows (nets/direct_conv_u8.h: the IdealCore's
+//           exact sums, its weights reordered), requantized from the padded grid (RequantizeRows);
 //   linear: the same with one input vector;
 //   add:    inputs not at the output scale are rescaled with RequantizeRow, then summed and clamped;
 //   pool / shortcut / max-pool: exact integer loops.
@@ -18,7 +19,8 @@
 // Image-major or layer-major. With images_per_call = 1 (the default) a worker runs the graph on one
 // image at a time. With B > 1 it runs it layer-major on groups of B images: each node over all B
 // images before the next node, a conv's B im2col matrices side by side in one row-major view
-// [K, B·positions] and ONE MvmCore call per node and group, whose context lists one segment per image
+// [K, B·positions] and ONE MvmCore call per node and group (a direct u8 conv, which needs no core
+// call, runs its B images one after the other), whose context lists one segment per image
 // (MvmContext::segments: the image's vectors, its own stream and index). So a core sees B times the
 // vectors per call (bigger GEMMs; an external chip gets fewer round trips, a crossbar's programmed
 // tiles are reused across images), and — because every core must give what one call per segment
@@ -33,10 +35,10 @@
 
 #include "common/parallel.h"
 #include "common/rng.h"
+#include "nets/direct_conv_u8.h"
 #include "nets/quantized_model.h"
 #include "sim/ideal_core.h"
 #include "sim/mvm_core.h"
-#include "sim/quad_codes.h"
 
 namespace cimsim {
 
@@ -53,8 +55,7 @@ struct IntegerWorker {
   std::vector<int16_t> cols;                // the current MVM node's input codes: conv row-major
                                             // [K, B·positions], linear vector-major [B, K]
   std::vector<int16_t> padded;              // the current conv's input of one image, zero-padded
-  std::vector<uint8_t> padded8;             // the same as uint8, for the fused u8 lowering
-  QuadCodes quads;                          // the fused lowering's output [K, B·positions]
+  std::vector<uint32_t> planes;             // the current direct conv's input, channel-quad planes
   std::vector<int32_t> acc, tmp;            // accumulators [N, B·positions] / rescaled add input
   std::vector<const int32_t*> inputs;       // the current node's inputs
   std::vector<Rng> rngs;                    // the (image, node) streams of the group, for noisy cores
@@ -105,7 +106,7 @@ class IntegerNetwork {
   uint64_t noise_seed_;  // roots ImageNoiseStream
   std::vector<std::array<int64_t, 3>> shapes_;
   std::vector<std::unique_ptr<MvmCore>> cores_;  // null for non-MVM nodes
-  std::vector<const IdealCore*> fused_;          // conv nodes whose core takes fused u8 quads, else null
+  std::vector<std::unique_ptr<DirectConvU8>> direct_;  // conv nodes on an IdealCore's u8×s8 kernel, else null
   std::vector<int> slot_;                        // node → activation buffer
   std::vector<int64_t> slot_size_;
   std::vector<std::unique_ptr<IntegerWorker>> workers_;

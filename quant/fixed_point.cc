@@ -149,6 +149,11 @@ void RequantizeRowReference(const int32_t* acc, int64_t n, int32_t bias, FixedPo
 
 void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, FixedPointMultiplier m, int32_t lo, int32_t hi,
                    int32_t* out) {
+  RequantizeRows(acc, 1, n, n, bias, m, lo, hi, out, n);
+}
+
+void RequantizeRows(const int32_t* acc, int64_t rows, int64_t width, int64_t acc_pitch, int32_t bias,
+                    FixedPointMultiplier m, int32_t lo, int32_t hi, int32_t* out, int64_t out_pitch) {
   assert(lo <= hi);
   assert(m.multiplier >= 0 && m.shift >= kMinFixedPointShift && m.shift <= kMaxFixedPointShift);
   // Saturating acc + bias with one shared bias: clamp acc to the range where the sum fits, then add.
@@ -156,58 +161,70 @@ void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, FixedPointMultip
   const int32_t acc_hi = bias > 0 ? kInt32Max - bias : kInt32Max;
   const int left = m.LeftShift();
   const int right = m.RightShift();
-  int64_t i = 0;
 #if defined(__AVX512F__)
-  {
-    const __m512i v_acc_lo = _mm512_set1_epi32(acc_lo), v_acc_hi = _mm512_set1_epi32(acc_hi);
-    const __m512i v_bias = _mm512_set1_epi32(bias);
-    // Saturating left shift: x > INT32_MAX >> left overflows upward, x < INT32_MIN >> left downward.
-    const __m512i v_shl_hi = _mm512_set1_epi32(kInt32Max >> left), v_shl_lo = _mm512_set1_epi32(kInt32Min >> left);
-    const __m512i v_int_max = _mm512_set1_epi32(kInt32Max), v_int_min = _mm512_set1_epi32(kInt32Min);
-    const __m128i v_left = _mm_cvtsi32_si128(left);
-    // High multiply: _mm512_mul_epi32 multiplies the low (signed) 32 bits of each 64-bit lane. For
-    // the valid case (multiplier >= 0, so never INT32_MIN²) the gemmlowp nudge-and-truncate equals
-    // floor((x·M + 2^30) / 2^31), i.e. bits 31..62 of x·M + 2^30.
-    const __m512i v_mult = _mm512_set1_epi64(m.multiplier);
-    const __m512i v_nudge = _mm512_set1_epi64(kTwoPow30);
-    // Rounding right shift, as RoundingDivideByPOT.
-    const int32_t mask = static_cast<int32_t>((int64_t{1} << right) - 1);
-    const __m512i v_mask = _mm512_set1_epi32(mask), v_half = _mm512_set1_epi32(mask >> 1);
-    const __m512i v_one = _mm512_set1_epi32(1);
-    const __m128i v_right = _mm_cvtsi32_si128(right);
-    const __m512i v_lo = _mm512_set1_epi32(lo), v_hi = _mm512_set1_epi32(hi);
-    for (; i + 16 <= n; i += 16) {
-      __m512i x = _mm512_loadu_si512(acc + i);
-      x = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(x, v_acc_lo), v_acc_hi), v_bias);
-      if (left > 0) {
-        const __mmask16 over = _mm512_cmpgt_epi32_mask(x, v_shl_hi);
-        const __mmask16 under = _mm512_cmplt_epi32_mask(x, v_shl_lo);
-        x = _mm512_sll_epi32(x, v_left);
-        x = _mm512_mask_mov_epi32(x, over, v_int_max);
-        x = _mm512_mask_mov_epi32(x, under, v_int_min);
-      }
-      const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, v_mult), v_nudge);
-      const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), v_mult), v_nudge);
-      // Bits 31..62 into the low half (even lanes) and into the high half (odd lanes).
-      __m512i y = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
-      if (right > 0) {
-        const __m512i remainder = _mm512_and_si512(y, v_mask);
-        const __m512i threshold = _mm512_add_epi32(v_half, _mm512_srli_epi32(y, 31));
-        const __mmask16 up = _mm512_cmpgt_epi32_mask(remainder, threshold);
-        y = _mm512_sra_epi32(y, v_right);
-        y = _mm512_mask_add_epi32(y, up, y, v_one);
-      }
-      y = _mm512_min_epi32(_mm512_max_epi32(y, v_lo), v_hi);
-      _mm512_storeu_si512(out + i, y);
+  const __m512i v_acc_lo = _mm512_set1_epi32(acc_lo), v_acc_hi = _mm512_set1_epi32(acc_hi);
+  const __m512i v_bias = _mm512_set1_epi32(bias);
+  // Saturating left shift: x > INT32_MAX >> left overflows upward, x < INT32_MIN >> left downward.
+  const __m512i v_shl_hi = _mm512_set1_epi32(kInt32Max >> left), v_shl_lo = _mm512_set1_epi32(kInt32Min >> left);
+  const __m512i v_int_max = _mm512_set1_epi32(kInt32Max), v_int_min = _mm512_set1_epi32(kInt32Min);
+  const __m128i v_left = _mm_cvtsi32_si128(left);
+  // High multiply: _mm512_mul_epi32 multiplies the low (signed) 32 bits of each 64-bit lane. For
+  // the valid case (multiplier >= 0, so never INT32_MIN²) the gemmlowp nudge-and-truncate equals
+  // floor((x·M + 2^30) / 2^31), i.e. bits 31..62 of x·M + 2^30.
+  const __m512i v_mult = _mm512_set1_epi64(m.multiplier);
+  const __m512i v_nudge = _mm512_set1_epi64(kTwoPow30);
+  // Rounding right shift, as RoundingDivideByPOT.
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << right) - 1);
+  const __m512i v_mask = _mm512_set1_epi32(mask), v_half = _mm512_set1_epi32(mask >> 1);
+  const __m512i v_one = _mm512_set1_epi32(1);
+  const __m128i v_right = _mm_cvtsi32_si128(right);
+  const __m512i v_lo = _mm512_set1_epi32(lo), v_hi = _mm512_set1_epi32(hi);
+  // 16 lanes at a time; a row's tail is the same arithmetic on masked lanes (the others load 0 and
+  // are not stored), so short rows (8 codes) cost one vector step.
+  auto lanes = [&](__m512i x) {
+    x = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(x, v_acc_lo), v_acc_hi), v_bias);
+    if (left > 0) {
+      const __mmask16 over = _mm512_cmpgt_epi32_mask(x, v_shl_hi);
+      const __mmask16 under = _mm512_cmplt_epi32_mask(x, v_shl_lo);
+      x = _mm512_sll_epi32(x, v_left);
+      x = _mm512_mask_mov_epi32(x, over, v_int_max);
+      x = _mm512_mask_mov_epi32(x, under, v_int_min);
+    }
+    const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, v_mult), v_nudge);
+    const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), v_mult), v_nudge);
+    // Bits 31..62 into the low half (even lanes) and into the high half (odd lanes).
+    __m512i y = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+    if (right > 0) {
+      const __m512i remainder = _mm512_and_si512(y, v_mask);
+      const __m512i threshold = _mm512_add_epi32(v_half, _mm512_srli_epi32(y, 31));
+      const __mmask16 up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+      y = _mm512_sra_epi32(y, v_right);
+      y = _mm512_mask_add_epi32(y, up, y, v_one);
+    }
+    return _mm512_min_epi32(_mm512_max_epi32(y, v_lo), v_hi);
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* a = acc + r * acc_pitch;
+    int32_t* o = out + r * out_pitch;
+    int64_t i = 0;
+    for (; i + 16 <= width; i += 16) _mm512_storeu_si512(o + i, lanes(_mm512_loadu_si512(a + i)));
+    if (i < width) {
+      const auto tail = static_cast<__mmask16>((1u << (width - i)) - 1u);
+      _mm512_mask_storeu_epi32(o + i, tail, lanes(_mm512_maskz_loadu_epi32(tail, a + i)));
+    }
+  }
+#else
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* a = acc + r * acc_pitch;
+    int32_t* o = out + r * out_pitch;
+    for (int64_t i = 0; i < width; ++i) {
+      const int32_t sum = std::clamp(a[i], acc_lo, acc_hi) + bias;
+      const int32_t v = RoundingDivideByPOT(
+          SaturatingRoundingDoublingHighMul(SaturatingShiftLeft(sum, left), m.multiplier), right);
+      o[i] = std::clamp(v, lo, hi);
     }
   }
 #endif
-  for (; i < n; ++i) {
-    const int32_t sum = std::clamp(acc[i], acc_lo, acc_hi) + bias;
-    const int32_t v = RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(SaturatingShiftLeft(sum, left), m.multiplier),
-                                          right);
-    out[i] = std::clamp(v, lo, hi);
-  }
 }
 
 }  // namespace cimsim

@@ -30,8 +30,8 @@
 // codes: out[i] = clamp(MultiplyByQuantizedMultiplier(sat(acc[i] + bias), m), lo, hi), where
 // sat(acc + bias) is the int32 sum saturated to [INT32_MIN, INT32_MAX] (never wraps; a sum that
 // needs saturating means the layer's accumulator range was planned wrongly, but both paths agree).
-// The fast path uses AVX-512 when compiled with it (16 lanes; a scalar loop does the tail and all of
-// the work on other CPUs) and is bit-identical to RequantizeRowReference for every input.
+// The fast path uses AVX-512 when compiled with it (16 lanes, a row's tail on masked lanes; a scalar
+// loop does all of the work on other CPUs) and is bit-identical to RequantizeRowReference for every input.
 //
 // Preconditions of the run-time functions (checked by assert in debug builds only, as hot loops
 // are): m.multiplier >= 0, m.shift in [−31, 30], RoundingDivideByPOT exponent in [0, 31], lo <= hi.
@@ -91,6 +91,11 @@ int32_t MultiplyByQuantizedMultiplierReference(int32_t x, FixedPointMultiplier m
 // acc and out may be the same array (in place); otherwise they must not overlap.
 void RequantizeRow(const int32_t* acc, int64_t n, int32_t bias, FixedPointMultiplier m, int32_t lo,
                    int32_t hi, int32_t* out);
+// The same over `rows` rows of `width` values: row r reads acc + r·acc_pitch and writes
+// out + r·out_pitch (e.g. the valid columns of a conv computed on a padded grid,
+// nets/direct_conv_u8.h). Rows must not overlap unless in place (acc == out, equal pitches).
+void RequantizeRows(const int32_t* acc, int64_t rows, int64_t width, int64_t acc_pitch, int32_t bias,
+                    FixedPointMultiplier m, int32_t lo, int32_t hi, int32_t* out, int64_t out_pitch);
 // The same with a plain loop over MultiplyByQuantizedMultiplierReference.
 void RequantizeRowReference(const int32_t* acc, int64_t n, int32_t bias, FixedPointMultiplier m,
                             int32_t lo, int32_t hi, int32_t* out);

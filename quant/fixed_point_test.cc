@@ -351,6 +351,34 @@ TEST(RequantizeRow, FastMatchesReferenceForAllLengthsAndRandomData) {
   }
 }
 
+TEST(RequantizeRows, StridedRowsMatchTheReferenceRowByRowAndLeaveTheGapsAlone) {
+  // Rows of widths around the vector length (masked tails), read at a pitch wider than the row, written
+  // compactly and at a wider pitch; the cells between rows must keep their sentinel.
+  Rng rng(18);
+  for (int64_t width : {1, 7, 8, 15, 16, 17, 32, 34}) {
+    for (int64_t rows : {1, 3, 8}) {
+      for (int64_t extra : {0, 2, 5}) {
+        SCOPED_TRACE(::testing::Message() << "width " << width << ", rows " << rows << ", extra " << extra);
+        const int64_t acc_pitch = width + extra, out_pitch = width + (extra > 0 ? 1 : 0);
+        std::vector<int32_t> acc(static_cast<size_t>(rows * acc_pitch));
+        for (int32_t& a : acc) a = RandomX(rng);
+        const int32_t bias = RandomX(rng);
+        const FixedPointMultiplier m = RandomMultiplier(rng);
+        const int32_t sentinel = 12345;
+        std::vector<int32_t> out(static_cast<size_t>(rows * out_pitch), sentinel);
+        RequantizeRows(acc.data(), rows, width, acc_pitch, bias, m, -127, 127, out.data(), out_pitch);
+        std::vector<int32_t> ref(static_cast<size_t>(width));
+        for (int64_t r = 0; r < rows; ++r) {
+          RequantizeRowReference(acc.data() + r * acc_pitch, width, bias, m, -127, 127, ref.data());
+          ASSERT_EQ(std::vector<int32_t>(out.begin() + r * out_pitch, out.begin() + r * out_pitch + width), ref)
+              << "row " << r;
+          for (int64_t i = width; i < out_pitch; ++i) ASSERT_EQ(out[static_cast<size_t>(r * out_pitch + i)], sentinel);
+        }
+      }
+    }
+  }
+}
+
 TEST(RequantizeRow, EveryShiftOnALongRow) {
   // Every shift −31..30 with a random normalised multiplier, 1024 random accumulators each.
   Rng rng(17);

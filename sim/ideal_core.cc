@@ -61,13 +61,4 @@ void IdealCore::Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContex
   }
 }
 
-void IdealCore::MultiplyQuads(const QuadCodes& x, int32_t* y, int64_t ldy) const {
-  if (kernel_ != Kernel::kU8S8) throw std::invalid_argument("IdealCore::MultiplyQuads: the core runs the int16 kernel");
-  if (x.K() != Depth()) {
-    throw std::invalid_argument("IdealCore::MultiplyQuads: x.K() = " + std::to_string(x.K()) +
-                                " but the core's depth is " + std::to_string(Depth()));
-  }
-  Int8Gemm(weights8_, x, y, ldy);
-}
-
 }  // namespace cimsim

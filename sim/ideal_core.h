@@ -58,11 +58,6 @@ class IdealCore : public MvmCore {
   // Exact; ignores ctx. Throws std::invalid_argument when x.K != Depth() or ldy < x.n.
   void Multiply(const InputCodes& x, int32_t* y, int64_t ldy, MvmContext& ctx) const override;
 
-  // The u8×s8 kernel on inputs its caller has already packed (e.g. by a fused im2col,
-  // nets/im2col_quads.h): y[o, j] for j < x.n(), the same as Multiply on the same codes. Throws
-  // std::invalid_argument unless kernel() is kU8S8 and x.K() == Depth().
-  void MultiplyQuads(const QuadCodes& x, int32_t* y, int64_t ldy) const;
-
   int weight_bits() const { return weight_bits_; }
   int32_t x_min() const { return x_min_; }
   int32_t x_max() const { return x_max_; }

@@ -35,11 +35,27 @@ struct Isa : gemm_tiles::Avx512Tiles {
 static_assert(QuadCodes::kColumnAlign % Isa::kLanes == 0, "kernels read whole vectors of columns");
 
 void Int8GemmVnni(const PackedWeights8& w, const QuadCodes& x, int32_t* y, int64_t ldy) {
-  gemm_tiles::TiledGemm<Isa, PackedWeights8::kRowBlock>(w.data(), w.N(), w.quads(), x.QuadRow(0), x.n_stride(),
-                                                        x.n(), y, ldy);
+  gemm_tiles::TiledGemm<Isa, PackedWeights8::kRowBlock>(
+      w.data(), w.N(), w.quads(), gemm_tiles::StridedRows<uint32_t>{x.QuadRow(0), x.n_stride()}, x.n(), y, ldy);
+}
+
+void Int8GemmWindowsVnni(const PackedWeights8& w, const uint32_t* x0, const int64_t* offsets, int64_t n, int32_t* y,
+                         int64_t ldy) {
+  gemm_tiles::TiledGemm<Isa, PackedWeights8::kRowBlock>(w.data(), w.N(), w.quads(),
+                                                        gemm_tiles::OffsetRows<uint32_t>{x0, offsets}, n, y, ldy);
 }
 
 #else
+
+// The quad product of one weight quad and one input quad, exact in int32 (|sum| <= 4·255·128).
+int32_t QuadDot(int32_t w_quad, uint32_t x_quad) {
+  int32_t dot = 0;
+  for (int b = 0; b < 4; ++b) {
+    dot += static_cast<int8_t>(static_cast<uint8_t>(static_cast<uint32_t>(w_quad) >> (8 * b))) *
+           static_cast<int32_t>((x_quad >> (8 * b)) & 0xff);
+  }
+  return dot;
+}
 
 // The same sums lane by lane: int32 wrap-around additions (through uint32, defined behaviour) of
 // exact u8·s8 products.
@@ -49,14 +65,10 @@ void Int8GemmScalar(const PackedWeights8& w, const QuadCodes& x, int32_t* y, int
     int32_t* y_row = y + o * ldy;
     std::fill(y_row, y_row + n, 0);
     for (int64_t kq = 0; kq < w.quads(); ++kq) {
-      const auto quad = static_cast<uint32_t>(w.Quad(o, kq));
-      int32_t c[4];
-      for (int b = 0; b < 4; ++b) c[b] = static_cast<int8_t>(static_cast<uint8_t>(quad >> (8 * b)));
+      const int32_t quad = w.Quad(o, kq);
       const uint32_t* xr = x.QuadRow(kq);
       for (int64_t j = 0; j < n; ++j) {
-        int32_t dot = 0;  // |dot| <= 4·255·128: exact
-        for (int b = 0; b < 4; ++b) dot += c[b] * static_cast<int32_t>((xr[j] >> (8 * b)) & 0xff);
-        y_row[j] = static_cast<int32_t>(static_cast<uint32_t>(y_row[j]) + static_cast<uint32_t>(dot));
+        y_row[j] = static_cast<int32_t>(static_cast<uint32_t>(y_row[j]) + static_cast<uint32_t>(QuadDot(quad, xr[j])));
       }
     }
   }
@@ -97,6 +109,39 @@ void Int8Gemm(const PackedWeights8& w, const QuadCodes& x, int32_t* y, int64_t l
 #else
   Int8GemmScalar(w, x, y, ldy);
 #endif
+}
+
+void Int8GemmWindows(const PackedWeights8& w, const uint32_t* x0, const int64_t* offsets, int64_t n, int32_t* y,
+                     int64_t ldy) {
+  CheckGemmShapes("Int8GemmWindows", w.K(), w.K(), n, ldy);
+  if (GemmEmptyShape(w.N(), w.K(), n, y, ldy)) return;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  Int8GemmWindowsVnni(w, x0, offsets, n, y, ldy);
+#else
+  // Lane by lane, int32 wrap-around additions (through uint32) of exact quad products.
+  for (int64_t o = 0; o < w.N(); ++o) {
+    for (int64_t j = 0; j < n; ++j) {
+      uint32_t sum = 0;
+      for (int64_t g = 0; g < w.quads(); ++g) sum += static_cast<uint32_t>(QuadDot(w.Quad(o, g), x0[offsets[g] + j]));
+      y[o * ldy + j] = static_cast<int32_t>(sum);
+    }
+  }
+#endif
+}
+
+void Int8GemmWindowsReference(const int16_t* w, int64_t N, int64_t K, const uint32_t* x0, const int64_t* offsets,
+                              int64_t n, int32_t* y, int64_t ldy) {
+  CheckGemmShapes("Int8GemmWindowsReference", K, K, n, ldy);
+  for (int64_t o = 0; o < N; ++o) {
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const uint32_t quad = x0[offsets[k / 4] + j];
+        sum += int64_t{w[o * K + k]} * static_cast<int64_t>((quad >> (8 * (k % 4))) & 0xff);
+      }
+      y[o * ldy + j] = static_cast<int32_t>(sum);
+    }
+  }
 }
 
 }  // namespace cimsim

@@ -77,4 +77,18 @@ void Int8GemmReference(const int16_t* w, int64_t N, int64_t K, const QuadCodes& 
 // std::invalid_argument when x.K() != w.K() or ldy < x.n().
 void Int8Gemm(const PackedWeights8& w, const QuadCodes& x, int32_t* y, int64_t ldy);
 
+// The same kernel where k-step g (row quad g) of x is not a row of a QuadCodes matrix but the uint32
+// run starting at x0 + offsets[g]:
+//     y[o, j] = Σ_{g<G} Σ_{b<4} w[o, 4g + b] · byte_b(x0[offsets[g] + j])      o < N, j < n,
+// G = w.quads(). A direct convolution reads shifted windows of one padded input this way, without a
+// lowered matrix (nets/direct_conv_u8.h). The caller guarantees that x0[offsets[g] + j] is readable
+// for every g and every j below n rounded up to a multiple of 16 (whole vectors are loaded; the sums
+// of the extra lanes are not stored). The same exactness bound as Int8Gemm, with K = 4·G.
+// ldy >= n (std::invalid_argument otherwise).
+void Int8GemmWindows(const PackedWeights8& w, const uint32_t* x0, const int64_t* offsets, int64_t n, int32_t* y,
+                     int64_t ldy);
+// Its oracle: w [N, K] int16 row-major (K <= 4·G codes, the rest 0), plain loops in int64.
+void Int8GemmWindowsReference(const int16_t* w, int64_t N, int64_t K, const uint32_t* x0, const int64_t* offsets,
+                              int64_t n, int32_t* y, int64_t ldy);
+
 }  // namespace cimsim

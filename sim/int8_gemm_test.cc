@@ -152,5 +152,42 @@ TEST(Int8Gemm, EmptyShapes) { gemm_test::CheckEmptyShapes<Int8Path>(); }
 
 TEST(Int8Gemm, RejectsMismatchedShapes) { gemm_test::CheckRejectsMismatchedShapes<Int8Path>(); }
 
+// Int8GemmWindows: k-step g reads the uint32 run at x0 + offsets[g] (overlapping, out of order and
+// repeated offsets, as a direct convolution's shifted windows are); fast == oracle exactly, for tile
+// shapes with and without row and column tails, and columns n..ldy−1 untouched.
+TEST(Int8GemmWindows, MatchesItsReferenceOnShiftedOverlappingWindows) {
+  Rng rng(41);
+  for (int64_t N : {1, 7, 8, 16, 19}) {
+    for (int64_t n : {1, 15, 16, 17, 48, 64, 100}) {
+      for (int64_t G : {1, 3, 9, 36}) {
+        SCOPED_TRACE(::testing::Message() << "N " << N << ", n " << n << ", G " << G);
+        const int64_t span = 400;
+        std::vector<uint32_t> x(static_cast<size_t>(span + n + 16));
+        for (uint32_t& v : x) v = static_cast<uint32_t>(rng.NextU64());
+        std::vector<int64_t> offsets(static_cast<size_t>(G));
+        for (int64_t& o : offsets) o = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(span)));
+        if (G > 1) offsets[1] = offsets[0];  // a repeated window
+        const int64_t K = 4 * G - (G % 2);   // last quad partly unused when G is odd
+        std::vector<int16_t> w(static_cast<size_t>(N * K));
+        for (int16_t& v : w) v = static_cast<int16_t>(static_cast<int64_t>(rng.Below(256)) - 128);
+        const int64_t ldy = n + 3;
+        std::vector<int32_t> got(static_cast<size_t>(N * ldy), 77), want(static_cast<size_t>(N * ldy), 77);
+        Int8GemmWindows(PackedWeights8(w.data(), N, K), x.data(), offsets.data(), n, got.data(), ldy);
+        Int8GemmWindowsReference(w.data(), N, K, x.data(), offsets.data(), n, want.data(), ldy);
+        ASSERT_EQ(got, want);
+      }
+    }
+  }
+}
+
+TEST(Int8GemmWindows, RejectsLdyBelowN) {
+  const std::vector<int16_t> w(4, 1);
+  const std::vector<uint32_t> x(32, 0);
+  const std::vector<int64_t> offsets = {0};
+  std::vector<int32_t> y(8);
+  EXPECT_THROW(Int8GemmWindows(PackedWeights8(w.data(), 1, 4), x.data(), offsets.data(), 8, y.data(), 7),
+               std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace cimsim

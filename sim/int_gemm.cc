@@ -61,8 +61,8 @@ struct Isa {
 static_assert(PairedCodes::kColumnAlign % Isa::kLanes == 0, "kernels read whole vectors of columns");
 
 void IntGemmSimd(const PackedWeights& w, const PairedCodes& x, int32_t* y, int64_t ldy) {
-  gemm_tiles::TiledGemm<Isa, PackedWeights::kRowBlock>(w.data(), w.N(), w.pairs(), x.PairRow(0), 2 * x.n_stride(),
-                                                       x.n(), y, ldy);
+  gemm_tiles::TiledGemm<Isa, PackedWeights::kRowBlock>(
+      w.data(), w.N(), w.pairs(), gemm_tiles::StridedRows<int16_t>{x.PairRow(0), 2 * x.n_stride()}, x.n(), y, ldy);
 }
 
 #else
