@@ -11,21 +11,74 @@
 namespace cimsim {
 namespace {
 
-// q[i] = a[i] | b[i] << 8 | c[i] << 16 | d[i] << 24 for int32 codes in [0, 255]; a missing channel
-// (null) contributes 0.
-void PackPixelQuads(const int32_t* a, const int32_t* b, const int32_t* c, const int32_t* d, uint32_t* q, int64_t n) {
+// Byte-wise table lookup: every byte v of the quads becomes lut[v].
+class ByteTable {
+ public:
+  explicit ByteTable(const uint8_t* lut) : lut_(lut) {
+#if defined(__AVX512VBMI__)
+    if (lut != nullptr)
+      for (int i = 0; i < 4; ++i) part_[i] = _mm512_loadu_si512(lut + 64 * i);
+#endif
+  }
+  bool active() const { return lut_ != nullptr; }
+  uint32_t Map(uint32_t q) const {
+    uint32_t out = 0;
+    for (int b = 0; b < 4; ++b) out |= static_cast<uint32_t>(lut_[(q >> (8 * b)) & 0xff]) << (8 * b);
+    return out;
+  }
+#if defined(__AVX512VBMI__)
+  // vpermi2b looks up the low 7 bits in a 128-entry table; the top bit picks the half.
+  __m512i Map(__m512i v) const {
+    const __m512i low = _mm512_permutex2var_epi8(part_[0], v, part_[1]);
+    const __m512i high = _mm512_permutex2var_epi8(part_[2], v, part_[3]);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), low, high);
+  }
+#endif
+
+ private:
+  const uint8_t* lut_;
+#if defined(__AVX512VBMI__)
+  __m512i part_[4];
+#endif
+};
+
+// q[i] = a[i] | b[i] << 8 | c[i] << 16 | d[i] << 24 for int32 codes in [0, 255], each code mapped
+// through the table when kMapped; a missing channel (null) is 0 (not mapped).
+template <bool kMapped>
+void PackPixelQuads(const int32_t* a, const int32_t* b, const int32_t* c, const int32_t* d, uint32_t* q, int64_t n,
+                    const ByteTable& table) {
+  uint32_t present = 0;  // the bytes of the channels that exist
+  const int32_t* rows[4] = {a, b, c, d};
+  for (int k = 0; k < 4; ++k)
+    if (rows[k] != nullptr) present |= 0xffu << (8 * k);
   int64_t i = 0;
 #if defined(__AVX512F__)
-  const __m512i zero = _mm512_setzero_si512();
-  auto load = [&](const int32_t* p) { return p != nullptr ? _mm512_loadu_si512(p + i) : zero; };
-  for (; i + 16 <= n; i += 16) {
-    const __m512i v = _mm512_or_si512(_mm512_or_si512(load(a), _mm512_slli_epi32(load(b), 8)),
-                                      _mm512_or_si512(_mm512_slli_epi32(load(c), 16), _mm512_slli_epi32(load(d), 24)));
-    _mm512_storeu_si512(q + i, v);
+#if !defined(__AVX512VBMI__)
+  if constexpr (!kMapped)
+#endif
+  {
+    const __m512i zero = _mm512_setzero_si512();
+    auto load = [&](const int32_t* p) { return p != nullptr ? _mm512_loadu_si512(p + i) : zero; };
+    [[maybe_unused]] const __m512i keep = _mm512_set1_epi32(static_cast<int32_t>(present));
+    for (; i + 16 <= n; i += 16) {
+      __m512i v = _mm512_or_si512(_mm512_or_si512(load(a), _mm512_slli_epi32(load(b), 8)),
+                                  _mm512_or_si512(_mm512_slli_epi32(load(c), 16), _mm512_slli_epi32(load(d), 24)));
+#if defined(__AVX512VBMI__)
+      if constexpr (kMapped) v = _mm512_and_si512(table.Map(v), keep);
+#endif
+      _mm512_storeu_si512(q + i, v);
+    }
   }
 #endif
   auto at = [&](const int32_t* p) { return p != nullptr ? static_cast<uint32_t>(p[i]) : 0u; };
-  for (; i < n; ++i) q[i] = at(a) | (at(b) << 8) | (at(c) << 16) | (at(d) << 24);
+  for (; i < n; ++i) {
+    const uint32_t v = at(a) | (at(b) << 8) | (at(c) << 16) | (at(d) << 24);
+    if constexpr (kMapped) {
+      q[i] = table.Map(v) & present;
+    } else {
+      q[i] = v;
+    }
+  }
 }
 
 // PH_s, PW_s: the phase planes' height and width.
@@ -43,7 +96,8 @@ int64_t ChannelQuadPlanesSize(const ConvWindow& g) {
   return (g.channels + 3) / 4 * g.stride * g.stride * ChannelQuadPlaneStride(g);
 }
 
-void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<uint32_t>& planes) {
+void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<uint32_t>& planes, const uint8_t* lut) {
+  const ByteTable table(lut);
   const int64_t C = g.channels, H = g.height, W = g.width, p = g.padding, s = g.stride, PW = g.PaddedWidth();
   const int64_t stride = ChannelQuadPlaneStride(g), Q = (C + 3) / 4;
   const auto size = static_cast<size_t>(ChannelQuadPlanesSize(g));
@@ -61,7 +115,11 @@ void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<ui
         const int32_t* rows[4];
         for (int b = 0; b < 4; ++b) rows[b] = channel[b] != nullptr ? channel[b] + y * W : nullptr;
         uint32_t* dst = plane + (y + p) * PW + p;
-        PackPixelQuads(rows[0], rows[1], rows[2], rows[3], dst, W);
+        if (table.active()) {
+          PackPixelQuads<true>(rows[0], rows[1], rows[2], rows[3], dst, W, table);
+        } else {
+          PackPixelQuads<false>(rows[0], rows[1], rows[2], rows[3], dst, W, table);
+        }
         std::fill_n(dst + W, 2 * p, 0u);
       }
       std::fill(plane + (H + p) * PW + p, plane + stride, 0u);  // from just past the last row's right border
@@ -78,7 +136,9 @@ void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<ui
             uint32_t quad = 0;
             if (y >= 0 && y < H && xx >= 0 && xx < W)
               for (int b = 0; b < 4; ++b)
-                if (channel[b] != nullptr) quad |= static_cast<uint32_t>(channel[b][y * W + xx]) << (8 * b);
+                if (channel[b] != nullptr)
+                  quad |= static_cast<uint32_t>(lut != nullptr ? lut[channel[b][y * W + xx]] : channel[b][y * W + xx])
+                          << (8 * b);
             plane[y2 * PWs + x2] = quad;
           }
         std::fill(plane + PHs * PWs, plane + stride, 0u);

@@ -51,10 +51,13 @@ struct ConvWindow {
 // Packs x [C, H, W] (int32 codes, each in [0, 255]: the caller's range check) into the channel-quad
 // phase planes of window g (its channels, height, width, padding and stride); `planes` is resized
 // (grow-only) to ChannelQuadPlanesSize(g) and every element written (borders, missing channels and
-// tails zero).
+// tails zero). With a table `lut` (256 codes), each pixel's code v is stored as lut[v] instead: a
+// requantization of x folded into the packing (the borders, being the padding of the mapped input,
+// stay 0). With AVX-512 VBMI the lookup is two byte permutes per 16 pixels × 4 channels.
 int64_t ChannelQuadPlaneStride(const ConvWindow& g);
 int64_t ChannelQuadPlanesSize(const ConvWindow& g);
-void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<uint32_t>& planes);
+void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<uint32_t>& planes,
+                           const uint8_t* lut = nullptr);
 
 class DirectConvU8 {
  public:

@@ -1,5 +1,5 @@
 // DirectConvU8 and PackChannelQuadPlanes against element-by-element references: every plane code
-// (borders, missing channels, phases and the tail zero) and every valid output of the grid equal to
+// (borders, missing channels, phases and the tail zero; codes mapped through a table when given) and every valid output of the grid equal to
 // the plain convolution sum in int64, for 1×1, 3×3 and 5×5 kernels, strides 1..3, padding 0..2,
 // channel counts that are and are not multiples of 4, the ResNet shapes (32, 16, 8 wide; the
 // stride-2 downsampling convs) and odd ones, output counts with and without a register-tile tail,
@@ -33,31 +33,40 @@ ConvWindow Window(int64_t C, int64_t H, int64_t W, int k, int p, int s = 1) {
 TEST(PackChannelQuadPlanes, EveryCodeOfEveryPlane) {
   Rng rng(3);
   for (const ConvWindow& g : {Window(5, 4, 6, 3, 1), Window(16, 8, 8, 3, 1), Window(3, 5, 5, 1, 0), Window(2, 3, 7, 5, 2),
+                              Window(6, 5, 37, 3, 1),
                               Window(5, 8, 8, 3, 1, 2), Window(3, 7, 9, 1, 0, 2), Window(6, 10, 11, 5, 2, 3)}) {
     std::vector<int32_t> x(static_cast<size_t>(g.channels * g.height * g.width));
     for (int32_t& v : x) v = static_cast<int32_t>(rng.Below(256));
-    std::vector<uint32_t> planes(static_cast<size_t>(ChannelQuadPlanesSize(g) + 50), 0xdeadbeefu);  // stale contents
-    PackChannelQuadPlanes(x.data(), g, planes);
-    const int64_t st = g.stride, PHs = (g.PaddedHeight() + st - 1) / st, PWs = (g.PaddedWidth() + st - 1) / st;
-    const int64_t stride = ChannelQuadPlaneStride(g);
-    ASSERT_GE(stride, PHs * PWs + 16);
-    ASSERT_EQ(ChannelQuadPlanesSize(g), (g.channels + 3) / 4 * st * st * stride);
-    for (int64_t q = 0; q < (g.channels + 3) / 4; ++q)
-      for (int64_t a = 0; a < st; ++a)
-        for (int64_t c = 0; c < st; ++c)
-          for (int64_t i = 0; i < stride; ++i) {
-            uint32_t want = 0;
-            // Phase plane (a, c) element i is padded pixel (st·(i / PWs) + a, st·(i % PWs) + c).
-            const int64_t y = st * (i / PWs) + a - g.padding, xx = st * (i % PWs) + c - g.padding;
-            if (i < PHs * PWs && y >= 0 && y < g.height && xx >= 0 && xx < g.width)
-              for (int b = 0; b < 4; ++b) {
-                const int64_t ch = 4 * q + b;
-                if (ch < g.channels)
-                  want |= static_cast<uint32_t>(x[static_cast<size_t>((ch * g.height + y) * g.width + xx)]) << (8 * b);
-              }
-            ASSERT_EQ(planes[static_cast<size_t>(((q * st + a) * st + c) * stride + i)], want)
-                << "quad " << q << ", phase (" << a << ", " << c << "), index " << i;
-          }
+    // Without a table, and with one (a random map of the 256 codes: a folded requantization).
+    std::vector<uint8_t> table(256);
+    for (uint8_t& v : table) v = static_cast<uint8_t>(rng.Below(256));
+    for (const uint8_t* lut : {static_cast<const uint8_t*>(nullptr), static_cast<const uint8_t*>(table.data())}) {
+      SCOPED_TRACE(lut != nullptr ? "with a table" : "without a table");
+      std::vector<uint32_t> planes(static_cast<size_t>(ChannelQuadPlanesSize(g) + 50), 0xdeadbeefu);  // stale contents
+      PackChannelQuadPlanes(x.data(), g, planes, lut);
+      const int64_t st = g.stride, PHs = (g.PaddedHeight() + st - 1) / st, PWs = (g.PaddedWidth() + st - 1) / st;
+      const int64_t stride = ChannelQuadPlaneStride(g);
+      ASSERT_GE(stride, PHs * PWs + 16);
+      ASSERT_EQ(ChannelQuadPlanesSize(g), (g.channels + 3) / 4 * st * st * stride);
+      for (int64_t q = 0; q < (g.channels + 3) / 4; ++q)
+        for (int64_t a = 0; a < st; ++a)
+          for (int64_t c = 0; c < st; ++c)
+            for (int64_t i = 0; i < stride; ++i) {
+              uint32_t want = 0;
+              // Phase plane (a, c) element i is padded pixel (st·(i / PWs) + a, st·(i % PWs) + c).
+              const int64_t y = st * (i / PWs) + a - g.padding, xx = st * (i % PWs) + c - g.padding;
+              if (i < PHs * PWs && y >= 0 && y < g.height && xx >= 0 && xx < g.width)
+                for (int b = 0; b < 4; ++b) {
+                  const int64_t ch = 4 * q + b;
+                  if (ch < g.channels) {
+                    const int32_t code = x[static_cast<size_t>((ch * g.height + y) * g.width + xx)];
+                    want |= static_cast<uint32_t>(lut != nullptr ? lut[code] : code) << (8 * b);
+                  }
+                }
+              ASSERT_EQ(planes[static_cast<size_t>(((q * st + a) * st + c) * stride + i)], want)
+                  << "quad " << q << ", phase (" << a << ", " << c << "), index " << i;
+            }
+    }
   }
 }
 

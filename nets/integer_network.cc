@@ -103,15 +103,18 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
         direct_[i] = std::make_unique<DirectConvU8>(n.weights, n.out_channels, g);
     }
   }
-  // Liveness plan: a node's output takes a free slot; its inputs' slots free after their last reader.
+  FoldRequantsIntoDirectConvs();
+  // Liveness plan over the nodes that run: a node's output takes a free slot; its inputs' slots free
+  // after their last reader.
   std::vector<size_t> last_use(count, 0);
   for (size_t i = 0; i < count; ++i)
-    for (int in : model_.nodes[i].inputs)
+    for (int in : inputs_[i])
       if (in != QNode::kImage) last_use[static_cast<size_t>(in)] = i;
   last_use[count - 1] = count;  // the logits stay
   slot_.assign(count, -1);
   std::vector<int> free_slots;
   for (size_t i = 0; i < count; ++i) {
+    if (folded_[i]) continue;
     int s;
     if (!free_slots.empty()) {
       s = free_slots.back();
@@ -123,11 +126,44 @@ IntegerNetwork::IntegerNetwork(QuantizedModel model, const MvmCoreFactory& facto
     slot_[i] = s;
     const auto& sh = shapes_[i];
     slot_size_[static_cast<size_t>(s)] = std::max(slot_size_[static_cast<size_t>(s)], sh[0] * sh[1] * sh[2]);
-    for (int in : model_.nodes[i].inputs) {
+    for (int in : inputs_[i]) {
       if (in == QNode::kImage || last_use[static_cast<size_t>(in)] != i) continue;
       const int freed = slot_[static_cast<size_t>(in)];
       if (std::find(free_slots.begin(), free_slots.end(), freed) == free_slots.end()) free_slots.push_back(freed);
     }
+  }
+}
+
+void IntegerNetwork::FoldRequantsIntoDirectConvs() {
+  const size_t count = model_.nodes.size();
+  inputs_.resize(count);
+  for (size_t i = 0; i < count; ++i) inputs_[i] = model_.nodes[i].inputs;
+  folded_.assign(count, false);
+  lut_.resize(count);
+  std::vector<int> readers(count, 0);
+  for (const QNode& n : model_.nodes)
+    for (int in : n.inputs)
+      if (in != QNode::kImage) ++readers[static_cast<size_t>(in)];
+  for (size_t i = 0; i < count; ++i) {
+    const int r = model_.nodes[i].inputs[0];
+    if (direct_[i] == nullptr || r == QNode::kImage) continue;
+    const QNode& requant = model_.nodes[static_cast<size_t>(r)];
+    if (requant.kind != QNodeKind::kRequant || readers[static_cast<size_t>(r)] != 1) continue;
+    const int source = requant.inputs[0];
+    if (source == QNode::kImage) continue;
+    const QNode& src = model_.nodes[static_cast<size_t>(source)];
+    if (src.out_min < 0 || src.out_max > 255) continue;  // the source's codes must index a byte table
+    // lut[v] = the requant node's output for input code v, by the reference arithmetic; within the
+    // conv's input range [0, 255] (direct_ requires it), so a byte.
+    std::vector<uint8_t>& lut = lut_[i];
+    lut.assign(256, 0);
+    for (int32_t v = 0; v < 256; ++v) {
+      int32_t out = 0;
+      RequantizeRowReference(&v, 1, 0, requant.pool, requant.out_min, requant.out_max, &out);
+      lut[static_cast<size_t>(v)] = static_cast<uint8_t>(out);
+    }
+    inputs_[i][0] = source;
+    folded_[static_cast<size_t>(r)] = true;
   }
 }
 
@@ -164,7 +200,9 @@ void IntegerNetwork::RunMvm(int index, int64_t B, IntegerWorker& w, int64_t firs
     const int64_t columns = direct->GridColumns(), pitch = direct->GridPitch();
     if (w.acc.size() < static_cast<size_t>(n.out_channels * columns)) w.acc.resize(static_cast<size_t>(n.out_channels * columns));
     for (int64_t b = 0; b < B; ++b) {
-      PackChannelQuadPlanes(Buffer(w, b, n.inputs[0]), g, w.planes);
+      const std::vector<uint8_t>& lut = lut_[static_cast<size_t>(index)];
+      PackChannelQuadPlanes(Buffer(w, b, inputs_[static_cast<size_t>(index)][0]), g, w.planes,
+                            lut.empty() ? nullptr : lut.data());
       direct->Run(w.planes, w.acc.data(), columns);
       int32_t* y = Output(w, b, index);
       for (int o = 0; o < n.out_channels; ++o)
@@ -332,6 +370,7 @@ void IntegerNetwork::ForwardGroup(const uint8_t* images, int64_t count, int32_t*
     }
   }
   for (size_t i = 0; i < model_.nodes.size(); ++i) {
+    if (folded_[i]) continue;
     const QNodeKind kind = model_.nodes[i].kind;
     if (kind == QNodeKind::kConv || kind == QNodeKind::kLinear) {
       RunMvm(static_cast<int>(i), count, w, first_index);

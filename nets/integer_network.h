@@ -9,6 +9,8 @@
 //           planes and the kernel reads their shifted windows (nets/direct_conv_u8.h: the IdealCore's
 //           exact sums, its weights reordered), requantized from the padded grid (RequantizeRows);
 //   linear: the same with one input vector;
+//   requant: RequantizeRow, or — when its only reader is such a direct conv and its input is 8-bit —
+//           folded into that conv's packing as a 256-entry table (FoldRequantsIntoDirectConvs);
 //   add:    inputs not at the output scale are rescaled with RequantizeRow, then summed and clamped;
 //   pool / shortcut / max-pool: exact integer loops.
 // No float anywhere on this path. Images are spread over the thread pool; each worker runs the whole
@@ -88,11 +90,16 @@ class IntegerNetwork {
 
   const QuantizedModel& model() const { return model_; }
   const MvmCore* core(int node) const { return cores_[static_cast<size_t>(node)].get(); }
+  // Whether requant node `node` is folded into its reader (it does not run on its own).
+  bool folded(int node) const { return folded_[static_cast<size_t>(node)]; }
 
  private:
   // Conv/linear node `index` over the group's B images (their input and output slots in w): im2col
   // (conv) or the input vectors (linear), one core Multiply, requantization.
   void RunMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const;
+  // Sets inputs_, folded_ and lut_: a requant node whose one reader is a direct conv and whose input
+  // codes lie in [0, 255] is folded into that conv (the same codes reach the GEMM, one pass less).
+  void FoldRequantsIntoDirectConvs();
   // Its dot products through the node's core (im2col view, Multiply with the image streams) into w.acc.
   void RunCoreMvm(int index, int64_t B, IntegerWorker& w, int64_t first_index) const;
   void RunAdd(int index, const std::vector<const int32_t*>& xs, int32_t* y, IntegerWorker& w) const;
@@ -107,6 +114,12 @@ class IntegerNetwork {
   std::vector<std::array<int64_t, 3>> shapes_;
   std::vector<std::unique_ptr<MvmCore>> cores_;  // null for non-MVM nodes
   std::vector<std::unique_ptr<DirectConvU8>> direct_;  // conv nodes on an IdealCore's u8×s8 kernel, else null
+  // Requant nodes folded into their direct conv: the node does not run (folded_), its one reader reads
+  // the requant's input instead (inputs_, the inputs each node reads) and maps the codes through
+  // lut_ (256 entries: the requant node's output for each input code) while packing them.
+  std::vector<std::vector<int>> inputs_;
+  std::vector<bool> folded_;
+  std::vector<std::vector<uint8_t>> lut_;
   std::vector<int> slot_;                        // node → activation buffer
   std::vector<int64_t> slot_size_;
   std::vector<std::unique_ptr<IntegerWorker>> workers_;

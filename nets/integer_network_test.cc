@@ -99,6 +99,38 @@ TEST(IntegerEngineTest, MixedPrecisionPerLayer) {
   }
 }
 
+TEST(IntegerEngineTest, FoldsRequantsIntoTheirDirectConvsWithTheSameLogits) {
+  // 4-bit convs reading an 8-bit residual stream (conv1 and linear at 8 bits, as
+  // configs/quant/w4a4_aciq.json): every block's first conv reads through a requant node, which the
+  // engine folds into the conv's packing as a byte table.
+  const ModelSpec spec = SpecFor("resnet", 8, 'A');
+  Network net = BuildNetwork(spec);
+  std::vector<ResolvedLayer> layers = Uniform(net, 4, 4);
+  for (ResolvedLayer& l : layers)
+    if (l.name == "conv1" || l.name == "linear") l.params.weight_bits = l.params.activation_bits = 8;
+  const QuantizedModel model = QuantizedRandomNet(spec, net, layers, 13);
+  IntegerNetwork engine(model);
+  int requants = 0;
+  for (size_t i = 0; i < model.nodes.size(); ++i) {
+    if (model.nodes[i].kind != QNodeKind::kRequant) continue;
+    ++requants;
+    if constexpr (kInt8GemmIsFast) EXPECT_TRUE(engine.folded(static_cast<int>(i))) << model.nodes[i].name;
+  }
+  EXPECT_GE(requants, 2);
+  const int64_t n = 5;
+  const Cifar10Set images = RandomImages(n, 21);
+  std::vector<int32_t> one_thread(static_cast<size_t>(n * model.num_classes)), layer_major(one_thread.size());
+  ThreadPool one(1), two(2);
+  engine.Forward(images.image(0), n, one_thread.data(), one);
+  engine.SetImagesPerCall(3);
+  engine.Forward(images.image(0), n, layer_major.data(), two);
+  EXPECT_EQ(one_thread, layer_major);
+  for (int64_t i = 0; i < n; ++i)
+    EXPECT_EQ(std::vector<int32_t>(one_thread.begin() + i * model.num_classes, one_thread.begin() + (i + 1) * model.num_classes),
+              IntegerReferenceForward(model, images.image(i)))
+        << "image " << i;
+}
+
 TEST(IntegerEngineTest, RejectsAnInvalidModel) {
   const ModelSpec spec = SpecFor("resnet", 8, 'A');
   Network net = BuildNetwork(spec);
