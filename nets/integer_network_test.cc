@@ -114,7 +114,9 @@ TEST(IntegerEngineTest, FoldsRequantsIntoTheirDirectConvsWithTheSameLogits) {
   for (size_t i = 0; i < model.nodes.size(); ++i) {
     if (model.nodes[i].kind != QNodeKind::kRequant) continue;
     ++requants;
-    if constexpr (kInt8GemmIsFast) EXPECT_TRUE(engine.folded(static_cast<int>(i))) << model.nodes[i].name;
+    if constexpr (kInt8GemmIsFast) {
+      EXPECT_TRUE(engine.folded(static_cast<int>(i))) << model.nodes[i].name;
+    }
   }
   EXPECT_GE(requants, 2);
   const int64_t n = 5;
