@@ -31,7 +31,6 @@
 
 #include "common/error.h"
 #include "common/parallel.h"
-#include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "experiments/evaluate_integer.h"
 #include "experiments/experiment_config.h"
@@ -65,13 +64,9 @@ bool QuantizeInChild(const char* model_path, const char* data_dir, const std::st
       const QuantPlan plan = LoadQuantConfig(CIMSIM_SOURCE_DIR "/configs/quant/w8a8_aciq.json");
       LoadedModel model = LoadModel(model_path);
       const Cifar10Set train = LoadCifar10(data_dir, Cifar10Split::kTrain);
-      const std::vector<int64_t> indices =
-          CalibrationSubset(train, plan.calibration.images, plan.calibration.seed, plan.calibration.class_balanced);
-      QuantizeOptions options;
-      options.sample_capacity = plan.calibration.sample_capacity;
-      options.seed = plan.calibration.seed;
+      const PlannedCalibration cal = PlanCalibration(train, plan.calibration);
       SaveQuantizedModel(QuantizeNetwork(model.net, model.spec, plan.Resolve(MvmLayerNames(model.net)), train,
-                                         indices, options, nullptr),
+                                         cal.indices, cal.options, nullptr),
                          path, {});
       std::fflush(nullptr);
       ::_exit(0);

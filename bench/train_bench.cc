@@ -59,7 +59,6 @@
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "data/batcher.h"
-#include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "data/normalize.h"
 #include "experiments/train_config.h"
@@ -213,13 +212,9 @@ void TrainQatEpoch(benchmark::State& state) {
   const std::vector<ResolvedLayer> layers = plan.Resolve(names, true);
   std::vector<ResolvedLayer> ptq = layers;
   for (ResolvedLayer& l : ptq) l.mode = QuantMode::kPtq;
-  const std::vector<int64_t> indices =
-      CalibrationSubset(data, plan.calibration.images, plan.calibration.seed, plan.calibration.class_balanced);
-  QuantizeOptions qo;
-  qo.sample_capacity = plan.calibration.sample_capacity;
-  qo.seed = plan.calibration.seed;
+  const PlannedCalibration cal = PlanCalibration(data, plan.calibration);
   const auto t0 = std::chrono::steady_clock::now();
-  const QuantizedModel base = QuantizeNetwork(model.net, model.spec, ptq, data, indices, qo, nullptr);
+  const QuantizedModel base = QuantizeNetwork(model.net, model.spec, ptq, data, cal.indices, cal.options, nullptr);
   std::map<std::string, QatMethod> methods;
   for (const ResolvedLayer& l : layers) methods[l.name] = l.mode == QuantMode::kPtq ? QatMethod::kFixed : QatMethod::kLsq;
   // Arg 1: 0 = BatchNorm folded before QAT, 1 = kept in training mode (docs/training.md).

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "common/streams.h"
+#include "data/calibration_subset.h"
 #include "data/normalize.h"
 #include "nets/batch_norm.h"
 #include "nets/conv2d.h"
@@ -458,6 +459,14 @@ class Reconstruction {
 };
 
 }  // namespace
+
+PlannedCalibration PlanCalibration(const Cifar10Set& train, const CalibrationParams& calibration) {
+  PlannedCalibration planned;
+  planned.indices = CalibrationSubset(train, calibration.images, calibration.seed, calibration.class_balanced);
+  planned.options.sample_capacity = calibration.sample_capacity;
+  planned.options.seed = calibration.seed;
+  return planned;
+}
 
 std::vector<std::string> MvmLayerNames(const Network& net) {
   std::vector<std::string> names;

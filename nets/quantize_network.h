@@ -64,6 +64,15 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
                                const Cifar10Set& calibration, const std::vector<int64_t>& indices,
                                const QuantizeOptions& options, Progress* progress);
 
+// What a plan's calibration settings (quant/quant_plan.h) ask of QuantizeNetwork: the images of `train`
+// CalibrationSubset picks (count, seed, class balance) and the options (sample capacity, seed; the
+// description left to the caller).
+struct PlannedCalibration {
+  std::vector<int64_t> indices;
+  QuantizeOptions options;
+};
+PlannedCalibration PlanCalibration(const Cifar10Set& train, const CalibrationParams& calibration);
+
 // Conv/linear `layer` and the BatchNorm that alone consumes it (if any), folded with step 1's formulas:
 // weights[o, k] = float(raw_weights[o, k]·scale[o]) (scale = γ/√(σ²+ε), 1 without BatchNorm), bias the
 // folded bias — the starting point of quantization-aware training.

@@ -18,7 +18,6 @@
 #include "apps/cimsim/train_support.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "data/calibration_subset.h"
 #include "experiments/eval_report.h"
 #include "experiments/qat_config.h"
 #include "experiments/quant_config_json.h"
@@ -135,13 +134,10 @@ int QatCommand(const std::vector<std::string>& args) {
   // 1. The integer graph and initial scales: every layer post-training.
   std::vector<ResolvedLayer> ptq = layers;
   for (ResolvedLayer& l : ptq) l.mode = QuantMode::kPtq;
-  const CalibrationParams& cal = qc.plan.calibration;
-  const std::vector<int64_t> indices = CalibrationSubset(data.train, cal.images, cal.seed, cal.class_balanced);
-  QuantizeOptions qo;
-  qo.sample_capacity = cal.sample_capacity;
-  qo.seed = cal.seed;
-  Progress cal_progress = Progress::ToStderr("calibrate", static_cast<int64_t>(indices.size()));
-  const QuantizedModel base = QuantizeNetwork(float_model.net, float_model.spec, ptq, data.train, indices, qo, &cal_progress);
+  const PlannedCalibration cal = PlanCalibration(data.train, qc.plan.calibration);
+  Progress cal_progress = Progress::ToStderr("calibrate", static_cast<int64_t>(cal.indices.size()));
+  const QuantizedModel base =
+      QuantizeNetwork(float_model.net, float_model.spec, ptq, data.train, cal.indices, cal.options, &cal_progress);
   cal_progress.Finish();
   std::map<std::string, QatMethod> methods;
   for (const ResolvedLayer& l : layers)

@@ -6,7 +6,6 @@
 #include "apps/cimsim/commands.h"
 #include "apps/cimsim/output_path.h"
 #include "common/progress.h"
-#include "data/calibration_subset.h"
 #include "data/cifar10.h"
 #include "experiments/quant_config_json.h"
 #include "nets/checkpoint.h"
@@ -63,15 +62,10 @@ int QuantizeCommand(const std::vector<std::string>& args) {
   LoadedModel model = LoadModel(model_path);
   const std::vector<ResolvedLayer> layers = plan.Resolve(MvmLayerNames(model.net));
   const Cifar10Set train = LoadCifar10(data_path, Cifar10Split::kTrain);
-  const std::vector<int64_t> indices =
-      CalibrationSubset(train, plan.calibration.images, plan.calibration.seed, plan.calibration.class_balanced);
-
-  QuantizeOptions options;
-  options.sample_capacity = plan.calibration.sample_capacity;
-  options.seed = plan.calibration.seed;
-  options.description = model.spec.Describe() + " quantized from " + model_path + " with " + config_path;
-  Progress progress = Progress::ToStderr("calibrate", static_cast<int64_t>(indices.size()));
-  const QuantizedModel q = QuantizeNetwork(model.net, model.spec, layers, train, indices, options, &progress);
+  PlannedCalibration cal = PlanCalibration(train, plan.calibration);
+  cal.options.description = model.spec.Describe() + " quantized from " + model_path + " with " + config_path;
+  Progress progress = Progress::ToStderr("calibrate", static_cast<int64_t>(cal.indices.size()));
+  const QuantizedModel q = QuantizeNetwork(model.net, model.spec, layers, train, cal.indices, cal.options, &progress);
   progress.Finish();
   SaveQuantizedModel(q, out_path,
                      {{"source_model", model_path},
@@ -79,7 +73,7 @@ int QuantizeCommand(const std::vector<std::string>& args) {
                       {"quant_config", QuantPlanToJson(plan).dump()}});
   PrintLayers(q, layers);
   std::printf("wrote %s: %zu integer nodes, %lld MACs per image, calibrated on %zu training images in %.1f s\n",
-              out_path.c_str(), q.nodes.size(), static_cast<long long>(q.MacsPerImage()), indices.size(),
+              out_path.c_str(), q.nodes.size(), static_cast<long long>(q.MacsPerImage()), cal.indices.size(),
               progress.ElapsedSeconds());
   return 0;
 }
