@@ -161,7 +161,7 @@ DirectConvU8::DirectConvU8(std::span<const int16_t> w, int64_t N, const ConvWind
                                 "×" + std::to_string(g.kernel) + " stride-" + std::to_string(g.stride) +
                                 " convolution of a " + std::to_string(g.height) + "×" + std::to_string(g.width) +
                                 " input padded by " + std::to_string(g.padding));
-  const int64_t k = g.kernel, C = g.channels, Q = (C + 3) / 4, K = C * k * k, steps = Q * k * k, s = g.stride;
+  const int64_t k = g.kernel, C = g.channels, Q = (C + 3) / 4, K = g.Depth(), steps = Q * k * k, s = g.stride;
   if (N < 1 || static_cast<int64_t>(w.size()) != N * K)
     throw std::invalid_argument("DirectConvU8: " + std::to_string(w.size()) + " weight codes for N = " +
                                 std::to_string(N) + " outputs of depth " + std::to_string(K));

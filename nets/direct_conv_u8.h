@@ -45,7 +45,6 @@ struct ConvWindow {
   int64_t PaddedHeight() const { return height + 2 * padding; }
   int64_t PaddedWidth() const { return width + 2 * padding; }
   int64_t Depth() const { return channels * kernel * kernel; }
-  int64_t Positions() const { return out_height * out_width; }
 };
 
 // Packs x [C, H, W] (int32 codes, each in [0, 255]: the caller's range check) into the channel-quad
