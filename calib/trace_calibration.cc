@@ -2,20 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "common/error.h"
 #include "common/h5_file.h"
+#include "common/index_names.h"
 #include "calib/linear_fit.h"
 
 namespace cimsim {
 namespace {
 
-std::string PointGroupName(int64_t point) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "/points/%04lld", static_cast<long long>(point));
-  return buf;
+// The point's group: /points/ + IndexName(point, points_total), points_total from the file's root
+// attribute (results.h5 and point files carry it; files from before it existed used 4 digits).
+std::string PointGroupName(const H5File& f, int64_t point) {
+  const int64_t total = f.HasAttribute("/", "points_total") ? f.ReadIntAttribute("/", "points_total") : 0;
+  return "/points/" + IndexName(point, total);
 }
 
 // A 1-D dataset of `length` (or any length when length < 0) whose values are all integers (or all
@@ -43,8 +44,9 @@ double Rms(double sum_sq, int64_t n) { return n > 0 ? std::sqrt(sum_sq / static_
 
 std::vector<std::string> TracedLayers(const std::string& file, int64_t point) {
   const H5File f = H5File::OpenRead(file);
-  const std::string traces = PointGroupName(point) + "/traces";
-  if (!f.Exists(PointGroupName(point))) throw InputError(file + ": no point group " + PointGroupName(point));
+  const std::string group = PointGroupName(f, point);
+  const std::string traces = group + "/traces";
+  if (!f.Exists(group)) throw InputError(file + ": no point group " + group);
   std::vector<std::string> layers;
   if (!f.Exists(traces)) return layers;
   for (const std::string& d : f.ListDatasets(traces)) {
@@ -60,7 +62,7 @@ std::vector<std::string> TracedLayers(const std::string& file, int64_t point) {
 
 TraceReads ReadTraceReads(const std::string& file, int64_t point, int64_t instance, const std::string& layer) {
   const H5File f = H5File::OpenRead(file);
-  const std::string g = PointGroupName(point) + "/traces/" + layer;
+  const std::string g = PointGroupName(f, point) + "/traces/" + layer;
   if (!f.Exists(g)) throw InputError(file + ": no traces of layer '" + layer + "' at point " + std::to_string(point) + " (" + g + ")");
   TraceReads t;
   t.layer = layer;

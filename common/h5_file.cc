@@ -1,5 +1,7 @@
 #include "common/h5_file.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -61,7 +63,7 @@ H5File H5File::OpenRead(const std::string& path) {
 
 H5File H5File::CreateAtomic(const std::string& path) {
   SilenceHdf5Errors();
-  const std::string temp = path + ".partial";
+  const std::string temp = path + ".partial." + std::to_string(getpid());
   const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) throw InputError(path + ": cannot create (is the directory writable?)");
   return H5File(id, path, temp);

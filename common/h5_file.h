@@ -1,8 +1,10 @@
 // h5_file.h — a small RAII layer over the HDF5 C API, with errors that name file and object.
 //
 // Reading: H5File::OpenRead(path) checks that the file exists and is HDF5 (InputError otherwise).
-// Writing: H5File::CreateAtomic(path) writes into "<path>.partial" and Commit() renames it over
-// `path`, so an existing file is never left half-written; an uncommitted file is removed.
+// Writing: H5File::CreateAtomic(path) writes into "<path>.partial.<pid>" and Commit() renames it over
+// `path`, so an existing file is never left half-written; an uncommitted file is removed. The process
+// id keeps two processes that write the same path at once (e.g. two merges of one sharded run) out of
+// each other's temporary file: the last rename wins, and either result is whole.
 // HDF5's own error printing is switched off: every failure becomes one exception with one message.
 #pragma once
 
@@ -64,7 +66,7 @@ class H5File {
   // path here (missing parents are created).
   void CopyFrom(const H5File& source, const std::string& path);
 
-  // Writers only: flush, close and rename "<path>.partial" to path.
+  // Writers only: flush, close and rename "<path>.partial.<pid>" to path.
   void Commit();
 
  private:

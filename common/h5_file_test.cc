@@ -78,7 +78,7 @@ TEST(H5File, UncommittedWriterLeavesExistingFileAlone) {
     // destroyed without Commit, as when an exception unwinds
   }
   EXPECT_EQ(H5File::OpenRead(path).ReadIntAttribute("/", "version"), 1);
-  EXPECT_FALSE(fs::exists(path + ".partial"));
+  EXPECT_FALSE(fs::exists(path + ".partial." + std::to_string(getpid())));
 }
 
 }  // namespace

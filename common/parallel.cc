@@ -1,6 +1,11 @@
 #include "common/parallel.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "common/error.h"
 
@@ -32,8 +37,49 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
+namespace {
+
+// The cgroup CPU quota of this process as (quota, period) µs, or (0, 0) when there is none or it
+// cannot be read. cgroup v2: /sys/fs/cgroup/<group>/cpu.max "max 100000" or "200000 100000"; v1:
+// cpu.cfs_quota_us (−1: none) and cpu.cfs_period_us under the cpu controller's mount.
+std::pair<int64_t, int64_t> CgroupQuota() {
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(self, line)) {
+    // "hierarchy-id:controllers:path"
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (controllers.empty()) {   // v2
+      std::ifstream max("/sys/fs/cgroup" + path + "/cpu.max");
+      std::string quota;
+      int64_t period = 0;
+      if (max >> quota >> period && quota != "max") return {std::atoll(quota.c_str()), period};
+    } else if (("," + controllers + ",").find(",cpu,") != std::string::npos) {   // v1
+      for (const std::string root : {"/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"}) {
+        std::ifstream q(root + path + "/cpu.cfs_quota_us"), p(root + path + "/cpu.cfs_period_us");
+        int64_t quota = 0, period = 0;
+        if (q >> quota && p >> period) return {quota, period};
+      }
+    }
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
+int ThreadPool::AvailableCpus(int affinity, int hardware, int64_t quota, int64_t period) {
+  int cpus = affinity > 0 ? affinity : hardware;
+  if (quota > 0 && period > 0) cpus = static_cast<int>(std::min<int64_t>(cpus, (quota + period - 1) / period));
+  return std::max(1, cpus);
+}
+
 int ThreadPool::HardwareThreads() {
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+  const auto [quota, period] = CgroupQuota();
+  return AvailableCpus(affinity, static_cast<int>(std::thread::hardware_concurrency()), quota, period);
 }
 
 void ThreadPool::WorkerLoop(int worker) {

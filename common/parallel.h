@@ -31,8 +31,14 @@ class ThreadPool {
   void ParallelFor(std::ptrdiff_t n,
                    const std::function<void(std::ptrdiff_t, std::ptrdiff_t, int)>& fn);
 
-  // Hardware threads of this machine (at least 1).
+  // The CPUs this process may use (at least 1): the CPUs of its affinity mask (taskset, Slurm's
+  // --cpus-per-task binding, cpusets), capped by a cgroup CPU quota rounded up (cgroup v2 cpu.max,
+  // v1 cpu.cfs_quota_us / cpu.cfs_period_us; containers, Slurm's cgroup plugin). The default thread
+  // count of every command.
   static int HardwareThreads();
+  // The same from given facts (for tests): affinity CPUs (<= 0: unknown), hardware threads, and a
+  // quota of `quota` µs per `period` µs (quota <= 0 or period <= 0: none).
+  static int AvailableCpus(int affinity, int hardware, int64_t quota, int64_t period);
 
  private:
   void WorkerLoop(int worker);

@@ -42,5 +42,15 @@ TEST(ThreadPool, RejectsBadThreadCount) {
   EXPECT_GE(ThreadPool::HardwareThreads(), 1);
 }
 
+TEST(ThreadPool, AvailableCpusTakesTheAffinityMaskAndTheCgroupQuotaRoundedUp) {
+  EXPECT_EQ(ThreadPool::AvailableCpus(1, 64, 0, 0), 1);             // taskset -c 0
+  EXPECT_EQ(ThreadPool::AvailableCpus(0, 8, 0, 0), 8);              // no mask: the hardware
+  EXPECT_EQ(ThreadPool::AvailableCpus(16, 64, 250000, 100000), 3);  // 2.5 CPUs of quota → 3
+  EXPECT_EQ(ThreadPool::AvailableCpus(2, 64, 800000, 100000), 2);   // the mask is smaller
+  EXPECT_EQ(ThreadPool::AvailableCpus(4, 64, 10000, 100000), 1);    // a tenth of a CPU → 1
+  EXPECT_EQ(ThreadPool::AvailableCpus(0, 0, 0, 0), 1);
+  EXPECT_GE(ThreadPool::HardwareThreads(), 1);
+}
+
 }  // namespace
 }  // namespace cimsim

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/h5_file.h"
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "common/rng.h"
@@ -19,6 +20,7 @@
 #include "experiments/lifetime_runner.h"
 #include "experiments/placement.h"
 #include "experiments/point_evaluation.h"
+#include "experiments/point_units.h"
 #include "experiments/probe_core.h"
 #include "experiments/results_file.h"
 #include "experiments/xbar_fields.h"
@@ -43,8 +45,8 @@ struct RunContext {
   const std::atomic<bool>* stop;
 };
 
-// One point: every instance, accuracy, dot-product errors and traces.
-PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const PlacementPlan& plan) {
+// Instance k of a point (one unit, experiments/point_units.h): accuracy, dot-product errors and traces.
+PointData RunInstance(RunContext& rc, const ExperimentPoint& point, const PlacementPlan& plan, int64_t k) {
   const ExperimentConfig& c = rc.config;
   PointData out;
   PointSummary& s = out.summary;
@@ -55,54 +57,49 @@ PointData RunPoint(RunContext& rc, const ExperimentPoint& point, const Placement
   s.layers = plan.mvm_layers;
   out.cim_layers = plan.cim_layers;
   out.images = c.count;
-  const Rng point_root = ExperimentPointRoot(c.noise_seed, point.index);
-  for (int64_t k = 0; k < c.instances; ++k) {
-    XbarConfig xbar = point.xbar;
-    xbar.seed = InstanceChipSeed(xbar.seed, k);
-    if (k == 0) out.xbar_json = XbarConfigToJson(xbar).dump();
-    const Rng root = ExperimentInstanceRoot(point_root, k);
-    const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
-                                    ? CalibratedChipCoreFactory(xbar, rc.file, c.calibration.file)
-                                    : ChipCoreFactory(xbar);
-    std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
-    const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
-      if (!plan.cim[static_cast<size_t>(index)]) return MakeIdealCore(node, index);
-      std::unique_ptr<MvmCore> core = chip(node, index);
-      if (c.calibration.kind == CalibrationKind::kAuto) {
-        const LayerCalibration cal = c.calibration.inputs == CalibrationInputKind::kActivations
-                                         ? CalibrateLayer(node, *core, rc.activations.at(index), c.calibration.params)
-                                         : CalibrateLayer(node, *core, c.calibration.params);
-        core = ApplyCalibration(cal, *core, "auto calibration");
-      }
-      TraceSpec spec;
-      if (std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end()) {
-        spec.vectors = c.traces.vectors;
-        spec.first_image = c.first;
-        spec.position_seed = InstanceTracePositionSeed(root);
-        spec.read_seed = InstanceTraceReadSeed(root);
-      }
-      auto probe = std::make_unique<ProbeCore>(std::move(core), node, index, spec);
-      probes[static_cast<size_t>(index)] = probe.get();
-      return probe;
-    };
-    IntegerNetwork net(rc.model, factory, c.qmodel, InstanceNetworkNoiseSeed(root));
-
-    const int64_t correct = CountCorrect(net, rc.test, c.first, c.count, rc.pool, rc.progress, rc.stop);
-    out.correct.push_back(correct);
-    s.accuracy.push_back(static_cast<double>(correct) / static_cast<double>(c.count));
-    for (size_t i = 0; i < rc.model.nodes.size(); ++i) {
-      const QNode& node = rc.model.nodes[i];
-      if (node.kind != QNodeKind::kConv && node.kind != QNodeKind::kLinear) continue;
-      const ProbeCore* p = probes[i];
-      out.dot_rmse.push_back(p != nullptr ? p->Rmse() : 0.0);
-      s.dot_relative.push_back(p != nullptr ? p->Relative() : 0.0);
-      if (p != nullptr && std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end())
-        out.traces[node.name].Append(p->Trace(static_cast<int>(k)));
+  XbarConfig xbar = point.xbar;
+  xbar.seed = InstanceChipSeed(xbar.seed, k);
+  out.xbar_json = XbarConfigToJson(xbar).dump();
+  const Rng root = ExperimentInstanceRoot(ExperimentPointRoot(c.noise_seed, point.index), k);
+  const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
+                                  ? CalibratedChipCoreFactory(xbar, rc.file, c.calibration.file)
+                                  : ChipCoreFactory(xbar);
+  std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
+  const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
+    if (!plan.cim[static_cast<size_t>(index)]) return MakeIdealCore(node, index);
+    std::unique_ptr<MvmCore> core = chip(node, index);
+    if (c.calibration.kind == CalibrationKind::kAuto) {
+      const LayerCalibration cal = c.calibration.inputs == CalibrationInputKind::kActivations
+                                       ? CalibrateLayer(node, *core, rc.activations.at(index), c.calibration.params)
+                                       : CalibrateLayer(node, *core, c.calibration.params);
+      core = ApplyCalibration(cal, *core, "auto calibration");
     }
+    TraceSpec spec;
+    if (std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end()) {
+      spec.vectors = c.traces.vectors;
+      spec.first_image = c.first;
+      spec.position_seed = InstanceTracePositionSeed(root);
+      spec.read_seed = InstanceTraceReadSeed(root);
+    }
+    auto probe = std::make_unique<ProbeCore>(std::move(core), node, index, spec);
+    probes[static_cast<size_t>(index)] = probe.get();
+    return probe;
+  };
+  IntegerNetwork net(rc.model, factory, c.qmodel, InstanceNetworkNoiseSeed(root));
+
+  const int64_t correct = CountCorrect(net, rc.test, c.first, c.count, rc.pool, rc.progress, rc.stop);
+  out.correct.push_back(correct);
+  s.accuracy.push_back(static_cast<double>(correct) / static_cast<double>(c.count));
+  for (size_t i = 0; i < rc.model.nodes.size(); ++i) {
+    const QNode& node = rc.model.nodes[i];
+    if (node.kind != QNodeKind::kConv && node.kind != QNodeKind::kLinear) continue;
+    const ProbeCore* p = probes[i];
+    out.dot_rmse.push_back(p != nullptr ? p->Rmse() : 0.0);
+    s.dot_relative.push_back(p != nullptr ? p->Relative() : 0.0);
+    if (p != nullptr && std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end())
+      out.traces[node.name].Append(p->Trace(static_cast<int>(k)));
   }
-  const AccuracyStats stats = Stats(s.accuracy);
-  s.accuracy_mean = stats.mean;
-  s.accuracy_std = stats.std;
+  s.accuracy_mean = s.accuracy[0];
   return out;
 }
 
@@ -128,55 +125,192 @@ void CheckPoints(const ExperimentConfig& c, const QuantizedModel& model, const s
   }
 }
 
-}  // namespace
+// Everything checked and loaded before anything is written.
+struct Prepared {
+  QuantizedModel model;
+  Cifar10Set test;
+  std::vector<ExperimentPoint> points;
+  std::vector<PlacementPlan> plans;
+};
 
-std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const ExperimentOptions& o) {
+Prepared Prepare(const ExperimentConfig& c) {
   const std::string src = c.source.empty() ? "experiment" : c.source;
-  // ---- everything is checked before anything is written ----
-  const QuantizedModel model = LoadQuantizedModel(c.qmodel);
-  model.Validate(c.qmodel);
+  Prepared r;
+  r.model = LoadQuantizedModel(c.qmodel);
+  r.model.Validate(c.qmodel);
   const std::string test_path = c.test_data.empty() ? ResolveDataPath("") : c.test_data;
-  const Cifar10Set test = LoadCifar10(test_path, Cifar10Split::kTest);
-  if (c.first + c.count > test.size())
+  r.test = LoadCifar10(test_path, Cifar10Split::kTest);
+  if (c.first + c.count > r.test.size())
     throw InputError(src + ": data: images [" + std::to_string(c.first) + ", " + std::to_string(c.first + c.count) +
-                     ") do not exist; " + test_path + " holds " + std::to_string(test.size()) + " images");
-  const auto& chw = model.input_chw;
+                     ") do not exist; " + test_path + " holds " + std::to_string(r.test.size()) + " images");
+  const auto& chw = r.model.input_chw;
   if (chw[0] != kCifarChannels || chw[1] != kCifarHeight || chw[2] != kCifarWidth)
     throw InputError(src + ": model.qmodel: the model takes " + std::to_string(chw[0]) + "×" + std::to_string(chw[1]) +
                      "×" + std::to_string(chw[2]) + " inputs, the CIFAR-10 images are 3×32×32");
-  const std::vector<ExperimentPoint> points = ExpandSweep(c);
-  std::vector<PlacementPlan> plans;
-  for (const ExperimentPoint& p : points) plans.push_back(ResolvePlacement(model, p.placement, src));
+  r.points = ExpandSweep(c);
+  for (const ExperimentPoint& p : r.points) r.plans.push_back(ResolvePlacement(r.model, p.placement, src));
   for (const std::string& layer : c.traces.layers)
-    if (std::find(plans[0].mvm_layers.begin(), plans[0].mvm_layers.end(), layer) == plans[0].mvm_layers.end())
+    if (std::find(r.plans[0].mvm_layers.begin(), r.plans[0].mvm_layers.end(), layer) == r.plans[0].mvm_layers.end())
       throw InputError(src + ": traces.layers: '" + layer + "' is not a conv/linear layer of the model");
-  CheckPoints(c, model, points, plans);
+  CheckPoints(c, r.model, r.points, r.plans);
+  return r;
+}
 
-  ThreadPool pool(c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  RunContext ctx{c, model, test, {}, {}, pool, nullptr, o.stop};
+// A run's files: where they go and what identifies and describes the run in them.
+struct RunFiles {
+  std::string dir;
+  json config;               // ExperimentConfigToJson without "threads" (it changes no result)
+  std::string key;           // config.dump(): recognises the run's files on --resume and merge
+  int64_t total = 0;         // result points
+  int64_t instances = 1;
+  json swept = json::array();
+  std::string lifetime_json;
+};
+
+RunFiles MakeRunFiles(const ExperimentConfig& c, const std::string& dir, int64_t sweep_points) {
+  RunFiles f;
+  f.dir = dir;
+  f.config = ExperimentConfigToJson(c);
+  f.config.erase("threads");
+  f.key = f.config.dump();
+  f.total = c.lifetime ? LifetimePointCount(*c.lifetime, sweep_points) : sweep_points;
+  f.instances = c.instances;
+  for (const SweepAxis& a : c.sweep) f.swept.push_back(a.param);
+  if (c.lifetime) {
+    f.swept.push_back("lifetime.time");
+    f.swept.push_back("lifetime.policy");
+    f.lifetime_json = LifetimeToJson(*c.lifetime).dump();
+  }
+  return f;
+}
+
+void MakeDirectory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError(dir + ": cannot create the output directory: " + ec.message());
+}
+
+// results.h5 and summary.json from the finished points.
+void WriteTables(const RunFiles& f, const std::vector<PointSummary>& done, const std::vector<bool>& finished) {
+  std::vector<std::string> files;
+  std::vector<PointSummary> summaries;
+  for (size_t p = 0; p < finished.size(); ++p)
+    if (finished[p]) {
+      files.push_back(PointFileName(f.dir, static_cast<int64_t>(p), f.total));
+      summaries.push_back(done[p]);
+    }
+  WriteResultsFile(f.dir + "/results.h5", f.key, f.total, f.instances, f.swept, files, f.lifetime_json);
+  WriteSummaryJson(f.dir + "/summary.json", f.config, summaries, f.total);
+}
+
+// Rewrites the tables after finished points. A rewrite copies every finished point, so rewriting after
+// each of P points would cost O(P²); instead a rewrite is skipped while less than 10× the previous
+// rewrite's duration has passed since it ended (the tables then lag by a few points, which points/
+// holds), keeping the total at most ~10 % of the run; Finish() always writes.
+class TablesWriter {
+ public:
+  TablesWriter(const RunFiles& f, const std::vector<PointSummary>& done, const std::vector<bool>& finished)
+      : f_(f), done_(done), finished_(finished) {}
+  void AfterPoint() {
+    const auto now = std::chrono::steady_clock::now();
+    if (written_ && now - last_end_ < 10 * last_cost_) {
+      pending_ = true;
+      return;
+    }
+    Write();
+  }
+  void Finish() {
+    if (pending_ || !written_) Write();
+  }
+
+ private:
+  void Write() {
+    const auto start = std::chrono::steady_clock::now();
+    WriteTables(f_, done_, finished_);
+    last_end_ = std::chrono::steady_clock::now();
+    last_cost_ = last_end_ - start;
+    written_ = true;
+    pending_ = false;
+  }
+  const RunFiles& f_;
+  const std::vector<PointSummary>& done_;
+  const std::vector<bool>& finished_;
+  std::chrono::steady_clock::time_point last_end_;
+  std::chrono::steady_clock::duration last_cost_{};
+  bool written_ = false, pending_ = false;
+};
+
+bool AnyUnitFile(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir + "/units", ec))
+    if (e.path().extension() == ".h5") return true;
+  return false;
+}
+
+// The estimated cost of one unit of a point: the multiply-adds per image of its CIM layers plus 1/32 of
+// its digital ones (the integer engine runs a MAC far faster than a simulated crossbar).
+double UnitCost(const QuantizedModel& model, const PlacementPlan& plan) {
+  const auto shapes = model.NodeShapes();
+  double cost = 1.0;
+  for (size_t i = 0; i < model.nodes.size(); ++i) {
+    const QNode& n = model.nodes[i];
+    if (n.kind != QNodeKind::kConv && n.kind != QNodeKind::kLinear) continue;
+    const double macs = static_cast<double>(n.out_channels * n.Depth() * shapes[i][1] * shapes[i][2]);
+    cost += plan.cim[i] ? macs : macs / 32;
+  }
+  return cost;
+}
+
+// The activations the auto calibration reads, for the layers that run on CIM at any point.
+std::map<int, CalibrationInputs> CalibrationActivations(const ExperimentConfig& c, const Prepared& r) {
+  if (c.calibration.kind != CalibrationKind::kAuto || c.calibration.inputs != CalibrationInputKind::kActivations)
+    return {};
+  std::vector<int> nodes;
+  for (size_t i = 0; i < r.model.nodes.size(); ++i)
+    for (const PlacementPlan& plan : r.plans)
+      if (plan.cim[i]) {
+        nodes.push_back(static_cast<int>(i));
+        break;
+      }
+  return TrainingActivationInputs(r.model, nodes, ResolveDataPath(c.calibration.data), c.calibration.images,
+                                  c.calibration.params);
+}
+
+int ThreadCount(const ExperimentConfig& c, const ExperimentOptions& o) {
+  if (o.threads > 0) return o.threads;
+  return c.threads > 0 ? c.threads : ThreadPool::HardwareThreads();
+}
+
+void PrintPoint(const PointSummary& s, int64_t total) {
+  std::fprintf(stderr, "point %lld/%lld %s: accuracy %.2f ± %.2f %% (%.1f s)\n", static_cast<long long>(s.index + 1),
+               static_cast<long long>(total), s.params.dump().c_str(), 100 * s.accuracy_mean, 100 * s.accuracy_std,
+               s.seconds);
+}
+
+}  // namespace
+
+std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const ExperimentOptions& o) {
+  // ---- everything is checked before anything is written ----
+  const Prepared prep = Prepare(c);
+  const std::vector<ExperimentPoint>& points = prep.points;
+  const std::vector<PlacementPlan>& plans = prep.plans;
+  ThreadPool pool(ThreadCount(c, o));
+  RunContext ctx{c, prep.model, prep.test, {}, {}, pool, nullptr, o.stop};
   if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
 
   // ---- the output directory ----
-  const json config_json = ExperimentConfigToJson(c);
-  json key_json = config_json;
-  key_json.erase("threads");
-  const std::string key = key_json.dump();
-  const std::string results = o.out_dir + "/results.h5";
-  std::error_code ec;
-  fs::create_directories(o.out_dir + "/points", ec);
-  if (ec) throw InputError(o.out_dir + ": cannot create the output directory: " + ec.message());
-  // The result points: the sweep points, or with "lifetime" (sweep point, time, policy).
-  const size_t total = c.lifetime ? static_cast<size_t>(LifetimePointCount(*c.lifetime, static_cast<int64_t>(points.size())))
-                                  : points.size();
+  const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(points.size()));
+  MakeDirectory(o.out_dir + "/points");
+  const size_t total = static_cast<size_t>(f.total);
   std::vector<PointSummary> done(total);
   std::vector<bool> finished(total, false);
-  bool any_existing = false;
+  bool any_existing = AnyUnitFile(o.out_dir);
   for (size_t p = 0; p < total; ++p) {
-    const std::string file = PointFileName(o.out_dir, static_cast<int64_t>(p));
+    const std::string file = PointFileName(o.out_dir, static_cast<int64_t>(p), f.total);
     if (!fs::exists(file)) continue;
     any_existing = true;
     if (!o.resume) break;
-    done[p] = ReadPointSummary(file, key);
+    done[p] = ReadPointSummary(file, f.key);
     finished[p] = true;
   }
   if (any_existing && !o.resume)
@@ -184,51 +318,20 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
                                  "another --out");
 
   // ---- calibration inputs shared by every chip ----
-  if (c.calibration.kind == CalibrationKind::kAuto && c.calibration.inputs == CalibrationInputKind::kActivations) {
-    const bool needed = std::find(finished.begin(), finished.end(), false) != finished.end();
-    if (needed) {
-      std::vector<int> nodes;
-      for (size_t i = 0; i < model.nodes.size(); ++i)
-        for (const PlacementPlan& plan : plans)
-          if (plan.cim[i]) {
-            nodes.push_back(static_cast<int>(i));
-            break;
-          }
-      ctx.activations = TrainingActivationInputs(model, nodes, ResolveDataPath(c.calibration.data), c.calibration.images,
-                                                 c.calibration.params);
-    }
-  }
+  if (std::find(finished.begin(), finished.end(), false) != finished.end()) ctx.activations = CalibrationActivations(c, prep);
 
   // ---- the points ----
-  json swept = json::array();
-  for (const SweepAxis& a : c.sweep) swept.push_back(a.param);
-  if (c.lifetime) {
-    swept.push_back("lifetime.time");
-    swept.push_back("lifetime.policy");
-  }
-  const std::string lifetime_json = c.lifetime ? LifetimeToJson(*c.lifetime).dump() : std::string();
   int64_t to_run = 0;
-  for (bool f : finished) to_run += f ? 0 : 1;
+  for (bool fin : finished) to_run += fin ? 0 : 1;
   std::unique_ptr<Progress> progress;
   if (o.progress) progress = std::make_unique<Progress>(Progress::ToStderr("experiment", to_run * c.instances * c.count));
   ctx.progress = progress.get();
-  auto write_tables = [&] {
-    std::vector<std::string> files;
-    std::vector<PointSummary> summaries;
-    for (size_t p = 0; p < total; ++p)
-      if (finished[p]) {
-        files.push_back(PointFileName(o.out_dir, static_cast<int64_t>(p)));
-        summaries.push_back(done[p]);
-      }
-    WriteResultsFile(results, config_json.dump(), static_cast<int64_t>(total), c.instances, swept, files,
-                     lifetime_json);
-    WriteSummaryJson(o.out_dir + "/summary.json", config_json, summaries, static_cast<int64_t>(total));
-  };
-  write_tables();
+  TablesWriter tables(f, done, finished);
+  tables.Finish();   // the directory is a readable (possibly empty) result from the start
   int finished_count = 0;
-  for (bool f : finished) finished_count += f ? 1 : 0;
+  for (bool fin : finished) finished_count += fin ? 1 : 0;
   if (c.lifetime) {
-    const LifetimeRun run{c, model, test, ctx.activations, pool, progress.get(), o.stop};
+    const LifetimeRun run{c, prep.model, prep.test, ctx.activations, pool, progress.get(), o.stop};
     const int64_t per_point = LifetimePointCount(*c.lifetime, 1);
     for (size_t g = 0; g < points.size(); ++g) {
       const std::vector<bool> was_finished = finished;
@@ -238,49 +341,189 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
         // Each time's finished (time, policy) points are saved as they come.
         const auto save = [&](std::vector<std::pair<int64_t, PointData>>& time_points) {
           for (auto& [index, data] : time_points) {
-            WritePointFile(PointFileName(o.out_dir, index), data, key);
+            WritePointFile(PointFileName(o.out_dir, index, f.total), data, f.key, f.total);
             done[static_cast<size_t>(index)] = data.summary;
             finished[static_cast<size_t>(index)] = true;
             ++finished_count;
           }
-          write_tables();
+          tables.AfterPoint();
           if (!o.progress) return;
-          for (const auto& [index, data] : time_points)
-            std::fprintf(stderr, "point %lld/%zu %s: accuracy %.2f ± %.2f %% (%.1f s)\n",
-                         static_cast<long long>(index + 1), total, data.summary.params.dump().c_str(),
-                         100 * data.summary.accuracy_mean, 100 * data.summary.accuracy_std, data.summary.seconds);
+          for (const auto& [index, data] : time_points) PrintPoint(data.summary, f.total);
         };
         RunLifetimePoint(run, points[g], plans[g], was_finished, save);
       } catch (const Interrupted&) {
+        tables.Finish();
         throw Interrupted(finished_count);
       }
     }
+    tables.Finish();
     if (progress) progress->Finish();
     return done;
   }
   for (size_t p = 0; p < points.size(); ++p) {
     if (finished[p]) continue;
     const auto start = std::chrono::steady_clock::now();
-    PointData data;
+    // Instance by instance; with --resume the units a sharded run left (units/) are read, not rerun.
+    std::vector<PointData> units;
     try {
-      data = RunPoint(ctx, points[p], plans[p]);
+      for (int64_t k = 0; k < c.instances; ++k) {
+        const std::string unit = UnitFileName(o.out_dir, static_cast<int64_t>(p), k, f.total, c.instances);
+        units.push_back(o.resume && fs::exists(unit) ? ReadUnitFile(unit, f.key, static_cast<int64_t>(p), k, f.total)
+                                                     : RunInstance(ctx, points[p], plans[p], k));
+      }
     } catch (const Interrupted&) {
+      tables.Finish();
       throw Interrupted(finished_count);
     }
+    PointData data = MergeInstances(units);
     data.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    WritePointFile(PointFileName(o.out_dir, static_cast<int64_t>(p)), data, key);
+    WritePointFile(PointFileName(o.out_dir, static_cast<int64_t>(p), f.total), data, f.key, f.total);
     done[p] = data.summary;
     finished[p] = true;
     ++finished_count;
-    write_tables();
-    if (o.progress) {
-      std::fprintf(stderr, "point %zu/%zu %s: accuracy %.2f ± %.2f %% (%.1f s)\n", p + 1, points.size(),
-                   points[p].params.dump().c_str(), 100 * data.summary.accuracy_mean, 100 * data.summary.accuracy_std,
-                   data.summary.seconds);
-    }
+    tables.AfterPoint();
+    if (o.progress) PrintPoint(data.summary, f.total);
   }
+  tables.Finish();
   if (progress) progress->Finish();
   return done;
+}
+
+ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptions& o, const ShardSpec& shard) {
+  const std::string src = c.source.empty() ? "experiment" : c.source;
+  if (c.lifetime)
+    throw InputError(src + ": lifetime: a lifetime experiment cannot be sharded (each chip is read at every time in "
+                           "one process); run it without --shard");
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
+    throw InputError("--shard: " + std::to_string(shard.index) + "/" + std::to_string(shard.count) +
+                     "; expected I/N with 0 <= I < N");
+  const Prepared prep = Prepare(c);
+  ThreadPool pool(ThreadCount(c, o));
+  RunContext ctx{c, prep.model, prep.test, {}, {}, pool, nullptr, o.stop};
+  if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
+  const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(prep.points.size()));
+  MakeDirectory(o.out_dir + "/units");
+
+  // Every shard computes the same assignment over all units; finished points' units are not run.
+  std::vector<double> costs;
+  for (const PlacementPlan& plan : prep.plans) {
+    const double cost = UnitCost(prep.model, plan);
+    for (int64_t k = 0; k < c.instances; ++k) costs.push_back(cost);
+  }
+  const std::vector<int64_t> owner = AssignUnits(costs, shard.count);
+  ShardOutcome out;
+  std::vector<std::pair<int64_t, int64_t>> mine;   // (point, instance) to run
+  for (size_t u = 0; u < owner.size(); ++u) {
+    if (owner[u] != shard.index) continue;
+    const int64_t p = static_cast<int64_t>(u) / c.instances, k = static_cast<int64_t>(u) % c.instances;
+    ++out.assigned;
+    const std::string point_file = PointFileName(o.out_dir, p, f.total);
+    const std::string unit = UnitFileName(o.out_dir, p, k, f.total, c.instances);
+    if (fs::exists(point_file)) {
+      ReadPointSummary(point_file, f.key);   // another config's results: InputError
+      ++out.reused;
+    } else if (fs::exists(unit)) {
+      ReadPointSummary(unit, f.key);
+      ++out.reused;
+    } else {
+      mine.emplace_back(p, k);
+    }
+  }
+  if (mine.empty()) return out;
+  ctx.activations = CalibrationActivations(c, prep);
+  std::unique_ptr<Progress> progress;
+  if (o.progress)
+    progress = std::make_unique<Progress>(
+        Progress::ToStderr("shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count),
+                           static_cast<int64_t>(mine.size()) * c.count));
+  ctx.progress = progress.get();
+  for (const auto& [p, k] : mine) {
+    const auto start = std::chrono::steady_clock::now();
+    PointData unit;
+    try {
+      unit = RunInstance(ctx, prep.points[static_cast<size_t>(p)], prep.plans[static_cast<size_t>(p)], k);
+    } catch (const Interrupted&) {
+      throw Interrupted(static_cast<int>(out.ran));
+    }
+    WriteUnitFile(UnitFileName(o.out_dir, p, k, f.total, c.instances), unit, k, c.instances, f.key, f.total);
+    ++out.ran;
+    if (o.progress)
+      std::fprintf(stderr, "unit point %lld instance %lld %s: accuracy %.2f %% (%.1f s)\n", static_cast<long long>(p),
+                   static_cast<long long>(k), unit.summary.params.dump().c_str(), 100 * unit.summary.accuracy[0],
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  if (progress) progress->Finish();
+  return out;
+}
+
+MergeOutcome MergeExperiment(const std::string& dir) {
+  // The run's config, from any of its files.
+  std::string stored;
+  std::string from;
+  for (const char* sub : {"/points", "/units"}) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir + sub, ec))
+      if (e.path().extension() == ".h5") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    if (!files.empty() && stored.empty()) {
+      from = files.front().string();
+      const H5File h = H5File::OpenRead(from);
+      if (!h.HasAttribute("/", "config")) throw InputError(from + ": not a cimsim experiment point or unit file");
+      stored = h.ReadStringAttribute("/", "config");
+    }
+  }
+  if (stored.empty()) throw InputError(dir + ": no points/ or units/ files to merge (is it an experiment's --out?)");
+  json config_json;
+  try {
+    config_json = json::parse(stored);
+  } catch (const json::exception& e) {
+    throw InputError(from + ": attribute config is not JSON: " + e.what());
+  }
+  const ExperimentConfig c = ParseExperimentConfig(config_json, from + " (attribute config)");
+  const std::vector<ExperimentPoint> points = ExpandSweep(c);
+  const RunFiles f = MakeRunFiles(c, dir, static_cast<int64_t>(points.size()));
+  if (f.key != stored)
+    throw InputError(from + ": its config does not read back to itself; merge it with the cimsim version that wrote it");
+  MakeDirectory(dir + "/points");
+  MergeOutcome out;
+  const size_t total = static_cast<size_t>(f.total);
+  out.points.resize(total);
+  std::vector<bool> finished(total, false);
+  for (size_t p = 0; p < total; ++p) {
+    const int64_t pi = static_cast<int64_t>(p);
+    const std::string point_file = PointFileName(dir, pi, f.total);
+    if (fs::exists(point_file)) {
+      out.points[p] = ReadPointSummary(point_file, f.key);
+      finished[p] = true;
+      continue;
+    }
+    if (c.lifetime) {
+      ++out.missing_points;
+      continue;
+    }
+    std::vector<PointData> units;
+    for (int64_t k = 0; k < c.instances; ++k) {
+      const std::string unit = UnitFileName(dir, pi, k, f.total, c.instances);
+      if (!fs::exists(unit)) {
+        ++out.missing_units;
+        continue;
+      }
+      units.push_back(ReadUnitFile(unit, f.key, pi, k, f.total));
+    }
+    if (static_cast<int64_t>(units.size()) != c.instances) {
+      ++out.missing_points;
+      continue;
+    }
+    const PointData data = MergeInstances(units);
+    WritePointFile(point_file, data, f.key, f.total);
+    out.points[p] = data.summary;
+    finished[p] = true;
+    ++out.merged_points;
+  }
+  WriteTables(f, out.points, finished);
+  for (size_t p = 0; p < total; ++p) out.finished_points += finished[p] ? 1 : 0;
+  return out;
 }
 
 }  // namespace cimsim

@@ -20,11 +20,22 @@
 // every time under every policy; its result points are (sweep point, time, policy).
 //
 // Results go to DIR (docs/results_format.md): points/NNNN.h5 (atomic) when a point finishes, then
-// results.h5 and summary.json are rewritten atomically with every finished point. The run checks the
+// results.h5 and summary.json are rewritten atomically from the finished points — after a point unless
+// the last rewrite was less than 10 of its own durations ago (so that the rewrites of a long sweep stay
+// linear in its points, not quadratic), and always at the end or on interruption. The run checks the
 // whole config against the model (layer names, every point's chip on every CIM layer) before it
-// writes anything. --resume reuses finished point files written by the same config (InputError when
-// DIR holds another config's results, or results without --resume). A set stop flag makes the run
-// throw Interrupted between image batches; finished points stay.
+// writes anything. --resume reuses finished point files written by the same config, and the unit
+// files a sharded run left (InputError when DIR holds another config's results, or results without
+// --resume). A set stop flag makes the run throw Interrupted between image batches; finished points stay.
+// The stored config (results.h5's `config`, summary.json's "config", every point's key) leaves out
+// "threads", which changes no result.
+//
+// Sharded runs (docs/experiments.md): RunExperimentShard runs one shard's units (point, instance)
+// (experiments/experiment_shard.h, experiments/point_units.h) and writes only their unit files,
+// units/NNNN-KKKK.h5, skipping units (and points) already in DIR; several shards may share DIR and run
+// at once. MergeExperiment(DIR) then joins every point whose units are all there into points/NNNN.h5 and
+// rewrites results.h5 and summary.json from all finished points: the same files as one unsharded run.
+// It reads the config from DIR's files, needs neither the model nor the data, and is idempotent.
 #pragma once
 
 #include <atomic>
@@ -37,12 +48,14 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/experiment_config.h"
+#include "experiments/experiment_shard.h"
 
 namespace cimsim {
 
 struct ExperimentOptions {
   std::string out_dir;
   bool resume = false;
+  int threads = 0;                           // > 0: overrides the config's "threads"
   const std::atomic<bool>* stop = nullptr;   // set by a signal handler: stop between batches
   bool progress = true;                      // progress lines on stderr
 };
@@ -72,5 +85,24 @@ class Interrupted : public std::runtime_error {
 // Runs the experiment; returns every point's summary in point order. Throws InputError for bad input
 // (nothing written), Interrupted when the stop flag is set.
 std::vector<PointSummary> RunExperiment(const ExperimentConfig& config, const ExperimentOptions& options);
+
+struct ShardOutcome {
+  int64_t assigned = 0;   // units of this shard
+  int64_t reused = 0;     // of them, already in DIR (as a unit or a finished point)
+  int64_t ran = 0;        // run and written now
+};
+// One shard of the run (options.resume is implied: existing units of the same config are kept).
+// InputError for bad input or a lifetime experiment; Interrupted(units written) on the stop flag.
+ShardOutcome RunExperimentShard(const ExperimentConfig& config, const ExperimentOptions& options,
+                                const ShardSpec& shard);
+
+struct MergeOutcome {
+  std::vector<PointSummary> points;   // by point index; finished ones filled
+  int64_t finished_points = 0;        // in results.h5 now
+  int64_t merged_points = 0;          // joined from units by this call
+  int64_t missing_points = 0;         // not finished: some unit is missing
+  int64_t missing_units = 0;
+};
+MergeOutcome MergeExperiment(const std::string& dir);
 
 }  // namespace cimsim

@@ -1,22 +1,17 @@
 #include "experiments/results_file.h"
 
-#include <cstdio>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 
 #include "common/error.h"
 #include "common/h5_file.h"
+#include "common/index_names.h"
 
 namespace cimsim {
 namespace {
 
 using nlohmann::json;
-
-std::string Index4(int64_t index) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(index));
-  return buf;
-}
 
 void WriteTrace(H5File& f, const std::string& g, const LayerTrace& t) {
   f.CreateGroup(g);
@@ -50,8 +45,10 @@ void WriteTrace(H5File& f, const std::string& g, const LayerTrace& t) {
 
 }  // namespace
 
-std::string PointFileName(const std::string& dir, int64_t index) { return dir + "/points/" + Index4(index) + ".h5"; }
-std::string PointGroup(int64_t index) { return "/points/" + Index4(index); }
+std::string PointFileName(const std::string& dir, int64_t index, int64_t points_total) {
+  return dir + "/points/" + IndexName(index, points_total) + ".h5";
+}
+std::string PointGroup(int64_t index, int64_t points_total) { return "/points/" + IndexName(index, points_total); }
 
 json SummaryToJson(const PointSummary& s) {
   json j = {{"index", s.index},
@@ -82,13 +79,16 @@ PointSummary SummaryFromJson(const json& j) {
   return s;
 }
 
-void WritePointFile(const std::string& path, const PointData& p, const std::string& config_key) {
+void WritePointFile(const std::string& path, const PointData& p, const std::string& config_key, int64_t points_total,
+                    const std::function<void(H5File&)>& extra_attributes) {
   const PointSummary& s = p.summary;
   H5File f = H5File::CreateAtomic(path);
   f.EnableCompression();
   f.WriteStringAttribute("/", "config", config_key);
   f.WriteStringAttribute("/", "summary", SummaryToJson(s).dump());
-  const std::string g = PointGroup(s.index);
+  f.WriteIntAttribute("/", "points_total", points_total);
+  if (extra_attributes) extra_attributes(f);
+  const std::string g = PointGroup(s.index, points_total);
   f.CreateGroup(g);
   f.WriteIntAttribute(g, "index", s.index);
   f.WriteStringAttribute(g, "params", s.params.dump());
@@ -153,7 +153,7 @@ void WriteResultsFile(const std::string& path, const std::string& config_json, i
     const H5File src = H5File::OpenRead(file);
     const std::string summary = src.ReadStringAttribute("/", "summary");
     const int64_t index = json::parse(summary).at("index").get<int64_t>();
-    f.CopyFrom(src, PointGroup(index));
+    f.CopyFrom(src, PointGroup(index, points_total));
   }
   f.Commit();
 }
@@ -169,7 +169,7 @@ void WriteSummaryJson(const std::string& path, const json& config, const std::ve
     list.push_back(e);
   }
   j["points"] = list;
-  const std::string tmp = path + ".partial";
+  const std::string tmp = path + ".partial." + std::to_string(getpid());   // as H5File::CreateAtomic
   {
     std::ofstream out(tmp);
     out << j.dump(2) << "\n";

@@ -7,6 +7,7 @@
 // files, so an interrupted and resumed run writes the same results.h5 content as an uninterrupted one.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/h5_file.h"
 #include "experiments/experiment_runner.h"
 #include "experiments/probe_core.h"
 
@@ -41,11 +43,15 @@ struct PointData {
   std::optional<Lifetime> lifetime;
 };
 
-std::string PointFileName(const std::string& dir, int64_t index);   // dir/points/NNNN.h5
-std::string PointGroup(int64_t index);                              // /points/NNNN
+// dir/points/NNNN.h5 and /points/NNNN, NNNN = IndexName(index, points_total) (common/index_names.h:
+// four digits up to 10,000 points, wider beyond, so that names sort in point order).
+std::string PointFileName(const std::string& dir, int64_t index, int64_t points_total);
+std::string PointGroup(int64_t index, int64_t points_total);
 
-// config_key: the config as JSON text, stored to recognise the run on --resume.
-void WritePointFile(const std::string& path, const PointData& point, const std::string& config_key);
+// config_key: the config as JSON text, stored to recognise the run on --resume. Root attributes:
+// config, summary, points_total, and whatever `extra_attributes` writes (a unit file's instance).
+void WritePointFile(const std::string& path, const PointData& point, const std::string& config_key, int64_t points_total,
+                    const std::function<void(H5File&)>& extra_attributes = {});
 // The point's summary; InputError when the file was written by another config (config_key differs).
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
 // results.h5 from the finished point files (in index order). lifetime_json: the resolved "lifetime" config,

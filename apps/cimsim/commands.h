@@ -8,10 +8,12 @@
 
 namespace cimsim::cli {
 
-// Parses `args` against `desc` into `vm`. Returns false after printing the help text when --help
-// was given; otherwise checks required options (boost::program_options::error on a bad flag).
+// Parses `args` against `desc` (and `positional`, when given) into `vm`. Returns false after printing
+// the help text when --help was given; otherwise checks required options
+// (boost::program_options::error on a bad flag).
 bool ParseOrHelp(const std::vector<std::string>& args, const boost::program_options::options_description& desc,
-                 boost::program_options::variables_map& vm);
+                 boost::program_options::variables_map& vm,
+                 const boost::program_options::positional_options_description* positional = nullptr);
 
 // cimsim eval --model M.h5 [--data PATH] [--limit N] [--batch B] [--threads T] [--json FILE] [--reference]
 int EvalCommand(const std::vector<std::string>& args);
