@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "common/error.h"
 
@@ -49,7 +50,7 @@ nlohmann::json EvalReportJson(const EvalResult& r, const EvalContext& c) {
 }
 
 void WriteJsonAtomically(const std::string& path, const nlohmann::json& json) {
-  const std::string temp = path + ".partial";
+  const std::string temp = path + ".partial." + std::to_string(getpid());   // as H5File::CreateAtomic
   {
     std::ofstream out(temp);
     if (!out) throw InputError(path + ": cannot write (is the directory writable?)");

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Write a small synthetic results.h5 in the layout of docs/results_format.md (format_version 1).
 
 It exists to develop and test the plot scripts without running `cimsim experiment`. Nothing in it is

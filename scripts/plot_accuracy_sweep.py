@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Top-1 accuracy against one swept parameter of a results.h5, one line per value of another.
 
 y: the point attributes accuracy_mean ± accuracy_std (the sample std over the chip instances of

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Measured vs exact dot products of the traced CIM layers of one sweep point of a results.h5.
 
 One panel per traced layer: a scatter of /points/NNNN/traces/<layer>/measured (the chip's calibrated

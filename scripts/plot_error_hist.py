@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Histograms of dot-product errors of the traced CIM layers of one sweep point of a results.h5.
 
 Per traced layer: a histogram of measured − exact over every traced vector and output

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Accuracy and transmitted bytes per image against the device/cloud split point of a results.h5.
 
 Uses the points whose attribute `split` is non-empty. x: the split layer names, in model order (their

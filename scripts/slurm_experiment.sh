@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # slurm_experiment.sh — a cimsim experiment as a Slurm job array of N shards plus a merge job that runs
 # once every shard has ended (docs/experiments.md, "Sharded runs").
 #

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Train a stand-in float ResNet-20 (option-A shortcuts) for CIFAR-10 and save it in cimsim's format.
 
 Why this exists: the pretrained model promised at ../shared/models/resnet20_cifar10.h5 is missing on

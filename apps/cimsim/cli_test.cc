@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/wait.h>
 
 #include "apps/cimsim/cli_test_support.h"
 #include "common/h5_file.h"
@@ -83,6 +84,45 @@ TEST_F(CliTest, EvalWritesJsonAndFailedRunKeepsOldJson) {
   const std::string after = (std::stringstream() << std::ifstream(Path("r.json")).rdbuf()).str();
   EXPECT_EQ(before, after);
   ExpectInputError(RunCimsim("eval --model " + model + " --data " + data + " --json " + Path("no/such/dir/r.json")), {"does not exist"});
+}
+
+// Standard output alone (stderr discarded) of a cimsim run, and its exit code.
+RunResult RunCimsimStdout(const std::string& args) {
+  FILE* pipe = popen(("env -u CIMSIM_DATA " + Binary() + " " + args + " 2>/dev/null").c_str(), "r");
+  EXPECT_NE(pipe, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+TEST_F(CliTest, JsonDashWritesTheReportToStdoutAndTheSummaryToStderr) {
+  const std::string model = WriteModel();
+  const std::string data = WriteData("d.bin", 12);
+  const RunResult r = RunCimsimStdout("eval --model " + model + " --data " + data + " --json -");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);   // stdout is the JSON and nothing else
+  EXPECT_EQ(j["total"], 12);
+  EXPECT_FALSE(fs::exists("-"));
+  EXPECT_NE(RunCimsim("eval --model " + model + " --data " + data + " --json -").output.find("top-1"), std::string::npos);
+}
+
+// Every command's --help exits 0, and every doc it cites exists.
+TEST_F(CliTest, EveryHelpWorksAndCitesExistingDocs) {
+  for (const std::string command : {"", "eval", "train", "qat", "quantize", "infer", "calibrate", "experiment",
+                                    "experiment merge", "data", "data fetch"}) {
+    const RunResult r = RunCimsim(command + " --help");
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.output;
+    EXPECT_NE(r.output.find("usage"), std::string::npos) << command << ": " << r.output;
+    for (size_t at = r.output.find("docs/"); at != std::string::npos; at = r.output.find("docs/", at + 1)) {
+      const size_t end = r.output.find(".md", at);
+      ASSERT_NE(end, std::string::npos) << r.output.substr(at, 40);
+      const std::string doc = r.output.substr(at, end + 3 - at);
+      EXPECT_TRUE(fs::exists(std::string(CIMSIM_SOURCE_DIR) + "/" + doc)) << command << " --help cites " << doc;
+    }
+  }
 }
 
 // The acceptance figure: the pretrained ResNet-20 on the 1,228 lossless test images.

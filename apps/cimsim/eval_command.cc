@@ -29,7 +29,7 @@ int EvalCommand(const std::vector<std::string>& args) {
                                "evaluate only the first N images (0 = all)")(
       "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
       "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
-      "json", po::value(&json_path), "also write the figures to this JSON file")(
+      "json", po::value(&json_path), "also write the figures to this JSON file (- : to stdout, the summary then to stderr)")(
       "reference", po::bool_switch(), "run the slow float64 reference layers instead of the float32 fast path");
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm)) return 0;
@@ -44,8 +44,8 @@ int EvalCommand(const std::vector<std::string>& args) {
   Progress progress = Progress::ToStderr("eval", n);
   const EvalResult result = Evaluate(model.net, model.spec.input_norm, data, params, &progress);
   const EvalContext context{model_path, model.spec.Describe(), data_path, params};
-  std::cout << EvalSummaryText(result, context) << std::flush;
-  if (!json_path.empty()) WriteJsonAtomically(json_path, EvalReportJson(result, context));
+  SummaryStream(json_path) << EvalSummaryText(result, context) << std::flush;
+  if (!json_path.empty()) WriteJsonReport(json_path, EvalReportJson(result, context));
   return 0;
 }
 

@@ -36,7 +36,7 @@ int InferCommand(const std::vector<std::string>& args) {
       "images-per-call", po::value(&images_per_call)->default_value(1),
       "layer-major execution: each worker runs every layer over this many images with one core call "
       "(1..4096; 1 = image by image); the logits do not depend on it")(
-      "json", po::value(&json_path), "also write the figures to this JSON file")(
+      "json", po::value(&json_path), "also write the figures to this JSON file (- : to stdout, the summary then to stderr)")(
       "crossbar", po::value(&xbar_path),
       "run every conv/linear layer on simulated crossbars described by this JSON file (device, crossbar, "
       "seed; docs/crossbar.md) instead of the exact integer core")(
@@ -72,7 +72,7 @@ int InferCommand(const std::vector<std::string>& args) {
   Progress progress = Progress::ToStderr("infer", n);
   const EvalResult result = EvaluateInteger(net, data, params, &progress);
   const EvalContext context{qmodel_path, net.model().description, data_path, params};
-  std::cout << EvalSummaryText(result, context) << std::flush;
+  SummaryStream(json_path) << EvalSummaryText(result, context) << std::flush;
   nlohmann::json report = EvalReportJson(result, context);
   report["mvm_core"] = xbar_path.empty() ? "ideal" : std::string(net.core(0) != nullptr ? net.core(0)->Name() : "crossbar");
   if (!xbar_path.empty())
@@ -80,14 +80,14 @@ int InferCommand(const std::vector<std::string>& args) {
   if (vm["check"].as<bool>()) {
     Progress check_progress = Progress::ToStderr("check", n);
     const IntegerCheck check = CheckIntegerEngine(net, data, n, params.threads, &check_progress);
-    std::cout << "check on " << check.images << " images: reference logits differ on " << check.reference_mismatches
+    SummaryStream(json_path) << "check on " << check.images << " images: reference logits differ on " << check.reference_mismatches
               << ", fake-quantized float64 predicts differently on " << check.fake_quant_mismatches << "\n";
     report["check"] = {{"images", check.images},
                        {"reference_logit_mismatches", check.reference_mismatches},
                        {"fake_quant_prediction_mismatches", check.fake_quant_mismatches},
                        {"first_mismatches", check.first_mismatches}};
   }
-  if (!json_path.empty()) WriteJsonAtomically(json_path, report);
+  if (!json_path.empty()) WriteJsonReport(json_path, report);
   return 0;
 }
 

@@ -45,6 +45,11 @@ int Dispatch(const std::vector<std::string>& args) {
   if (command == "calibrate") return cimsim::cli::CalibrateCommand({args.begin() + 1, args.end()});
   if (command == "experiment") return cimsim::cli::ExperimentCommand({args.begin() + 1, args.end()});
   if (command == "data") {
+    if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h")) {
+      std::cout << "usage: cimsim data fetch --url URL --sha256 HEX --out DIR\n"
+                   "  fetch  download, verify and unpack the CIFAR-10 binary archive (cimsim data fetch --help)\n";
+      return 0;
+    }
     if (args.size() >= 2 && args[1] == "fetch") return cimsim::cli::DataFetchCommand({args.begin() + 2, args.end()});
     throw cimsim::InputError("unknown 'data' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
                              ": the only one is 'data fetch'");

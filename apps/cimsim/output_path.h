@@ -1,11 +1,21 @@
-// output_path.h — early checks on output paths, so a long run never fails at its very end.
+// output_path.h — early checks on output paths, so a long run never fails at its very end, and the
+// JSON reports' "-" (standard output).
 #pragma once
 
+#include <ostream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace cimsim::cli {
 
-// Throws InputError naming `flag` and the path when its directory does not exist.
+// Throws InputError naming `flag` and the path when its directory does not exist ("-" is stdout: fine).
 void CheckWritableParent(const std::string& flag, const std::string& path);
+
+// A --json report: "-" prints it to stdout, anything else is written atomically (eval_report.h).
+void WriteJsonReport(const std::string& path, const nlohmann::json& report);
+
+// Where a command's human-readable summary goes: stderr when the JSON report takes stdout.
+std::ostream& SummaryStream(const std::string& json_path);
 
 }  // namespace cimsim::cli
