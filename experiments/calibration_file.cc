@@ -27,8 +27,9 @@ double ReadDouble(const H5File& f, const std::string& obj, const std::string& na
 
 }  // namespace
 
-void SaveChipCalibration(const std::string& path, const ChipCalibrationFile& file) {
+void SaveChipCalibration(const std::string& path, const ChipCalibrationFile& file, const Provenance* provenance) {
   H5File f = H5File::CreateAtomic(path);
+  if (provenance != nullptr) WriteProvenance(f, *provenance);
   f.WriteStringAttribute("/", "format", kFormat);
   f.WriteIntAttribute("/", "format_version", 1);
   f.WriteStringAttribute("/", "qmodel", file.qmodel);

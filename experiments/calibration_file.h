@@ -9,6 +9,8 @@
 //     for a calibrated ADC range).
 #pragma once
 
+#include "common/provenance.h"
+
 #include <map>
 #include <string>
 
@@ -23,8 +25,10 @@ struct ChipCalibrationFile {
   std::map<int, std::array<int64_t, 3>> shapes;  // [tile_rows, slices, outputs] by node index
 };
 
-// Atomic write; InputError when the path cannot be written.
-void SaveChipCalibration(const std::string& path, const ChipCalibrationFile& file);
+// Atomic write; InputError when the path cannot be written. With `provenance`, group /provenance
+// records who wrote it (common/provenance.h).
+void SaveChipCalibration(const std::string& path, const ChipCalibrationFile& file,
+                         const Provenance* provenance = nullptr);
 // Strict read: InputError naming the file and the object for anything missing or malformed.
 ChipCalibrationFile LoadChipCalibration(const std::string& path);
 

@@ -49,6 +49,11 @@ nlohmann::json EvalReportJson(const EvalResult& r, const EvalContext& c) {
           {"per_class", per_class}};
 }
 
+nlohmann::json ProvenanceJson(const Provenance& p) {
+  return {{"version", p.version}, {"commit", p.commit}, {"build", p.build},
+          {"command", p.command}, {"host", p.host},       {"time", p.time}};
+}
+
 void WriteJsonAtomically(const std::string& path, const nlohmann::json& json) {
   const std::string temp = path + ".partial." + std::to_string(getpid());   // as H5File::CreateAtomic
   {

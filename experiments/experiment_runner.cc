@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -165,11 +166,14 @@ struct RunFiles {
   int64_t instances = 1;
   json swept = json::array();
   std::string lifetime_json;
+  const Provenance* provenance = nullptr;   // of this process, recorded in every file it writes
 };
 
-RunFiles MakeRunFiles(const ExperimentConfig& c, const std::string& dir, int64_t sweep_points) {
+RunFiles MakeRunFiles(const ExperimentConfig& c, const std::string& dir, int64_t sweep_points,
+                      const Provenance* provenance) {
   RunFiles f;
   f.dir = dir;
+  f.provenance = provenance;
   f.config = ExperimentConfigToJson(c);
   f.config.erase("threads");
   f.key = f.config.dump();
@@ -182,6 +186,12 @@ RunFiles MakeRunFiles(const ExperimentConfig& c, const std::string& dir, int64_t
     f.lifetime_json = LifetimeToJson(*c.lifetime).dump();
   }
   return f;
+}
+
+// Writes the run's provenance into a point file (WritePointFile's extra attributes), if it has one.
+std::function<void(H5File&)> ProvenanceWriter(const RunFiles& f) {
+  if (f.provenance == nullptr) return {};
+  return [p = f.provenance](H5File& h) { WriteProvenance(h, *p); };
 }
 
 void MakeDirectory(const std::string& dir) {
@@ -199,8 +209,8 @@ void WriteTables(const RunFiles& f, const std::vector<PointSummary>& done, const
       files.push_back(PointFileName(f.dir, static_cast<int64_t>(p), f.total));
       summaries.push_back(done[p]);
     }
-  WriteResultsFile(f.dir + "/results.h5", f.key, f.total, f.instances, f.swept, files, f.lifetime_json);
-  WriteSummaryJson(f.dir + "/summary.json", f.config, summaries, f.total);
+  WriteResultsFile(f.dir + "/results.h5", f.key, f.total, f.instances, f.swept, files, f.lifetime_json, f.provenance);
+  WriteSummaryJson(f.dir + "/summary.json", f.config, summaries, f.total, f.provenance);
 }
 
 // Rewrites the tables after finished points. A rewrite copies every finished point, so rewriting after
@@ -299,7 +309,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
 
   // ---- the output directory ----
-  const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(points.size()));
+  const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(points.size()), o.provenance);
   MakeDirectory(o.out_dir + "/points");
   const size_t total = static_cast<size_t>(f.total);
   std::vector<PointSummary> done(total);
@@ -341,7 +351,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
         // Each time's finished (time, policy) points are saved as they come.
         const auto save = [&](std::vector<std::pair<int64_t, PointData>>& time_points) {
           for (auto& [index, data] : time_points) {
-            WritePointFile(PointFileName(o.out_dir, index, f.total), data, f.key, f.total);
+            WritePointFile(PointFileName(o.out_dir, index, f.total), data, f.key, f.total, ProvenanceWriter(f));
             done[static_cast<size_t>(index)] = data.summary;
             finished[static_cast<size_t>(index)] = true;
             ++finished_count;
@@ -377,7 +387,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
     }
     PointData data = MergeInstances(units);
     data.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    WritePointFile(PointFileName(o.out_dir, static_cast<int64_t>(p), f.total), data, f.key, f.total);
+    WritePointFile(PointFileName(o.out_dir, static_cast<int64_t>(p), f.total), data, f.key, f.total, ProvenanceWriter(f));
     done[p] = data.summary;
     finished[p] = true;
     ++finished_count;
@@ -401,7 +411,7 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
   ThreadPool pool(ThreadCount(c, o));
   RunContext ctx{c, prep.model, prep.test, {}, {}, pool, nullptr, o.stop};
   if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
-  const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(prep.points.size()));
+  const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(prep.points.size()), o.provenance);
   MakeDirectory(o.out_dir + "/units");
 
   // Every shard computes the same assignment over all units; finished points' units are not run.
@@ -445,7 +455,8 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
     } catch (const Interrupted&) {
       throw Interrupted(static_cast<int>(out.ran));
     }
-    WriteUnitFile(UnitFileName(o.out_dir, p, k, f.total, c.instances), unit, k, c.instances, f.key, f.total);
+    WriteUnitFile(UnitFileName(o.out_dir, p, k, f.total, c.instances), unit, k, c.instances, f.key, f.total,
+                  f.provenance);
     ++out.ran;
     if (o.progress)
       std::fprintf(stderr, "unit point %lld instance %lld %s: accuracy %.2f %% (%.1f s)\n", static_cast<long long>(p),
@@ -456,7 +467,7 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
   return out;
 }
 
-MergeOutcome MergeExperiment(const std::string& dir) {
+MergeOutcome MergeExperiment(const std::string& dir, const Provenance* provenance) {
   // The run's config, from any of its files.
   std::string stored;
   std::string from;
@@ -482,7 +493,7 @@ MergeOutcome MergeExperiment(const std::string& dir) {
   }
   const ExperimentConfig c = ParseExperimentConfig(config_json, from + " (attribute config)");
   const std::vector<ExperimentPoint> points = ExpandSweep(c);
-  const RunFiles f = MakeRunFiles(c, dir, static_cast<int64_t>(points.size()));
+  const RunFiles f = MakeRunFiles(c, dir, static_cast<int64_t>(points.size()), provenance);
   if (f.key != stored)
     throw InputError(from + ": its config does not read back to itself; merge it with the cimsim version that wrote it");
   MakeDirectory(dir + "/points");
@@ -516,7 +527,7 @@ MergeOutcome MergeExperiment(const std::string& dir) {
       continue;
     }
     const PointData data = MergeInstances(units);
-    WritePointFile(point_file, data, f.key, f.total);
+    WritePointFile(point_file, data, f.key, f.total, ProvenanceWriter(f));
     out.points[p] = data.summary;
     finished[p] = true;
     ++out.merged_points;

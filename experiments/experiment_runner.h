@@ -47,6 +47,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/provenance.h"
 #include "experiments/experiment_config.h"
 #include "experiments/experiment_shard.h"
 
@@ -58,6 +59,7 @@ struct ExperimentOptions {
   int threads = 0;                           // > 0: overrides the config's "threads"
   const std::atomic<bool>* stop = nullptr;   // set by a signal handler: stop between batches
   bool progress = true;                      // progress lines on stderr
+  const Provenance* provenance = nullptr;    // recorded in every file the run writes (common/provenance.h)
 };
 
 // One finished point, as summary.json lists it.
@@ -103,6 +105,6 @@ struct MergeOutcome {
   int64_t missing_points = 0;         // not finished: some unit is missing
   int64_t missing_units = 0;
 };
-MergeOutcome MergeExperiment(const std::string& dir);
+MergeOutcome MergeExperiment(const std::string& dir, const Provenance* provenance = nullptr);
 
 }  // namespace cimsim

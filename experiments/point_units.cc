@@ -77,10 +77,11 @@ std::string UnitFileName(const std::string& dir, int64_t point, int64_t instance
 }
 
 void WriteUnitFile(const std::string& path, const PointData& unit, int64_t instance, int64_t instances,
-                   const std::string& config_key, int64_t points_total) {
+                   const std::string& config_key, int64_t points_total, const Provenance* provenance) {
   WritePointFile(path, unit, config_key, points_total, [&](H5File& f) {
     f.WriteIntAttribute("/", "instance", instance);
     f.WriteIntAttribute("/", "instances", instances);
+    if (provenance != nullptr) WriteProvenance(f, *provenance);
   });
 }
 

@@ -27,7 +27,7 @@ std::string UnitFileName(const std::string& dir, int64_t point, int64_t instance
 
 // unit: one instance (k) of point unit.summary.index.
 void WriteUnitFile(const std::string& path, const PointData& unit, int64_t instance, int64_t instances,
-                   const std::string& config_key, int64_t points_total);
+                   const std::string& config_key, int64_t points_total, const Provenance* provenance = nullptr);
 
 // The unit back, bit for bit as written. InputError naming the file when it is not a unit file of this
 // config (config_key), of point `point` and instance `instance`, or a dataset is missing or malformed.

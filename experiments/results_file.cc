@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/h5_file.h"
 #include "common/index_names.h"
+#include "experiments/eval_report.h"
 
 namespace cimsim {
 namespace {
@@ -138,8 +139,10 @@ PointSummary ReadPointSummary(const std::string& path, const std::string& config
 }
 
 void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
-                      const json& swept, const std::vector<std::string>& point_files, const std::string& lifetime_json) {
+                      const json& swept, const std::vector<std::string>& point_files, const std::string& lifetime_json,
+                      const Provenance* provenance) {
   H5File f = H5File::CreateAtomic(path);
+  if (provenance != nullptr) WriteProvenance(f, *provenance);
   f.WriteStringAttribute("/", "format", "cimsim-experiment-results");
   f.WriteIntAttribute("/", "format_version", 1);
   f.WriteStringAttribute("/", "config", config_json);
@@ -159,8 +162,9 @@ void WriteResultsFile(const std::string& path, const std::string& config_json, i
 }
 
 void WriteSummaryJson(const std::string& path, const json& config, const std::vector<PointSummary>& points,
-                      int64_t points_total) {
+                      int64_t points_total, const Provenance* provenance) {
   json j = {{"format", "cimsim-experiment-summary"}, {"points_total", points_total}, {"config", config}};
+  if (provenance != nullptr) j["provenance"] = ProvenanceJson(*provenance);
   json list = json::array();
   for (const PointSummary& s : points) {
     json e = SummaryToJson(s);

@@ -56,12 +56,13 @@ void WritePointFile(const std::string& path, const PointData& point, const std::
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
 // results.h5 from the finished point files (in index order). lifetime_json: the resolved "lifetime" config,
 // written as the root attribute `lifetime` when not empty.
+// With `provenance`, group /provenance records who wrote the file (common/provenance.h).
 void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
                       const nlohmann::json& swept, const std::vector<std::string>& point_files,
-                      const std::string& lifetime_json = "");
-// summary.json, atomically.
+                      const std::string& lifetime_json = "", const Provenance* provenance = nullptr);
+// summary.json, atomically (with "provenance" when given).
 void WriteSummaryJson(const std::string& path, const nlohmann::json& config, const std::vector<PointSummary>& points,
-                      int64_t points_total);
+                      int64_t points_total, const Provenance* provenance = nullptr);
 nlohmann::json SummaryToJson(const PointSummary& s);
 PointSummary SummaryFromJson(const nlohmann::json& j);
 

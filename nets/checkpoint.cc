@@ -151,8 +151,9 @@ void WriteStateDict(H5File& file, Network& net) {
   }
 }
 
-void SaveModel(const std::string& path, const ModelSpec& spec, Network& net) {
+void SaveModel(const std::string& path, const ModelSpec& spec, Network& net, const Provenance* provenance) {
   H5File file = H5File::CreateAtomic(path);
+  if (provenance != nullptr) WriteProvenance(file, *provenance);
   WriteModel(file, spec, net);
   file.Commit();
 }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/h5_file.h"
+#include "common/provenance.h"
 #include "nets/model_spec.h"
 #include "nets/network.h"
 
@@ -28,8 +29,9 @@ struct LoadedModel {
 
 ModelSpec ReadModelSpec(const H5File& file);
 LoadedModel LoadModel(const std::string& path);
-// Writes atomically (a partial file never replaces an existing one).
-void SaveModel(const std::string& path, const ModelSpec& spec, Network& net);
+// Writes atomically (a partial file never replaces an existing one); with `provenance`, group
+// /provenance records who wrote it (common/provenance.h).
+void SaveModel(const std::string& path, const ModelSpec& spec, Network& net, const Provenance* provenance = nullptr);
 // The same into an open file (a training checkpoint adds its optimizer state before committing).
 void WriteModel(H5File& file, const ModelSpec& spec, Network& net);
 

@@ -68,9 +68,10 @@ std::vector<double> DoublesAttr(const H5File& f, const std::string& obj, const s
 }  // namespace
 
 void SaveQuantizedModel(const QuantizedModel& m, const std::string& path,
-                        const std::map<std::string, std::string>& extra_attributes) {
+                        const std::map<std::string, std::string>& extra_attributes, const Provenance* provenance) {
   m.Validate("model to save as " + path);
   H5File f = H5File::CreateAtomic(path);
+  if (provenance != nullptr) WriteProvenance(f, *provenance);
   f.WriteStringAttribute("/", "format", kFormat);
   f.WriteIntAttribute("/", "format_version", kFormatVersion);
   f.WriteIntAttribute("/", "num_classes", m.num_classes);

@@ -17,13 +17,16 @@
 #include <map>
 #include <string>
 
+#include "common/provenance.h"
 #include "nets/quantized_model.h"
 
 namespace cimsim {
 
-// Atomic: "<path>.partial", then renamed. Throws InputError when the path cannot be written.
+// Atomic: a temporary file, then renamed. Throws InputError when the path cannot be written. With
+// `provenance`, group /provenance records who wrote the file (common/provenance.h).
 void SaveQuantizedModel(const QuantizedModel& model, const std::string& path,
-                        const std::map<std::string, std::string>& extra_attributes = {});
+                        const std::map<std::string, std::string>& extra_attributes = {},
+                        const Provenance* provenance = nullptr);
 QuantizedModel LoadQuantizedModel(const std::string& path);
 
 }  // namespace cimsim

@@ -94,7 +94,8 @@ int CalibrateCommand(const std::vector<std::string>& args) {
     progress.Add(1);
   }
   progress.Finish();
-  SaveChipCalibration(out_path, file);
+  const Provenance provenance = CommandProvenance("calibrate", args);
+  SaveChipCalibration(out_path, file, &provenance);
   std::printf("wrote %s: %zu layers calibrated in %.1f s\n", out_path.c_str(), nodes.size(), progress.ElapsedSeconds());
   return 0;
 }

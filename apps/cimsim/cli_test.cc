@@ -109,6 +109,42 @@ TEST_F(CliTest, JsonDashWritesTheReportToStdoutAndTheSummaryToStderr) {
   EXPECT_NE(RunCimsim("eval --model " + model + " --data " + data + " --json -").output.find("top-1"), std::string::npos);
 }
 
+// --version names the version, the commit and the build; every output file records who wrote it.
+TEST_F(CliTest, VersionAndProvenanceOfEveryOutput) {
+  const RunResult v = RunCimsim("--version");
+  ASSERT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_EQ(v.output.rfind("cimsim ", 0), 0u) << v.output;
+  EXPECT_NE(v.output.find("\ncommit "), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("\nbuild "), std::string::npos) << v.output;
+  const std::string commit = v.output.substr(v.output.find("\ncommit ") + 8, v.output.find("\nbuild ") - v.output.find("\ncommit ") - 8);
+
+  const auto expect_h5 = [&](const std::string& file, const std::string& command) {
+    const H5File f = H5File::OpenRead(file);
+    ASSERT_TRUE(f.Exists("/provenance")) << file;
+    EXPECT_EQ(f.ReadStringAttribute("/provenance", "commit"), commit) << file;
+    EXPECT_EQ(f.ReadStringAttribute("/provenance", "command").rfind("cimsim " + command, 0), 0u) << file;
+    EXPECT_FALSE(f.ReadStringAttribute("/provenance", "host").empty()) << file;
+    const std::string time = f.ReadStringAttribute("/provenance", "time");
+    EXPECT_EQ(time.size(), 20u) << time;   // 2026-11-30T21:05:00Z
+    EXPECT_EQ(time.back(), 'Z') << time;
+  };
+  const std::string q = Quantize();
+  expect_h5(q, "quantize --model");
+  const std::string data = WriteData("d.bin", 8);
+  const RunResult e = RunCimsimStdout("infer --qmodel " + q + " --data " + data + " --json -");
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  const nlohmann::json j = nlohmann::json::parse(e.output);
+  EXPECT_EQ(j["provenance"]["commit"], commit);
+  EXPECT_EQ(j["provenance"]["command"].get<std::string>().rfind("cimsim infer --qmodel", 0), 0u);
+  const RunResult x = RunCimsim("experiment --out " + Path("x") + " --config " +
+                                Config("x.json", R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data +
+                                                     R"(", "count": 4}, "xbar": {"device": {"preset": "ideal"}}})"));
+  ASSERT_EQ(x.exit_code, 0) << x.output;
+  expect_h5(Path("x/results.h5"), "experiment --out");
+  expect_h5(Path("x/points/0000.h5"), "experiment --out");
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(Path("x/summary.json")))["provenance"]["commit"], commit);
+}
+
 // Every command's --help exits 0, and every doc it cites exists.
 TEST_F(CliTest, EveryHelpWorksAndCitesExistingDocs) {
   for (const std::string command : {"", "eval", "train", "qat", "quantize", "infer", "calibrate", "experiment",

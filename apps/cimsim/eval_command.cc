@@ -45,7 +45,11 @@ int EvalCommand(const std::vector<std::string>& args) {
   const EvalResult result = Evaluate(model.net, model.spec.input_norm, data, params, &progress);
   const EvalContext context{model_path, model.spec.Describe(), data_path, params};
   SummaryStream(json_path) << EvalSummaryText(result, context) << std::flush;
-  if (!json_path.empty()) WriteJsonReport(json_path, EvalReportJson(result, context));
+  if (!json_path.empty()) {
+    nlohmann::json report = EvalReportJson(result, context);
+    report["provenance"] = ProvenanceJson(CommandProvenance("eval", args));
+    WriteJsonReport(json_path, report);
+  }
   return 0;
 }
 

@@ -48,7 +48,8 @@ int MergeCommand(const std::vector<std::string>& args) {
   positional.add("dir", 1);
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm, &positional)) return 0;
-  const MergeOutcome m = MergeExperiment(dir);
+  const Provenance provenance = CommandProvenance("experiment", {"merge", dir});
+  const MergeOutcome m = MergeExperiment(dir, &provenance);
   std::vector<PointSummary> finished;
   for (const PointSummary& p : m.points)
     if (!p.params.is_null()) finished.push_back(p);
@@ -93,6 +94,8 @@ int ExperimentCommand(const std::vector<std::string>& args) {
   options.resume = resume;
   options.threads = threads;
   options.stop = InstallStopHandlers();
+  const Provenance provenance = CommandProvenance("experiment", args);
+  options.provenance = &provenance;
   if (vm.count("shard")) {
     const ShardSpec shard = ParseShard(shard_text, [](const char* name) { return std::getenv(name); });
     try {

@@ -87,6 +87,7 @@ int InferCommand(const std::vector<std::string>& args) {
                        {"fake_quant_prediction_mismatches", check.fake_quant_mismatches},
                        {"first_mismatches", check.first_mismatches}};
   }
+  report["provenance"] = ProvenanceJson(CommandProvenance("infer", args));
   if (!json_path.empty()) WriteJsonReport(json_path, report);
   return 0;
 }

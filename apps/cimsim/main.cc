@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "apps/cimsim/commands.h"
+#include "common/build_info.h"
 #include "common/error.h"
 
 namespace {
@@ -24,7 +25,7 @@ constexpr const char* kUsage =
     "  experiment  sweeps of a quantized network on simulated CIM hardware, results into HDF5\n"
     "  data fetch  download, verify and unpack the CIFAR-10 binary archive\n"
     "\n"
-    "Run 'cimsim <command> --help' for the options of a command.\n"
+    "Run 'cimsim <command> --help' for the options of a command; 'cimsim --version' for the build.\n"
     "Data is found with --data PATH or the CIMSIM_DATA environment variable.\n";
 
 int Dispatch(const std::vector<std::string>& args) {
@@ -35,6 +36,11 @@ int Dispatch(const std::vector<std::string>& args) {
   const std::string& command = args[0];
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << "cimsim " << cimsim::BuildVersion() << "\ncommit " << cimsim::BuildCommit() << "\nbuild "
+              << cimsim::BuildSettings() << "\n";
     return 0;
   }
   if (command == "eval") return cimsim::cli::EvalCommand({args.begin() + 1, args.end()});

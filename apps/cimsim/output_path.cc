@@ -24,6 +24,12 @@ void WriteJsonReport(const std::string& path, const nlohmann::json& report) {
   WriteJsonAtomically(path, report);
 }
 
+Provenance CommandProvenance(const std::string& command, const std::vector<std::string>& args) {
+  std::vector<std::string> all = {command};
+  all.insert(all.end(), args.begin(), args.end());
+  return CurrentProvenance(all);
+}
+
 std::ostream& SummaryStream(const std::string& json_path) { return json_path == "-" ? std::cerr : std::cout; }
 
 }  // namespace cimsim::cli

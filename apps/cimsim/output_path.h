@@ -4,8 +4,11 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/provenance.h"
 
 namespace cimsim::cli {
 
@@ -14,6 +17,9 @@ void CheckWritableParent(const std::string& flag, const std::string& path);
 
 // A --json report: "-" prints it to stdout, anything else is written atomically (eval_report.h).
 void WriteJsonReport(const std::string& path, const nlohmann::json& report);
+
+// This process's provenance running `cimsim <command> <args...>` (common/provenance.h).
+Provenance CommandProvenance(const std::string& command, const std::vector<std::string>& args);
 
 // Where a command's human-readable summary goes: stderr when the JSON report takes stdout.
 std::ostream& SummaryStream(const std::string& json_path);

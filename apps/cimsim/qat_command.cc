@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "apps/cimsim/commands.h"
+#include "apps/cimsim/output_path.h"
 #include "apps/cimsim/stop_signal.h"
 #include "apps/cimsim/train_support.h"
 #include "common/error.h"
@@ -163,7 +164,9 @@ int QatCommand(const std::vector<std::string>& args) {
   job.config = c;
   job.config_json = QatConfigToJson(qc);
   const std::string what = "QAT network of " + float_model.spec.Describe();
+  const Provenance provenance = CommandProvenance("qat", args);
   job.write_model = [&](H5File& f) {
+    WriteProvenance(f, provenance);
     f.WriteStringAttribute("/", "qat_of", c.init_model);
     WriteStateDict(f, qat->net);
   };
@@ -190,14 +193,16 @@ int QatCommand(const std::vector<std::string>& args) {
   const QuantizedModel exported = ExportQuantizedModel(
       *qat, float_model.spec.Describe() + " QAT from " + c.init_model, out_model);
   SaveQuantizedModel(exported, out_model,
-                     {{"source_model", c.init_model}, {"calibration_data", c.data}, {"quant_config", QatConfigToJson(qc).dump()}});
+                     {{"source_model", c.init_model}, {"calibration_data", c.data}, {"quant_config", QatConfigToJson(qc).dump()}},
+                     &provenance);
   const ExportCheck check = CheckExport(qat->net, input, exported, data.test, data.test_count, v.threads);
   nlohmann::json summary = {{"test_data", c.test_data},
                             {"images", check.images},
                             {"qat_top1", 100.0 * static_cast<double>(check.qat_correct) / static_cast<double>(check.images)},
                             {"integer_top1", 100.0 * static_cast<double>(check.integer_correct) / static_cast<double>(check.images)},
                             {"prediction_mismatches", check.mismatches},
-                            {"model", out_model}};
+                            {"model", out_model},
+                            {"provenance", ProvenanceJson(provenance)}};
   WriteJsonAtomically((std::filesystem::path(v.out) / "qat_summary.json").string(), summary);
   const int code = FinishTraining(outcome, c, v.out);
   std::printf("wrote %s; on %lld test images: QAT network %.2f %%, integer engine %.2f %%, %lld prediction mismatches\n",

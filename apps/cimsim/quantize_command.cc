@@ -62,6 +62,7 @@ int QuantizeCommand(const std::vector<std::string>& args) {
   LoadedModel model = LoadModel(model_path);
   const std::vector<ResolvedLayer> layers = plan.Resolve(MvmLayerNames(model.net));
   const Cifar10Set train = LoadCifar10(data_path, Cifar10Split::kTrain);
+  const Provenance provenance = CommandProvenance("quantize", args);
   PlannedCalibration cal = PlanCalibration(train, plan.calibration);
   cal.options.description = model.spec.Describe() + " quantized from " + model_path + " with " + config_path;
   Progress progress = Progress::ToStderr("calibrate", static_cast<int64_t>(cal.indices.size()));
@@ -70,7 +71,8 @@ int QuantizeCommand(const std::vector<std::string>& args) {
   SaveQuantizedModel(q, out_path,
                      {{"source_model", model_path},
                       {"calibration_data", data_path},
-                      {"quant_config", QuantPlanToJson(plan).dump()}});
+                      {"quant_config", QuantPlanToJson(plan).dump()}},
+                     &provenance);
   PrintLayers(q, layers);
   std::printf("wrote %s: %zu integer nodes, %lld MACs per image, calibrated on %zu training images in %.1f s\n",
               out_path.c_str(), q.nodes.size(), static_cast<long long>(q.MacsPerImage()), cal.indices.size(),

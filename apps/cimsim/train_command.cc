@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "apps/cimsim/commands.h"
+#include "apps/cimsim/output_path.h"
 #include "apps/cimsim/stop_signal.h"
 #include "apps/cimsim/train_support.h"
 #include "common/error.h"
@@ -59,7 +60,11 @@ int TrainCommand(const std::vector<std::string>& args) {
   job.test_count = data.test_count;
   job.config = c;
   job.config_json = TrainConfigToJson(c);
-  job.write_model = [&](H5File& f) { WriteModel(f, spec, net); };
+  const Provenance provenance = CommandProvenance("train", args);
+  job.write_model = [&](H5File& f) {
+    WriteProvenance(f, provenance);
+    WriteModel(f, spec, net);
+  };
   job.read_model = [&](const H5File& f) {
     const ModelSpec saved = ReadModelSpec(f);
     if (saved.Describe() != spec.Describe())
@@ -74,7 +79,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   std::cerr << "cimsim train: " << spec.Describe() << ", " << job.train_subset.size() << " training images, "
             << c.epochs << " epochs, batch " << c.batches.batch_size << ", " << v.threads << " threads\n";
   const TrainingOutcome outcome = RunTraining(job);
-  if (!outcome.stopped) SaveModel((std::filesystem::path(v.out) / "model.h5").string(), spec, net);
+  if (!outcome.stopped) SaveModel((std::filesystem::path(v.out) / "model.h5").string(), spec, net, &provenance);
   return FinishTraining(outcome, c, v.out);
 }
 
