@@ -146,15 +146,16 @@ int64_t H5File::ReadIntAttribute(const std::string& object, const std::string& n
 }
 
 void H5File::WriteStringAttribute(const std::string& object, const std::string& name, const std::string& value) {
+  // Variable-length UTF-8: h5py returns str, not bytes.
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attr(H5Acreate_by_name(id_, object.c_str(), name.c_str(), type.get(), space.get(), H5P_DEFAULT,
                                 H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
-  std::string padded = value.empty() ? std::string(1, '\0') : value;
-  if (!attr.ok() || H5Awrite(attr.get(), type.get(), padded.data()) < 0) Fail("cannot write attribute '" + name + "'");
+  const char* text = value.c_str();
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), &text) < 0) Fail("cannot write attribute '" + name + "'");
 }
 
 void H5File::WriteIntAttribute(const std::string& object, const std::string& name, int64_t value) {
@@ -163,6 +164,14 @@ void H5File::WriteIntAttribute(const std::string& object, const std::string& nam
                                 H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
   if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) Fail("cannot write attribute '" + name + "'");
+}
+
+void H5File::WriteDoubleAttribute(const std::string& object, const std::string& name, double value) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate_by_name(id_, object.c_str(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose);
+  if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) Fail("cannot write attribute '" + name + "'");
 }
 
 void H5File::WriteDoubleArrayAttribute(const std::string& object, const std::string& name,

@@ -16,6 +16,18 @@
 
 namespace cimsim {
 
+// One column of a compound table (H5File::WriteTable): int64, float64 or variable-length UTF-8 values,
+// one per row; only the vector of its kind is used.
+struct H5Column {
+  enum class Kind { kInt64, kFloat64, kString };
+  std::string name;
+  Kind kind = Kind::kFloat64;
+  std::vector<int64_t> ints;
+  std::vector<double> doubles;
+  std::vector<std::string> strings;
+  int64_t Rows() const;
+};
+
 // A dataset's contents as float64 (any numeric type converts) with its shape.
 struct H5Array {
   std::vector<int64_t> shape;
@@ -40,6 +52,7 @@ class H5File {
   std::vector<double> ReadDoubleArrayAttribute(const std::string& object, const std::string& name) const;
   void WriteStringAttribute(const std::string& object, const std::string& name, const std::string& value);
   void WriteIntAttribute(const std::string& object, const std::string& name, int64_t value);
+  void WriteDoubleAttribute(const std::string& object, const std::string& name, double value);   // scalar
   void WriteDoubleArrayAttribute(const std::string& object, const std::string& name,
                                  const std::vector<double>& values);
 
@@ -57,6 +70,16 @@ class H5File {
   void WriteInt32Array(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data);
   void WriteInt16Array(const std::string& path, const std::vector<int64_t>& shape, const int16_t* data);
   void WriteDoubleArray(const std::string& path, const std::vector<int64_t>& shape, const double* data);
+  // Tables and self-describing arrays (h5_table.cc), for readers such as h5py, pandas and netCDF tools:
+  // a 1-D dataset of variable-length UTF-8 strings;
+  void WriteStringArray(const std::string& path, const std::vector<std::string>& values);
+  // makes dataset `scale` an HDF5 dimension scale (H5DS) named `name`, once, and attaches it to
+  // dimension `dim` of `dataset`, which it also labels `name` (h5py: dataset.dims[dim][0], .label);
+  void AttachScale(const std::string& dataset, const std::string& scale, const std::string& name, int dim);
+  // a compound dataset [rows] with one field per column, in order (every column the same length;
+  // InputError otherwise). Not compressed.
+  void WriteTable(const std::string& path, const std::vector<H5Column>& columns);
+
   // Creates a group (and any missing parents); a no-op when it exists.
   void CreateGroup(const std::string& path);
   // From now on, datasets with at least one element are written chunked (chunks of up to 65,536

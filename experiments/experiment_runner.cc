@@ -24,6 +24,7 @@
 #include "experiments/point_units.h"
 #include "experiments/probe_core.h"
 #include "experiments/results_file.h"
+#include "experiments/results_table.h"
 #include "experiments/xbar_fields.h"
 #include "nets/integer_network.h"
 #include "nets/quantized_checkpoint.h"
@@ -209,8 +210,10 @@ void WriteTables(const RunFiles& f, const std::vector<PointSummary>& done, const
       files.push_back(PointFileName(f.dir, static_cast<int64_t>(p), f.total));
       summaries.push_back(done[p]);
     }
-  WriteResultsFile(f.dir + "/results.h5", f.key, f.total, f.instances, f.swept, files, f.lifetime_json, f.provenance);
+  WriteResultsFile(f.dir + "/results.h5", f.key, f.total, f.instances, f.swept, files, summaries, f.lifetime_json,
+                   f.provenance);
   WriteSummaryJson(f.dir + "/summary.json", f.config, summaries, f.total, f.provenance);
+  WriteTextAtomically(f.dir + "/table.csv", TableCsv(ResultsTable(f.swept, summaries)));
 }
 
 // Rewrites the tables after finished points. A rewrite copies every finished point, so rewriting after

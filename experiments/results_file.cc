@@ -8,11 +8,49 @@
 #include "common/h5_file.h"
 #include "common/index_names.h"
 #include "experiments/eval_report.h"
+#include "experiments/results_table.h"
 
 namespace cimsim {
 namespace {
 
 using nlohmann::json;
+
+// The per-instance arrays of a point group: [instances] or [instances, layers], and their units.
+struct PerInstanceArray {
+  const char* name;
+  const char* units;
+  bool per_layer, lifetime;
+};
+constexpr PerInstanceArray kPerInstanceArrays[] = {
+    {"accuracy", "1", false, false},          {"correct", "images", false, false},
+    {"dot_rmse", "integer dot-product units", true, false}, {"dot_relative", "1", true, false},
+    {"reprograms", "events", false, true},    {"drift_alpha", "1", true, true},
+    {"reference_relative", "1", true, true},  {"reprogrammed", "1", true, true}};
+
+// Makes `instance` and `layer` of point group g dimension scales of its per-instance arrays (done in
+// results.h5 after the copy: HDF5 does not carry the scales' object references through H5Ocopy).
+void AttachScales(H5File& f, const std::string& g) {
+  if (!f.Exists(g + "/instance") || !f.Exists(g + "/layer")) return;   // a point file of an older version
+  for (const PerInstanceArray& a : kPerInstanceArrays) {
+    const std::string d = g + "/" + a.name;
+    if (!f.Exists(d)) continue;
+    f.AttachScale(d, g + "/instance", "instance", 0);
+    if (a.per_layer) f.AttachScale(d, g + "/layer", "layer", 1);
+  }
+}
+
+// The swept values of a point as typed attributes of group `g`: integers (and booleans, 0/1) as int64,
+// other numbers as float64, strings as strings, anything else as JSON text.
+void WriteTypedParams(H5File& f, const std::string& g, const json& params) {
+  f.CreateGroup(g);
+  for (const auto& [path, v] : params.items()) {
+    if (v.is_boolean()) f.WriteIntAttribute(g, path, v.get<bool>() ? 1 : 0);
+    else if (v.is_number_integer()) f.WriteIntAttribute(g, path, v.get<int64_t>());
+    else if (v.is_number()) f.WriteDoubleAttribute(g, path, v.get<double>());
+    else if (v.is_string()) f.WriteStringAttribute(g, path, v.get<std::string>());
+    else f.WriteStringAttribute(g, path, v.dump());
+  }
+}
 
 void WriteTrace(H5File& f, const std::string& g, const LayerTrace& t) {
   f.CreateGroup(g);
@@ -106,6 +144,14 @@ void WritePointFile(const std::string& path, const PointData& p, const std::stri
   f.WriteInt64Array(g + "/correct", {I}, p.correct.data());
   f.WriteDoubleArray(g + "/dot_rmse", {I, L}, p.dot_rmse.data());
   f.WriteDoubleArray(g + "/dot_relative", {I, L}, s.dot_relative.data());
+  WriteTypedParams(f, g + "/parameters", s.params);
+  // The coordinates of the [instances, layers] arrays (results.h5 makes them dimension scales) and units.
+  std::vector<int64_t> instance(static_cast<size_t>(I));
+  for (int64_t k = 0; k < I; ++k) instance[static_cast<size_t>(k)] = k;
+  f.WriteInt64Array(g + "/instance", {I}, instance.data());
+  f.WriteStringArray(g + "/layer", s.layers);
+  for (const PerInstanceArray& a : kPerInstanceArrays)
+    if (f.Exists(g + "/" + a.name)) f.WriteStringAttribute(g + "/" + a.name, "units", a.units);
   if (p.lifetime) {
     const PointData::Lifetime& l = *p.lifetime;
     f.WriteIntAttribute(g, "chip_point", l.chip_point);
@@ -117,6 +163,8 @@ void WritePointFile(const std::string& path, const PointData& p, const std::stri
     f.WriteDoubleArray(g + "/drift_alpha", {I, L}, l.drift_alpha.data());
     f.WriteDoubleArray(g + "/reference_relative", {I, L}, l.reference_relative.data());
     f.WriteInt32Array(g + "/reprogrammed", {I, L}, l.reprogrammed.data());
+    for (const PerInstanceArray& a : kPerInstanceArrays)
+      if (a.lifetime) f.WriteStringAttribute(g + "/" + a.name, "units", a.units);
   }
   for (const auto& [layer, trace] : p.traces) WriteTrace(f, g + "/traces/" + layer, trace);
   f.Commit();
@@ -139,7 +187,8 @@ PointSummary ReadPointSummary(const std::string& path, const std::string& config
 }
 
 void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
-                      const json& swept, const std::vector<std::string>& point_files, const std::string& lifetime_json,
+                      const json& swept, const std::vector<std::string>& point_files,
+                      const std::vector<PointSummary>& points, const std::string& lifetime_json,
                       const Provenance* provenance) {
   H5File f = H5File::CreateAtomic(path);
   if (provenance != nullptr) WriteProvenance(f, *provenance);
@@ -157,7 +206,9 @@ void WriteResultsFile(const std::string& path, const std::string& config_json, i
     const std::string summary = src.ReadStringAttribute("/", "summary");
     const int64_t index = json::parse(summary).at("index").get<int64_t>();
     f.CopyFrom(src, PointGroup(index, points_total));
+    AttachScales(f, PointGroup(index, points_total));
   }
+  f.WriteTable("/table", ResultsTable(swept, points));
   f.Commit();
 }
 

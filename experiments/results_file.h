@@ -57,9 +57,12 @@ PointSummary ReadPointSummary(const std::string& path, const std::string& config
 // results.h5 from the finished point files (in index order). lifetime_json: the resolved "lifetime" config,
 // written as the root attribute `lifetime` when not empty.
 // With `provenance`, group /provenance records who wrote the file (common/provenance.h).
+// `points`: the finished points' summaries, in the order of point_files, for the flat /table
+// (experiments/results_table.h).
 void WriteResultsFile(const std::string& path, const std::string& config_json, int64_t points_total, int64_t instances,
                       const nlohmann::json& swept, const std::vector<std::string>& point_files,
-                      const std::string& lifetime_json = "", const Provenance* provenance = nullptr);
+                      const std::vector<PointSummary>& points, const std::string& lifetime_json = "",
+                      const Provenance* provenance = nullptr);
 // summary.json, atomically (with "provenance" when given).
 void WriteSummaryJson(const std::string& path, const nlohmann::json& config, const std::vector<PointSummary>& points,
                       int64_t points_total, const Provenance* provenance = nullptr);

@@ -68,6 +68,30 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
     EXPECT_EQ(rc, 0) << script;
     EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u) << script;
   }
+  // The flat table: a row per (point, instance); and the h5py, pandas and xarray snippets of
+  // docs/results_format.md run on this run.
+  std::ifstream csv(Path("out/table.csv"));
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("point,instance,device.preset,crossbar.adc.bits,split,transmitted_bytes,accuracy,dot_relative/conv1", 0), 0u) << header;
+  int rows = 0;
+  for (std::string line; std::getline(csv, line);) ++rows;
+  EXPECT_EQ(rows, 4 * 2);
+  const std::string doc = Read(std::string(CIMSIM_SOURCE_DIR) + "/docs/results_format.md");
+  int snippets = 0;
+  for (size_t at = doc.find("```python\n"); at != std::string::npos; at = doc.find("```python\n", at + 1)) {
+    const size_t begin = at + 10, end = doc.find("\n```", begin);
+    std::string code = doc.substr(begin, end - begin);
+    const std::string placeholder = "DIR = \"out/experiment\"";
+    ASSERT_NE(code.find(placeholder), std::string::npos) << code;
+    code.replace(code.find(placeholder), placeholder.size(), "DIR = \"" + Path("out") + "\"");
+    const std::string file = Path("snippet" + std::to_string(snippets++) + ".py");
+    std::ofstream(file) << code;
+    const int rc = std::system(("/usr/bin/python3 " + file + " > " + file + ".log 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << code << "\n" << Read(file + ".log");
+  }
+  EXPECT_EQ(snippets, 3);
+
   // Calibrating from the traces of point 2 (PCM, 12-bit ADC), instance 1 (the chip of seed 1 + 1).
   const std::string chip = R"({"seed": 2, "device": {"preset": "pcm"},
       "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 4, "adc": {"bits": 12}}})";
