@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Configures and builds cimsim. Usage: scripts/build.sh [release|asan]
-#   release -> build/       (-O3 -march=native, benchmarks included)
+# Configures and builds cimsim. Usage: scripts/build.sh [release|asan|bench]
+#   release -> build/       (-O3, portable: build/apps/cimsim/cimsim runs the best of the avx512, avx2 and
+#                            scalar programs for the CPU it runs on; CIMSIM_ISA=<variant> forces one)
 #   asan    -> build-asan/  (AddressSanitizer + UndefinedBehaviorSanitizer, -O1, line tables only
-#                            (-g1: file:line in reports, a faster build than -g), no benchmarks)
+#                            (-g1: file:line in reports, a faster build than -g), -march=native, no benchmarks)
+#   bench   -> build-bench/ (-O3 -march=native, with the benchmarks in build-bench/bench/: figures of
+#                            this machine at its full instruction set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-release}"
 jobs="$(nproc)"
 case "$mode" in
-  release) cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  release) cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCIMSIM_ISA=portable -DCIMSIM_BUILD_BENCH=OFF >/dev/null
            cmake --build build -j "$jobs" ;;
-  asan)    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+  bench)   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCIMSIM_ISA=native -DCIMSIM_BUILD_BENCH=ON >/dev/null
+           cmake --build build-bench -j "$jobs" ;;
+  asan)    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCIMSIM_ISA=native \
                  -DCIMSIM_SANITIZE=ON -DCIMSIM_BUILD_BENCH=OFF >/dev/null
            cmake --build build-asan -j "$jobs" ;;
-  *) echo "usage: scripts/build.sh [release|asan]" >&2; exit 2 ;;
+  *) echo "usage: scripts/build.sh [release|asan|bench]" >&2; exit 2 ;;
 esac

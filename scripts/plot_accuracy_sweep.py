@@ -8,8 +8,9 @@ the second swept path that is not --x; `--series none` for none) there is one li
 Points that also differ in further swept paths are not averaged together: each combination of those
 values gets its own line, named in the legend; --where PATH=VALUE (repeatable) keeps only the points
 with that value instead. Numeric x values make a numeric axis (--logx for a log scale); any string
-value (e.g. device.preset) makes a categorical axis in order of first appearance, with the lines
-shifted slightly sideways so their error bars do not overlap.
+value (e.g. device.preset) makes a categorical axis in order of first appearance: grouped points with
+error bars, no joining lines, each series shifted slightly sideways so their error bars do not overlap,
+tick labels rotated when long.
 
     /usr/bin/python3 scripts/plot_accuracy_sweep.py DIR/results.h5 --out acc.png
         [--x crossbar.adc.bits] [--series device.preset] [--where device.preset=pcm] [--logx]
@@ -93,8 +94,9 @@ def main():
                 parts.append(f"{series_path}={pc.format_value(first.params.get(series_path))}")
             parts += [f"{r}={pc.format_value(first.params.get(r))}" for r in rest]
             label = ", ".join(parts) if parts else None
+            # A categorical axis has no order between its values: grouped points, no joining line.
             ax.errorbar(xs, ys, yerr=es, marker="o", ms=5, capsize=4, lw=1.4,
-                        ls="-" if numeric or n_lines == 1 else "--", label=label)
+                        ls="-" if numeric else "none", label=label)
         if not numeric:
             ax.set_xticks(range(len(x_values)))
             ax.set_xticklabels([pc.format_value(v) for v in x_values],

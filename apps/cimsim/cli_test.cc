@@ -87,8 +87,8 @@ TEST_F(CliTest, EvalWritesJsonAndFailedRunKeepsOldJson) {
 }
 
 // Standard output alone (stderr discarded) of a cimsim run, and its exit code.
-RunResult RunCimsimStdout(const std::string& args) {
-  FILE* pipe = popen(("env -u CIMSIM_DATA " + Binary() + " " + args + " 2>/dev/null").c_str(), "r");
+RunResult RunCimsimStdout(const std::string& args, const std::string& prefix = "") {
+  FILE* pipe = popen((prefix + "env -u CIMSIM_DATA " + Binary() + " " + args + " 2>/dev/null").c_str(), "r");
   EXPECT_NE(pipe, nullptr);
   std::string out;
   char buf[4096];
@@ -143,6 +143,15 @@ TEST_F(CliTest, VersionAndProvenanceOfEveryOutput) {
   expect_h5(Path("x/results.h5"), "experiment --out");
   expect_h5(Path("x/points/0000.h5"), "experiment --out");
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(Path("x/summary.json")))["provenance"]["commit"], commit);
+}
+
+// The default thread count follows the CPUs the process may use: under `taskset -c 0`, one.
+TEST_F(CliTest, TasksetOneCpuMeansOneThread) {
+  const std::string model = WriteModel();
+  const std::string data = WriteData("d.bin", 6);
+  const RunResult r = RunCimsimStdout("eval --model " + model + " --data " + data + " --json -", "taskset -c 0 ");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["threads"], 1);
 }
 
 // Every command's --help exits 0, and every doc it cites exists.
