@@ -3,30 +3,14 @@
 #include <hdf5_hl.h>
 
 #include <cstring>
-#include <functional>
-#include <memory>
 
 #include "common/h5_file.h"
+#include "common/h5_handle.h"
 
 namespace cimsim {
 namespace {
 
-// An HDF5 id closed by `close` on scope exit.
-class Id {
- public:
-  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
+using Id = H5Handle;
 
 hid_t Utf8StringType() {
   const hid_t t = H5Tcopy(H5T_C_S1);

@@ -1,11 +1,8 @@
 #include "experiments/eval_report.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <unistd.h>
 
-#include "common/error.h"
+#include "common/atomic_file.h"
 
 namespace cimsim {
 namespace {
@@ -55,23 +52,7 @@ nlohmann::json ProvenanceJson(const Provenance& p) {
 }
 
 void WriteJsonAtomically(const std::string& path, const nlohmann::json& json) {
-  const std::string temp = path + ".partial." + std::to_string(getpid());   // as H5File::CreateAtomic
-  {
-    std::ofstream out(temp);
-    if (!out) throw InputError(path + ": cannot write (is the directory writable?)");
-    out << json.dump(2) << '\n';
-    out.close();
-    if (!out) {
-      std::remove(temp.c_str());
-      throw InputError(path + ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::remove(temp.c_str());
-    throw InputError(path + ": cannot rename into place: " + ec.message());
-  }
+  WriteFileAtomically(path, json.dump(2) + "\n");
 }
 
 std::string EvalSummaryText(const EvalResult& r, const EvalContext& c) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/h5_file.h"
 #include "common/parallel.h"
@@ -213,7 +214,7 @@ void WriteTables(const RunFiles& f, const std::vector<PointSummary>& done, const
   WriteResultsFile(f.dir + "/results.h5", f.key, f.total, f.instances, f.swept, files, summaries, f.lifetime_json,
                    f.provenance);
   WriteSummaryJson(f.dir + "/summary.json", f.config, summaries, f.total, f.provenance);
-  WriteTextAtomically(f.dir + "/table.csv", TableCsv(ResultsTable(f.swept, summaries)));
+  WriteFileAtomically(f.dir + "/table.csv", TableCsv(ResultsTable(f.swept, summaries)));
 }
 
 // Rewrites the tables after finished points. A rewrite copies every finished point, so rewriting after

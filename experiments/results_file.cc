@@ -1,9 +1,6 @@
 #include "experiments/results_file.h"
 
-#include <filesystem>
-#include <unistd.h>
-#include <fstream>
-
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/h5_file.h"
 #include "common/index_names.h"
@@ -224,13 +221,7 @@ void WriteSummaryJson(const std::string& path, const json& config, const std::ve
     list.push_back(e);
   }
   j["points"] = list;
-  const std::string tmp = path + ".partial." + std::to_string(getpid());   // as H5File::CreateAtomic
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) throw InputError(path + ": cannot write");
-  }
-  std::filesystem::rename(tmp, path);
+  WriteFileAtomically(path, j.dump(2) + "\n");
 }
 
 }  // namespace cimsim

@@ -1,14 +1,8 @@
 #include "experiments/results_table.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 
-#include "common/error.h"
 
 namespace cimsim {
 namespace {
@@ -112,25 +106,6 @@ std::string TableCsv(const std::vector<H5Column>& columns) {
     out += "\n";
   }
   return out;
-}
-
-void WriteTextAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".partial." + std::to_string(getpid());   // as H5File::CreateAtomic
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError(path + ": cannot write");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename into place: " + ec.message());
-  }
 }
 
 }  // namespace cimsim

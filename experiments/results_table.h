@@ -31,7 +31,4 @@ std::vector<H5Column> ResultsTable(const nlohmann::json& swept, const std::vecto
 // The table as CSV text.
 std::string TableCsv(const std::vector<H5Column>& columns);
 
-// `text` to `path` atomically (a temporary file, then a rename); InputError naming the path.
-void WriteTextAtomically(const std::string& path, const std::string& text);
-
 }  // namespace cimsim
