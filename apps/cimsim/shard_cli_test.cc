@@ -130,6 +130,50 @@ TEST_F(ShardCliTest, KilledShardsRerunOrResumeToTheSameResults) {
   }
 }
 
+// scripts/slurm_experiment.sh against a stand-in `sbatch` that runs the array's tasks one after the
+// other with Slurm's variables, then the dependent merge job: the results of one unsharded run.
+TEST_F(ShardCliTest, SlurmArrayScriptGivesTheUnshardedResults) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 12);
+  const std::string run = Config("run.json", SweepConfig(q, data));
+  const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  fs::create_directories(Path("bin"));
+  {
+    std::ofstream sbatch(Path("bin/sbatch"));
+    sbatch << R"(#!/usr/bin/env bash
+# Stand-in for Slurm's sbatch --parsable: --array=A-B runs --wrap once per task id with the array
+# variables set, its output to --output (%a: the task id); prints only the job id, as sbatch does.
+array="" wrap="" output=/dev/null
+for a in "$@"; do
+  case $a in --array=*) array=${a#--array=} ;; --wrap=*) wrap=${a#--wrap=} ;; --output=*) output=${a#--output=} ;; esac
+done
+if [ -n "$array" ]; then
+  lo=${array%-*} hi=${array#*-}
+  for ((i = lo; i <= hi; i++)); do
+    SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_MIN=$lo SLURM_ARRAY_TASK_COUNT=$((hi - lo + 1)) \
+      bash -c "$wrap" > "${output//%a/$i}" 2>&1 || exit 1
+  done
+  echo 1001
+else
+  bash -c "$wrap" > "$output" 2>&1 || exit 1
+  echo 1002
+fi
+)";
+  }
+  fs::permissions(Path("bin/sbatch"), fs::perms::owner_all);
+  const std::string script = std::string(CIMSIM_SOURCE_DIR) + "/scripts/slurm_experiment.sh";
+  const RunResult r = RunCimsim("", "env -u CIMSIM_DATA PATH=" + Path("bin") + ":$PATH CIMSIM=" + Binary() + " " + script +
+                                        " " + run + " " + Path("slurm") + " 3 #");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("submitted shards 1001 (0..2) and merge 1002"), std::string::npos) << r.output;
+  EXPECT_NE(Read(Path("slurm/slurm/shard-2.log")).find("shard 2/3"), std::string::npos);
+  EXPECT_EQ(std::system(("h5diff --exclude-path /provenance " + Path("whole/results.h5") + " " + Path("slurm/results.h5")).c_str()), 0);
+  EXPECT_EQ(SummaryWithoutTimes(Path("whole/summary.json")), SummaryWithoutTimes(Path("slurm/summary.json")));
+  // Bad arguments: exit 2 before anything is submitted.
+  EXPECT_EQ(RunCimsim("", "env PATH=" + Path("bin") + ":$PATH " + script + " " + run + " " + Path("s2") + " zero #").exit_code, 2);
+  EXPECT_FALSE(fs::exists(Path("s2")));
+}
+
 TEST_F(ShardCliTest, BadShardsAndLifetimeShardsExitTwo) {
   const std::string q = Quantize(), data = WriteData("test.bin", 12);
   const std::string run = Config("run.json", SweepConfig(q, data));
