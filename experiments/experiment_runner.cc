@@ -404,10 +404,6 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
 }
 
 ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptions& o, const ShardSpec& shard) {
-  const std::string src = c.source.empty() ? "experiment" : c.source;
-  if (c.lifetime)
-    throw InputError(src + ": lifetime: a lifetime experiment cannot be sharded (each chip is read at every time in "
-                           "one process); run it without --shard");
   if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
     throw InputError("--shard: " + std::to_string(shard.index) + "/" + std::to_string(shard.count) +
                      "; expected I/N with 0 <= I < N");
@@ -416,56 +412,85 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
   RunContext ctx{c, prep.model, prep.test, {}, {}, pool, nullptr, o.stop};
   if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
   const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(prep.points.size()), o.provenance);
-  MakeDirectory(o.out_dir + "/units");
 
-  // Every shard computes the same assignment over all units; finished points' units are not run.
+  // Units: (point, instance), unit u = p·instances + k; in a lifetime run the sweep points (unit u = g,
+  // every instance of a chip is read at every time in one process; its result points are its files).
+  // Every shard computes the same assignment over all units.
+  const bool lifetime = c.lifetime.has_value();
+  const int64_t per_point = lifetime ? LifetimePointCount(*c.lifetime, 1) : 1;   // result points per unit
+  const int64_t units_per_point = lifetime ? 1 : c.instances;
   std::vector<double> costs;
   for (const PlacementPlan& plan : prep.plans) {
-    const double cost = UnitCost(prep.model, plan);
-    for (int64_t k = 0; k < c.instances; ++k) costs.push_back(cost);
+    const double cost = UnitCost(prep.model, plan) * static_cast<double>(lifetime ? c.instances * per_point : 1);
+    for (int64_t k = 0; k < units_per_point; ++k) costs.push_back(cost);
   }
   const std::vector<int64_t> owner = AssignUnits(costs, shard.count);
+  // Whether unit u is in DIR already (files of another config: InputError).
+  const auto done_already = [&](int64_t u) {
+    if (lifetime) {
+      for (int64_t r = u * per_point; r < (u + 1) * per_point; ++r) {
+        const std::string file = PointFileName(o.out_dir, r, f.total);
+        if (!fs::exists(file)) return false;
+        ReadPointSummary(file, f.key);
+      }
+      return true;
+    }
+    const int64_t p = u / c.instances, k = u % c.instances;
+    for (const std::string& file : {PointFileName(o.out_dir, p, f.total), UnitFileName(o.out_dir, p, k, f.total, c.instances)})
+      if (fs::exists(file)) {
+        ReadPointSummary(file, f.key);
+        return true;
+      }
+    return false;
+  };
   ShardOutcome out;
-  std::vector<std::pair<int64_t, int64_t>> mine;   // (point, instance) to run
+  std::vector<int64_t> mine;
   for (size_t u = 0; u < owner.size(); ++u) {
     if (owner[u] != shard.index) continue;
-    const int64_t p = static_cast<int64_t>(u) / c.instances, k = static_cast<int64_t>(u) % c.instances;
     ++out.assigned;
-    const std::string point_file = PointFileName(o.out_dir, p, f.total);
-    const std::string unit = UnitFileName(o.out_dir, p, k, f.total, c.instances);
-    if (fs::exists(point_file)) {
-      ReadPointSummary(point_file, f.key);   // another config's results: InputError
-      ++out.reused;
-    } else if (fs::exists(unit)) {
-      ReadPointSummary(unit, f.key);
-      ++out.reused;
-    } else {
-      mine.emplace_back(p, k);
-    }
+    if (done_already(static_cast<int64_t>(u))) ++out.reused;
+    else mine.push_back(static_cast<int64_t>(u));
   }
   if (mine.empty()) return out;
+  MakeDirectory(o.out_dir + (lifetime ? "/points" : "/units"));
   ctx.activations = CalibrationActivations(c, prep);
   std::unique_ptr<Progress> progress;
   if (o.progress)
     progress = std::make_unique<Progress>(
         Progress::ToStderr("shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count),
-                           static_cast<int64_t>(mine.size()) * c.count));
+                           static_cast<int64_t>(mine.size()) * per_point * (lifetime ? c.instances : 1) * c.count));
   ctx.progress = progress.get();
-  for (const auto& [p, k] : mine) {
+  const LifetimeRun run{c, prep.model, prep.test, ctx.activations, pool, progress.get(), o.stop};
+  for (const int64_t u : mine) {
     const auto start = std::chrono::steady_clock::now();
-    PointData unit;
     try {
-      unit = RunInstance(ctx, prep.points[static_cast<size_t>(p)], prep.plans[static_cast<size_t>(p)], k);
+      if (lifetime) {
+        // The chip point's (time, policy) result points, each saved as its time finishes.
+        std::vector<bool> finished(static_cast<size_t>(f.total), false);   // this chip point's saved times
+        for (int64_t r = u * per_point; r < (u + 1) * per_point; ++r)
+          finished[static_cast<size_t>(r)] = fs::exists(PointFileName(o.out_dir, r, f.total));
+        const auto save = [&](std::vector<std::pair<int64_t, PointData>>& time_points) {
+          for (auto& [index, data] : time_points) {
+            WritePointFile(PointFileName(o.out_dir, index, f.total), data, f.key, f.total, ProvenanceWriter(f));
+            if (o.progress) PrintPoint(data.summary, f.total);
+          }
+        };
+        RunLifetimePoint(run, prep.points[static_cast<size_t>(u)], prep.plans[static_cast<size_t>(u)], finished, save);
+      } else {
+        const int64_t p = u / c.instances, k = u % c.instances;
+        const PointData unit =
+            RunInstance(ctx, prep.points[static_cast<size_t>(p)], prep.plans[static_cast<size_t>(p)], k);
+        WriteUnitFile(UnitFileName(o.out_dir, p, k, f.total, c.instances), unit, k, c.instances, f.key, f.total,
+                      f.provenance);
+        if (o.progress)
+          std::fprintf(stderr, "unit point %lld instance %lld %s: accuracy %.2f %% (%.1f s)\n", static_cast<long long>(p),
+                       static_cast<long long>(k), unit.summary.params.dump().c_str(), 100 * unit.summary.accuracy[0],
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
     } catch (const Interrupted&) {
       throw Interrupted(static_cast<int>(out.ran));
     }
-    WriteUnitFile(UnitFileName(o.out_dir, p, k, f.total, c.instances), unit, k, c.instances, f.key, f.total,
-                  f.provenance);
     ++out.ran;
-    if (o.progress)
-      std::fprintf(stderr, "unit point %lld instance %lld %s: accuracy %.2f %% (%.1f s)\n", static_cast<long long>(p),
-                   static_cast<long long>(k), unit.summary.params.dump().c_str(), 100 * unit.summary.accuracy[0],
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   if (progress) progress->Finish();
   return out;

@@ -33,7 +33,8 @@
 // Sharded runs (docs/experiments.md): RunExperimentShard runs one shard's units (point, instance)
 // (experiments/experiment_shard.h, experiments/point_units.h) and writes only their unit files,
 // units/NNNN-KKKK.h5, skipping units (and points) already in DIR; several shards may share DIR and run
-// at once. MergeExperiment(DIR) then joins every point whose units are all there into points/NNNN.h5 and
+// at once. In a lifetime run a unit is a sweep point (its chips are read at every time in one process)
+// and its files are that point's (time, policy) point files, which only its shard writes. MergeExperiment(DIR) then joins every point whose units are all there into points/NNNN.h5 and
 // rewrites results.h5 and summary.json from all finished points: the same files as one unsharded run.
 // It reads the config from DIR's files, needs neither the model nor the data, and is idempotent.
 #pragma once
@@ -94,7 +95,7 @@ struct ShardOutcome {
   int64_t ran = 0;        // run and written now
 };
 // One shard of the run (options.resume is implied: existing units of the same config are kept).
-// InputError for bad input or a lifetime experiment; Interrupted(units written) on the stop flag.
+// InputError for bad input; Interrupted(units written) on the stop flag.
 ShardOutcome RunExperimentShard(const ExperimentConfig& config, const ExperimentOptions& options,
                                 const ShardSpec& shard);
 

@@ -13,11 +13,11 @@ scripts/build.sh asan
 #  - the checks of the pretrained ResNet-20 on the real CIFAR-10 images (suites RealData,
 #    ExternalChipRealData, QuantConfigJsonRealData and the two Pretrained CLI runs, ~400 s under ASan):
 #    they run the same code as the unit and CLI tests on synthetic models, which do run under ASan;
-#  - five multi-run CLI scenarios (~400 s under ASan): two lifetime runs (reprogramming with thread
+#  - six multi-run CLI scenarios (~450 s under ASan): two lifetime runs (reprogramming with thread
 #    counts and policy subsets; resume), the training SIGTERM/resume run, and the sharded runs killed
-#    and rerun or run through the Slurm script. The same commands run under ASan in
+#    and rerun, run through the Slurm script, or of a lifetime experiment. The same commands run under ASan in
 #    LifetimeCliTest.PointsPerTime…, ExperimentCliTest.SigtermThenResume…, TrainCliTest.FromScratch… and
 #    ShardCliTest.FourShardsTogether…; the excluded scenarios' figures are checked in the release pass.
 #  The SIMD variants test is skipped there: the ASan build is one -march=native program.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2 \
-  -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20|LifetimeCliTest\.ReprogramsWithATinyThreshold|LifetimeCliTest\.AResumedRunEqualsAnUninterruptedOne|TrainCliTest\.SigtermThenResume|ShardCliTest\.KilledShards|ShardCliTest\.SlurmArrayScript)')
+  -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20|LifetimeCliTest\.ReprogramsWithATinyThreshold|LifetimeCliTest\.AResumedRunEqualsAnUninterruptedOne|TrainCliTest\.SigtermThenResume|ShardCliTest\.KilledShards|ShardCliTest\.SlurmArrayScript|ShardCliTest\.LifetimeRunsShardBySweepPoint)')

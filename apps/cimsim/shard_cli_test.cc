@@ -1,7 +1,7 @@
 // End-to-end tests of sharded experiments: `cimsim experiment --shard I/N` processes started together
 // on one output directory, then `cimsim experiment merge`, give the results.h5 and summary.json of
-// one unsharded run — also when shards are killed and rerun, or the rest is finished by --resume;
-// bad --shard values exit 2.
+// one unsharded run — also when shards are killed and rerun, or the rest is finished by --resume, for
+// a lifetime run, and through the Slurm script; bad --shard values exit 2.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -38,9 +38,9 @@ nlohmann::json SummaryWithoutTimes(const std::string& path) {
 }
 
 // 12 points (3 devices × 2 ADC resolutions × 2 split points) × 3 instances of a quantized random
-// ResNet-8, 12 images; the points differ in cost (the split moves layers off the chip), read noise is on.
+// ResNet-8, 6 images; the points differ in cost (the split moves layers off the chip), read noise is on.
 std::string SweepConfig(const std::string& q, const std::string& data) {
-  return R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": 12},
+  return R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": 6},
     "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64, "read_noise": true}},
     "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
     "instances": 3, "threads": 1,
@@ -61,7 +61,7 @@ int Wait(pid_t pid) {
 }
 
 TEST_F(ShardCliTest, FourShardsTogetherThenMergeGiveTheUnshardedResults) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 12);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", SweepConfig(q, data));
   const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
@@ -88,7 +88,7 @@ TEST_F(ShardCliTest, FourShardsTogetherThenMergeGiveTheUnshardedResults) {
 }
 
 TEST_F(ShardCliTest, KilledShardsRerunOrResumeToTheSameResults) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 12);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", SweepConfig(q, data));
   const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
@@ -133,7 +133,7 @@ TEST_F(ShardCliTest, KilledShardsRerunOrResumeToTheSameResults) {
 // scripts/slurm_experiment.sh against a stand-in `sbatch` that runs the array's tasks one after the
 // other with Slurm's variables, then the dependent merge job: the results of one unsharded run.
 TEST_F(ShardCliTest, SlurmArrayScriptGivesTheUnshardedResults) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 12);
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", SweepConfig(q, data));
   const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
@@ -174,8 +174,8 @@ fi
   EXPECT_FALSE(fs::exists(Path("s2")));
 }
 
-TEST_F(ShardCliTest, BadShardsAndLifetimeShardsExitTwo) {
-  const std::string q = Quantize(), data = WriteData("test.bin", 12);
+TEST_F(ShardCliTest, BadShardsExitTwo) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", SweepConfig(q, data));
   const std::string ex = "experiment --config " + run + " --out " + Path("bad") + " --shard ";
   ExpectInputError(RunCimsim(ex + "4/4"), {"--shard", "4/4", "[0, 3]"});
@@ -193,13 +193,31 @@ TEST_F(ShardCliTest, BadShardsAndLifetimeShardsExitTwo) {
   EXPECT_NE(slurm.output.find("shard 3/4"), std::string::npos) << slurm.output;
   // Merging a directory that is not an experiment's.
   ExpectInputError(RunCimsim("experiment merge " + Path("nowhere")), {"nowhere", "merge"});
-  // A lifetime run is not sharded.
+}
+
+// A lifetime run shards by sweep point: 3 chip points × 2 times × 2 policies over 2 shards, merged,
+// equal the unsharded run.
+TEST_F(ShardCliTest, LifetimeRunsShardBySweepPoint) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 8);
   const std::string life = Config("life.json", R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data +
-                                                   R"(", "count": 4}, "xbar": {"device": {"preset": "pcm"}},
-    "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
-    "lifetime": {"times": [1, 3600], "policies": ["none"]}})");
-  ExpectInputError(RunCimsim("experiment --config " + life + " --out " + Path("life") + " --shard 0/2"),
-                   {"lifetime", "--shard"});
+                                                   R"(", "count": 8}, "xbar": {"device": {"preset": "pcm"},
+      "crossbar": {"rows_max": 64, "cols_max": 64}},
+    "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}}, "instances": 2,
+    "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}],
+    "lifetime": {"times": [1, 86400], "policies": ["none", "global"]}})");
+  const RunResult whole = RunCimsim("experiment --config " + life + " --out " + Path("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  for (int i = 0; i < 2; ++i) {
+    const RunResult r = RunCimsim("experiment --config " + life + " --out " + Path("sharded") + " --shard " +
+                                  std::to_string(i) + "/2");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(Path("sharded/results.h5")));
+  const RunResult merged = RunCimsim("experiment merge " + Path("sharded"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  EXPECT_NE(merged.output.find("12 of 12 points"), std::string::npos) << merged.output;
+  EXPECT_EQ(std::system(("h5diff --exclude-path /provenance " + Path("whole/results.h5") + " " + Path("sharded/results.h5")).c_str()), 0);
+  EXPECT_EQ(SummaryWithoutTimes(Path("whole/summary.json")), SummaryWithoutTimes(Path("sharded/summary.json")));
 }
 
 }  // namespace
