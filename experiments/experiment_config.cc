@@ -26,7 +26,7 @@ void ReadData(const JsonReader& r, const json& j, ExperimentConfig& c) {
   if (j.contains("first")) c.first = r.Integer(j["first"], "data.first", 0, 10000000);
 }
 
-void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& cal) {
+void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& cal, ConfigFiles files) {
   const std::string path = "calibration";
   if (j.is_string()) {
     const std::string s = j.get<std::string>();
@@ -38,7 +38,7 @@ void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& 
       cal.kind = CalibrationKind::kFile;
       cal.file = s;
       std::error_code ec;
-      if (s.empty() || !std::filesystem::is_regular_file(s, ec))
+      if (s.empty() || (files == ConfigFiles::kMustExist && !std::filesystem::is_regular_file(s, ec)))
         r.Fail(path, "\"" + s + "\" is neither \"none\", \"auto\" nor an existing calibration file");
     }
     return;
@@ -175,21 +175,21 @@ void ReadTraces(const JsonReader& r, const json& j, TraceParams& t) {
 
 }  // namespace
 
-ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source) {
+ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source, ConfigFiles files) {
   const JsonReader r(source, ": ");
   r.RequireObject(j, "");
   r.CheckKeys(j, "", kTopKeys);
   ExperimentConfig c;
   c.source = source;
   if (!j.contains("model")) r.Fail("model", "required, {\"qmodel\": \"Q.h5\"}");
-  c.qmodel = ReadModelShape(r, j["model"], true);
+  c.qmodel = ReadModelShape(r, j["model"], files == ConfigFiles::kMustExist);
   if (j.contains("data")) ReadData(r, j["data"], c);
   const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object());
   c.xbar = xbar.json;
   c.chip_source = xbar.source;
   c.chip = ReadXbarInputs(c.xbar, c.chip_source);
   BuildXbarConfig(c.chip, c.chip_source);
-  if (j.contains("calibration")) ReadCalibration(r, j["calibration"], c.calibration);
+  if (j.contains("calibration")) ReadCalibration(r, j["calibration"], c.calibration, files);
   if (j.contains("placement")) ReadPlacement(r, j["placement"], c.placement);
   if (j.contains("instances")) c.instances = r.Integer(j["instances"], "instances", 1, 1000);
   if (j.contains("sweep")) ReadSweep(r, j["sweep"], c);

@@ -104,7 +104,11 @@ struct ExperimentPoint {
 };
 
 ExperimentConfig LoadExperimentConfig(const std::string& path);
-ExperimentConfig ParseExperimentConfig(const nlohmann::json& j, const std::string& source);
+// Whether the files a config names (model.qmodel, a calibration file) must exist now: they must for a
+// run; `experiment merge` reads a run's stored config and needs none of them.
+enum class ConfigFiles { kMustExist, kMayBeAbsent };
+ExperimentConfig ParseExperimentConfig(const nlohmann::json& j, const std::string& source,
+                                       ConfigFiles files = ConfigFiles::kMustExist);
 nlohmann::json ExperimentConfigToJson(const ExperimentConfig& config);
 // The cartesian product of the sweep (the last axis varies fastest); one point without sweeps.
 std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& config);

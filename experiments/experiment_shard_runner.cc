@@ -137,7 +137,7 @@ MergeOutcome MergeExperiment(const std::string& dir, const Provenance* provenanc
   } catch (const json::exception& e) {
     throw InputError(from + ": attribute config is not JSON: " + e.what());
   }
-  const ExperimentConfig c = ParseExperimentConfig(config_json, from + " (attribute config)");
+  const ExperimentConfig c = ParseExperimentConfig(config_json, from + " (attribute config)", ConfigFiles::kMayBeAbsent);
   const std::vector<ExperimentPoint> points = ExpandSweep(c);
   const RunFiles f = MakeRunFiles(c, dir, static_cast<int64_t>(points.size()), provenance);
   if (f.key != stored)

@@ -174,6 +174,23 @@ fi
   EXPECT_FALSE(fs::exists(Path("s2")));
 }
 
+// Merge reads the config from the run's files: it needs neither the model (here deleted) nor the
+// directory the shards ran in (relative paths).
+TEST_F(ShardCliTest, MergeNeedsNeitherTheModelNorTheShardsDirectory) {
+  Quantize();   // q.h5 in the test directory
+  WriteData("test.bin", 6);
+  Config("rel.json", SweepConfig("q.h5", "test.bin"));
+  for (int i = 0; i < 2; ++i) {
+    const RunResult r = RunCimsim("experiment --config rel.json --out out --shard " + std::to_string(i) + "/2",
+                                  "cd " + Path("") + " && env -u CIMSIM_DATA ");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  fs::remove(Path("q.h5"));
+  const RunResult merged = RunCimsim("experiment merge " + Path("out"), "cd / && env -u CIMSIM_DATA ");
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  EXPECT_NE(merged.output.find("12 of 12 points"), std::string::npos) << merged.output;
+}
+
 TEST_F(ShardCliTest, BadShardsExitTwo) {
   const std::string q = Quantize(), data = WriteData("test.bin", 6);
   const std::string run = Config("run.json", SweepConfig(q, data));
