@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
-                                           "schedule",     "distill"};
+                                           "schedule",     "distill", "bn_recalibration_images"};
 
 void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
@@ -105,6 +105,8 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("optimizer")) ReadOptimizer(r, j["optimizer"], c);
   if (j.contains("schedule")) ReadSchedule(r, j["schedule"], c);
   if (j.contains("distill")) ReadDistill(r, j["distill"], c);
+  if (j.contains("bn_recalibration_images"))
+    c.bn_recalibration_images = r.Integer(j["bn_recalibration_images"], "bn_recalibration_images", 0, 50000);
 }
 
 void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
@@ -122,6 +124,10 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
   LrScheduleParams s = c.schedule;
   s.epochs = c.epochs;
   s.Validate(p + "schedule");
+  if (c.bn_recalibration_images != 0 && c.bn_recalibration_images < c.batches.batch_size)
+    throw InputError(p + "bn_recalibration_images: " + std::to_string(c.bn_recalibration_images) +
+                     " is fewer than one batch (batch_size " + std::to_string(c.batches.batch_size) +
+                     "); allowed 0 (off) or batch_size..50000");
   if (c.distill_enabled) {
     if (c.distill_teacher.empty())
       throw InputError(p + "distill.teacher: required when training from scratch (there is no model.init to distil from)");
@@ -166,6 +172,8 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
   // Only when set, so that checkpoints of runs without distillation still resume.
   if (c.distill_enabled)
     j["distill"] = {{"teacher", c.distill_teacher}, {"temperature", c.distill.temperature}, {"weight", c.distill.weight}};
+  // Only when set: a post-training step (it changes no trained weight), checkpoints resume without it.
+  if (c.bn_recalibration_images > 0) j["bn_recalibration_images"] = c.bn_recalibration_images;
   return j;
 }
 

@@ -21,6 +21,11 @@
 //    "distill": {"teacher": "resnet20.h5",     optional: knowledge distillation from this float model
 //                "temperature": 1, "weight": 0.9}   (train/distillation_loss.h; default teacher: the
 //                                              model being fine-tuned, model.init); absent = labels only
+//    "bn_recalibration_images": 0,             after the last epoch, replace every BatchNorm's running
+//                                              statistics by the mean over ⌊N/batch_size⌋ batches of
+//                                              training images, augmented as in training
+//                                              (train/batch_norm_recalibration.h);
+//                                              0 (default): keep the moving averages
 // Unknown keys, wrong types and out-of-range values are InputErrors naming the key path. The flags
 // --model, --epochs, --lr, --batch-size override the file (ApplyTrainFlags).
 #pragma once
@@ -51,6 +56,7 @@ struct TrainConfig {
   bool distill_enabled = false;  // "distill" given: distil from distill_teacher with `distill`
   std::string distill_teacher;   // empty in the file = model.init (resolved by ApplyTrainFlags)
   DistillLossParams distill;
+  int64_t bn_recalibration_images = 0;  // 0: off
   std::string source;       // the config file, for messages
 };
 

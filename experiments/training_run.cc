@@ -1,14 +1,17 @@
 #include "experiments/training_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "common/error.h"
 #include "experiments/json_reader.h"
 #include "common/progress.h"
 #include "data/batcher.h"
+#include "train/batch_norm_recalibration.h"
 #include "train/distillation_loss.h"
 #include "train/lr_schedule.h"
 #include "train/sgd.h"
@@ -79,10 +82,11 @@ int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": train_config attribute is not valid JSON: " + e.what());
   }
-  // The evaluation set does not change the weights: a resumed (or finished) run may be evaluated on
-  // another one.
+  // The evaluation set and the BatchNorm recalibration after the last epoch do not change the
+  // checkpointed weights: a resumed (or finished) run may be evaluated on another set, or recalibrated
+  // with another image count.
   nlohmann::json now = job.config_json, then = saved;
-  for (const char* key : {"test_data", "test_images"}) {
+  for (const char* key : {"test_data", "test_images", "bn_recalibration_images"}) {
     now.erase(key);
     then.erase(key);
   }
@@ -129,6 +133,37 @@ void AppendLog(const std::string& path, const nlohmann::json& line) {
   out << line.dump() << '\n';
   out.flush();
   if (!out) throw InputError("cannot append to " + path);
+}
+
+}  // namespace
+
+nlohmann::json BnRecalibration::ToJson() const {
+  return {{"images", images}, {"test_accuracy_before", test_accuracy_before}, {"test_accuracy_after", test_accuracy_after}};
+}
+
+namespace {
+
+// After the last epoch: BatchNorm running statistics from ⌊N/B⌋ batches of training images as
+// training sees them (its augmentation), in a seeded order (the shuffle and augmentation of "epoch"
+// config.epochs, which no training epoch used).
+BnRecalibration Recalibrate(const TrainingJob& job, ThreadPool& pool) {
+  const TrainConfig& c = job.config;
+  BatcherParams bp = c.batches;
+  bp.shuffle = true;
+  bp.augment = c.batches.augment;
+  Batcher batcher(*job.train, job.train_subset, *job.input, bp);
+  batcher.StartEpoch(c.epochs);
+  const int64_t batches = std::min(c.bn_recalibration_images / bp.batch_size, batcher.NumBatches());
+  if (batches < 1)
+    throw InputError("bn_recalibration_images: " + std::to_string(c.bn_recalibration_images) + " is fewer than one batch of " +
+                     std::to_string(bp.batch_size) + " images");
+  BnRecalibration r;
+  r.test_accuracy_before = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
+  r.images = RecalibrateBatchNorm(*job.net, batcher, batches, pool);
+  r.test_accuracy_after = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
+  std::cerr << "BatchNorm recalibrated on " << r.images << " training images: test accuracy " << r.test_accuracy_before
+            << " % -> " << r.test_accuracy_after << " %\n";
+  return r;
 }
 
 }  // namespace
@@ -180,6 +215,10 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   std::filesystem::create_directories(job.out_dir);
   const std::string log_path = (std::filesystem::path(job.out_dir) / kLog).string();
 
+  if (c.bn_recalibration_images > 0 && BatchNormsOf(*job.net).empty())
+    throw InputError((c.source.empty() ? std::string("flags") : c.source) +
+                     ": bn_recalibration_images: the network has no BatchNorm to recalibrate (in cimsim qat, "
+                     "\"batch_norm\": \"folded\" folds it into the weights); set it to 0 or use \"batch_norm\": \"train\"");
   TrainingOutcome outcome;
   int start = 0;
   if (job.resume) {
@@ -246,6 +285,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     outcome.epochs.push_back(rec);
     outcome.epochs_done = epoch + 1;
   }
+  if (c.bn_recalibration_images > 0) outcome.recalibration = Recalibrate(job, pool);
   return outcome;
 }
 

@@ -12,6 +12,10 @@
 //      config as JSON text, checked on resume);
 //   5. one JSON line is appended to DIR/log.jsonl: {"epoch", "loss", "train_accuracy",
 //      "test_accuracy", "lr", "seconds", "images_per_s"} (lr: the rate of the epoch's last batch).
+// After the last epoch, with config.bn_recalibration_images = N > 0: every BatchNorm's running
+// statistics become the mean over ⌊N/B⌋ batches of training images (augmented as in training)
+// (train/batch_norm_recalibration.h); the checkpoint keeps the moving averages, so a finished run
+// resumed with another N recalibrates the same weights.
 // Resume: the checkpoint's config must equal the current one except for test_data and test_images
 // (else an InputError names the first key that differs); the model, buffers and step count are restored, log.jsonl is cut to the completed
 // epochs, and training continues at epoch train_epochs_done. Every random draw depends only on the
@@ -22,6 +26,7 @@
 #include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,10 +69,18 @@ struct EpochRecord {
   nlohmann::json ToJson() const;
 };
 
+// The BatchNorm recalibration after the last epoch (config.bn_recalibration_images > 0).
+struct BnRecalibration {
+  int64_t images = 0;
+  double test_accuracy_before = 0, test_accuracy_after = 0;  // % on the test images
+  nlohmann::json ToJson() const;
+};
+
 struct TrainingOutcome {
   std::vector<EpochRecord> epochs;  // this invocation's epochs
   int epochs_done = 0;              // in total, including resumed ones
   bool stopped = false;             // a stop request ended the run early
+  std::optional<BnRecalibration> recalibration;  // done after the last epoch
 };
 
 // Runs the loop. Throws InputError for a bad resume (no checkpoint, other config or architecture).

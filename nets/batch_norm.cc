@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "nets/reference_ops.h"
 
@@ -25,6 +26,12 @@ double SumD(int64_t n, F f) {
 }
 
 }  // namespace
+
+void BatchNorm2d::set_momentum(double momentum) {
+  if (!(momentum > 0.0 && momentum <= 1.0))
+    throw std::invalid_argument("batch_norm momentum " + std::to_string(momentum) + " is outside (0, 1]");
+  momentum_ = momentum;
+}
 
 BatchNorm2d::BatchNorm2d(int channels, double eps, double momentum)
     : channels_(channels),

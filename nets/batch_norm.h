@@ -55,6 +55,10 @@ class BatchNorm2d : public Layer {
   int channels() const { return channels_; }
   double eps() const { return eps_; }
   double momentum() const { return momentum_; }
+  // The running statistics' update factor from now on, in (0, 1] (1: replace by the batch statistics;
+  // 1/k at the k-th batch: the running statistics are the mean of the k batches' statistics, as
+  // PyTorch's momentum=None). Throws std::invalid_argument otherwise.
+  void set_momentum(double momentum);
   Tensor& gamma() { return gamma_; }
   Tensor& beta() { return beta_; }
   Tensor& running_mean() { return mean_; }

@@ -5,6 +5,8 @@
 #include <stdexcept>
 
 #include "common/error.h"
+#include "nets/conv2d.h"
+#include "nets/linear.h"
 #include "nets/pooling.h"
 #include "nets/quantize_network.h"
 #include "nets/requantization.h"
@@ -165,6 +167,65 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
   }
   for (NetworkNode& node : qat->net.nodes()) node.layer->ParamsChanged();
   return qat;
+}
+
+void WriteLatentFloatNetwork(QatNetwork& qat, Network& float_net) {
+  for (size_t i = 0; i < qat.base.nodes.size(); ++i) {
+    const QNode& n = qat.base.nodes[i];
+    if (!IsMvm(n.kind)) continue;
+    auto* mvm = static_cast<QatMvm*>(qat.net.nodes()[i].layer.get());
+    const FoldedLayer folded = FoldLayer(float_net, n.name);
+    const int index = float_net.Find(n.name);
+    Tensor* weight = nullptr;
+    Tensor* bias = nullptr;
+    if (auto* conv = dynamic_cast<Conv2d*>(float_net.nodes()[static_cast<size_t>(index)].layer.get())) {
+      weight = &conv->weight();
+      if (conv->bias().size() > 0) bias = &conv->bias();
+    } else if (auto* linear = dynamic_cast<Linear*>(float_net.nodes()[static_cast<size_t>(index)].layer.get())) {
+      weight = &linear->weight();
+      bias = &linear->bias();
+    } else {
+      throw std::invalid_argument("WriteLatentFloatNetwork: float node " + n.name + " is not a conv or linear layer");
+    }
+    if (weight->size() != mvm->weight().size())
+      throw std::invalid_argument("WriteLatentFloatNetwork: float layer " + n.name + " does not match the QAT network");
+    std::copy_n(mvm->weight().data(), weight->size(), weight->data());
+    BatchNorm2d* bn = nullptr;
+    for (NetworkNode& node : float_net.nodes())
+      if (node.layer.get() == folded.batch_norm) bn = static_cast<BatchNorm2d*>(node.layer.get());
+    const int64_t O = mvm->bias().size();
+    if (mvm->batch_norm() != nullptr) {
+      if (bn == nullptr) throw std::invalid_argument("WriteLatentFloatNetwork: float layer " + n.name + " has no BatchNorm");
+      const BatchNorm2d& src = *mvm->batch_norm();
+      for (int64_t o = 0; o < O; ++o) {
+        bn->gamma()[o] = src.gamma()[o];
+        bn->beta()[o] = src.beta()[o];
+        bn->running_var()[o] = src.running_var()[o];
+        const double b = mvm->bias()[o];
+        if (bias != nullptr) {
+          (*bias)[o] = static_cast<float>(b);
+          bn->running_mean()[o] = src.running_mean()[o];
+        } else {
+          bn->running_mean()[o] = static_cast<float>(src.running_mean()[o] - b);
+        }
+      }
+    } else if (bn != nullptr) {
+      for (int64_t o = 0; o < O; ++o) {
+        const double a = folded.scale[static_cast<size_t>(o)];
+        if (a == 0) throw std::invalid_argument("WriteLatentFloatNetwork: layer " + n.name + ": folded BatchNorm factor 0");
+        const double b_raw = bias != nullptr ? static_cast<double>((*bias)[o]) : 0.0;
+        bn->running_mean()[o] = static_cast<float>(b_raw + (static_cast<double>(bn->beta()[o]) - mvm->bias()[o]) / a);
+      }
+    } else {
+      for (int64_t o = 0; o < O; ++o) {
+        if (bias != nullptr) {
+          (*bias)[o] = mvm->bias()[o];
+        } else if (mvm->bias()[o] != 0.0f) {
+          throw std::invalid_argument("WriteLatentFloatNetwork: layer " + n.name + " has no bias for its trained bias");
+        }
+      }
+    }
+  }
 }
 
 QuantizedModel ExportQuantizedModel(QatNetwork& qat, const std::string& description, const std::string& where) {

@@ -54,6 +54,21 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
                                             const std::map<std::string, QatMethod>& methods,
                                             QatBatchNorm batch_norm = QatBatchNorm::kFolded);
 
+// The latent float network of a QAT network: writes its trained (unquantized) parameters into
+// `float_net`, the float network it was built from (same architecture), so that the float network is
+// the QAT network without its quantizers — the starting point of another QAT run (e.g. progressive
+// bit reduction, W3A3 → W2A2) or an ordinary float model file. Per conv/linear node N with latent
+// weights v and bias b:
+//   BatchNorm kept:   N.weight = v; its BatchNorm's γ, β, σ² = the QAT ones, μ = μ_QAT − b (the conv's
+//                     own bias, if the float layer has none: BN(z + b) with mean μ is BN(z) with μ − b);
+//   BatchNorm folded: N.weight = v; γ, β, σ² unchanged, μ = b_raw + (β − b_f)/a_o, where b_f is the
+//                     trained folded bias and a_o = γ/√(σ²+ε) (b_f = β + a_o·(b_raw − μ) inverted);
+//   no BatchNorm:     N.weight = v, N.bias = b.
+// The float network then computes, up to float rounding, what the QAT network computes before its
+// roundings. Throws std::invalid_argument if the networks do not match, or a layer without bias or
+// BatchNorm has a non-zero trained bias, or a folded a_o is 0.
+void WriteLatentFloatNetwork(QatNetwork& qat, Network& float_net);
+
 // The integer model of the network's current parameters (validated; InputError naming `where` if a
 // scale makes a multiplier or bias impossible).
 QuantizedModel ExportQuantizedModel(QatNetwork& qat, const std::string& description, const std::string& where);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "common/error.h"
@@ -129,6 +130,42 @@ TEST(QatNetwork, ExactAfterTrainingSteps) {
     if (bn == QatBatchNorm::kTrain) ExpectSameAsIntegerEngine(b, images);
     TrainSteps(b, images, 3, 0.01, 2);
     ExpectSameAsIntegerEngine(b, images);
+  }
+}
+
+// After training steps, the latent float network folds (BatchNorm into the conv, nets/quantize_network.h)
+// to exactly the real-valued layer the QAT network quantizes: weights a_o·v and bias β + a_o·(b − μ)
+// with BatchNorm kept, v·a_o and the trained folded bias with BatchNorm folded, v and b without one.
+TEST(QatNetwork, LatentFloatNetworkFoldsToTheLayersTheQatNetworkQuantizes) {
+  const Cifar10Set images = RandomImages(16, 21);
+  for (char shortcut : {'A', 'B'})
+  for (QatBatchNorm bn : {QatBatchNorm::kFolded, QatBatchNorm::kTrain}) {
+    SCOPED_TRACE(std::string("shortcut ") + shortcut + " batch_norm " + std::string(ToString(bn)));
+    Built b = Build("resnet", 8, shortcut, 4, QatMethod::kLsq, 31, 8, bn);
+    TrainSteps(b, images, 3, 0.05, 2);
+    WriteLatentFloatNetwork(*b.qat, b.float_net);
+    int checked = 0;
+    for (size_t i = 0; i < b.base.nodes.size(); ++i) {
+      auto* mvm = dynamic_cast<QatMvm*>(b.qat->net.nodes()[i].layer.get());
+      if (mvm == nullptr) continue;
+      const std::string& name = b.base.nodes[i].name;
+      const FoldedLayer f = FoldLayer(b.float_net, name);
+      const int64_t O = mvm->bias().size(), K = mvm->weight().size() / O;
+      for (int64_t o = 0; o < O; ++o) {
+        double a = 1, bias = mvm->bias()[o];
+        if (BatchNorm2d* own = mvm->batch_norm()) {
+          a = own->gamma()[o] / std::sqrt(static_cast<double>(own->running_var()[o]) + own->eps());
+          bias = own->beta()[o] + a * (mvm->bias()[o] - static_cast<double>(own->running_mean()[o]));
+        } else if (!mvm->config().fold_scale.empty()) {
+          a = mvm->config().fold_scale[static_cast<size_t>(o)];
+        }
+        for (int64_t k = 0; k < K; ++k)
+          ASSERT_NEAR(f.weights[static_cast<size_t>(o * K + k)], mvm->weight()[o * K + k] * a, 1e-6 * std::abs(a)) << name;
+        ASSERT_NEAR(f.bias[static_cast<size_t>(o)], bias, 1e-5 * (1 + std::abs(bias))) << name << " channel " << o;
+      }
+      ++checked;
+    }
+    EXPECT_EQ(checked, shortcut == 'B' ? 10 : 8);
   }
 }
 

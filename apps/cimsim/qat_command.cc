@@ -6,7 +6,8 @@
 // 2. The QAT network (train/qat_network.h) trains with the loop of cimsim train (checkpoints, log,
 //    --resume, SIGINT/SIGTERM).
 // 3. Export: DIR/model_q.h5 in the quantized model format (cimsim infer / calibrate / experiment run
-//    it unchanged), and a check on the test images: the integer engine's predictions against the QAT
+//    it unchanged), DIR/model_float.h5 the latent float network (train/qat_network.h: the trained
+//    weights without their quantizers — the --model of a further QAT run at fewer bits), and a check on the test images: the integer engine's predictions against the QAT
 //    network's own (fake-quantized) predictions, mismatches counted and printed (DIR/qat_summary.json).
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -195,6 +196,9 @@ int QatCommand(const std::vector<std::string>& args) {
   SaveQuantizedModel(exported, out_model,
                      {{"source_model", c.init_model}, {"calibration_data", c.data}, {"quant_config", QatConfigToJson(qc).dump()}},
                      &provenance);
+  // The latent float network: the start of another QAT run (e.g. W3A3 → W2A2), or a float model.
+  WriteLatentFloatNetwork(*qat, float_model.net);
+  SaveModel((std::filesystem::path(v.out) / "model_float.h5").string(), float_model.spec, float_model.net, &provenance);
   const ExportCheck check = CheckExport(qat->net, input, exported, data.test, data.test_count, v.threads);
   nlohmann::json summary = {{"test_data", c.test_data},
                             {"images", check.images},
@@ -202,6 +206,7 @@ int QatCommand(const std::vector<std::string>& args) {
                             {"integer_top1", 100.0 * static_cast<double>(check.integer_correct) / static_cast<double>(check.images)},
                             {"prediction_mismatches", check.mismatches},
                             {"model", out_model},
+                            {"bn_recalibration", outcome.recalibration ? outcome.recalibration->ToJson() : nlohmann::json()},
                             {"provenance", ProvenanceJson(provenance)}};
   WriteJsonAtomically((std::filesystem::path(v.out) / "qat_summary.json").string(), summary);
   const int code = FinishTraining(outcome, c, v.out);

@@ -196,6 +196,40 @@ TEST_F(TrainCliTest, QatExportRunsOnTheIntegerEngineWithTheSamePredictions) {
   EXPECT_NE(Read(Path("qat3/log.jsonl")).find("\"epoch\":1"), std::string::npos);
 }
 
+// BatchNorm kept: recalibration after the last epoch is reported and exported exactly; a finished run
+// resumes with another image count (a post-training step); too few images, or no BatchNorm to
+// recalibrate, exit 2 before any training. The latent float model starts a second QAT run at 2 bits.
+TEST_F(TrainCliTest, QatRecalibratesBatchNormAndItsLatentFloatModelStartsAnotherRun) {
+  const std::string data = WriteData("train.bin", 100), model = WriteModel();
+  auto config = [&](const std::string& name, const std::string& extra, int bits = 3) {
+    const std::string b = std::to_string(bits);
+    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                            R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
+                            "quant": {"default": {"weight_bits": )" + b + R"(, "activation_bits": )" + b + R"(, "mode": "qat"},
+                            "calibration": {"images": 30}})" + extra + "}");
+  };
+  const RunResult r = RunCimsim("qat --config " + config("a.json", R"(, "bn_recalibration_images": 40)") + " --out " + Path("a") + " --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(" 0 prediction mismatches"), std::string::npos) << r.output;
+  EXPECT_NE(Read(Path("a/qat_summary.json")).find(R"("images": 40)"), std::string::npos) << Read(Path("a/qat_summary.json"));
+  const RunResult again = RunCimsim("qat --config " + config("b.json", R"(, "bn_recalibration_images": 20)") + " --out " + Path("a") +
+                                    " --threads 2 --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(Read(Path("a/qat_summary.json")).find(R"("images": 20)"), std::string::npos);
+  EXPECT_NE(again.output.find(" 0 prediction mismatches"), std::string::npos) << again.output;
+  ASSERT_EQ(RunCimsim("eval --model " + Path("a/model_float.h5") + " --data " + data).exit_code, 0);
+  const RunResult next = RunCimsim("qat --config " + config("c.json", R"(, "bn_recalibration_images": 40)", 2) + " --model " +
+                                   Path("a/model_float.h5") + " --out " + Path("c") + " --threads 2");
+  ASSERT_EQ(next.exit_code, 0) << next.output;
+  EXPECT_NE(next.output.find(" 0 prediction mismatches"), std::string::npos) << next.output;
+  ExpectInputError(RunCimsim("qat --config " + config("d.json", R"(, "bn_recalibration_images": 10)") + " --out " + Path("d")),
+                   {"bn_recalibration_images", "10", "batch_size 20"});
+  ExpectInputError(RunCimsim("qat --config " + config("e.json", R"(, "bn_recalibration_images": 40)") + " --batch-norm folded --out " +
+                             Path("e")),
+                   {"bn_recalibration_images", "no BatchNorm"});
+  EXPECT_FALSE(std::filesystem::exists(Path("e/log.jsonl")));
+}
+
 // Fine-tuning with distillation from a teacher (here the starting model itself): the run ends with
 // other weights than plain fine-tuning, with the same weights on 1 and 2 threads, and a resume with
 // another temperature is refused naming distill.temperature.

@@ -78,6 +78,7 @@ int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const s
     return 128 + sig;
   }
   for (const EpochRecord& r : outcome.epochs) std::cout << r.ToJson().dump() << '\n';
+  if (outcome.recalibration) std::cout << nlohmann::json{{"bn_recalibration", outcome.recalibration->ToJson()}}.dump() << '\n';
   return 0;
 }
 
