@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/h5_handle.h"
 
 namespace cimsim {
@@ -38,9 +39,7 @@ void H5File::Fail(const std::string& what) const { throw InputError(path_ + ": "
 
 H5File H5File::OpenRead(const std::string& path) {
   SilenceHdf5Errors();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": file not found");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected an HDF5 file");
+  RequireRegularFile(path, "HDF5 file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) throw InputError(path + ": cannot open as HDF5 (corrupt or truncated?)");

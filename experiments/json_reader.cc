@@ -5,8 +5,12 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace cimsim {
 
@@ -24,15 +28,97 @@ std::string Child(const std::string& path, std::string_view key) {
 
 std::string Element(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
-nlohmann::json ReadJsonFile(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": " + what + " not found");
-  std::ifstream in(path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
+namespace {
+
+// Fed the parser's callback events: rejects a key that appears twice in one object (nlohmann would
+// keep the last silently) and nesting deeper than kMaxJsonDepth, naming the path.
+class JsonGuard {
+ public:
+  explicit JsonGuard(const std::string& source) : source_(source) {}
+
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxJsonDepth)
+      throw InputError(source_ + ": arrays and objects nested more than " + std::to_string(kMaxJsonDepth) +
+                       " levels deep; a cimsim config is nested a few levels");
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        CountElement();
+        frames_.push_back({event == json::parse_event_t::array_start, {}, {}, 0});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        Frame& top = frames_.back();
+        const std::string key = parsed.get<std::string>();
+        if (!top.keys.insert(key).second) {
+          top.key = key;
+          throw InputError(source_ + ": " + Path() + ": duplicate key; each key may appear once per object");
+        }
+        top.key = key;
+        break;
+      }
+      case json::parse_event_t::value:
+        CountElement();
+        break;
+    }
+    return true;
   }
+
+ private:
+  struct Frame {
+    bool is_array;
+    std::set<std::string> keys;
+    std::string key;     // object: the current member's key
+    size_t elements;     // array: elements started so far
+  };
+
+  void CountElement() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().elements;
+  }
+
+  std::string Path() const {
+    std::string path;
+    for (const Frame& f : frames_) {
+      path = f.is_array ? Element(path, f.elements - 1) : Child(path, f.key);
+    }
+    return path;
+  }
+
+  std::string source_;
+  std::vector<Frame> frames_;
+};
+
+
+// nlohmann's message without its "[json.exception.parse_error.101] " tag.
+std::string Untagged(const std::string& what) {
+  const size_t bracket = what.find("] ");
+  if (what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) return what.substr(bracket + 2);
+  return what;
+}
+
+}  // namespace
+
+nlohmann::json ParseJsonText(const std::string& text, const std::string& source) {
+  try {
+    return json::parse(text, JsonGuard(source));
+  } catch (const json::exception& e) {  // parse errors, and numbers beyond a double (out_of_range.406)
+    throw InputError(source + ": not valid JSON: " + Untagged(e.what()));
+  }
+}
+
+nlohmann::json ReadJsonFile(const std::string& path, const std::string& what) {
+  const uint64_t bytes = RequireRegularFile(path, what);
+  if (bytes > kMaxJsonFileBytes)
+    throw InputError(path + ": the " + what + " is " + std::to_string(bytes) + " bytes; a JSON config is at most " +
+                     std::to_string(kMaxJsonFileBytes) + " bytes");
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) throw InputError(path + ": cannot read the " + what);
+  return ParseJsonText(text.str(), path);
 }
 
 std::string Show(const json& v) {

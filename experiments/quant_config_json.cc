@@ -200,64 +200,6 @@ json AdaRoundToJson(const AdaRoundParams& a) {
           {"beta_start", a.beta_start}, {"beta_end", a.beta_end},         {"warmup", a.warmup}};
 }
 
-// Rejects a key that appears twice in one object (nlohmann would keep the last silently), naming
-// its path. Fed the parser's callback events.
-class DuplicateKeyCheck {
- public:
-  explicit DuplicateKeyCheck(const std::string& source) : source_(source) {}
-
-  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        CountElement();
-        frames_.push_back({event == json::parse_event_t::array_start, {}, {}, 0});
-        break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        if (!frames_.empty()) frames_.pop_back();
-        break;
-      case json::parse_event_t::key: {
-        Frame& top = frames_.back();
-        const std::string key = parsed.get<std::string>();
-        if (!top.keys.insert(key).second) {
-          top.key = key;
-          throw InputError(source_ + ": " + Path() + ": duplicate key; each key may appear once per object");
-        }
-        top.key = key;
-        break;
-      }
-      case json::parse_event_t::value:
-        CountElement();
-        break;
-    }
-    return true;
-  }
-
- private:
-  struct Frame {
-    bool is_array;
-    std::set<std::string> keys;
-    std::string key;     // object: the current member's key
-    size_t elements;     // array: elements started so far
-  };
-
-  void CountElement() {
-    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().elements;
-  }
-
-  std::string Path() const {
-    std::string path;
-    for (const Frame& f : frames_) {
-      path = f.is_array ? Element(path, f.elements - 1) : Child(path, f.key);
-    }
-    return path;
-  }
-
-  std::string source_;
-  std::vector<Frame> frames_;
-};
-
 }  // namespace
 
 QuantPlan ParseQuantConfig(const json& j, const std::string& source) {
@@ -294,27 +236,7 @@ QuantPlan ParseQuantConfig(const json& j, const std::string& source) {
 }
 
 QuantPlan LoadQuantConfig(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": quantization config not found");
-  if (std::filesystem::is_directory(path, ec)) {
-    throw InputError(path + ": is a directory; expected a quantization config file (JSON)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) throw InputError(path + ": cannot read the quantization config");
-
-  json j;
-  try {
-    j = json::parse(text.str(), DuplicateKeyCheck(path));
-  } catch (const json::parse_error& e) {
-    // nlohmann's message is "[json.exception.parse_error.101] parse error at line L, column C: ...".
-    std::string what = e.what();
-    const size_t bracket = what.find("] ");
-    if (what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
-    throw InputError(path + ": not valid JSON: " + what);
-  }
-  return ParseQuantConfig(j, path);
+  return ParseQuantConfig(ReadJsonFile(path, "quantization config"), path);
 }
 
 json QuantPlanToJson(const QuantPlan& plan) {

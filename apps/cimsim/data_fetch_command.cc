@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apps/cimsim/commands.h"
+#include "apps/cimsim/output_path.h"
 #include "common/progress.h"
 #include "data/fetch.h"
 
@@ -22,6 +23,7 @@ int DataFetchCommand(const std::vector<std::string>& args) {
       "out", po::value(&out_dir)->required(), "directory to unpack into");
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm)) return 0;
+  CheckOutputDirectory("--out", out_dir);
   std::unique_ptr<Progress> progress;
   int64_t reported = 0;
   const FetchResult result = FetchCifar10(url, sha256, out_dir, [&](int64_t done, int64_t total) {

@@ -35,7 +35,7 @@ int EvalCommand(const std::vector<std::string>& args) {
   if (!ParseOrHelp(args, desc, vm)) return 0;
   if (vm["reference"].as<bool>()) params.precision = Precision::kFloat64Reference;
   params.Validate();
-  if (!json_path.empty()) CheckWritableParent("--json", json_path);
+  if (vm.count("json")) CheckWritableParent("--json", json_path);
 
   const std::string data_path = ResolveDataPath(data_flag);
   LoadedModel model = LoadModel(model_path);

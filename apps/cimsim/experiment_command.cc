@@ -88,6 +88,7 @@ int ExperimentCommand(const std::vector<std::string>& args) {
   if (!ParseOrHelp(args, desc, vm)) return 0;
   if (threads < 0 || threads > 1024)
     throw InputError("--threads: " + std::to_string(threads) + " is out of range; allowed 0..1024 (0: automatic)");
+  CheckOutputDirectory("--out", out_dir);
   const ExperimentConfig config = LoadExperimentConfig(config_path);
   ExperimentOptions options;
   options.out_dir = out_dir;

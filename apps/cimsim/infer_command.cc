@@ -50,7 +50,7 @@ int InferCommand(const std::vector<std::string>& args) {
   params.Validate();
   if (images_per_call < 1 || images_per_call > 4096)
     throw InputError("--images-per-call: " + std::to_string(images_per_call) + " is out of range; allowed 1..4096");
-  if (!json_path.empty()) CheckWritableParent("--json", json_path);
+  if (vm.count("json")) CheckWritableParent("--json", json_path);
   if (vm["check"].as<bool>() && !xbar_path.empty())
     throw InputError("--check compares the exact integer engine with its references; it cannot be combined with --crossbar");
 

@@ -12,8 +12,13 @@
 
 namespace cimsim::cli {
 
-// Throws InputError naming `flag` and the path when its directory does not exist ("-" is stdout: fine).
+// An output file: not empty, not an existing directory, device, FIFO or socket (it would be replaced
+// by a regular file, or block), in an existing writable directory; "-" (stdout) passes. Throws
+// InputError naming `flag` and the path. Called before any computation.
 void CheckWritableParent(const std::string& flag, const std::string& path);
+// An output directory: not empty; an existing writable directory, or creatable (its nearest existing
+// ancestor a writable directory). Throws InputError naming `flag` and the path.
+void CheckOutputDirectory(const std::string& flag, const std::string& path);
 
 // A --json report: "-" prints it to stdout, anything else is written atomically (eval_report.h).
 void WriteJsonReport(const std::string& path, const nlohmann::json& report);

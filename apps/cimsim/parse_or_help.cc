@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "apps/cimsim/commands.h"
+#include "common/error.h"
 
 namespace cimsim::cli {
 
@@ -12,7 +13,19 @@ bool ParseOrHelp(const std::vector<std::string>& args, const boost::program_opti
   po::command_line_parser parser(args);
   parser.options(desc);
   if (positional != nullptr) parser.positional(*positional);
-  po::store(parser.run(), vm);
+  const po::parsed_options parsed = parser.run();
+  // A word that is no option's value and that the command takes no positional argument for would be
+  // ignored by the parser: refuse it (a mistyped or forgotten "--flag").
+  for (const po::option& o : parsed.options) {
+    // No option takes an empty value: an empty path would mean the current or root directory.
+    if (o.position_key < 0)
+      for (const std::string& value : o.value)
+        if (value.empty()) throw InputError("--" + o.string_key + ": an empty value; give a path, name or number");
+    if (o.position_key >= 0 && positional == nullptr)
+      throw InputError("unexpected argument '" + (o.value.empty() ? std::string() : o.value.front()) +
+                       "': this command takes no positional arguments; options start with -- (see --help)");
+  }
+  po::store(parsed, vm);
   if (vm.count("help")) {
     std::cout << desc << '\n';
     return false;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -97,10 +98,12 @@ TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
 
 TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   const std::string data = WriteData("train.bin", 40);
+  // The base config with `extra`'s keys merged in (RFC 7386: an object's keys replace the base's).
   auto bad = [&](const std::string& extra, const std::vector<std::string>& fragments) {
     SCOPED_TRACE(extra);
-    ExpectInputError(RunCimsim("train --config " + TrainConfig("bad.json", data, 1, extra) + " --out " + Path("bad")),
-                     fragments);
+    nlohmann::json j = nlohmann::json::parse(Read(TrainConfig("base.json", data, 1)));
+    j.merge_patch(nlohmann::json::parse("{" + extra.substr(1) + "}"));
+    ExpectInputError(RunCimsim("train --config " + Config("bad.json", j.dump()) + " --out " + Path("bad")), fragments);
     EXPECT_FALSE(fs::exists(Path("bad/checkpoint.h5")));
   };
   bad(R"(, "optimizer": {"lr": -0.1})", {"optimizer.lr", "-0.1"});
@@ -110,6 +113,11 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   bad(R"(, "epochs": 0)", {"epochs"});
   bad(R"(, "train_images": 15)", {"train_images"});
   bad(R"(, "learning_rate": 0.1)", {"learning_rate", "unknown key"});
+  // A key given twice (JSON would keep the last one silently), and a number beyond a double.
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("dup.json", data, 1, R"(, "epochs": 2)") + " --out " + Path("bad")),
+                   {"dup.json", "epochs", "duplicate key"});
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("big.json", data, 1, R"(, "seed": 1e999)") + " --out " + Path("bad")),
+                   {"big.json", "not valid JSON", "1e999"});
   ExpectInputError(RunCimsim("train --config " + TrainConfig("t.json", data, 1) + " --out " + Path("bad") + " --lr -1"),
                    {"optimizer.lr"});
   ExpectInputError(RunCimsim("qat --model " + WriteModel() + " --w-bits 9 --a-bits 4 --data " + data + " --out " + Path("bad")),

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/cimsim/output_path.h"
 #include "apps/cimsim/stop_signal.h"
 #include "common/error.h"
 #include "common/parallel.h"
@@ -25,7 +26,7 @@ void AddTrainFlags(po::options_description& desc, TrainFlagValues& v) {
 }
 
 TrainConfig ResolveTrainConfig(const po::variables_map& vm, const TrainFlagValues& v, TrainConfig c) {
-  if (v.out.empty()) throw InputError("--out: must name an output directory");
+  CheckOutputDirectory("--out", v.out);
   TrainFlags flags;
   if (vm.count("model")) flags.model = v.model;
   if (vm.count("epochs")) flags.epochs = v.epochs;

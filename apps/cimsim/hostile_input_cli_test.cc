@@ -1,0 +1,264 @@
+// A generated corpus of bad inputs through every subcommand (docs/hardening.md): each case must
+// exit 2 with exactly one "cimsim: error:" line that names the file, flag or key, within a time
+// limit (no hang), with no sanitizer report, and leave every output file that existed before it
+// byte-identical. The cases are made here, not committed: every file-taking flag × every kind of bad
+// file (missing, empty path, directory, FIFO, endless device, empty, garbage, truncated, another kind
+// of file); every output flag × every kind of bad destination; malformed JSON for every config kind;
+// bad option values and stray arguments for every command.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "apps/cimsim/cli_test_support.h"
+
+namespace cimsim {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct BadCase {
+  std::string label;
+  std::string args;                    // the cimsim command line
+  std::vector<std::string> fragments;  // each must appear in the message
+};
+
+class HostileInputCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    model_ = WriteModel();
+    data_ = WriteData("test.bin", 40);
+    train_data_ = WriteData("train.bin", 60);
+    qmodel_ = Quantize();
+    quant_config_ = Config("q_ok.json", R"({"calibration": {"images": 20}})");
+    chip_ = Config("chip.json", R"({"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}})");
+    train_config_ = Config("train_ok.json", R"({"model": {"arch": "resnet", "depth": 8}, "data": ")" + train_data_ +
+                                                R"(", "test_data": ")" + data_ + R"(", "epochs": 1, "batch_size": 20})");
+    qat_config_ = Config("qat_ok.json", R"({"model": {"init": ")" + model_ + R"("}, "data": ")" + train_data_ +
+                                            R"(", "test_data": ")" + data_ + R"(", "epochs": 1, "batch_size": 20,
+                                            "quant": {"default": {"weight_bits": 4, "activation_bits": 4, "mode": "qat"},
+                                            "calibration": {"images": 20}}})");
+    experiment_config_ = Config("exp_ok.json", R"({"model": {"qmodel": ")" + qmodel_ + R"("}, "data": {"test": ")" + data_ +
+                                                   R"(", "count": 10}})");
+    calibrate_config_ = Config("cal_ok.json", R"({"model": {"qmodel": ")" + qmodel_ + R"("}, "xbar": ")" + chip_ +
+                                                  R"(", "inputs": "activations", "images": 10, "data": ")" + train_data_ + R"("})");
+    calibration_ = Path("cal_ok.h5");
+    const RunResult cal = RunCimsim("calibrate --config " + calibrate_config_ + " --out " + calibration_);
+    ASSERT_EQ(cal.exit_code, 0) << cal.output;
+    // Outputs that exist before every case and must survive it unchanged.
+    keep_file_ = Config("keep.h5", "precious bytes that no failed run may touch\n");
+    keep_dir_ = Path("keep_dir");
+    fs::create_directories(keep_dir_);
+    std::ofstream(keep_dir_ + "/keep.txt") << "precious\n";
+    fifo_ = Path("fifo");
+    ASSERT_EQ(mkfifo(fifo_.c_str(), 0600), 0);
+    fs::create_directories(Path("a_directory"));
+    std::ofstream(Path("empty"), std::ios::binary);
+    std::string garbage;
+    uint32_t s = 7;
+    for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((s = s * 1103515245u + 12345u) >> 24));
+    std::ofstream(Path("garbage"), std::ios::binary) << garbage;
+  }
+
+  // (label, path, fragment the message must hold) for every kind of bad file standing in for `valid`
+  // (a file of the expected kind) — `other` is a valid file of another kind.
+  std::vector<std::tuple<std::string, std::string, std::string>> BadFiles(const std::string& valid, const std::string& other,
+                                                                          const std::string& flag) {
+    const std::string truncated = Path("truncated_" + fs::path(valid).filename().string());
+    const std::string bytes = ReadAll(valid);
+    // Cut inside a record, a header or a JSON value (not at a record boundary, which is a valid shorter file).
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2 - 7);
+    return {{"missing", Path("absent_file"), "absent_file"},
+            {"empty path", "''", flag},
+            {"directory", Path("a_directory"), "a_directory"},
+            {"fifo", fifo_, "fifo"},
+            {"device", "/dev/zero", "/dev/zero"},
+            {"empty file", Path("empty"), "empty"},
+            {"garbage", Path("garbage"), "garbage"},
+            {"truncated", truncated, "truncated_"},
+            {"other kind", other, fs::path(other).filename().string()}};
+  }
+
+  void Check(const BadCase& c) {
+    SCOPED_TRACE(c.label + ": cimsim " + c.args);
+    const std::string keep_file = ReadAll(keep_file_), keep_dir = ReadAll(keep_dir_ + "/keep.txt");
+    const RunResult r = RunCimsim(c.args, "env -u CIMSIM_DATA timeout 60 ");
+    ++cases_;
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    size_t errors = 0;
+    for (size_t at = r.output.find("cimsim: error: "); at != std::string::npos; at = r.output.find("cimsim: error: ", at + 1)) ++errors;
+    EXPECT_EQ(errors, 1u) << r.output;
+    for (const char* bad : {"Sanitizer", "runtime error:", "internal error", "Segmentation", "terminate called"})
+      EXPECT_EQ(r.output.find(bad), std::string::npos) << r.output;
+    for (const std::string& f : c.fragments) EXPECT_NE(r.output.find(f), std::string::npos) << "'" << f << "' not in:\n" << r.output;
+    EXPECT_TRUE(ReadAll(keep_file_) == keep_file) << keep_file_ << " changed";
+    EXPECT_TRUE(ReadAll(keep_dir_ + "/keep.txt") == keep_dir) << keep_dir_ << "/keep.txt changed";
+    EXPECT_FALSE(fs::exists(keep_dir_ + "/checkpoint.h5")) << "a run wrote into " << keep_dir_;
+  }
+
+  // Every file-taking flag: command lines with {} standing for the bad file.
+  std::vector<std::tuple<std::string, std::string, std::string, std::string>> FileSlots() {
+    const std::string out = " --out " + keep_file_, dir = " --out " + keep_dir_;
+    return {
+        {"eval --model {} --data " + data_, model_, qmodel_, "--model"},
+        {"eval --model " + model_ + " --data {}", data_, model_, "--data"},
+        {"infer --qmodel {} --data " + data_, qmodel_, model_, "--qmodel"},
+        {"infer --qmodel " + qmodel_ + " --data {}", data_, chip_, "--data"},
+        {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar {}", chip_, model_, "--crossbar"},
+        {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar " + chip_ + " --calibration {}", calibration_, qmodel_,
+         "--calibration"},
+        {"quantize --model {} --config " + quant_config_ + " --data " + train_data_ + out, model_, qmodel_, "--model"},
+        {"quantize --model " + model_ + " --config {} --data " + train_data_ + out, quant_config_, model_, "--config"},
+        {"quantize --model " + model_ + " --config " + quant_config_ + " --data {}" + out, train_data_, quant_config_, "--data"},
+        {"calibrate --config {}" + out, calibrate_config_, qmodel_, "--config"},
+        {"experiment --config {}" + dir, experiment_config_, model_, "--config"},
+        {"train --config {}" + dir, train_config_, model_, "--config"},
+        {"train --config " + train_config_ + " --data {}" + dir, train_data_, train_config_, "--data"},
+        {"train --config " + train_config_ + " --test-data {}" + dir, data_, qat_config_, "--test-data"},
+        {"qat --config {}" + dir, qat_config_, data_, "--config"},
+        {"qat --config " + qat_config_ + " --model {}" + dir, model_, qmodel_, "--model"},
+    };
+  }
+
+  std::string model_, data_, train_data_, qmodel_, quant_config_, chip_, train_config_, qat_config_, experiment_config_,
+      calibrate_config_, calibration_, keep_file_, keep_dir_, fifo_;
+  int cases_ = 0;
+};
+
+std::string Replace(std::string text, const std::string& with) {
+  const size_t at = text.find("{}");
+  return text.replace(at, 2, with);
+}
+
+TEST_F(HostileInputCliTest, EveryFileFlagRefusesEveryKindOfBadFile) {
+  for (const auto& [line, valid, other, flag] : FileSlots())
+    for (const auto& [label, path, fragment] : BadFiles(valid, other, flag))
+      Check({label, Replace(line, path), {fragment}});
+  EXPECT_EQ(cases_, 16 * 9);
+}
+
+TEST_F(HostileInputCliTest, EveryOutputFlagRefusesABadDestinationBeforeAnyWork) {
+  const std::string absent_parent = Path("no_such_dir/x");
+  std::vector<std::pair<std::string, std::string>> file_outputs = {
+      {"eval --model " + model_ + " --data " + data_ + " --json {}", "--json"},
+      {"infer --qmodel " + qmodel_ + " --data " + data_ + " --json {}", "--json"},
+      {"quantize --model " + model_ + " --config " + quant_config_ + " --data " + train_data_ + " --out {}", "--out"},
+      {"calibrate --config " + calibrate_config_ + " --out {}", "--out"}};
+  for (const auto& [line, flag] : file_outputs) {
+    Check({"empty", Replace(line, "''"), {flag, "empty"}});
+    Check({"directory", Replace(line, keep_dir_), {flag, "a directory"}});
+    Check({"device", Replace(line, "/dev/null"), {flag, "/dev/null", "character device"}});
+    Check({"fifo", Replace(line, fifo_), {flag, "FIFO"}});
+    Check({"no parent", Replace(line, absent_parent), {flag, "does not exist"}});
+  }
+  std::vector<std::pair<std::string, std::string>> dir_outputs = {
+      {"experiment --config " + experiment_config_ + " --out {}", "--out"},
+      {"train --config " + train_config_ + " --out {}", "--out"},
+      {"qat --config " + qat_config_ + " --out {}", "--out"},
+      {"data fetch --url http://127.0.0.1:9/x.tar.gz --sha256 " + std::string(64, '0') + " --out {}", "--out"}};
+  for (const auto& [line, flag] : dir_outputs) {
+    Check({"empty", Replace(line, "''"), {flag, "empty"}});
+    Check({"a file", Replace(line, keep_file_), {flag, "not a regular file"}});
+    Check({"device", Replace(line, "/dev/null"), {flag, "/dev/null", "character device"}});
+    Check({"fifo", Replace(line, fifo_), {flag, "FIFO"}});
+    Check({"under a file", Replace(line, keep_file_ + "/sub"), {flag, "not a directory"}});
+  }
+  EXPECT_EQ(cases_, 8 * 5);
+}
+
+// Malformed JSON for every config kind: syntax, duplicates, nesting, numbers, types, keys.
+TEST_F(HostileInputCliTest, EveryConfigKindRefusesMalformedJson) {
+  const std::vector<std::pair<std::string, std::string>> docs = {
+      {"syntax", R"({"a": )"},
+      {"trailing", R"({} {})"},
+      {"top-level array", R"([1, 2])"},
+      {"top-level number", "3"},
+      {"duplicate key", R"({"seed": 1, "seed": 2})"},
+      {"deep nesting", std::string(100000, '[') + std::string(100000, ']')},
+      {"deep objects", [] {
+         std::string s;
+         for (int i = 0; i < 5000; ++i) s += R"({"a":)";
+         return s + "1" + std::string(5000, '}');
+       }()},
+      {"number overflow", R"({"seed": 1e999})"},
+      {"NaN token", R"({"seed": NaN})"},
+      {"invalid UTF-8", "{\"a\xff\": 1}"},
+      {"unknown key", R"({"no_such_key": 1})"},
+      {"control character", "{\"a\x01\": 1}"},
+  };
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"quantize --model " + model_ + " --config {} --data " + train_data_ + " --out " + keep_file_, "q"},
+      {"calibrate --config {} --out " + keep_file_, "cal"},
+      {"experiment --config {} --out " + keep_dir_, "exp"},
+      {"train --config {} --out " + keep_dir_, "train"},
+      {"qat --config {} --out " + keep_dir_, "qat"},
+      {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar {}", "xbar"}};
+  for (const auto& [line, kind] : lines)
+    for (size_t i = 0; i < docs.size(); ++i) {
+      const std::string name = "bad_" + kind + "_" + std::to_string(i) + ".json";
+      Check({docs[i].first, Replace(line, Config(name, docs[i].second)), {name}});
+    }
+  EXPECT_EQ(cases_, 6 * 12);
+}
+
+// Option values out of range or not numbers, unknown options, stray words, for every command.
+TEST_F(HostileInputCliTest, EveryCommandRefusesBadOptionValuesAndStrayArguments) {
+  const std::string eval = "eval --model " + model_ + " --data " + data_;
+  const std::string infer = "infer --qmodel " + qmodel_ + " --data " + data_;
+  const std::string train = "train --config " + train_config_ + " --out " + keep_dir_;
+  const std::string qat = "qat --config " + qat_config_ + " --out " + keep_dir_;
+  const std::string experiment = "experiment --config " + experiment_config_ + " --out " + keep_dir_;
+  const std::string quantize = "quantize --model " + model_ + " --config " + quant_config_ + " --data " + train_data_ + " --out " + keep_file_;
+  const std::string calibrate = "calibrate --config " + calibrate_config_ + " --out " + keep_file_;
+  const std::vector<BadCase> cases = {
+      {"limit negative", eval + " --limit -1", {"--limit"}},
+      {"limit word", eval + " --limit many", {"limit"}},
+      {"limit huge", eval + " --limit 99999999999999999999", {"limit"}},
+      {"batch zero", eval + " --batch 0", {"--batch"}},
+      {"batch word", eval + " --batch x", {"batch"}},
+      {"threads zero", eval + " --threads 0", {"--threads"}},
+      {"threads huge", eval + " --threads 100000", {"--threads"}},
+      {"threads word", eval + " --threads two", {"threads"}},
+      {"infer limit", infer + " --limit -5", {"--limit"}},
+      {"infer batch", infer + " --batch -1", {"--batch"}},
+      {"infer images per call", infer + " --images-per-call 0", {"--images-per-call"}},
+      {"infer calibration without crossbar", infer + " --calibration " + calibration_, {"--calibration"}},
+      {"train epochs", train + " --epochs 0", {"epochs"}},
+      {"train epochs word", train + " --epochs ten", {"epochs"}},
+      {"train lr", train + " --lr -0.1", {"lr"}},
+      {"train lr nan", train + " --lr nan", {"lr"}},
+      {"train batch", train + " --batch-size 0", {"batch"}},
+      {"train threads", train + " --threads 0", {"--threads"}},
+      {"qat bits", qat + " --w-bits 1", {"bits"}},
+      {"qat method without bits", qat + " --method xnor", {"--method"}},
+      {"experiment threads", experiment + " --threads -1", {"--threads"}},
+      {"experiment shard", experiment + " --shard 3/2", {"--shard"}},
+      {"experiment shard word", experiment + " --shard half", {"--shard"}},
+      {"experiment shard zero", experiment + " --shard 0/0", {"--shard"}},
+      {"merge missing", "experiment merge " + Path("absent_dir"), {"absent_dir"}},
+      {"merge file", "experiment merge " + keep_file_, {"keep.h5"}},
+      {"merge empty dir", "experiment merge " + Path("a_directory"), {"a_directory"}},
+      {"unknown command", "frobnicate", {"frobnicate"}},
+      {"data unknown", "data unpack", {"unpack"}},
+      {"fetch sha", "data fetch --url http://127.0.0.1:9/x --sha256 xyz --out " + Path("fetch"), {"--sha256"}},
+      {"fetch scheme", "data fetch --url ftp://x/y --sha256 " + std::string(64, 'a') + " --out " + Path("fetch"), {"url"}},
+  };
+  for (const BadCase& c : cases) Check(c);
+  // Stray words and unknown options, for every command.
+  const std::vector<std::string> commands = {eval, infer, train, qat, experiment, quantize, calibrate};
+  for (const std::string& c : commands) {
+    Check({"stray word", c + " extra", {"unexpected argument 'extra'"}});
+    Check({"unknown option", c + " --no-such-option 1", {"no-such-option"}});
+    Check({"missing value", c + " --threads", {"threads"}});
+  }
+  EXPECT_EQ(cases_, static_cast<int>(cases.size() + 3 * commands.size()));
+}
+
+}  // namespace
+}  // namespace cimsim
