@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/directory_lock.h"
 #include "common/error.h"
 #include "experiments/json_reader.h"
 #include "common/progress.h"
@@ -213,6 +214,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   sp.epochs = c.epochs;
   const LrSchedule schedule(sp, (c.source.empty() ? std::string("config") : c.source) + ": schedule");
   std::filesystem::create_directories(job.out_dir);
+  const DirectoryLock lock(job.out_dir, "--out");
   const std::string log_path = (std::filesystem::path(job.out_dir) / kLog).string();
 
   if (c.bn_recalibration_images > 0 && BatchNormsOf(*job.net).empty())

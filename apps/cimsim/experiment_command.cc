@@ -6,12 +6,14 @@
 // SIGINT / SIGTERM: the handler only sets a flag; the run stops between image batches, every finished
 // point stays in --out, and the command exits 130 (SIGINT) or 143 (SIGTERM) after saying how to resume.
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 
 #include "apps/cimsim/commands.h"
 #include "common/error.h"
 #include "apps/cimsim/output_path.h"
+#include "common/directory_lock.h"
 #include "apps/cimsim/stop_signal.h"
 #include "experiments/experiment_config.h"
 #include "experiments/experiment_runner.h"
@@ -48,6 +50,9 @@ int MergeCommand(const std::vector<std::string>& args) {
   positional.add("dir", 1);
   po::variables_map vm;
   if (!ParseOrHelp(args, desc, vm, &positional)) return 0;
+  if (!std::filesystem::is_directory(dir))
+    throw InputError("experiment merge " + dir + ": not a directory; give an experiment's --out directory");
+  const DirectoryLock lock(dir, "experiment merge");
   const Provenance provenance = CommandProvenance("experiment", {"merge", dir});
   const MergeOutcome m = MergeExperiment(dir, &provenance);
   std::vector<PointSummary> finished;
@@ -99,6 +104,11 @@ int ExperimentCommand(const std::vector<std::string>& args) {
   options.provenance = &provenance;
   if (vm.count("shard")) {
     const ShardSpec shard = ParseShard(shard_text, [](const char* name) { return std::getenv(name); });
+    std::filesystem::create_directories(out_dir);
+    // The shards of one run share the directory; one process per shard; no unsharded run or merge meanwhile.
+    const DirectoryLock run_lock(out_dir, "--out", DirectoryLock::Mode::kShared);
+    const DirectoryLock shard_lock(out_dir, "--out", DirectoryLock::Mode::kExclusive,
+                                   ".cimsim.shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".lock");
     try {
       const ShardOutcome r = RunExperimentShard(config, options, shard);
       std::printf("shard %lld/%lld: %lld units assigned, %lld already in %s, %lld written to %s/units/; "
@@ -113,6 +123,8 @@ int ExperimentCommand(const std::vector<std::string>& args) {
       return 128 + StopSignal();
     }
   }
+  std::filesystem::create_directories(out_dir);
+  const DirectoryLock lock(out_dir, "--out");
   try {
     const std::vector<PointSummary> points = cimsim::RunExperiment(config, options);
     PrintTable(points);

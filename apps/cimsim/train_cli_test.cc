@@ -96,6 +96,28 @@ TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
   EXPECT_EQ(Losses(Path("whole")), Losses(Path("cut")));
 }
 
+// One live run per output directory: while a run trains, a second into the same --out is refused naming
+// the first's pid, and nothing it would write appears; after the first is killed (SIGKILL: no cleanup),
+// the directory is free again and --resume continues it.
+TEST_F(TrainCliTest, ASecondRunIntoALiveRunsDirectoryIsRefused) {
+  const std::string data = WriteData("train.bin", 320);
+  const std::string config = TrainConfig("t.json", data, 50);
+  const pid_t pid = SpawnCimsim({"train", "--config", config, "--out", Path("live"), "--threads", "1"}, Path("live.log"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!fs::exists(Path("live/checkpoint.h5")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(Path("live/checkpoint.h5")));
+  const RunResult second = RunCimsim("train --config " + config + " --out " + Path("live") + " --resume --threads 1");
+  ExpectInputError(second, {"--out", "in use by another cimsim run", "pid " + std::to_string(pid)});
+  kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const RunResult resumed = RunCimsim("train --config " + config + " --out " + Path("live") + " --resume --epochs 2 --threads 2");
+  // --epochs changes the config: refused by the resume check, no longer by the lock.
+  ExpectInputError(resumed, {"epochs"});
+  EXPECT_EQ(resumed.output.find("in use"), std::string::npos) << resumed.output;
+}
+
 TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   const std::string data = WriteData("train.bin", 40);
   // The base config with `extra`'s keys merged in (RFC 7386: an object's keys replace the base's).
