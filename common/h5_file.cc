@@ -100,6 +100,7 @@ std::string H5File::ReadStringAttribute(const std::string& object, const std::st
     return out;
   }
   const size_t size = H5Tget_size(type.get());
+  if (size > kMaxAttributeBytes) Fail("attribute '" + name + "' declares " + std::to_string(size) + " bytes (damaged file?)");
   std::string out(size, '\0');
   Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(mem.get(), size);
@@ -117,6 +118,8 @@ std::vector<double> H5File::ReadDoubleArrayAttribute(const std::string& object, 
   if (cls != H5T_INTEGER && cls != H5T_FLOAT) Fail("attribute '" + name + "' on " + object + " is not numeric");
   Handle space(H5Aget_space(attr.get()), H5Sclose);
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0 || static_cast<uint64_t>(n) > kMaxAttributeBytes / sizeof(double))
+    Fail("attribute '" + name + "' on " + object + " declares " + std::to_string(n) + " values (damaged file?)");
   std::vector<double> values(static_cast<size_t>(std::max<hssize_t>(n, 0)));
   if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, values.data()) < 0) Fail("cannot read attribute '" + name + "'");
   return values;
@@ -201,6 +204,14 @@ std::vector<int64_t> H5File::DatasetShape(const std::string& path) const {
   if (rank < 0) Fail("cannot read the shape of " + path);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  uint64_t count = 1;
+  for (hsize_t d : dims) {
+    // Checked before anything is allocated: a damaged or hostile file may declare any dimensions.
+    if (d > kMaxDatasetElements || (d > 0 && count > kMaxDatasetElements / d))
+      Fail("dataset " + path + " declares more than " + std::to_string(kMaxDatasetElements) +
+           " elements; no cimsim file holds that many (damaged file?)");
+    count *= d;
+  }
   return std::vector<int64_t>(dims.begin(), dims.end());
 }
 

@@ -16,6 +16,12 @@
 
 namespace cimsim {
 
+// Limits checked before a read allocates (a damaged or hostile file may declare anything): elements of
+// one dataset (2^28 values, 2 GiB as float64 — far above any model, calibration or results dataset) and
+// bytes of one attribute.
+inline constexpr uint64_t kMaxDatasetElements = uint64_t{1} << 28;
+inline constexpr uint64_t kMaxAttributeBytes = uint64_t{64} << 20;
+
 // One column of a compound table (H5File::WriteTable): int64, float64 or variable-length UTF-8 values,
 // one per row; only the vector of its kind is used.
 struct H5Column {

@@ -1,6 +1,8 @@
 #include "common/h5_file.h"
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -61,6 +63,42 @@ TEST(H5File, ErrorsNameTheFile) {
   const H5File r = H5File::OpenRead(path);
   EXPECT_THROW(r.ReadStringAttribute("/", "arch"), InputError);
   EXPECT_THROW(r.ReadArray("/params/x"), InputError);
+}
+
+// A dataset that declares 2^40 elements (chunked, nothing stored: a few hundred bytes on disk) is
+// refused from its shape, before any allocation; so is a FIFO, without blocking.
+TEST(H5File, HugeDeclaredDatasetsAndNonRegularFilesAreRefusedBeforeAnyRead) {
+  const testing::ScopedTempDir temp("h5_huge");
+  const std::string path = (temp.path() / "huge.h5").string();
+  {
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[1] = {hsize_t{1} << 40}, chunk[1] = {1024};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, chunk);
+    const hid_t ds = H5Dcreate2(f, "/x", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(ds, 0);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  ASSERT_LT(std::filesystem::file_size(path), 100000u);
+  const H5File r = H5File::OpenRead(path);
+  try {
+    r.ReadArray("/x");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/x declares more than"), std::string::npos) << e.what();
+  }
+  const std::string fifo = (temp.path() / "fifo.h5").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    H5File::OpenRead(fifo);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("FIFO"), std::string::npos) << e.what();
+  }
 }
 
 TEST(H5File, UncommittedWriterLeavesExistingFileAlone) {

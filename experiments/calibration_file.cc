@@ -1,5 +1,7 @@
 #include "experiments/calibration_file.h"
 
+#include <charconv>
+
 #include <cmath>
 #include <cstdio>
 
@@ -11,6 +13,7 @@ namespace cimsim {
 namespace {
 
 constexpr const char* kFormat = "cimsim-chip-calibration";
+constexpr int64_t kFormatVersion = 1;
 
 std::string LayerPath(int node) {
   char buf[32];
@@ -31,7 +34,7 @@ void SaveChipCalibration(const std::string& path, const ChipCalibrationFile& fil
   H5File f = H5File::CreateAtomic(path);
   if (provenance != nullptr) WriteProvenance(f, *provenance);
   f.WriteStringAttribute("/", "format", kFormat);
-  f.WriteIntAttribute("/", "format_version", 1);
+  f.WriteIntAttribute("/", "format_version", kFormatVersion);
   f.WriteStringAttribute("/", "qmodel", file.qmodel);
   f.WriteStringAttribute("/", "xbar_config", file.xbar_config);
   f.WriteStringAttribute("/", "calibration_config", file.calibration_config);
@@ -67,6 +70,10 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path) {
   const std::string format = f.HasAttribute("/", "format") ? f.ReadStringAttribute("/", "format") : "";
   if (format != kFormat)
     throw InputError(path + ": not a cimsim chip calibration (format '" + format + "'; make one with `cimsim calibrate`)");
+  const int64_t version = f.HasAttribute("/", "format_version") ? f.ReadIntAttribute("/", "format_version") : -1;
+  if (version != kFormatVersion)
+    throw InputError(path + ": format_version " + std::to_string(version) + "; this cimsim reads version " +
+                     std::to_string(kFormatVersion) + " (recalibrate with this cimsim: `cimsim calibrate`)");
   ChipCalibrationFile file;
   for (const char* key : {"qmodel", "xbar_config", "calibration_config"})
     if (!f.HasAttribute("/", key)) throw InputError(path + ": missing root attribute '" + std::string(key) + "'");
@@ -76,7 +83,11 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path) {
   for (const std::string& ds : f.ListDatasets("/layers")) {
     if (ds.size() < 12 || ds.compare(ds.size() - 5, 5, "/gain") != 0) continue;
     const std::string g = ds.substr(0, ds.size() - 5);
-    const int node = std::stoi(g.substr(g.rfind('/') + 1));
+    const std::string tail = g.substr(g.rfind('/') + 1);
+    int node = -1;
+    const auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), node);
+    if (ec != std::errc() || end != tail.data() + tail.size() || node < 0)
+      throw InputError(path + ": " + g + ": the group of a layer is named by its node index (a number), not '" + tail + "'");
     std::array<int64_t, 3> s{f.ReadIntAttribute(g, "tile_rows"), f.ReadIntAttribute(g, "slices"), f.ReadIntAttribute(g, "outputs")};
     if (s[0] < 1 || s[1] < 1 || s[2] < 1) throw InputError(path + ": " + g + " has an empty shape");
     const std::vector<int64_t> shape{s[0], s[1], s[2]};
@@ -102,7 +113,19 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path) {
 }
 
 MvmCoreFactory CalibratedChipCoreFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
-                                         const std::string& where) {
+                                         const QuantizedModel& model, const std::string& where) {
+  for (const auto& [node, cal] : calibration.layers) {
+    if (node < 0 || static_cast<size_t>(node) >= model.nodes.size())
+      throw InputError(where + ": calibrates node " + std::to_string(node) + " ('" + cal.layer + "'), but the model has " +
+                       std::to_string(model.nodes.size()) + " nodes: a calibration of another model?");
+    const QNode& n = model.nodes[static_cast<size_t>(node)];
+    if (n.kind != QNodeKind::kConv && n.kind != QNodeKind::kLinear)
+      throw InputError(where + ": calibrates node " + std::to_string(node) + " ('" + cal.layer + "'), which is not a conv or "
+                       "linear layer in the model ('" + n.name + "'): a calibration of another model?");
+    if (n.name != cal.layer)
+      throw InputError(where + ": node " + std::to_string(node) + " is '" + n.name + "' in the model but '" + cal.layer +
+                       "' in the calibration: a calibration of another model?");
+  }
   if (ChipId(config) != ChipIdOfJson(calibration.xbar_config))
     throw InputError(where + ": this calibration belongs to another chip: its xbar_config " + calibration.xbar_config +
                      " differs from " + XbarConfigToJson(config).dump());

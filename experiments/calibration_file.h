@@ -34,8 +34,9 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path);
 
 // ChipCoreFactory(config) whose cores of calibrated layers get their corrections (and ADC ranges).
 // InputError naming `where` when the calibration belongs to another chip (its xbar_config differs from
-// `config`) or a layer's sizes differ.
+// `config`), a calibrated node is not a conv/linear node of `model` of the same name (checked here,
+// before any work), or a layer's sizes differ.
 MvmCoreFactory CalibratedChipCoreFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
-                                         const std::string& where);
+                                         const QuantizedModel& model, const std::string& where);
 
 }  // namespace cimsim

@@ -62,7 +62,7 @@ PointData RunInstance(RunContext& rc, const ExperimentPoint& point, const Placem
   out.xbar_json = XbarConfigToJson(xbar).dump();
   const Rng root = ExperimentInstanceRoot(ExperimentPointRoot(c.noise_seed, point.index), k);
   const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
-                                  ? CalibratedChipCoreFactory(xbar, rc.file, c.calibration.file)
+                                  ? CalibratedChipCoreFactory(xbar, rc.file, rc.model, c.calibration.file)
                                   : ChipCoreFactory(xbar);
   std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
   const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {

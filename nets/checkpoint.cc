@@ -49,6 +49,8 @@ ModelSpec ReadModelSpec(const H5File& file) {
   std::string arch = Lower(file.ReadStringAttribute("/", "arch"));
   if (StartsWith(arch, "resnet") && arch.size() > 6 &&
       std::all_of(arch.begin() + 6, arch.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (arch.size() > 10)
+      throw InputError(file.Path() + ": attribute 'arch' = '" + arch + "': the depth of a ResNet has at most 4 digits");
     const int named_depth = std::stoi(arch.substr(6));
     arch = "resnet";
     if (file.HasAttribute("/", "depth") && ReadSmallInt(file, "depth") != named_depth) {
@@ -105,7 +107,11 @@ void ReadStateDict(const H5File& file, Network& net, const std::string& what) {
       throw InputError(path + ": tensor '" + t.name + "' has shape " + ShapeString(array.shape) + ", a " + what +
                        " needs " + ShapeString(t.tensor->shape()));
     }
+    const bool variance = t.name.size() >= 12 && t.name.compare(t.name.size() - 12, 12, ".running_var") == 0;
     for (size_t i = 0; i < array.values.size(); ++i) {
+      if (variance && array.values[i] < 0)
+        throw InputError(path + ": tensor '" + t.name + "' holds a negative variance (" + std::to_string(array.values[i]) +
+                         ") at flat index " + std::to_string(i) + "; a BatchNorm variance is >= 0");
       if (!std::isfinite(array.values[i])) {
         throw InputError(path + ": tensor '" + t.name + "' has a non-finite value at flat index " +
                          std::to_string(i));

@@ -105,6 +105,10 @@ void QuantizedModel::Validate(const std::string& where) const {
         Fail(where, n, "input index " + std::to_string(in) + " is not an earlier node");
     if (n.kernel < 1 || n.stride < 1 || n.padding < 0 || n.pad < 0)
       Fail(where, n, "kernel/stride must be >= 1 and padding/pad >= 0");
+    // Bounded before any shape arithmetic (no overflow from a damaged file).
+    if (n.kernel > 4096 || n.stride > 4096 || n.padding > 4096 || n.pad > 65536)
+      Fail(where, n, "kernel " + std::to_string(n.kernel) + ", stride " + std::to_string(n.stride) + ", padding " +
+                         std::to_string(n.padding) + ", pad " + std::to_string(n.pad) + ": allowed kernel/stride/padding <= 4096, pad <= 65536");
   }
   const auto shapes = NodeShapes();
   const std::array<int64_t, 3> image{input_chw[0], input_chw[1], input_chw[2]};

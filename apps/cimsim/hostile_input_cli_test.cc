@@ -5,13 +5,17 @@
 // file (missing, empty path, directory, FIFO, endless device, empty, garbage, truncated, another kind
 // of file); every output flag × every kind of bad destination; malformed JSON for every config kind;
 // bad option values and stray arguments for every command.
+#include <hdf5.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include "apps/cimsim/cli_test_support.h"
+#include "common/h5_file.h"
 
 namespace cimsim {
 namespace {
@@ -131,6 +135,59 @@ class HostileInputCliTest : public CliTest {
   int cases_ = 0;
 };
 
+// In-place edits of an HDF5 file, as a damaged or hand-edited file would have them.
+void EditH5(const std::string& path, const std::function<void(hid_t)>& edit) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0) << path;
+  edit(f);
+  H5Fclose(f);
+}
+void SetIntAttribute(hid_t f, const std::string& object, const std::string& name, int64_t value) {
+  // Through the object (libhdf5 1.10 cannot write an attribute opened by path from the file).
+  const hid_t o = H5Oopen(f, object.c_str(), H5P_DEFAULT);
+  const hid_t a = H5Aopen(o, name.c_str(), H5P_DEFAULT);
+  ASSERT_GE(a, 0) << object << " " << name;
+  EXPECT_GE(H5Awrite(a, H5T_NATIVE_INT64, &value), 0);
+  H5Aclose(a);
+  H5Oclose(o);
+}
+void SetStringAttribute(hid_t f, const std::string& object, const std::string& name, const std::string& value) {
+  H5Adelete_by_name(f, object.c_str(), name.c_str(), H5P_DEFAULT);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, value.size() + 1);
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t a = H5Acreate_by_name(f, object.c_str(), name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  EXPECT_GE(H5Awrite(a, type, value.c_str()), 0);
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+// Element 0 of a numeric dataset set to `value`.
+void SetFirstElement(hid_t f, const std::string& path, double value) {
+  const hid_t ds = H5Dopen2(f, path.c_str(), H5P_DEFAULT);
+  ASSERT_GE(ds, 0) << path;
+  const hid_t space = H5Dget_space(ds);
+  std::vector<double> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+  H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  v[0] = value;
+  EXPECT_GE(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+  H5Sclose(space);
+  H5Dclose(ds);
+}
+// The dataset replaced by one that declares 2^40 elements (chunked: nothing stored).
+void MakeHuge(hid_t f, const std::string& path) {
+  H5Ldelete(f, path.c_str(), H5P_DEFAULT);
+  const hsize_t dims[1] = {hsize_t{1} << 40}, chunk[1] = {1024};
+  const hid_t space = H5Screate_simple(1, dims, nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, chunk);
+  const hid_t ds = H5Dcreate2(f, path.c_str(), H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  EXPECT_GE(ds, 0);
+  H5Dclose(ds);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+}
+
 std::string Replace(std::string text, const std::string& with) {
   const size_t at = text.find("{}");
   return text.replace(at, 2, with);
@@ -205,6 +262,66 @@ TEST_F(HostileInputCliTest, EveryConfigKindRefusesMalformedJson) {
       Check({docs[i].first, Replace(line, Config(name, docs[i].second)), {name}});
     }
   EXPECT_EQ(cases_, 6 * 12);
+}
+
+// Damaged or hand-edited model, quantized model and calibration files: values out of range, huge declared
+// sizes, a future format version, a calibration of another model.
+TEST_F(HostileInputCliTest, DamagedFilesOfEveryKindAreRefusedNamingWhatIsWrong) {
+  const auto copy = [&](const std::string& from, const std::string& name) {
+    fs::copy_file(from, Path(name), fs::copy_options::overwrite_existing);
+    return Path(name);
+  };
+  const auto eval = [&](const std::string& m) { return "eval --model " + m + " --data " + data_; };
+  const auto infer = [&](const std::string& q) { return "infer --qmodel " + q + " --data " + data_; };
+  const auto chip = [&](const std::string& cal) { return infer(qmodel_) + " --crossbar " + chip_ + " --calibration " + cal; };
+  std::vector<BadCase> cases;
+  std::string m = copy(model_, "m1.h5");
+  EditH5(m, [](hid_t f) { SetFirstElement(f, "/params/bn1.running_var", -1.0); });
+  cases.push_back({"negative variance", eval(m), {"m1.h5", "bn1.running_var", "negative variance"}});
+  m = copy(model_, "m2.h5");
+  EditH5(m, [](hid_t f) { MakeHuge(f, "/params/conv1.weight"); });
+  cases.push_back({"huge dataset", eval(m), {"m2.h5", "conv1.weight", "declares more than"}});
+  m = copy(model_, "m3.h5");
+  EditH5(m, [](hid_t f) { SetFirstElement(f, "/params/linear.weight", std::nan("")); });
+  cases.push_back({"NaN weight", eval(m), {"m3.h5", "linear.weight", "non-finite"}});
+  m = copy(model_, "m4.h5");
+  EditH5(m, [](hid_t f) { SetStringAttribute(f, "/", "arch", "resnet99999999999999"); });
+  cases.push_back({"absurd depth", eval(m), {"m4.h5", "arch"}});
+  const std::string first_node = H5File::OpenRead(qmodel_).ListDatasets("/nodes").front();
+  const std::string node_group = first_node.substr(0, first_node.rfind('/'));
+  for (const char* attr : {"padding", "kernel", "stride", "in_channels", "out_channels", "weight_bits"}) {
+    std::string q = copy(qmodel_, std::string("q_") + attr + ".h5");
+    EditH5(q, [&](hid_t f) { SetIntAttribute(f, node_group, attr, int64_t{1} << 30); });
+    cases.push_back({std::string("huge ") + attr, infer(q), {"q_" + std::string(attr) + ".h5", attr}});
+  }
+  std::string q = copy(qmodel_, "q_weights.h5");
+  EditH5(q, [&](hid_t f) { MakeHuge(f, node_group + "/weight"); });
+  cases.push_back({"huge weights", infer(q), {"q_weights.h5", "weight", "declares more than"}});
+  std::string cal = copy(calibration_, "c1.h5");
+  EditH5(cal, [](hid_t f) { SetIntAttribute(f, "/", "format_version", 2); });
+  cases.push_back({"future version", chip(cal), {"c1.h5", "format_version 2"}});
+  cal = copy(calibration_, "c2.h5");
+  EditH5(cal, [](hid_t f) { SetStringAttribute(f, "/", "format", "something-else"); });
+  cases.push_back({"other format", chip(cal), {"c2.h5", "not a cimsim chip calibration"}});
+  const std::string gain = H5File::OpenRead(calibration_).ListDatasets("/layers").front();
+  const std::string layer_group = gain.substr(0, gain.rfind('/'));
+  cal = copy(calibration_, "c3.h5");
+  EditH5(cal, [&](hid_t f) { SetStringAttribute(f, layer_group, "name", "layer9.9.conv9"); });
+  cases.push_back({"another model's layer", chip(cal), {"c3.h5", "layer9.9.conv9", "another model"}});
+  cal = copy(calibration_, "c4.h5");
+  EditH5(cal, [&](hid_t f) { H5Lmove(f, layer_group.c_str(), f, "/layers/abc", H5P_DEFAULT, H5P_DEFAULT); });
+  cases.push_back({"group not a node index", chip(cal), {"c4.h5", "abc"}});
+  cal = copy(calibration_, "c5.h5");
+  EditH5(cal, [&](hid_t f) { H5Lmove(f, layer_group.c_str(), f, "/layers/9999", H5P_DEFAULT, H5P_DEFAULT); });
+  cases.push_back({"node beyond the model", chip(cal), {"c5.h5", "9999"}});
+  cal = copy(calibration_, "c6.h5");
+  EditH5(cal, [&](hid_t f) { SetFirstElement(f, gain, std::nan("")); });
+  cases.push_back({"NaN gain", chip(cal), {"c6.h5", "non-finite"}});
+  cal = copy(calibration_, "c7.h5");
+  EditH5(cal, [&](hid_t f) { SetIntAttribute(f, layer_group, "tile_rows", int64_t{1} << 30); });
+  cases.push_back({"huge tile rows", chip(cal), {"c7.h5"}});
+  for (const BadCase& c : cases) Check(c);
+  EXPECT_EQ(cases_, 18);
 }
 
 // Option values out of range or not numbers, unknown options, stray words, for every command.

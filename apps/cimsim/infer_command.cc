@@ -59,13 +59,14 @@ int InferCommand(const std::vector<std::string>& args) {
     throw InputError("--calibration " + calibration_path + " needs --crossbar (the chip it calibrates)");
   XbarConfig xbar;
   MvmCoreFactory factory = MakeIdealCore;
+  QuantizedModel model = LoadQuantizedModel(qmodel_path);
   if (!xbar_path.empty()) {
     xbar = LoadXbarConfig(xbar_path);
     factory = calibration_path.empty()
                   ? ChipCoreFactory(xbar)
-                  : CalibratedChipCoreFactory(xbar, LoadChipCalibration(calibration_path), calibration_path);
+                  : CalibratedChipCoreFactory(xbar, LoadChipCalibration(calibration_path), model, calibration_path);
   }
-  IntegerNetwork net(LoadQuantizedModel(qmodel_path), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
+  IntegerNetwork net(std::move(model), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
   net.SetImagesPerCall(images_per_call);
   const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
