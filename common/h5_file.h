@@ -98,6 +98,16 @@ class H5File {
   // Writers only: flush, close and rename "<path>.partial.<pid>" to path.
   void Commit();
 
+  // A 64-bit FNV-1a checksum of the file's content: every group and dataset (sorted by path), every
+  // attribute (name and value), every numeric dataset's shape and values (as float64), fixed-size
+  // string/compound datasets' bytes; root attribute "content_checksum" itself excluded. It detects a
+  // damaged or edited file (a flipped byte in data or attributes), not a deliberate forgery.
+  uint64_t ContentChecksum() const;
+  // Stores it as root attribute "content_checksum" (16 hex digits); call after the last write, before Commit.
+  void WriteContentChecksum();
+  // Throws InputError "<path>: content checksum ... differs ..." (or: no checksum attribute).
+  void VerifyContentChecksum() const;
+
  private:
   H5File(hid_t id, std::string path, std::string temp_path);
   [[noreturn]] void Fail(const std::string& what) const;

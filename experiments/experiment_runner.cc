@@ -83,6 +83,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
     if (!fs::exists(file)) continue;
     any_existing = true;
     if (!o.resume) break;
+    if (!IntactOrSetAside(file, f.key, o.out_dir)) continue;
     done[p] = ReadPointSummary(file, f.key);
     finished[p] = true;
   }
@@ -141,7 +142,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
     try {
       for (int64_t k = 0; k < c.instances; ++k) {
         const std::string unit = UnitFileName(o.out_dir, static_cast<int64_t>(p), k, f.total, c.instances);
-        units.push_back(o.resume && fs::exists(unit) ? ReadUnitFile(unit, f.key, static_cast<int64_t>(p), k, f.total)
+        units.push_back(o.resume && fs::exists(unit) && IntactOrSetAside(unit, f.key, o.out_dir) ? ReadUnitFile(unit, f.key, static_cast<int64_t>(p), k, f.total)
                                                      : RunInstance(ctx, points[p], plans[p], k));
       }
     } catch (const Interrupted&) {

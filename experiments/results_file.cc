@@ -1,5 +1,10 @@
 #include "experiments/results_file.h"
 
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/h5_file.h"
@@ -115,6 +120,22 @@ PointSummary SummaryFromJson(const json& j) {
   return s;
 }
 
+bool IntactOrSetAside(const std::string& path, const std::string& config_key, const std::string& dir) {
+  try {
+    ReadPointSummary(path, config_key);
+    return true;
+  } catch (const DamagedPointFile& e) {
+    const std::filesystem::path aside = std::filesystem::path(dir) / "damaged";
+    std::filesystem::create_directories(aside);
+    std::filesystem::path target = aside / std::filesystem::path(path).filename();
+    for (int n = 1; std::filesystem::exists(target); ++n)
+      target = aside / (std::filesystem::path(path).filename().string() + "." + std::to_string(n));
+    std::filesystem::rename(path, target);
+    std::cerr << "cimsim: note: " << e.what() << "; moved to " << target.string() << " and computed again\n";
+    return false;
+  }
+}
+
 void WritePointFile(const std::string& path, const PointData& p, const std::string& config_key, int64_t points_total,
                     const std::function<void(H5File&)>& extra_attributes) {
   const PointSummary& s = p.summary;
@@ -164,11 +185,19 @@ void WritePointFile(const std::string& path, const PointData& p, const std::stri
       if (a.lifetime) f.WriteStringAttribute(g + "/" + a.name, "units", a.units);
   }
   for (const auto& [layer, trace] : p.traces) WriteTrace(f, g + "/traces/" + layer, trace);
+  f.WriteContentChecksum();
   f.Commit();
 }
 
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key) {
-  const H5File f = H5File::OpenRead(path);
+  std::optional<H5File> opened;
+  try {
+    opened.emplace(H5File::OpenRead(path));
+    opened->VerifyContentChecksum();
+  } catch (const InputError& e) {
+    throw DamagedPointFile(e.what());
+  }
+  const H5File& f = *opened;
   if (!f.HasAttribute("/", "config") || !f.HasAttribute("/", "summary"))
     throw InputError(path + ": not a cimsim experiment point file");
   if (f.ReadStringAttribute("/", "config") != config_key)

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "common/h5_file.h"
 #include "experiments/experiment_runner.h"
 #include "experiments/probe_core.h"
@@ -52,8 +53,18 @@ std::string PointGroup(int64_t index, int64_t points_total);
 // config, summary, points_total, and whatever `extra_attributes` writes (a unit file's instance).
 void WritePointFile(const std::string& path, const PointData& point, const std::string& config_key, int64_t points_total,
                     const std::function<void(H5File&)>& extra_attributes = {});
-// The point's summary; InputError when the file was written by another config (config_key differs).
+// A point or unit file that cannot be trusted: unreadable as HDF5, or its content checksum (written by
+// WritePointFile, common/h5_file.h) differs — damaged or edited after it was written.
+struct DamagedPointFile : InputError {
+  using InputError::InputError;
+};
+// The point's summary, after verifying the file's content checksum (DamagedPointFile otherwise);
+// InputError when the file was written by another config (config_key differs).
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
+// For --resume and merge: true when the file is intact (ReadPointSummary succeeds; another config's
+// file still throws InputError); a damaged file is moved to dir/damaged/ (named in a note on stderr) and
+// false returned, so that its point or unit is computed again.
+bool IntactOrSetAside(const std::string& path, const std::string& config_key, const std::string& dir);
 // results.h5 from the finished point files (in index order). lifetime_json: the resolved "lifetime" config,
 // written as the root attribute `lifetime` when not empty.
 // With `provenance`, group /provenance records who wrote the file (common/provenance.h).

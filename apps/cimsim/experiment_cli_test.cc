@@ -2,6 +2,7 @@
 // engine and whose results the figure scripts draw; an interrupted (SIGTERM) and resumed run that
 // writes the same results.h5 as an uninterrupted one; bad configs that exit 2 and write nothing.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cimsim/cli_test_support.h"
+#include "common/h5_file.h"
 
 
 namespace cimsim {
@@ -137,6 +139,47 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
   EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u);
 }
 
+
+// Point files carry a content checksum: on --resume a point file whose value was changed after it was
+// written, or a truncated one, is named, moved to DIR/damaged/ and computed again — the results are those
+// of the intact run.
+TEST_F(ExperimentCliTest, DamagedPointFilesAreSetAsideAndComputedAgainOnResume) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 30);
+  const std::string run = Config("run.json", Experiment(q, data, 30, R"(
+      "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}},
+      "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
+      "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}])"));
+  ASSERT_EQ(RunCimsim("experiment --config " + run + " --out " + Path("a")).exit_code, 0);
+  fs::copy_file(Path("a/results.h5"), Path("intact.h5"));
+  // An edited value: element 0 of the first numeric dataset of point 1, plus one.
+  const std::string edited = Path("a/points/0001.h5");
+  const std::string dataset = H5File::OpenRead(edited).ListDatasets("/").front();
+  {
+    const hid_t f = H5Fopen(edited.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t ds = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+    const hid_t space = H5Dget_space(ds);
+    std::vector<double> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+    ASSERT_GE(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+    v[0] += 1;
+    ASSERT_GE(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+    H5Sclose(space);
+    H5Dclose(ds);
+    H5Fclose(f);
+  }
+  // A truncated file: point 2 cut in half.
+  fs::resize_file(Path("a/points/0002.h5"), fs::file_size(Path("a/points/0002.h5")) / 2);
+  const RunResult resumed = RunCimsim("experiment --config " + run + " --out " + Path("a") + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("0001.h5: content checksum"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("moved to " + Path("a/damaged/0001.h5")), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("moved to " + Path("a/damaged/0002.h5")), std::string::npos) << resumed.output;
+  EXPECT_TRUE(fs::exists(Path("a/damaged/0001.h5")));
+  EXPECT_EQ(std::system(("h5diff --exclude-path /provenance " + Path("intact.h5") + " " + Path("a/results.h5")).c_str()), 0);
+  // Resumed again: every file intact, nothing moved.
+  const RunResult again = RunCimsim("experiment --config " + run + " --out " + Path("a") + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.output.find("moved to"), std::string::npos) << again.output;
+}
 
 TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterruptedRun) {
   const std::string q = Quantize(), data = WriteData("test.bin", 60);
