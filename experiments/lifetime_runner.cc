@@ -272,7 +272,7 @@ class PointRunner {
     XbarConfig xbar = instance0;
     xbar.crossbar.read_time = t;
     d.xbar_json = XbarConfigToJson(xbar).dump();
-    d.lifetime.emplace();
+    d.lifetime = PointData::Lifetime{};
     d.lifetime->chip_point = point_.index;
     d.lifetime->time_index = i;
     d.lifetime->time = t;

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config
           libeigen3-dev libhdf5-dev libboost-program-options-dev nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev zlib1g-dev libarchive-dev libssl-dev
-          hdf5-tools python3-h5py python3-matplotlib python3-numpy python3-pandas python3-xarray util-linux)
+          clang libclang-rt-14-dev hdf5-tools python3-h5py python3-matplotlib python3-numpy python3-pandas python3-xarray util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

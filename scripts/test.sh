@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, and runs every test twice — the release build,
-# then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer — and then every
+# fuzzer (fuzz/, libFuzzer under ASan + UBSan) for 15 s (docs/hardening.md).
 # Real-data tests use CIMSIM_DATA (default ../shared/data/cifar10) and CIMSIM_MODEL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,4 @@ scripts/build.sh asan
 #  The SIMD variants test is skipped there: the ASan build is one -march=native program.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2 \
   -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20|LifetimeCliTest\.ReprogramsWithATinyThreshold|LifetimeCliTest\.AResumedRunEqualsAnUninterruptedOne|TrainCliTest\.SigtermThenResume|ShardCliTest\.KilledShards|ShardCliTest\.SlurmArrayScript|ShardCliTest\.LifetimeRunsShardBySweepPoint)')
+scripts/fuzz.sh 15

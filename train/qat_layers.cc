@@ -158,7 +158,8 @@ void QatMvm::OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& 
   }
   if (y) y->Resize(out.shape());
   const double s = output_quantizer().Scale();
-  const auto [lo, hi] = OutputRange();
+  const std::pair<double, double> range = OutputRange();
+  const double lo = range.first, hi = range.second;  // plain variables: lambdas capture them (clang 14)
   pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t no = b; no < e; ++no) {
       const size_t o = static_cast<size_t>(no % O);
@@ -276,7 +277,8 @@ void QatMvm::BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace& ws) {
   bn_->ForwardTrain({&z_}, y_, pool, ws);
   out.Resize(y_.shape());
   const double s = output_quantizer().Scale();
-  const auto [lo, hi] = OutputRange();
+  const std::pair<double, double> range = OutputRange();
+  const double lo = range.first, hi = range.second;  // plain variables: lambdas capture them (clang 14)
   const float* y = y_.data();
   float* dst = out.data();
   pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
@@ -361,7 +363,8 @@ void QatMvm::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD
   for (int64_t i = 0; i < x.size(); ++i) xc[i] = std::round(x[i] / s_in);
   const TensorD acc = Conv2dReference(xc, conv_.weight().Cast<double>(), TensorD(), config_.conv.stride, config_.conv.padding);
   const ActQuantizer& q = output_quantizer();
-  const auto [lo, hi] = OutputRange();
+  const std::pair<double, double> range = OutputRange();
+  const double lo = range.first, hi = range.second;  // plain variables: lambdas capture them (clang 14)
   const int64_t N = acc.dim(0), O = acc.dim(1), P = acc.size() / (N * O);
   out = config_.linear ? TensorD({N, O}) : TensorD(acc.shape());
   for (int64_t n = 0; n < N; ++n)

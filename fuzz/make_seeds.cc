@@ -1,0 +1,50 @@
+// make_seeds DIR — the fuzzers' seed corpora, written with the library's own writers (as the tests make
+// their inputs): DIR/<fuzzer>/seed_*. JSON configs come from the repository (scripts/fuzz.sh copies them).
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "data/tar_gz.h"
+#include "experiments/calibration_file.h"
+#include "nets/checkpoint.h"
+#include "nets/init.h"
+#include "nets/quant_test_util.h"
+#include "nets/quantized_checkpoint.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: make_seeds DIR\n";
+    return 2;
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = argv[1];
+  for (const char* f : {"float_model", "quantized_model", "calibration", "cifar10", "tar_gz"}) fs::create_directories(dir / f);
+  using cimsim::ModelSpec, cimsim::Network, cimsim::QuantizedModel, cimsim::ChipCalibrationFile, cimsim::LayerCalibration;
+  namespace ct = cimsim::testing;
+  const ModelSpec spec = ct::SpecFor("resnet", 8, 'A');
+  Network net = cimsim::BuildNetwork(spec);
+  cimsim::InitializeKaiming(net, 1);
+  cimsim::SaveModel((dir / "float_model" / "seed_resnet8.h5").string(), spec, net);
+  const QuantizedModel q = ct::QuantizedRandomNet(spec, net, ct::Uniform(net, 4, 4), 3);
+  cimsim::SaveQuantizedModel(q, (dir / "quantized_model" / "seed_resnet8_w4a4.h5").string(), {});
+  ChipCalibrationFile cal;
+  cal.qmodel = "q.h5";
+  cal.xbar_config = "{}";
+  cal.calibration_config = "{}";
+  LayerCalibration layer;
+  layer.layer = "conv1";
+  layer.corrections.assign(4, {1.0, 0.0});
+  cal.layers[0] = layer;
+  cal.shapes[0] = {1, 2, 2};
+  cimsim::SaveChipCalibration((dir / "calibration" / "seed.h5").string(), cal);
+  std::string records;
+  for (int i = 0; i < 3; ++i) {
+    records.push_back(static_cast<char>(i));
+    records.append(3072, static_cast<char>(40 * i));
+  }
+  std::ofstream(dir / "cifar10" / "seed_3.bin", std::ios::binary) << records;
+  cimsim::WriteTarGz((dir / "tar_gz" / "seed.tar.gz").string(),
+             {{"cifar-10-batches-bin/test_batch.bin", records}, {"cifar-10-batches-bin/readme.html", "hello"}});
+  return 0;
+}
