@@ -22,12 +22,15 @@ int main(int argc, char** argv) {
   for (const char* f : {"float_model", "quantized_model", "calibration", "cifar10", "tar_gz"}) fs::create_directories(dir / f);
   using cimsim::ModelSpec, cimsim::Network, cimsim::QuantizedModel, cimsim::ChipCalibrationFile, cimsim::LayerCalibration;
   namespace ct = cimsim::testing;
-  const ModelSpec spec = ct::SpecFor("resnet", 8, 'A');
-  Network net = cimsim::BuildNetwork(spec);
-  cimsim::InitializeKaiming(net, 1);
-  cimsim::SaveModel((dir / "float_model" / "seed_resnet8.h5").string(), spec, net);
-  const QuantizedModel q = ct::QuantizedRandomNet(spec, net, ct::Uniform(net, 4, 4), 3);
-  cimsim::SaveQuantizedModel(q, (dir / "quantized_model" / "seed_resnet8_w4a4.h5").string(), {});
+  // A ResNet-8 (option A shortcuts, adds) and a small VGG (max pooling), float and W4A4.
+  for (const auto& [name, spec] : {std::pair{std::string("resnet8"), ct::SpecFor("resnet", 8, 'A')},
+                                   std::pair{std::string("vgg"), ct::SpecFor("vgg", 0, 'A')}}) {
+    Network net = cimsim::BuildNetwork(spec);
+    cimsim::InitializeKaiming(net, 1);
+    cimsim::SaveModel((dir / "float_model" / ("seed_" + name + ".h5")).string(), spec, net);
+    const QuantizedModel q = ct::QuantizedRandomNet(spec, net, ct::Uniform(net, 4, 4), 3);
+    cimsim::SaveQuantizedModel(q, (dir / "quantized_model" / ("seed_" + name + "_w4a4.h5")).string(), {});
+  }
   ChipCalibrationFile cal;
   cal.qmodel = "q.h5";
   cal.xbar_config = "{}";

@@ -20,6 +20,7 @@ scripts/build.sh asan
 #    LifetimeCliTest.PointsPerTime…, ExperimentCliTest.SigtermThenResume…, TrainCliTest.FromScratch… and
 #    ShardCliTest.FourShardsTogether…; the excluded scenarios' figures are checked in the release pass.
 #  The SIMD variants test is skipped there: the ASan build is one -march=native program.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2 \
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../scripts/lsan_suppressions.txt" \
+  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2 \
   -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20|LifetimeCliTest\.ReprogramsWithATinyThreshold|LifetimeCliTest\.AResumedRunEqualsAnUninterruptedOne|TrainCliTest\.SigtermThenResume|ShardCliTest\.KilledShards|ShardCliTest\.SlurmArrayScript|ShardCliTest\.LifetimeRunsShardBySweepPoint)')
 scripts/fuzz.sh 15
