@@ -57,9 +57,12 @@ std::vector<Field<DeviceParams>> DeviceFields() {
 
   std::vector<Field<P>> f = {
       preset,
-      NumberField<P>("g_min", [](auto& p) -> auto& { return p.g_min; }, AtLeast(0), "µS",
+      // Conductances are bounded (1 S = 10^6 µS, far above any memory device) so that no arithmetic on
+      // them overflows.
+      NumberField<P>("g_min", [](auto& p) -> auto& { return p.g_min; }, WithText(Closed(0, 1e6), "0..1e6 µS"), "µS",
                      "lower end of the target range, < g_max"),
-      NumberField<P>("g_max", [](auto& p) -> auto& { return p.g_max; }, Above(0), "µS", "upper end of the target range"),
+      NumberField<P>("g_max", [](auto& p) -> auto& { return p.g_max; }, WithText(Closed(1e-6, 1e6), "1e-6..1e6 µS"), "µS",
+                     "upper end of the target range"),
       levels,
       // Programming noise.
       KindField<ProgrammingNoiseKind>(prog, programming, 4, "σ_prog(g_target) of the Gaussian programming error"),
@@ -85,11 +88,13 @@ std::vector<Field<DeviceParams>> DeviceFields() {
          prog, {"polynomial"}),
       // Read noise.
       KindField<ReadNoiseKind>(read, read_noise, 4, "σ of one read at time t after programming"),
-      Required(Of(NumberField<P>("read_noise.sigma", [](auto& p) -> auto& { return p.read.sigma; }, AtLeast(0), "µS",
+      Required(Of(NumberField<P>("read_noise.sigma", [](auto& p) -> auto& { return p.read.sigma; },
+                                 WithText(Closed(0, 1e6), "0..1e6 µS"), "µS",
                                  "σ"),
                   read, {"constant"}),
                "σ in µS"),
-      Required(Of(NumberField<P>("read_noise.relative", [](auto& p) -> auto& { return p.read.relative; }, AtLeast(0),
+      Required(Of(NumberField<P>("read_noise.relative", [](auto& p) -> auto& { return p.read.relative; },
+                                 WithText(Closed(0, 1e3), "0..1000 (relative)"),
                                  "relative", "σ = relative·|g|"),
                   read, {"proportional"}),
                "σ / |g|"),

@@ -118,9 +118,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadParams{"g_min equal g_max", [](DeviceParams& p) { p.g_min = 25; },
                   "xbar.json: device.g_min: 25 must be < device.g_max (25)"},
         BadParams{"negative g_min", [](DeviceParams& p) { p.g_min = -1; },
-                  "xbar.json: device.g_min: -1 is out of range; allowed >= 0"},
+                  "xbar.json: device.g_min: -1 is out of range; allowed 0..1e6 µS"},
         BadParams{"nan g_max", [](DeviceParams& p) { p.g_max = kNan; },
-                  "xbar.json: device.g_max: nan is out of range; allowed > 0"},
+                  "xbar.json: device.g_max: nan is out of range; allowed 1e-6..1e6 µS"},
+        BadParams{"huge g_max", [](DeviceParams& p) { p.g_max = 1e300; },
+                  "xbar.json: device.g_max: 1e+300 is out of range; allowed 1e-6..1e6 µS"},
         BadParams{"one level", [](DeviceParams& p) { p.levels = 1; },
                   "xbar.json: device.levels: 1 is out of range; allowed 0 (continuous) or 2..65536"},
         BadParams{"too many levels", [](DeviceParams& p) { p.levels = 65537; },
@@ -166,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(
                     p.read.kind = ReadNoiseKind::kConstant;
                     p.read.sigma = -1;
                   },
-                  "xbar.json: device.read_noise.sigma: -1 is out of range; allowed >= 0"},
+                  "xbar.json: device.read_noise.sigma: -1 is out of range; allowed 0..1e6 µS"},
         BadParams{"zero t_read", [](DeviceParams& p) { p.read.t_read = 0; },
                   "xbar.json: device.read_noise.t_read: 0 is out of range; allowed > 0"},
         BadParams{"zero q_floor", [](DeviceParams& p) { p.read.q_floor = 0; },

@@ -90,7 +90,7 @@ TEST(CrossbarConfigJsonTest, EveryRejectionNamesThePathAndTheProblem) {
       {R"({"adc": {"range": "fixed", "fixed_range": -2}})",
        "xbar.json: crossbar.adc.fixed_range: -2 is out of range; allowed > 0 (integer units), finite"},
       {R"({"read_time": "1h"})", "xbar.json: crossbar.read_time: expected a number, got \"1h\""},
-      {R"({"read_time": -1})", "xbar.json: crossbar.read_time: -1 is out of range; allowed >= 0 seconds, finite"},
+      {R"({"read_time": -1})", "xbar.json: crossbar.read_time: -1 is out of range; allowed 0..1e12 seconds (30,000 years)"},
       {R"({"read_noise": 1})", "xbar.json: crossbar.read_noise: expected true or false, got 1"},
       {R"({"periphery": {"gain": 0.05}})",
        "xbar.json: crossbar.periphery.gain: unknown key; allowed: gain_sigma, offset_sigma"},

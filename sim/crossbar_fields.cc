@@ -34,7 +34,7 @@ std::vector<Field<CrossbarParams>> CrossbarFields() {
                     range, {"fixed"}),
                "the full scale in integer units"),
       NumberField<P>("read_time", [](auto& p) -> auto& { return p.read_time; },
-                     WithText(AtLeast(0), ">= 0 seconds, finite"), "s",
+                     WithText(Closed(0, 1e12), "0..1e12 seconds (30,000 years)"), "s",
                      "time after programming at which drift and read noise are evaluated"),
       BoolField<P>("read_noise", [](auto& p) -> auto& { return p.read_noise; }, "false turns the device's read noise off"),
       NumberField<P>("periphery.gain_sigma", [](auto& p) -> auto& { return p.periphery.gain_sigma; },

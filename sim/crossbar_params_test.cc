@@ -68,7 +68,7 @@ TEST(CrossbarParamsTest, EveryRangeIsEnforcedWithFieldValueAndRange) {
          p.adc.fixed_range = nan;
        },
        "crossbar.adc.fixed_range: nan is out of range"},
-      {[](CrossbarParams& p) { p.read_time = -1; }, "crossbar.read_time: -1 is out of range; allowed >= 0 seconds, finite"},
+      {[](CrossbarParams& p) { p.read_time = -1; }, "crossbar.read_time: -1 is out of range; allowed 0..1e12 seconds (30,000 years)"},
       {[](CrossbarParams& p) { p.read_time = std::numeric_limits<double>::infinity(); },
        "crossbar.read_time: inf is out of range"},
       {[](CrossbarParams& p) { p.periphery.gain_sigma = -0.01; },

@@ -365,6 +365,17 @@ TEST_F(HostileInputCliTest, EveryCommandRefusesBadOptionValuesAndStrayArguments)
       {"data unknown", "data unpack", {"unpack"}},
       {"fetch sha", "data fetch --url http://127.0.0.1:9/x --sha256 xyz --out " + Path("fetch"), {"--sha256"}},
       {"fetch scheme", "data fetch --url ftp://x/y --sha256 " + std::string(64, 'a') + " --out " + Path("fetch"), {"url"}},
+      // Magnitudes that would overflow the crossbar's arithmetic.
+      {"huge g_max", infer + " --crossbar " + Config("c1.json", R"({"device": {"preset": "pcm", "g_max": 1e300}})"),
+       {"c1.json", "g_max", "1e+300"}},
+      {"huge read sigma", infer + " --crossbar " +
+           Config("c2.json", R"({"device": {"preset": "rram", "read_noise": {"kind": "constant", "sigma": 1e300}}})"),
+       {"c2.json", "read_noise.sigma"}},
+      {"huge relative noise", infer + " --crossbar " +
+           Config("c3.json", R"({"device": {"preset": "rram", "read_noise": {"kind": "proportional", "relative": 1e300}}})"),
+       {"c3.json", "read_noise.relative"}},
+      {"huge read time", infer + " --crossbar " + Config("c4.json", R"({"device": {"preset": "pcm"}, "crossbar": {"read_time": 1e300}})"),
+       {"c4.json", "read_time"}},
   };
   for (const BadCase& c : cases) Check(c);
   // Stray words and unknown options, for every command.
