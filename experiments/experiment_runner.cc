@@ -83,8 +83,9 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
     if (!fs::exists(file)) continue;
     any_existing = true;
     if (!o.resume) break;
-    if (!IntactOrSetAside(file, f.key, o.out_dir)) continue;
-    done[p] = ReadPointSummary(file, f.key);
+    const std::optional<PointSummary> s = ReadIntactPointSummary(file, f.key, o.out_dir);
+    if (!s) continue;
+    done[p] = *s;
     finished[p] = true;
   }
   if (any_existing && !o.resume)
@@ -142,8 +143,10 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
     try {
       for (int64_t k = 0; k < c.instances; ++k) {
         const std::string unit = UnitFileName(o.out_dir, static_cast<int64_t>(p), k, f.total, c.instances);
-        units.push_back(o.resume && fs::exists(unit) && IntactOrSetAside(unit, f.key, o.out_dir) ? ReadUnitFile(unit, f.key, static_cast<int64_t>(p), k, f.total)
-                                                     : RunInstance(ctx, points[p], plans[p], k));
+        std::optional<PointData> kept;
+        if (o.resume && fs::exists(unit))
+          kept = ReadIntactUnitFile(unit, f.key, static_cast<int64_t>(p), k, f.total, o.out_dir);
+        units.push_back(kept ? std::move(*kept) : RunInstance(ctx, points[p], plans[p], k));
       }
     } catch (const Interrupted&) {
       tables.Finish();

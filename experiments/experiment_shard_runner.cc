@@ -47,13 +47,13 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
     if (lifetime) {
       for (int64_t r = u * per_point; r < (u + 1) * per_point; ++r) {
         const std::string file = PointFileName(o.out_dir, r, f.total);
-        if (!fs::exists(file) || !IntactOrSetAside(file, f.key, o.out_dir)) return false;
+        if (!fs::exists(file) || !ReadIntactPointSummary(file, f.key, o.out_dir)) return false;
       }
       return true;
     }
     const int64_t p = u / c.instances, k = u % c.instances;
     for (const std::string& file : {PointFileName(o.out_dir, p, f.total), UnitFileName(o.out_dir, p, k, f.total, c.instances)})
-      if (fs::exists(file) && IntactOrSetAside(file, f.key, o.out_dir)) return true;
+      if (fs::exists(file) && ReadIntactPointSummary(file, f.key, o.out_dir)) return true;
     return false;
   };
   ShardOutcome out;
@@ -146,8 +146,9 @@ MergeOutcome MergeExperiment(const std::string& dir, const Provenance* provenanc
   for (size_t p = 0; p < total; ++p) {
     const int64_t pi = static_cast<int64_t>(p);
     const std::string point_file = PointFileName(dir, pi, f.total);
-    if (fs::exists(point_file) && IntactOrSetAside(point_file, f.key, dir)) {
-      out.points[p] = ReadPointSummary(point_file, f.key);
+    if (const std::optional<PointSummary> s = fs::exists(point_file) ? ReadIntactPointSummary(point_file, f.key, dir)
+                                                                      : std::nullopt) {
+      out.points[p] = *s;
       finished[p] = true;
       continue;
     }
@@ -158,11 +159,13 @@ MergeOutcome MergeExperiment(const std::string& dir, const Provenance* provenanc
     std::vector<PointData> units;
     for (int64_t k = 0; k < c.instances; ++k) {
       const std::string unit = UnitFileName(dir, pi, k, f.total, c.instances);
-      if (!fs::exists(unit) || !IntactOrSetAside(unit, f.key, dir)) {
+      std::optional<PointData> kept;
+      if (fs::exists(unit)) kept = ReadIntactUnitFile(unit, f.key, pi, k, f.total, dir);
+      if (!kept) {
         ++out.missing_units;
         continue;
       }
-      units.push_back(ReadUnitFile(unit, f.key, pi, k, f.total));
+      units.push_back(std::move(*kept));
     }
     if (static_cast<int64_t>(units.size()) != c.instances) {
       ++out.missing_points;

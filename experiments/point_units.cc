@@ -118,6 +118,16 @@ PointData ReadUnitFile(const std::string& path, const std::string& config_key, i
   return u;
 }
 
+std::optional<PointData> ReadIntactUnitFile(const std::string& path, const std::string& config_key, int64_t point,
+                                            int64_t instance, int64_t points_total, const std::string& dir) {
+  try {
+    return ReadUnitFile(path, config_key, point, instance, points_total);
+  } catch (const DamagedPointFile& e) {
+    SetAsideDamaged(path, dir, e);
+    return std::nullopt;
+  }
+}
+
 PointData MergeInstances(const std::vector<PointData>& units) {
   if (units.empty()) throw std::invalid_argument("MergeInstances: no units");
   PointData out;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ void WriteUnitFile(const std::string& path, const PointData& unit, int64_t insta
 // config (config_key), of point `point` and instance `instance`, or a dataset is missing or malformed.
 PointData ReadUnitFile(const std::string& path, const std::string& config_key, int64_t point, int64_t instance,
                        int64_t points_total);
+// ReadUnitFile, or nullopt when the file is damaged (its checksum fails): it is then set aside
+// (SetAsideDamaged, experiments/results_file.h) so that the unit is computed again.
+std::optional<PointData> ReadIntactUnitFile(const std::string& path, const std::string& config_key, int64_t point,
+                                            int64_t instance, int64_t points_total, const std::string& dir);
 
 // units[k] is instance k (one instance each, same point). std::invalid_argument when empty or when
 // a unit holds other than one instance or another point.

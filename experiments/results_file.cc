@@ -4,7 +4,6 @@
 #include <iostream>
 #include <optional>
 
-
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/h5_file.h"
@@ -120,19 +119,23 @@ PointSummary SummaryFromJson(const json& j) {
   return s;
 }
 
-bool IntactOrSetAside(const std::string& path, const std::string& config_key, const std::string& dir) {
+void SetAsideDamaged(const std::string& path, const std::string& dir, const DamagedPointFile& why) {
+  const std::filesystem::path aside = std::filesystem::path(dir) / "damaged";
+  std::filesystem::create_directories(aside);
+  std::filesystem::path target = aside / std::filesystem::path(path).filename();
+  for (int n = 1; std::filesystem::exists(target); ++n)
+    target = aside / (std::filesystem::path(path).filename().string() + "." + std::to_string(n));
+  std::filesystem::rename(path, target);
+  std::cerr << "cimsim: note: " << why.what() << "; moved to " << target.string() << " and computed again\n";
+}
+
+std::optional<PointSummary> ReadIntactPointSummary(const std::string& path, const std::string& config_key,
+                                                   const std::string& dir) {
   try {
-    ReadPointSummary(path, config_key);
-    return true;
+    return ReadPointSummary(path, config_key);
   } catch (const DamagedPointFile& e) {
-    const std::filesystem::path aside = std::filesystem::path(dir) / "damaged";
-    std::filesystem::create_directories(aside);
-    std::filesystem::path target = aside / std::filesystem::path(path).filename();
-    for (int n = 1; std::filesystem::exists(target); ++n)
-      target = aside / (std::filesystem::path(path).filename().string() + "." + std::to_string(n));
-    std::filesystem::rename(path, target);
-    std::cerr << "cimsim: note: " << e.what() << "; moved to " << target.string() << " and computed again\n";
-    return false;
+    SetAsideDamaged(path, dir, e);
+    return std::nullopt;
   }
 }
 

@@ -61,10 +61,13 @@ struct DamagedPointFile : InputError {
 // The point's summary, after verifying the file's content checksum (DamagedPointFile otherwise);
 // InputError when the file was written by another config (config_key differs).
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
-// For --resume and merge: true when the file is intact (ReadPointSummary succeeds; another config's
-// file still throws InputError); a damaged file is moved to dir/damaged/ (named in a note on stderr) and
-// false returned, so that its point or unit is computed again.
-bool IntactOrSetAside(const std::string& path, const std::string& config_key, const std::string& dir);
+// For --resume and merge: moves the damaged file `path` to dir/damaged/ (never over another file there),
+// naming it and `why` in a note on stderr, so that its point or unit is computed again.
+void SetAsideDamaged(const std::string& path, const std::string& dir, const DamagedPointFile& why);
+// ReadPointSummary, or nullopt for a damaged file, which is set aside (SetAsideDamaged); another
+// config's file still throws InputError. The file is read (and its checksum verified) once.
+std::optional<PointSummary> ReadIntactPointSummary(const std::string& path, const std::string& config_key,
+                                                   const std::string& dir);
 // results.h5 from the finished point files (in index order). lifetime_json: the resolved "lifetime" config,
 // written as the root attribute `lifetime` when not empty.
 // With `provenance`, group /provenance records who wrote the file (common/provenance.h).
