@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/fnv1a.h"
 #include "common/h5_file.h"
 #include "common/h5_handle.h"
 
@@ -18,28 +19,21 @@ using Handle = H5Handle;
 
 constexpr const char* kChecksumAttribute = "content_checksum";
 
-// 64-bit FNV-1a, fed incrementally. Each field is prefixed by its length, so that no two different
-// sequences of fields feed the same bytes.
-class Fnv1a {
+// The file's fields fed to a 64-bit FNV-1a (common/fnv1a.h), each as tag, length, bytes, so that no two
+// different sequences of fields feed the same bytes.
+class FieldHash {
  public:
-  void Bytes(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) {
-      h_ ^= p[i];
-      h_ *= 0x100000001b3ULL;
-    }
-  }
   void Field(std::string_view tag, const void* data, size_t n) {
-    Bytes(tag.data(), tag.size());
+    h_.Bytes(tag.data(), tag.size());
     const uint64_t len = n;
-    Bytes(&len, sizeof len);
-    Bytes(data, n);
+    h_.Bytes(&len, sizeof len);
+    h_.Bytes(data, n);
   }
   void Text(std::string_view tag, std::string_view s) { Field(tag, s.data(), s.size()); }
-  uint64_t value() const { return h_; }
+  uint64_t value() const { return h_.value(); }
 
  private:
-  uint64_t h_ = 0xcbf29ce484222325ULL;
+  Fnv1a h_;
 };
 
 herr_t CollectLink(hid_t, const char* name, const H5L_info_t*, void* out) {
@@ -64,7 +58,7 @@ uint64_t H5File::ContentChecksum() const {
   std::vector<std::string> objects = {"/"};
   if (H5Lvisit(id_, H5_INDEX_NAME, H5_ITER_INC, CollectLink, &objects) < 0) Fail("cannot list the file's objects");
   std::sort(objects.begin(), objects.end());
-  Fnv1a h;
+  FieldHash h;
   for (const std::string& path : objects) {
     Handle object(H5Oopen(id_, path.c_str(), H5P_DEFAULT), H5Oclose);
     if (!object.ok()) Fail("cannot open " + path);

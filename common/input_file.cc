@@ -1,37 +1,31 @@
 #include "common/input_file.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "common/error.h"
 
 namespace cimsim {
-namespace {
 
-const char* KindOf(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
+std::string_view FileTypeName(std::filesystem::file_type type) {
+  switch (type) {
+    case std::filesystem::file_type::directory: return "a directory";
+    case std::filesystem::file_type::fifo: return "a FIFO (named pipe)";
+    case std::filesystem::file_type::character: return "a character device";
+    case std::filesystem::file_type::block: return "a block device";
+    case std::filesystem::file_type::socket: return "a socket";
+    default: return "not a regular file";
+  }
 }
-
-}  // namespace
 
 uint64_t RequireRegularFile(const std::string& path, const std::string& what) {
   if (path.empty()) throw InputError("an empty path was given for the " + what);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) throw InputError(path + ": " + what + " not found");
-    throw InputError(path + ": cannot access the " + what + ": " + std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode))
-    throw InputError(path + ": is " + KindOf(st.st_mode) + "; expected the " + what + " (a regular file)");
-  return static_cast<uint64_t>(st.st_size);
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);  // stat(2): never blocks
+  if (st.type() == std::filesystem::file_type::not_found) throw InputError(path + ": " + what + " not found");
+  if (ec) throw InputError(path + ": cannot access the " + what + ": " + ec.message());
+  if (!std::filesystem::is_regular_file(st))
+    throw InputError(path + ": is " + std::string(FileTypeName(st.type())) + "; expected the " + what + " (a regular file)");
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw InputError(path + ": cannot access the " + what + ": " + ec.message());
+  return static_cast<uint64_t>(bytes);
 }
 
 }  // namespace cimsim

@@ -134,13 +134,7 @@ MvmCoreFactory CalibratedChipCoreFactory(const XbarConfig& config, const ChipCal
   return [plain, layers, where](const QNode& node, int index) {
     std::unique_ptr<MvmCore> core = plain(node, index);
     const auto it = layers->find(index);
-    if (it != layers->end()) {
-      if (it->second.layer != node.name)
-        throw InputError(where + ": node " + std::to_string(index) + " is '" + node.name + "' in the model but '" +
-                         it->second.layer + "' in the calibration");
-      return ApplyCalibration(it->second, *core, where);
-    }
-    return core;
+    return it != layers->end() ? ApplyCalibration(it->second, *core, where) : std::move(core);
   };
 }
 

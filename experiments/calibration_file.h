@@ -35,7 +35,7 @@ ChipCalibrationFile LoadChipCalibration(const std::string& path);
 // ChipCoreFactory(config) whose cores of calibrated layers get their corrections (and ADC ranges).
 // InputError naming `where` when the calibration belongs to another chip (its xbar_config differs from
 // `config`), a calibrated node is not a conv/linear node of `model` of the same name (checked here,
-// before any work), or a layer's sizes differ.
+// before any work), or a layer's sizes differ. The factory is for the nodes of `model`.
 MvmCoreFactory CalibratedChipCoreFactory(const XbarConfig& config, const ChipCalibrationFile& calibration,
                                          const QuantizedModel& model, const std::string& where);
 

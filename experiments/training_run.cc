@@ -151,13 +151,10 @@ BnRecalibration Recalibrate(const TrainingJob& job, ThreadPool& pool) {
   const TrainConfig& c = job.config;
   BatcherParams bp = c.batches;
   bp.shuffle = true;
-  bp.augment = c.batches.augment;
   Batcher batcher(*job.train, job.train_subset, *job.input, bp);
   batcher.StartEpoch(c.epochs);
+  // At least one batch: ValidateTrainConfig requires bn_recalibration_images >= batch_size.
   const int64_t batches = std::min(c.bn_recalibration_images / bp.batch_size, batcher.NumBatches());
-  if (batches < 1)
-    throw InputError("bn_recalibration_images: " + std::to_string(c.bn_recalibration_images) + " is fewer than one batch of " +
-                     std::to_string(bp.batch_size) + " images");
   BnRecalibration r;
   r.test_accuracy_before = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
   r.images = RecalibrateBatchNorm(*job.net, batcher, batches, pool);

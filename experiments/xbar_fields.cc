@@ -131,15 +131,6 @@ void ApplyXbarValue(const XbarSetter& s, const XbarValue& v, XbarInputs& in) {
   for (const auto& [i, value] : v.values) values[i] = value;
 }
 
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char b : bytes) {
-    h ^= b;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 uint64_t ChipId(const XbarConfig& config) { return Fnv1a64(XbarConfigToJson(config).dump()); }
 
 uint64_t ChipIdOfJson(const std::string& xbar_json) { return Fnv1a64(json::parse(xbar_json).dump()); }

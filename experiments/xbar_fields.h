@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/fnv1a.h"
 #include "common/field_table.h"
 #include "experiments/json_reader.h"
 #include "experiments/xbar_config.h"
@@ -64,7 +65,6 @@ XbarSetter ResolveXbarPath(const std::string& path);
 XbarValue XbarValueOf(const XbarSetter& s, const nlohmann::json& v);
 void ApplyXbarValue(const XbarSetter& s, const XbarValue& v, XbarInputs& in);
 
-uint64_t Fnv1a64(std::string_view bytes);
 uint64_t ChipId(const XbarConfig& config);
 // The id of a chip stored as JSON text (e.g. a calibration file's xbar_config): of its canonical form.
 uint64_t ChipIdOfJson(const std::string& xbar_json);

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <string>
 
+#include "common/error.h"
+
 namespace cimsim::fuzz {
 
 class InputFile {
@@ -32,5 +34,16 @@ class InputFile {
  private:
   std::string path_;
 };
+
+// One fuzzer input through a loader: the bytes written to `file`, `load(path)` run. InputError (the
+// loader refusing bad input) is the expected outcome; anything else reaches libFuzzer as a finding.
+template <typename Load>
+int LoadFromBytes(InputFile& file, const uint8_t* data, size_t size, Load load) {
+  try {
+    load(file.Write(data, size));
+  } catch (const InputError&) {
+  }
+  return 0;
+}
 
 }  // namespace cimsim::fuzz

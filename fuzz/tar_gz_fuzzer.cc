@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <string>
 
-#include "common/error.h"
 #include "data/tar_gz.h"
 #include "fuzz/fuzz_input_file.h"
 
@@ -15,10 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static cimsim::fuzz::InputFile file("tar.gz");
   static const std::string out = "/tmp/cimsim-fuzz-" + std::to_string(::getpid()) + ".out";
   std::filesystem::create_directories(out);
-  try {
-    cimsim::ExtractTarGz(file.Write(data, size), out);
-  } catch (const cimsim::InputError&) {
-  }
+  cimsim::fuzz::LoadFromBytes(file, data, size, [](const std::string& path) { cimsim::ExtractTarGz(path, out); });
   std::filesystem::remove_all(out);
   return 0;
 }

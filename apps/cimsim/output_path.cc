@@ -6,22 +6,12 @@
 #include <iostream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "experiments/eval_report.h"
 
 namespace cimsim::cli {
 
 namespace {
-
-const char* KindOf(std::filesystem::file_type t) {
-  switch (t) {
-    case std::filesystem::file_type::directory: return "a directory";
-    case std::filesystem::file_type::fifo: return "a FIFO (named pipe)";
-    case std::filesystem::file_type::character: return "a character device";
-    case std::filesystem::file_type::block: return "a block device";
-    case std::filesystem::file_type::socket: return "a socket";
-    default: return "not a regular file";
-  }
-}
 
 void RequireWritableDirectory(const std::string& flag, const std::string& path, const std::filesystem::path& dir) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
@@ -36,7 +26,7 @@ void CheckWritableParent(const std::string& flag, const std::string& path) {
   std::error_code ec;
   const std::filesystem::file_status st = std::filesystem::status(path, ec);
   if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
-    throw InputError(flag + " " + path + ": is " + KindOf(st.type()) + "; give the path of a new or regular file");
+    throw InputError(flag + " " + path + ": is " + std::string(FileTypeName(st.type())) + "; give the path of a new or regular file");
   const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
   if (!std::filesystem::is_directory(parent, ec))
     throw InputError(flag + " " + path + ": directory " + parent.string() + " does not exist");
@@ -50,7 +40,7 @@ void CheckOutputDirectory(const std::string& flag, const std::string& path) {
   const std::filesystem::file_status st = std::filesystem::status(p, ec);
   if (std::filesystem::exists(st)) {
     if (!std::filesystem::is_directory(st))
-      throw InputError(flag + " " + path + ": is " + KindOf(st.type()) + "; give a directory (it is created if absent)");
+      throw InputError(flag + " " + path + ": is " + std::string(FileTypeName(st.type())) + "; give a directory (it is created if absent)");
     RequireWritableDirectory(flag, path, p);
     return;
   }
