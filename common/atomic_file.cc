@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/storage_error.h"
 
 namespace cimsim {
 
@@ -18,8 +19,9 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
     out << text;
     out.close();
     if (!out) {
+      const std::string reason = StorageFailureReason();
       std::remove(temp.c_str());
-      throw InputError(path + ": write failed");
+      throw InputError(path + ": write failed" + reason);
     }
   }
   std::error_code ec;

@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 #include "common/error.h"
@@ -18,6 +19,9 @@ namespace {
 using Handle = H5Handle;
 
 constexpr const char* kChecksumAttribute = "content_checksum";
+// Who wrote the file, where and when (common/provenance.h): not content. Left out so that two runs that
+// computed the same thing carry the same checksum and h5diff --exclude-path /provenance finds them equal.
+constexpr std::string_view kProvenanceGroup = "/provenance";
 
 // The file's fields fed to a 64-bit FNV-1a (common/fnv1a.h), each as tag, length, bytes, so that no two
 // different sequences of fields feed the same bytes.
@@ -46,6 +50,35 @@ herr_t CollectAttribute(hid_t, const char* name, const H5A_info_t*, void* out) {
   return 0;
 }
 
+// Every value of a string attribute of any shape (variable-length or fixed-size; e.g. the
+// DIMENSION_LABELS array of a dimension-scaled dataset), in storage order; at most kMaxAttributeBytes.
+std::vector<std::string> StringValues(const Handle& attr, const Handle& type, const std::function<void(const std::string&)>& fail) {
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  const size_t size = H5Tget_size(type.get());
+  const bool variable = H5Tis_variable_str(type.get()) > 0;
+  const uint64_t bytes = static_cast<uint64_t>(std::max<hssize_t>(n, 0)) * (variable ? sizeof(char*) : size);
+  if (n < 0 || bytes > kMaxAttributeBytes) fail("declares " + std::to_string(n) + " strings of " + std::to_string(size) + " bytes");
+  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), variable ? H5T_VARIABLE : size);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  std::vector<std::string> out;
+  if (variable) {
+    std::vector<char*> values(static_cast<size_t>(n), nullptr);
+    if (H5Aread(attr.get(), mem.get(), values.data()) < 0) fail("cannot be read");
+    for (char* v : values) out.emplace_back(v != nullptr ? v : "");
+    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+  } else {
+    std::vector<char> raw(static_cast<size_t>(bytes));
+    if (n > 0 && H5Aread(attr.get(), mem.get(), raw.data()) < 0) fail("cannot be read");
+    for (hssize_t i = 0; i < n; ++i) {
+      const char* v = raw.data() + static_cast<size_t>(i) * size;
+      out.emplace_back(v, std::find(v, v + size, '\0'));
+    }
+  }
+  return out;
+}
+
 std::string Hex(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
@@ -60,6 +93,7 @@ uint64_t H5File::ContentChecksum() const {
   std::sort(objects.begin(), objects.end());
   FieldHash h;
   for (const std::string& path : objects) {
+    if (path == kProvenanceGroup) continue;
     Handle object(H5Oopen(id_, path.c_str(), H5P_DEFAULT), H5Oclose);
     if (!object.ok()) Fail("cannot open " + path);
     const bool dataset = H5Iget_type(object.get()) == H5I_DATASET;
@@ -76,7 +110,8 @@ uint64_t H5File::ContentChecksum() const {
       Handle type(H5Aget_type(attr.get()), H5Tclose);
       const H5T_class_t cls = H5Tget_class(type.get());
       if (cls == H5T_STRING) {
-        h.Text("s", ReadStringAttribute(path, name));
+        for (const std::string& s : StringValues(attr, type, [&](const std::string& what) { Fail("attribute '" + name + "' on " + path + " " + what); }))
+          h.Text("s", s);
       } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
         const std::vector<double> v = ReadDoubleArrayAttribute(path, name);
         h.Field("n", v.data(), v.size() * sizeof(double));
@@ -112,11 +147,14 @@ uint64_t H5File::ContentChecksum() const {
 
 void H5File::WriteContentChecksum() { WriteStringAttribute("/", kChecksumAttribute, Hex(ContentChecksum())); }
 
-void H5File::VerifyContentChecksum() const {
-  if (!HasAttribute("/", kChecksumAttribute))
-    Fail("no content_checksum attribute (written by an older cimsim, or damaged)");
+bool H5File::HasContentChecksum() const { return HasAttribute("/", kChecksumAttribute); }
+
+void H5File::VerifyContentChecksum() const { CompareContentChecksum(ContentChecksum()); }
+
+void H5File::CompareContentChecksum(uint64_t computed) const {
+  if (!HasContentChecksum()) Fail("no content_checksum attribute (written by an older cimsim, or damaged)");
   const std::string stored = ReadStringAttribute("/", kChecksumAttribute);
-  const std::string now = Hex(ContentChecksum());
+  const std::string now = Hex(computed);
   if (stored != now)
     Fail("content checksum " + now + " differs from the stored " + stored + ": the file was damaged or edited after it was written");
 }

@@ -11,6 +11,8 @@
 
 #include "common/error.h"
 #include "common/input_file.h"
+#include "common/isolated_run.h"
+#include "common/storage_error.h"
 #include "common/h5_handle.h"
 
 namespace cimsim {
@@ -35,9 +37,19 @@ H5File::~H5File() {
   if (!temp_path_.empty()) std::remove(temp_path_.c_str());
 }
 
-void H5File::Fail(const std::string& what) const { throw InputError(path_ + ": " + what); }
+void H5File::Fail(const std::string& what) const {
+  throw InputError(path_ + ": " + what + (temp_path_.empty() ? std::string() : StorageFailureReason()));
+}
 
 H5File H5File::OpenRead(const std::string& path) {
+  SilenceHdf5Errors();
+  RequireRegularFile(path, "HDF5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
+  RunIsolated(path, [&path] { OpenReadInProcess(path).ReadEveryObject(); });
+  return OpenReadInProcess(path);
+}
+
+H5File H5File::OpenReadInProcess(const std::string& path) {
   SilenceHdf5Errors();
   RequireRegularFile(path, "HDF5 file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
@@ -56,6 +68,7 @@ H5File H5File::CreateAtomic(const std::string& path) {
 
 void H5File::Commit() {
   if (temp_path_.empty()) return;
+  WriteContentChecksum();
   if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(id_) < 0) {
     id_ = -1;
     Fail("failed to write");

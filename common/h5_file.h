@@ -1,6 +1,9 @@
 // h5_file.h — a small RAII layer over the HDF5 C API, with errors that name file and object.
 //
-// Reading: H5File::OpenRead(path) checks that the file exists and is HDF5 (InputError otherwise).
+// Reading: H5File::OpenRead(path) checks that the file exists and is HDF5 (InputError otherwise), then
+// reads every object of it once in a child process with a deadline (common/isolated_run.h,
+// ReadEveryObject below): a damaged file on which libhdf5 itself crashes or hangs becomes one
+// InputError naming the file, and only a file the library read through whole is opened here.
 // Writing: H5File::CreateAtomic(path) writes into "<path>.partial.<pid>" and Commit() renames it over
 // `path`, so an existing file is never left half-written; an uncommitted file is removed. The process
 // id keeps two processes that write the same path at once (e.g. two merges of one sharded run) out of
@@ -43,6 +46,8 @@ struct H5Array {
 class H5File {
  public:
   static H5File OpenRead(const std::string& path);
+  // OpenRead without the isolated first read: for files this process wrote itself and tests.
+  static H5File OpenReadInProcess(const std::string& path);
   static H5File CreateAtomic(const std::string& path);
   ~H5File();
   H5File(H5File&& other) noexcept;
@@ -77,8 +82,11 @@ class H5File {
   void WriteInt16Array(const std::string& path, const std::vector<int64_t>& shape, const int16_t* data);
   void WriteDoubleArray(const std::string& path, const std::vector<int64_t>& shape, const double* data);
   // Tables and self-describing arrays (h5_table.cc), for readers such as h5py, pandas and netCDF tools:
-  // a 1-D dataset of variable-length UTF-8 strings;
+  // a 1-D dataset of variable-length UTF-8 strings (also what holds a text beyond the 64 KiB an
+  // attribute may have in the HDF5 format cimsim writes: attributes live in the object header);
   void WriteStringArray(const std::string& path, const std::vector<std::string>& values);
+  // its values (any 1-D string dataset, variable-length or fixed-size; at most kMaxAttributeBytes).
+  std::vector<std::string> ReadStringArray(const std::string& path) const;
   // makes dataset `scale` an HDF5 dimension scale (H5DS) named `name`, once, and attaches it to
   // dimension `dim` of `dataset`, which it also labels `name` (h5py: dataset.dims[dim][0], .label);
   void AttachScale(const std::string& dataset, const std::string& scale, const std::string& name, int dim);
@@ -100,17 +108,28 @@ class H5File {
 
   // A 64-bit FNV-1a checksum of the file's content: every group and dataset (sorted by path), every
   // attribute (name and value), every numeric dataset's shape and values (as float64), fixed-size
-  // string/compound datasets' bytes; root attribute "content_checksum" itself excluded. It detects a
+  // string/compound datasets' bytes; root attribute "content_checksum" itself and the /provenance
+  // group's attributes (who, where, when: not content) excluded. It detects a
   // damaged or edited file (a flipped byte in data or attributes), not a deliberate forgery.
   uint64_t ContentChecksum() const;
-  // Stores it as root attribute "content_checksum" (16 hex digits); call after the last write, before Commit.
+  // Stores it as root attribute "content_checksum" (16 hex digits). Commit() calls it: every file cimsim
+  // writes carries its checksum (models, quantized models, calibrations, checkpoints, point files,
+  // results.h5).
   void WriteContentChecksum();
+  bool HasContentChecksum() const;
   // Throws InputError "<path>: content checksum ... differs ..." (or: no checksum attribute).
   void VerifyContentChecksum() const;
+  // Reads every group, dataset and attribute (h5_probe.cc): ContentChecksum's traversal, plus the
+  // variable-length and compound datasets it hashes by class only (read in their native types and
+  // reclaimed); then, when the file has a content_checksum, verifies it. What OpenRead's child process
+  // does: a cimsim-written file that was damaged or edited is refused by every reader, while files
+  // from other tools (h5py, converters) carry none and are read as they are.
+  void ReadEveryObject() const;
 
  private:
   H5File(hid_t id, std::string path, std::string temp_path);
   [[noreturn]] void Fail(const std::string& what) const;
+  void CompareContentChecksum(uint64_t computed) const;
   hid_t id_;
   std::string path_;       // the name the user sees
   std::string temp_path_;  // non-empty for uncommitted writers

@@ -2,6 +2,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/h5_file.h"
@@ -42,6 +43,42 @@ void H5File::WriteStringArray(const std::string& path, const std::vector<std::st
   for (const std::string& v : values) text.push_back(v.c_str());
   if (n > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()) < 0)
     Fail("cannot write dataset " + path);
+}
+
+std::vector<std::string> H5File::ReadStringArray(const std::string& path) const {
+  if (!Exists(path)) Fail("missing dataset " + path);
+  Id ds(H5Dopen2(id_, path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) Fail("cannot open dataset " + path);
+  Id type(H5Dget_type(ds.get()), H5Tclose);
+  Id space(H5Dget_space(ds.get()), H5Sclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_ndims(space.get()) != 1)
+    Fail("dataset " + path + " is not a 1-D array of strings");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  const bool variable = H5Tis_variable_str(type.get()) > 0;
+  const size_t size = variable ? sizeof(char*) : H5Tget_size(type.get());
+  if (n < 0 || static_cast<uint64_t>(n) * size > kMaxAttributeBytes)
+    Fail("dataset " + path + " declares " + std::to_string(n) + " strings, beyond the limits (damaged file?)");
+  Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), variable ? H5T_VARIABLE : size);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  if (variable) {
+    std::vector<char*> values(static_cast<size_t>(n), nullptr);
+    if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+      Fail("cannot read dataset " + path + " (corrupt or truncated file?)");
+    for (char* v : values) out.emplace_back(v != nullptr ? v : "");
+    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+  } else {
+    std::vector<char> raw(static_cast<size_t>(n) * size);
+    if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
+      Fail("cannot read dataset " + path + " (corrupt or truncated file?)");
+    for (hssize_t i = 0; i < n; ++i) {
+      const char* v = raw.data() + static_cast<size_t>(i) * size;
+      out.emplace_back(v, std::find(v, v + size, '\0'));
+    }
+  }
+  return out;
 }
 
 void H5File::AttachScale(const std::string& dataset, const std::string& scale, const std::string& name, int dim) {

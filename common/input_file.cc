@@ -11,7 +11,9 @@ std::string_view FileTypeName(std::filesystem::file_type type) {
     case std::filesystem::file_type::character: return "a character device";
     case std::filesystem::file_type::block: return "a block device";
     case std::filesystem::file_type::socket: return "a socket";
-    default: return "not a regular file";
+    case std::filesystem::file_type::regular: return "a regular file";
+    case std::filesystem::file_type::not_found: return "absent";
+    default: return "of an unknown file type";
   }
 }
 

@@ -1,5 +1,6 @@
 #include "data/cifar10.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -44,19 +45,19 @@ int64_t CheckedFileSize(const std::string& file) {
   return static_cast<int64_t>(size);
 }
 
-// Appends the records of `file` (size already checked) to *set: one read of the whole file, then
-// label/pixel split and label validation.
-void AppendFile(const std::string& file, int64_t size, std::vector<uint8_t>& buffer,
+// Appends the first `records` records of `file` (size already checked) to *set: one read of those
+// records' bytes, then label/pixel split and label validation.
+void AppendFile(const std::string& file, int64_t records, std::vector<uint8_t>& buffer,
                 Cifar10Set* set) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError("cannot open CIFAR-10 file '" + file + "' for reading");
+  const int64_t size = records * kCifarRecordBytes;
   buffer.resize(static_cast<size_t>(size));
   in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(size));
   if (in.gcount() != static_cast<std::streamsize>(size)) {
-    throw InputError("could not read all " + std::to_string(size) + " bytes of CIFAR-10 file '" +
+    throw InputError("could not read " + std::to_string(size) + " bytes of CIFAR-10 file '" +
                      file + "' (got " + std::to_string(in.gcount()) + ")");
   }
-  const int64_t records = size / kCifarRecordBytes;
   const int64_t first = set->size();
   set->labels.resize(static_cast<size_t>(first + records));
   set->pixels.resize(static_cast<size_t>((first + records) * kCifarImageBytes));
@@ -94,32 +95,35 @@ std::string ResolveDataPath(const std::string& flag_value) {
       Cifar10DownloadHint());
 }
 
-Cifar10Set LoadCifar10Files(const std::vector<std::string>& files) {
+Cifar10Set LoadCifar10Files(const std::vector<std::string>& files, int64_t max_images) {
   if (files.empty()) throw InputError("LoadCifar10Files: no CIFAR-10 files given");
   // Check every file before reading any, so a bad last file fails fast; reserve the total once.
-  std::vector<int64_t> sizes;
-  sizes.reserve(files.size());
-  int64_t total_records = 0;
+  std::vector<int64_t> records;
+  records.reserve(files.size());
+  int64_t available = 0;
   for (const std::string& f : files) {
-    sizes.push_back(CheckedFileSize(f));
-    total_records += sizes.back() / kCifarRecordBytes;
+    records.push_back(CheckedFileSize(f) / kCifarRecordBytes);
+    available += records.back();
   }
+  const int64_t wanted = max_images < 0 ? available : std::min(max_images, available);
   Cifar10Set set;
-  set.labels.reserve(static_cast<size_t>(total_records));
-  set.pixels.reserve(static_cast<size_t>(total_records * kCifarImageBytes));
+  set.available = available;
+  set.labels.reserve(static_cast<size_t>(wanted));
+  set.pixels.reserve(static_cast<size_t>(wanted * kCifarImageBytes));
   std::vector<uint8_t> buffer;
-  for (size_t i = 0; i < files.size(); ++i) AppendFile(files[i], sizes[i], buffer, &set);
+  for (size_t i = 0; i < files.size() && set.size() < wanted; ++i)
+    AppendFile(files[i], std::min(records[i], wanted - set.size()), buffer, &set);
   return set;
 }
 
-Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split) {
+Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split, int64_t max_images) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) {
     throw InputError("CIFAR-10 path '" + path +
                      "' does not exist (neither a file nor a directory). " + Cifar10DownloadHint());
   }
-  if (!fs::is_directory(st)) return LoadCifar10Files({path});
+  if (!fs::is_directory(st)) return LoadCifar10Files({path}, max_images);
 
   std::vector<std::string> names;
   if (split == Cifar10Split::kTrain) {
@@ -139,7 +143,7 @@ Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split) {
     }
     files.push_back(file.string());
   }
-  return LoadCifar10Files(files);
+  return LoadCifar10Files(files, max_images);
 }
 
 }  // namespace cimsim

@@ -10,7 +10,9 @@
 // files concatenated in that order (image k of data_batch_j is train image (j-1)*10000 + k).
 //
 // Every bad input (missing file or directory, empty file, size not a whole number of records, label
-// above 9) throws InputError naming the file and the offending value.
+// above 9) throws InputError naming the file and the offending value. Every file's size is checked
+// (stat only) before any is read; with max_images, only the first max_images records are read and
+// validated, so `--limit 4` reads 4 × 3073 bytes, not the whole 30 MB split.
 #pragma once
 
 #include <array>
@@ -33,11 +35,13 @@ constexpr std::array<std::string_view, kCifarClasses> kCifarClassNames = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 
 // n images: labels[i] in [0, 9]; pixels is [n, 3, 32, 32] uint8 (n * 3072 bytes, CHW per image,
-// channels R, G, B). sources: the files read, in order.
+// channels R, G, B). sources: the files read, in order. available: the records the files hold
+// (= n unless a max_images cut the read short).
 struct Cifar10Set {
   std::vector<uint8_t> labels;
   std::vector<uint8_t> pixels;
   std::vector<std::string> sources;
+  int64_t available = 0;
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
   // The 3072 CHW bytes of image i, 0 <= i < size().
@@ -48,10 +52,11 @@ enum class Cifar10Split { kTrain, kTest };
 
 // `path` is either one .bin file (split ignored) or a directory holding the official files
 // (kTrain: data_batch_1.bin..data_batch_5.bin concatenated in that order; kTest: test_batch.bin).
-Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split);
+// max_images < 0: all records; else the first min(max_images, available) records.
+Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split, int64_t max_images = -1);
 
-// The records of `files` concatenated in the given order (at least one file).
-Cifar10Set LoadCifar10Files(const std::vector<std::string>& files);
+// The records of `files` concatenated in the given order (at least one file); max_images as above.
+Cifar10Set LoadCifar10Files(const std::vector<std::string>& files, int64_t max_images = -1);
 
 // The data directory: flag_value if non-empty, else the CIMSIM_DATA environment variable if set and
 // non-empty, else throws InputError explaining both options and how to get the data.

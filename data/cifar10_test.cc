@@ -157,6 +157,23 @@ TEST_F(Cifar10Test, LoadFilesKeepsTheGivenOrder) {
   EXPECT_EQ(set.image(2)[5], PixelOf(1, 5));
 }
 
+TEST_F(Cifar10Test, MaxImagesReadsOnlyTheFirstRecordsAcrossFiles) {
+  WriteBytes(Path("a.bin"), Records({1, 2}, 10));
+  // A bad label after the cut is never read: only the first max_images records are validated.
+  WriteBytes(Path("b.bin"), Records({3, 4, 12}, 20));
+  const Cifar10Set cut = LoadCifar10Files({Path("a.bin"), Path("b.bin")}, 3);
+  EXPECT_EQ(cut.labels, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(cut.available, 5);
+  EXPECT_EQ(cut.image(2)[7], PixelOf(20, 7));
+  EXPECT_EQ(cut.sources, (std::vector<std::string>{Path("a.bin"), Path("b.bin")}));
+  const Cifar10Set first_file_only = LoadCifar10Files({Path("a.bin"), Path("b.bin")}, 2);
+  EXPECT_EQ(first_file_only.labels, (std::vector<uint8_t>{1, 2}));
+  EXPECT_EQ(first_file_only.sources, (std::vector<std::string>{Path("a.bin")}));
+  EXPECT_EQ(LoadCifar10Files({Path("a.bin")}, 99).size(), 2);
+  EXPECT_EQ(LoadCifar10Files({Path("a.bin")}).available, 2);
+  EXPECT_THROW(LoadCifar10Files({Path("a.bin"), Path("b.bin")}), InputError);
+}
+
 TEST_F(Cifar10Test, MissingFileSaysHowToGetTheData) {
   const std::string file = Path("nope.bin");
   const std::string msg = InputErrorOf([&] { LoadCifar10Files({file}); });

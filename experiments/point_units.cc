@@ -90,7 +90,7 @@ PointData ReadUnitFile(const std::string& path, const std::string& config_key, i
   PointData u;
   u.summary = ReadPointSummary(path, config_key);
   u.summary.resumed = false;
-  const H5File f = H5File::OpenRead(path);
+  const H5File f = H5File::OpenReadInProcess(path);  // ReadPointSummary read it whole in isolation, checksum verified
   if (!f.HasAttribute("/", "instance") || f.ReadIntAttribute("/", "instance") != instance ||
       u.summary.index != point || u.summary.accuracy.size() != 1)
     throw InputError(path + ": is not the unit file of point " + std::to_string(point) + ", instance " +

@@ -1,7 +1,8 @@
 // results_file.h — the files of an experiment directory (layout: docs/results_format.md).
 //
 // A finished point is written once, atomically, to points/NNNN.h5 (group /points/NNNN with its
-// attributes, accuracy, dot-product errors and traces, plus root attributes `config` and `summary`
+// attributes, accuracy, dot-product errors and traces, plus root attribute `config` and dataset
+// `/summary` (one JSON string: a dataset, as 1,000 instances' summary outgrows an attribute's 64 KiB)
 // so that --resume can check and reload it). results.h5 is then rebuilt atomically by copying the
 // groups of every finished point file; summary.json likewise. No wall-clock values go into the HDF5
 // files, so an interrupted and resumed run writes the same results.h5 content as an uninterrupted one.
@@ -50,7 +51,7 @@ std::string PointFileName(const std::string& dir, int64_t index, int64_t points_
 std::string PointGroup(int64_t index, int64_t points_total);
 
 // config_key: the config as JSON text, stored to recognise the run on --resume. Root attributes:
-// config, summary, points_total, and whatever `extra_attributes` writes (a unit file's instance).
+// config, points_total, and whatever `extra_attributes` writes (a unit file's instance); dataset /summary.
 void WritePointFile(const std::string& path, const PointData& point, const std::string& config_key, int64_t points_total,
                     const std::function<void(H5File&)>& extra_attributes = {});
 // A point or unit file that cannot be trusted: unreadable as HDF5, or its content checksum (written by

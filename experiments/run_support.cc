@@ -110,10 +110,10 @@ Prepared Prepare(const ExperimentConfig& c) {
   r.model = LoadQuantizedModel(c.qmodel);
   r.model.Validate(c.qmodel);
   const std::string test_path = c.test_data.empty() ? ResolveDataPath("") : c.test_data;
-  r.test = LoadCifar10(test_path, Cifar10Split::kTest);
+  r.test = LoadCifar10(test_path, Cifar10Split::kTest, c.first + c.count);
   if (c.first + c.count > r.test.size())
     throw InputError(src + ": data: images [" + std::to_string(c.first) + ", " + std::to_string(c.first + c.count) +
-                     ") do not exist; " + test_path + " holds " + std::to_string(r.test.size()) + " images");
+                     ") do not exist; " + test_path + " holds " + std::to_string(r.test.available) + " images");
   const auto& chw = r.model.input_chw;
   if (chw[0] != kCifarChannels || chw[1] != kCifarHeight || chw[2] != kCifarWidth)
     throw InputError(src + ": model.qmodel: the model takes " + std::to_string(chw[0]) + "×" + std::to_string(chw[1]) +

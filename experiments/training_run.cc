@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "experiments/json_reader.h"
 #include "common/progress.h"
+#include "common/storage_error.h"
 #include "data/batcher.h"
 #include "train/batch_norm_recalibration.h"
 #include "train/distillation_loss.h"
@@ -124,7 +125,7 @@ void TruncateLog(const std::string& path, int epochs) {
   {
     std::ofstream out(temp, std::ios::trunc);
     for (const std::string& l : lines) out << l << '\n';
-    if (!out) throw InputError("cannot write " + temp);
+    if (!out) throw InputError("cannot write " + temp + StorageFailureReason());
   }
   std::filesystem::rename(temp, path);
 }
@@ -133,7 +134,7 @@ void AppendLog(const std::string& path, const nlohmann::json& line) {
   std::ofstream out(path, std::ios::app);
   out << line.dump() << '\n';
   out.flush();
-  if (!out) throw InputError("cannot append to " + path);
+  if (!out) throw InputError("cannot append to " + path + StorageFailureReason());
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // make_seeds DIR — the fuzzers' seed corpora, written with the library's own writers (as the tests make
 // their inputs): DIR/<fuzzer>/seed_*. JSON configs come from the repository (scripts/fuzz.sh copies them).
+#include <hdf5.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include "data/tar_gz.h"
@@ -11,6 +14,20 @@
 #include "nets/init.h"
 #include "nets/quant_test_util.h"
 #include "nets/quantized_checkpoint.h"
+
+namespace {
+
+// Beside an HDF5 seed, a copy without its content_checksum, as a file of another tool has none: the
+// mutations of that copy reach the loader's own checks instead of stopping at the checksum.
+void AddCopyWithoutChecksum(const std::filesystem::path& path) {
+  const std::filesystem::path copy = path.parent_path() / (path.stem().string() + "_nochecksum.h5");
+  std::filesystem::copy_file(path, copy, std::filesystem::copy_options::overwrite_existing);
+  const hid_t f = H5Fopen(copy.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (f < 0 || H5Adelete(f, "content_checksum") < 0) throw std::runtime_error("cannot strip the checksum of " + copy.string());
+  H5Fclose(f);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -28,8 +45,10 @@ int main(int argc, char** argv) {
     Network net = cimsim::BuildNetwork(spec);
     cimsim::InitializeKaiming(net, 1);
     cimsim::SaveModel((dir / "float_model" / ("seed_" + name + ".h5")).string(), spec, net);
+    AddCopyWithoutChecksum(dir / "float_model" / ("seed_" + name + ".h5"));
     const QuantizedModel q = ct::QuantizedRandomNet(spec, net, ct::Uniform(net, 4, 4), 3);
     cimsim::SaveQuantizedModel(q, (dir / "quantized_model" / ("seed_" + name + "_w4a4.h5")).string(), {});
+    AddCopyWithoutChecksum(dir / "quantized_model" / ("seed_" + name + "_w4a4.h5"));
   }
   ChipCalibrationFile cal;
   cal.qmodel = "q.h5";
@@ -41,6 +60,7 @@ int main(int argc, char** argv) {
   cal.layers[0] = layer;
   cal.shapes[0] = {1, 2, 2};
   cimsim::SaveChipCalibration((dir / "calibration" / "seed.h5").string(), cal);
+  AddCopyWithoutChecksum(dir / "calibration" / "seed.h5");
   std::string records;
   for (int i = 0; i < 3; ++i) {
     records.push_back(static_cast<char>(i));

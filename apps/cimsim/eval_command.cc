@@ -39,7 +39,7 @@ int EvalCommand(const std::vector<std::string>& args) {
 
   const std::string data_path = ResolveDataPath(data_flag);
   LoadedModel model = LoadModel(model_path);
-  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
+  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest, params.limit > 0 ? params.limit : -1);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("eval", n);
   const EvalResult result = Evaluate(model.net, model.spec.input_norm, data, params, &progress);

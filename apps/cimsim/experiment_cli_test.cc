@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <iostream>
+#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +26,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using ExperimentCliTest = CliTest;
+
+// A 64 × 64-tile PCM chip with automatic calibration: the experiment keys the tests below share.
+std::string PcmChip() {
+  return R"(
+      "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}},
+      "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},)";
+}
 
 std::string Read(const std::string& path) {
   std::ifstream in(path);
@@ -145,9 +155,7 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
 // of the intact run.
 TEST_F(ExperimentCliTest, DamagedPointFilesAreSetAsideAndComputedAgainOnResume) {
   const std::string q = Quantize(), data = WriteData("test.bin", 30);
-  const std::string run = Config("run.json", Experiment(q, data, 30, R"(
-      "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}},
-      "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
+  const std::string run = Config("run.json", Experiment(q, data, 30, PcmChip() + R"(
       "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}])"));
   ASSERT_EQ(RunCimsim("experiment --config " + run + " --out " + Path("a")).exit_code, 0);
   fs::copy_file(Path("a/results.h5"), Path("intact.h5"));
@@ -183,9 +191,7 @@ TEST_F(ExperimentCliTest, DamagedPointFilesAreSetAsideAndComputedAgainOnResume) 
 
 TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterruptedRun) {
   const std::string q = Quantize(), data = WriteData("test.bin", 60);
-  const std::string run = Config("run.json", Experiment(q, data, 60, R"(
-      "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64}},
-      "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}},
+  const std::string run = Config("run.json", Experiment(q, data, 60, PcmChip() + R"(
       "threads": 1,
       "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}],
       "traces": {"layers": ["layer1.0.conv2"], "vectors": 3})"));
@@ -214,6 +220,50 @@ TEST_F(ExperimentCliTest, SigtermThenResumeWritesTheSameResultsAsAnUninterrupted
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const int diff = std::system(("h5diff --exclude-path /provenance " + Path("whole/results.h5") + " " + Path("cut/results.h5")).c_str());
   EXPECT_EQ(diff, 0) << "results.h5 differs after interrupt + resume";
+}
+
+// SIGKILL — no handler, no clean-up — at seeded random moments of a sweep, each followed by --resume
+// (itself killed in turn), then one --resume to the end: results.h5 is h5diff-identical to an
+// uninterrupted run's. Kills: 4 by default; CIMSIM_KILL_RESUME_KILLS=20 is the long version
+// (docs/hardening.md).
+TEST_F(ExperimentCliTest, SigkillAtRandomMomentsThenResumeWritesTheSameResults) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 40);
+  const std::string run = Config("run.json", Experiment(q, data, 40, PcmChip() + R"(
+      "instances": 2,
+      "sweep": [{"param": "crossbar.adc.bits", "values": [4, 5, 6, 7, 8]}],
+      "traces": {"layers": ["layer1.0.conv2"], "vectors": 3})"));
+  const auto start = std::chrono::steady_clock::now();
+  const RunResult whole = RunCimsim("experiment --config " + run + " --out " + Path("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const auto whole_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+
+  const char* env = std::getenv("CIMSIM_KILL_RESUME_KILLS");
+  const int kills = env != nullptr ? std::atoi(env) : 4;
+  std::mt19937 rng(20261201);
+  std::uniform_int_distribution<long long> moment(0, std::max<long long>(1, whole_ms));
+  int killed = 0;
+  for (int k = 0; k < kills; ++k) {
+    std::vector<std::string> args = {"experiment", "--config", run, "--out", Path("cut")};
+    if (fs::exists(Path("cut"))) args.push_back("--resume");
+    const pid_t pid = SpawnCimsim(args, Path("cut" + std::to_string(k) + ".log"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(moment(rng)));
+    kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status)) {
+      ++killed;
+    } else {  // finished before the kill (or refused): a clean exit, never a crash
+      ASSERT_TRUE(WIFEXITED(status));
+      EXPECT_EQ(WEXITSTATUS(status), 0) << Read(Path("cut" + std::to_string(k) + ".log"));
+    }
+  }
+  EXPECT_GT(killed, 0);
+  const RunResult resumed = RunCimsim("experiment --config " + run + " --out " + Path("cut") +
+                                      (fs::exists(Path("cut")) ? " --resume" : ""));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const int diff = std::system(("h5diff --exclude-path /provenance " + Path("whole/results.h5") + " " + Path("cut/results.h5")).c_str());
+  EXPECT_EQ(diff, 0) << "results.h5 differs after " << killed << " SIGKILLs and resumes";
+  std::cout << killed << " of " << kills << " runs killed (the others finished first); whole run " << whole_ms << " ms\n";
 }
 
 TEST_F(ExperimentCliTest, BadConfigsExitTwoAndWriteNothing) {

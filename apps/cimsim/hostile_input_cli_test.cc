@@ -31,6 +31,7 @@ struct BadCase {
   std::string label;
   std::string args;                    // the cimsim command line
   std::vector<std::string> fragments;  // each must appear in the message
+  std::string shell_prefix;            // run first in the shell, e.g. a file-size limit
 };
 
 class HostileInputCliTest : public CliTest {
@@ -92,7 +93,7 @@ class HostileInputCliTest : public CliTest {
   void Check(const BadCase& c) {
     SCOPED_TRACE(c.label + ": cimsim " + c.args);
     const std::string keep_file = ReadAll(keep_file_), keep_dir = ReadAll(keep_dir_ + "/keep.txt");
-    const RunResult r = RunCimsim(c.args, "env -u CIMSIM_DATA timeout 60 ");
+    const RunResult r = RunCimsim(c.args, c.shell_prefix + "env -u CIMSIM_DATA timeout 60 ");
     ++cases_;
     EXPECT_EQ(r.exit_code, 2) << r.output;
     size_t errors = 0;
@@ -135,11 +136,14 @@ class HostileInputCliTest : public CliTest {
   int cases_ = 0;
 };
 
-// In-place edits of an HDF5 file, as a damaged or hand-edited file would have them.
-void EditH5(const std::string& path, const std::function<void(hid_t)>& edit) {
+// In-place edits of an HDF5 file, as a damaged or hand-edited file would have them. The file's
+// content_checksum is removed too (keep_checksum false), as a file from another tool has none: then
+// the loader's own checks must find what is wrong. With the checksum kept, the checksum finds it.
+void EditH5(const std::string& path, const std::function<void(hid_t)>& edit, bool keep_checksum = false) {
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0) << path;
   edit(f);
+  if (!keep_checksum) ASSERT_GE(H5Adelete(f, "content_checksum"), 0) << path;
   H5Fclose(f);
 }
 void SetIntAttribute(hid_t f, const std::string& object, const std::string& name, int64_t value) {
@@ -221,7 +225,7 @@ TEST_F(HostileInputCliTest, EveryOutputFlagRefusesABadDestinationBeforeAnyWork) 
       {"data fetch --url http://127.0.0.1:9/x.tar.gz --sha256 " + std::string(64, '0') + " --out {}", "--out"}};
   for (const auto& [line, flag] : dir_outputs) {
     Check({"empty", Replace(line, "''"), {flag, "empty"}});
-    Check({"a file", Replace(line, keep_file_), {flag, "not a regular file"}});
+    Check({"a file", Replace(line, keep_file_), {flag, "is a regular file; give a directory"}});
     Check({"device", Replace(line, "/dev/null"), {flag, "/dev/null", "character device"}});
     Check({"fifo", Replace(line, fifo_), {flag, "FIFO"}});
     Check({"under a file", Replace(line, keep_file_ + "/sub"), {flag, "not a directory"}});
@@ -320,8 +324,42 @@ TEST_F(HostileInputCliTest, DamagedFilesOfEveryKindAreRefusedNamingWhatIsWrong) 
   cal = copy(calibration_, "c7.h5");
   EditH5(cal, [&](hid_t f) { SetIntAttribute(f, layer_group, "tile_rows", int64_t{1} << 30); });
   cases.push_back({"huge tile rows", chip(cal), {"c7.h5"}});
+  // The same kinds of edit on files that keep their content checksum: refused by the checksum.
+  m = copy(model_, "m5.h5");
+  EditH5(m, [](hid_t f) { SetFirstElement(f, "/params/linear.weight", 0.5); }, true);
+  cases.push_back({"edited weight, checksum kept", eval(m), {"m5.h5", "content checksum", "edited"}});
+  q = copy(qmodel_, "q_edited.h5");
+  EditH5(q, [&](hid_t f) { SetIntAttribute(f, node_group, "stride", 2); }, true);
+  cases.push_back({"edited stride, checksum kept", infer(q), {"q_edited.h5", "content checksum", "edited"}});
+  cal = copy(calibration_, "c8.h5");
+  EditH5(cal, [&](hid_t f) { SetFirstElement(f, gain, 1.25); }, true);
+  cases.push_back({"edited gain, checksum kept", chip(cal), {"c8.h5", "content checksum", "edited"}});
   for (const BadCase& c : cases) Check(c);
-  EXPECT_EQ(cases_, 18);
+  EXPECT_EQ(cases_, 21);
+}
+
+// A disk that fills up while a command writes, simulated with a file-size limit (ulimit -f, in 512-byte
+// blocks, with SIGXFSZ ignored: every write beyond the limit fails with EFBIG, as a full disk's do with
+// ENOSPC): one message naming the file and the reason, exit 2, no crash (libhdf5 1.10.8 used to crash
+// at exit on the half-closed file), and the existing output file left byte-identical.
+TEST_F(HostileInputCliTest, AFullDiskMidWriteGivesOneMessageAndReplacesNoFile) {
+  const auto full_after = [](int blocks) { return "ulimit -f " + std::to_string(blocks) + "; trap '' XFSZ; "; };
+  const std::vector<BadCase> cases = {
+      {"quantize", "quantize --model " + model_ + " --config " + quant_config_ + " --data " + train_data_ + " --out " + keep_file_,
+       {"keep.h5", "File too large", "nothing was replaced"}, full_after(16)},
+      {"calibrate", "calibrate --config " + calibrate_config_ + " --out " + keep_file_, {"keep.h5", "File too large"}, full_after(4)},
+      {"eval --json", "eval --model " + model_ + " --data " + data_ + " --json " + keep_file_, {"keep.h5", "File too large"},
+       full_after(0)},
+      {"infer --json", "infer --qmodel " + qmodel_ + " --data " + data_ + " --json " + keep_file_, {"keep.h5", "File too large"},
+       full_after(0)},
+      {"train", "train --config " + train_config_ + " --out " + Path("full_train"), {"checkpoint.h5", "File too large"},
+       full_after(100)},
+      {"qat", "qat --config " + qat_config_ + " --out " + Path("full_qat"), {"File too large"}, full_after(100)},
+      {"experiment", "experiment --config " + experiment_config_ + " --out " + Path("full_experiment"),
+       {"full_experiment", "File too large"}, full_after(8)},
+  };
+  for (const BadCase& c : cases) Check(c);
+  EXPECT_EQ(cases_, 7);
 }
 
 // Option values out of range or not numbers, unknown options, stray words, for every command.

@@ -68,7 +68,7 @@ int InferCommand(const std::vector<std::string>& args) {
   }
   IntegerNetwork net(std::move(model), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
   net.SetImagesPerCall(images_per_call);
-  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest);
+  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest, params.limit > 0 ? params.limit : -1);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("infer", n);
   const EvalResult result = EvaluateInteger(net, data, params, &progress);

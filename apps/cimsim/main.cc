@@ -2,6 +2,7 @@
 // subcommand and is the only place that prints errors and chooses exit codes:
 //   0 success, 2 bad input (flags, files, data, configs), 1 internal error.
 #include <boost/program_options/errors.hpp>
+#include <hdf5.h>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -66,6 +67,9 @@ int Dispatch(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No HDF5 clean-up at exit: after a failed write (a full disk) libhdf5 1.10.8 keeps a half-closed file
+  // and its exit handler crashes on it. Every file is closed by its owner before main returns.
+  H5dont_atexit();
   try {
     return Dispatch(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const cimsim::InputError& e) {
