@@ -5,13 +5,13 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <string_view>
 
 #include "common/error.h"
 #include "common/fnv1a.h"
 #include "common/h5_file.h"
 #include "common/h5_handle.h"
+#include "common/h5_strings.h"
 
 namespace cimsim {
 namespace {
@@ -50,35 +50,6 @@ herr_t CollectAttribute(hid_t, const char* name, const H5A_info_t*, void* out) {
   return 0;
 }
 
-// Every value of a string attribute of any shape (variable-length or fixed-size; e.g. the
-// DIMENSION_LABELS array of a dimension-scaled dataset), in storage order; at most kMaxAttributeBytes.
-std::vector<std::string> StringValues(const Handle& attr, const Handle& type, const std::function<void(const std::string&)>& fail) {
-  Handle space(H5Aget_space(attr.get()), H5Sclose);
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  const size_t size = H5Tget_size(type.get());
-  const bool variable = H5Tis_variable_str(type.get()) > 0;
-  const uint64_t bytes = static_cast<uint64_t>(std::max<hssize_t>(n, 0)) * (variable ? sizeof(char*) : size);
-  if (n < 0 || bytes > kMaxAttributeBytes) fail("declares " + std::to_string(n) + " strings of " + std::to_string(size) + " bytes");
-  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), variable ? H5T_VARIABLE : size);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-  std::vector<std::string> out;
-  if (variable) {
-    std::vector<char*> values(static_cast<size_t>(n), nullptr);
-    if (H5Aread(attr.get(), mem.get(), values.data()) < 0) fail("cannot be read");
-    for (char* v : values) out.emplace_back(v != nullptr ? v : "");
-    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
-  } else {
-    std::vector<char> raw(static_cast<size_t>(bytes));
-    if (n > 0 && H5Aread(attr.get(), mem.get(), raw.data()) < 0) fail("cannot be read");
-    for (hssize_t i = 0; i < n; ++i) {
-      const char* v = raw.data() + static_cast<size_t>(i) * size;
-      out.emplace_back(v, std::find(v, v + size, '\0'));
-    }
-  }
-  return out;
-}
-
 std::string Hex(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
@@ -110,8 +81,11 @@ uint64_t H5File::ContentChecksum() const {
       Handle type(H5Aget_type(attr.get()), H5Tclose);
       const H5T_class_t cls = H5Tget_class(type.get());
       if (cls == H5T_STRING) {
-        for (const std::string& s : StringValues(attr, type, [&](const std::string& what) { Fail("attribute '" + name + "' on " + path + " " + what); }))
-          h.Text("s", s);
+        // Any shape, e.g. the DIMENSION_LABELS array of a dimension-scaled dataset.
+        Handle space(H5Aget_space(attr.get()), H5Sclose);
+        const auto read = [&](hid_t mem, void* buf) { return H5Aread(attr.get(), mem, buf); };
+        const auto fail = [&](const std::string& what) { Fail("attribute '" + name + "' on " + path + " " + what); };
+        for (const std::string& s : ReadStrings(type.get(), space.get(), read, fail)) h.Text("s", s);
       } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
         const std::vector<double> v = ReadDoubleArrayAttribute(path, name);
         h.Field("n", v.data(), v.size() * sizeof(double));

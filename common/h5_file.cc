@@ -14,6 +14,7 @@
 #include "common/isolated_run.h"
 #include "common/storage_error.h"
 #include "common/h5_handle.h"
+#include "common/h5_strings.h"
 
 namespace cimsim {
 namespace {
@@ -21,6 +22,21 @@ namespace {
 using Handle = H5Handle;
 
 void SilenceHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// Checks that `path` is a regular file with an HDF5 signature (without blocking on a FIFO or device);
+// returns its size in bytes.
+uint64_t RequireHdf5File(const std::string& path) {
+  SilenceHdf5Errors();
+  const uint64_t bytes = RequireRegularFile(path, "HDF5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
+  return bytes;
+}
+
+hid_t OpenReadOnly(const std::string& path) {
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) throw InputError(path + ": cannot open as HDF5 (corrupt or truncated?)");
+  return id;
+}
 
 }  // namespace
 
@@ -42,24 +58,18 @@ void H5File::Fail(const std::string& what) const {
 }
 
 H5File H5File::OpenRead(const std::string& path) {
-  SilenceHdf5Errors();
-  RequireRegularFile(path, "HDF5 file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
+  const uint64_t bytes = RequireHdf5File(path);
   // Reading is fast (a 45 MB model: under a second): 10 s plus 2 s per MiB is far above any healthy file
   // and keeps a hang short.
   IsolationLimits limits;
-  limits.deadline = std::chrono::milliseconds(10'000 + 2'000 * static_cast<int64_t>(RequireRegularFile(path, "HDF5 file") >> 20));
-  RunIsolated(path, [&path] { OpenReadInProcess(path).ReadEveryObject(); }, limits);
-  return OpenReadInProcess(path);
+  limits.deadline = std::chrono::milliseconds(10'000 + 2'000 * static_cast<int64_t>(bytes >> 20));
+  RunIsolated(path, [&path] { H5File(OpenReadOnly(path), path, "").ReadEveryObject(); }, limits);
+  return H5File(OpenReadOnly(path), path, "");
 }
 
 H5File H5File::OpenReadInProcess(const std::string& path) {
-  SilenceHdf5Errors();
-  RequireRegularFile(path, "HDF5 file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) throw InputError(path + ": cannot open as HDF5 (corrupt or truncated?)");
-  return H5File(id, path, "");
+  RequireHdf5File(path);
+  return H5File(OpenReadOnly(path), path, "");
 }
 
 H5File H5File::CreateAtomic(const std::string& path) {
@@ -106,25 +116,8 @@ std::string H5File::ReadStringAttribute(const std::string& object, const std::st
   if (H5Tget_class(type.get()) != H5T_STRING) Fail("attribute '" + name + "' on " + object + " is not a string");
   Handle space(H5Aget_space(attr.get()), H5Sclose);
   if (H5Sget_simple_extent_npoints(space.get()) != 1) Fail("attribute '" + name + "' is not a single string");
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-    char* value = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &value) < 0 || value == nullptr) Fail("cannot read attribute '" + name + "'");
-    std::string out(value);
-    H5free_memory(value);
-    return out;
-  }
-  const size_t size = H5Tget_size(type.get());
-  if (size > kMaxAttributeBytes) Fail("attribute '" + name + "' declares " + std::to_string(size) + " bytes (damaged file?)");
-  std::string out(size, '\0');
-  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), size);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-  if (H5Aread(attr.get(), mem.get(), out.data()) < 0) Fail("cannot read attribute '" + name + "'");
-  out.resize(std::find(out.begin(), out.end(), '\0') - out.begin());
-  return out;
+  const auto read = [&](hid_t mem, void* buf) { return H5Aread(attr.get(), mem, buf); };
+  return ReadStrings(type.get(), space.get(), read, [&](const std::string& what) { Fail("attribute '" + name + "' on " + object + " " + what); })[0];
 }
 
 std::vector<double> H5File::ReadDoubleArrayAttribute(const std::string& object, const std::string& name) const {

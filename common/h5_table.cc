@@ -7,6 +7,7 @@
 
 #include "common/h5_file.h"
 #include "common/h5_handle.h"
+#include "common/h5_strings.h"
 
 namespace cimsim {
 namespace {
@@ -53,32 +54,8 @@ std::vector<std::string> H5File::ReadStringArray(const std::string& path) const 
   Id space(H5Dget_space(ds.get()), H5Sclose);
   if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_ndims(space.get()) != 1)
     Fail("dataset " + path + " is not a 1-D array of strings");
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  const bool variable = H5Tis_variable_str(type.get()) > 0;
-  const size_t size = variable ? sizeof(char*) : H5Tget_size(type.get());
-  if (n < 0 || static_cast<uint64_t>(n) * size > kMaxAttributeBytes)
-    Fail("dataset " + path + " declares " + std::to_string(n) + " strings, beyond the limits (damaged file?)");
-  Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), variable ? H5T_VARIABLE : size);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-  std::vector<std::string> out;
-  if (n == 0) return out;
-  if (variable) {
-    std::vector<char*> values(static_cast<size_t>(n), nullptr);
-    if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
-      Fail("cannot read dataset " + path + " (corrupt or truncated file?)");
-    for (char* v : values) out.emplace_back(v != nullptr ? v : "");
-    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
-  } else {
-    std::vector<char> raw(static_cast<size_t>(n) * size);
-    if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
-      Fail("cannot read dataset " + path + " (corrupt or truncated file?)");
-    for (hssize_t i = 0; i < n; ++i) {
-      const char* v = raw.data() + static_cast<size_t>(i) * size;
-      out.emplace_back(v, std::find(v, v + size, '\0'));
-    }
-  }
-  return out;
+  const auto read = [&](hid_t mem, void* buf) { return H5Dread(ds.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); };
+  return ReadStrings(type.get(), space.get(), read, [&](const std::string& what) { Fail("dataset " + path + " " + what); });
 }
 
 void H5File::AttachScale(const std::string& dataset, const std::string& scale, const std::string& name, int dim) {

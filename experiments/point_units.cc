@@ -88,9 +88,9 @@ void WriteUnitFile(const std::string& path, const PointData& unit, int64_t insta
 PointData ReadUnitFile(const std::string& path, const std::string& config_key, int64_t point, int64_t instance,
                        int64_t points_total) {
   PointData u;
-  u.summary = ReadPointSummary(path, config_key);
+  const H5File f = OpenVerifiedPointFile(path);
+  u.summary = ReadPointSummary(f, config_key);
   u.summary.resumed = false;
-  const H5File f = H5File::OpenReadInProcess(path);  // ReadPointSummary read it whole in isolation, checksum verified
   if (!f.HasAttribute("/", "instance") || f.ReadIntAttribute("/", "instance") != instance ||
       u.summary.index != point || u.summary.accuracy.size() != 1)
     throw InputError(path + ": is not the unit file of point " + std::to_string(point) + ", instance " +

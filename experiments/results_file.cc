@@ -198,15 +198,22 @@ void WritePointFile(const std::string& path, const PointData& p, const std::stri
   f.Commit();  // with its content checksum, which ReadPointSummary requires
 }
 
-PointSummary ReadPointSummary(const std::string& path, const std::string& config_key) {
-  std::optional<H5File> opened;
+H5File OpenVerifiedPointFile(const std::string& path) {
   try {
-    opened.emplace(H5File::OpenRead(path));  // verifies the checksum when there is one
-    if (!opened->HasContentChecksum()) opened->VerifyContentChecksum();  // none: throws "no content_checksum"
+    H5File f = H5File::OpenRead(path);  // verifies the checksum when there is one
+    if (!f.HasContentChecksum()) f.VerifyContentChecksum();  // none: throws "no content_checksum"
+    return f;
   } catch (const InputError& e) {
     throw DamagedPointFile(e.what());
   }
-  const H5File& f = *opened;
+}
+
+PointSummary ReadPointSummary(const std::string& path, const std::string& config_key) {
+  return ReadPointSummary(OpenVerifiedPointFile(path), config_key);
+}
+
+PointSummary ReadPointSummary(const H5File& f, const std::string& config_key) {
+  const std::string& path = f.Path();
   if (!f.HasAttribute("/", "config") || !f.Exists("/summary"))
     throw InputError(path + ": not a cimsim experiment point file");
   if (f.ReadStringAttribute("/", "config") != config_key)

@@ -59,8 +59,13 @@ void WritePointFile(const std::string& path, const PointData& point, const std::
 struct DamagedPointFile : InputError {
   using InputError::InputError;
 };
-// The point's summary, after verifying the file's content checksum (DamagedPointFile otherwise);
-// InputError when the file was written by another config (config_key differs).
+// A point or unit file opened for reading after it was read whole in isolation and its content checksum
+// verified (DamagedPointFile otherwise: unreadable, no checksum, or a different one).
+H5File OpenVerifiedPointFile(const std::string& path);
+// The summary of the opened point file `f`; InputError when it was written by another config (config_key
+// differs) or is not a point file.
+PointSummary ReadPointSummary(const H5File& f, const std::string& config_key);
+// OpenVerifiedPointFile, then ReadPointSummary.
 PointSummary ReadPointSummary(const std::string& path, const std::string& config_key);
 // For --resume and merge: moves the damaged file `path` to dir/damaged/ (never over another file there),
 // naming it and `why` in a note on stderr, so that its point or unit is computed again.
