@@ -8,5 +8,5 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static cimsim::fuzz::InputFile file("h5");
-  return cimsim::fuzz::LoadFromBytes(file, data, size, [](const std::string& path) { cimsim::LoadChipCalibration(path); });
+  return cimsim::fuzz::LoadHdf5FromBytes(file, data, size, [](const std::string& path) { cimsim::LoadChipCalibration(path); });
 }
