@@ -137,7 +137,9 @@ std::vector<double> H5File::ReadDoubleArrayAttribute(const std::string& object, 
 
 int64_t H5File::ReadIntAttribute(const std::string& object, const std::string& name) const {
   const std::vector<double> v = ReadDoubleArrayAttribute(object, name);
-  if (v.size() != 1 || v[0] != static_cast<double>(static_cast<int64_t>(v[0]))) {
+  // Range first: converting a double outside int64's range (or NaN, inf) is undefined behaviour.
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (v.size() != 1 || !(v[0] >= -kTwo63 && v[0] < kTwo63) || v[0] != std::trunc(v[0])) {
     Fail("attribute '" + name + "' on " + object + " must be a single integer");
   }
   return static_cast<int64_t>(v[0]);

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "common/error.h"
 #include "common/test_support.h"
@@ -63,6 +64,34 @@ TEST(H5File, ErrorsNameTheFile) {
   const H5File r = H5File::OpenRead(path);
   EXPECT_THROW(r.ReadStringAttribute("/", "arch"), InputError);
   EXPECT_THROW(r.ReadArray("/params/x"), InputError);
+}
+
+// An integer attribute stored as a double beyond int64's range, inf or NaN (a damaged or edited file;
+// found by the calibration and quantized-model fuzzers) is refused, not converted (undefined behaviour).
+TEST(H5File, IntegerAttributesOutsideInt64AreRefused) {
+  const testing::ScopedTempDir temp("h5_int_range");
+  const std::string path = (temp.path() / "a.h5").string();
+  {
+    H5File f = H5File::CreateAtomic(path);
+    f.WriteDoubleAttribute("/", "huge", 1.29511e42);
+    f.WriteDoubleAttribute("/", "edge", 9223372036854775808.0);  // 2^63: one past the largest int64
+    f.WriteDoubleAttribute("/", "inf", std::numeric_limits<double>::infinity());
+    f.WriteDoubleAttribute("/", "nan", std::numeric_limits<double>::quiet_NaN());
+    f.WriteDoubleAttribute("/", "half", 2.5);
+    f.WriteDoubleAttribute("/", "lowest", -9223372036854775808.0);  // -2^63: an int64
+    f.Commit();
+  }
+  const H5File r = H5File::OpenRead(path);
+  for (const char* name : {"huge", "edge", "inf", "nan", "half"}) {
+    try {
+      r.ReadIntAttribute("/", name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("attribute '") + name + "' on / must be a single integer"),
+                std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(r.ReadIntAttribute("/", "lowest"), std::numeric_limits<int64_t>::min());
 }
 
 // A dataset that declares 2^40 elements (chunked, nothing stored: a few hundred bytes on disk) is
