@@ -1,6 +1,7 @@
 #include "experiments/point_units.h"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "common/error.h"
@@ -13,7 +14,10 @@ namespace {
 
 using nlohmann::json;
 
-// Dataset `path` of shape `shape` (any length where an entry is −1) as T, every value exactly a T.
+// Dataset `path` of shape `shape` (any length where an entry is −1) as T (an integer type), every value
+// exactly a T. The range is checked before the conversion: a double outside T's range (or NaN, inf)
+// converted to T is undefined behaviour. T's bounds as doubles: min() is a power of two (exact), and
+// max() + 1.0 rounds to 2^(bits−1) (exact).
 template <class T>
 std::vector<T> ReadExact(const H5File& f, const std::string& path, std::vector<int64_t> shape) {
   if (!f.Exists(path)) throw InputError(f.Path() + ": missing dataset " + path);
@@ -24,10 +28,12 @@ std::vector<T> ReadExact(const H5File& f, const std::string& path, std::vector<i
   std::vector<T> out(a.values.size());
   for (size_t i = 0; i < out.size(); ++i) {
     const double v = a.values[i];
-    out[i] = static_cast<T>(v);
-    if (!std::isfinite(v) || static_cast<double>(out[i]) != v)
+    const bool in_range = v >= static_cast<double>(std::numeric_limits<T>::min()) &&
+                          v < static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    if (!in_range || v != std::trunc(v))
       throw InputError(f.Path() + ": " + path + "[" + std::to_string(i) + "] = " + std::to_string(v) +
                        " is not a value this dataset can hold");
+    out[i] = static_cast<T>(v);
   }
   return out;
 }
