@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "common/directory_lock.h"
 #include "common/error.h"
 #include "experiments/json_reader.h"
+#include "experiments/training_log.h"
 #include "common/progress.h"
-#include "common/storage_error.h"
 #include "data/batcher.h"
 #include "train/batch_norm_recalibration.h"
 #include "train/distillation_loss.h"
@@ -24,7 +22,6 @@ namespace cimsim {
 namespace {
 
 constexpr const char* kCheckpoint = "checkpoint.h5";
-constexpr const char* kLog = "log.jsonl";
 constexpr const char* kMomentum = "/optimizer/momentum";
 
 // The first key path where a and b differ ("" when equal).
@@ -104,37 +101,15 @@ int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
     throw InputError(path + ": train_epochs_done = " + std::to_string(done) + " is outside 0.." + std::to_string(job.config.epochs));
   for (size_t i = 0; i < sgd.buffers().size(); ++i) {
     Tensor& b = sgd.buffers()[i];
-    const std::vector<double> v =
-        file.ReadFiniteArray(std::string(kMomentum) + "/" + sgd.entries()[i].name, b.shape());
+    std::string dataset = kMomentum;  // appended, not `+`: GCC 12 warns falsely on the temporaries (-Warray-bounds)
+    dataset += '/';
+    dataset += sgd.entries()[i].name;
+    const std::vector<double> v = file.ReadFiniteArray(dataset, b.shape());
     for (size_t k = 0; k < v.size(); ++k) b[static_cast<int64_t>(k)] = static_cast<float>(v[k]);
   }
   sgd.set_steps(file.ReadIntAttribute("/", "optimizer_steps"));
   for (NetworkNode& node : job.net->nodes()) node.layer->ParamsChanged();
   return static_cast<int>(done);
-}
-
-// Keeps the first `epochs` lines of the log (those of completed, checkpointed epochs).
-void TruncateLog(const std::string& path, int epochs) {
-  std::vector<std::string> lines;
-  {
-    std::ifstream in(path);
-    std::string line;
-    while (static_cast<int>(lines.size()) < epochs && std::getline(in, line)) lines.push_back(line);
-  }
-  const std::string temp = path + ".partial";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    for (const std::string& l : lines) out << l << '\n';
-    if (!out) throw InputError("cannot write " + temp + StorageFailureReason());
-  }
-  std::filesystem::rename(temp, path);
-}
-
-void AppendLog(const std::string& path, const nlohmann::json& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line.dump() << '\n';
-  out.flush();
-  if (!out) throw InputError("cannot append to " + path + StorageFailureReason());
 }
 
 }  // namespace
@@ -213,7 +188,6 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   const LrSchedule schedule(sp, (c.source.empty() ? std::string("config") : c.source) + ": schedule");
   std::filesystem::create_directories(job.out_dir);
   const DirectoryLock lock(job.out_dir, "--out");
-  const std::string log_path = (std::filesystem::path(job.out_dir) / kLog).string();
 
   if (c.bn_recalibration_images > 0 && BatchNormsOf(*job.net).empty())
     throw InputError((c.source.empty() ? std::string("flags") : c.source) +
@@ -223,13 +197,13 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   int start = 0;
   if (job.resume) {
     start = ReadCheckpoint(job, sgd);
-    TruncateLog(log_path, start);
+    TruncateTrainingLog(job.out_dir, start);
   } else {
     const std::string checkpoint = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
     if (std::filesystem::exists(checkpoint))
       throw InputError("--out " + job.out_dir + " already holds a training checkpoint (" + checkpoint +
                        "); continue it with --resume, or choose another --out");
-    std::ofstream(log_path, std::ios::trunc);
+    StartTrainingLog(job.out_dir);
   }
   outcome.epochs_done = start;
 
@@ -281,7 +255,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rec.images_per_s = static_cast<double>(seen) / train_seconds;
     WriteCheckpoint(job, sgd, epoch + 1);
-    AppendLog(log_path, rec.ToJson());
+    AppendTrainingLog(job.out_dir, rec.ToJson());
     outcome.epochs.push_back(rec);
     outcome.epochs_done = epoch + 1;
   }

@@ -39,6 +39,23 @@ class TrainCliTest : public CliTest {
     }
     return out;
   }
+  // log.csv of a run: its header, and the same epochs as log.jsonl (experiments/training_log.h).
+  void ExpectCsvMatchesLog(const std::string& dir) {
+    std::ifstream in(dir + "/log.csv");
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line)) << dir;
+    EXPECT_EQ(line, "epoch,loss,train_accuracy,test_accuracy,lr,seconds,images_per_s");
+    std::vector<double> loss;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string epoch, value;
+      std::getline(fields, epoch, ',');
+      EXPECT_EQ(epoch, std::to_string(loss.size() + 1)) << line;
+      std::getline(fields, value, ',');
+      loss.push_back(std::stod(value));
+    }
+    EXPECT_EQ(loss, Losses(dir)) << Read(dir + "/log.csv");
+  }
   // A from-scratch ResNet-8 config on `images` synthetic training images.
   std::string TrainConfig(const std::string& name, const std::string& data, int epochs, const std::string& extra = "") {
     return Config(name, R"({"model": {"arch": "resnet", "depth": 8}, "data": ")" + data +
@@ -63,6 +80,7 @@ TEST_F(TrainCliTest, FromScratchTheLossFalls) {
   const std::vector<double> loss = Losses(Path("run"));
   ASSERT_EQ(loss.size(), 4u) << Read(Path("run/log.jsonl"));
   EXPECT_LT(loss.back(), loss.front()) << Read(Path("run/log.jsonl"));
+  ExpectCsvMatchesLog(Path("run"));
   EXPECT_TRUE(fs::exists(Path("run/model.h5")));
   // The final model is a float model cimsim eval reads.
   const RunResult e = RunCimsim("eval --model " + Path("run/model.h5") + " --data " + data + " --limit 20");
@@ -94,6 +112,8 @@ TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   ExpectSameParams(Path("whole/model.h5"), Path("cut/model.h5"));
   EXPECT_EQ(Losses(Path("whole")), Losses(Path("cut")));
+  ExpectCsvMatchesLog(Path("cut"));  // truncated to the checkpoint, then appended: 3 epochs, as log.jsonl
+  EXPECT_EQ(Losses(Path("cut")).size(), 3u);
 }
 
 // One live run per output directory: while a run trains, a second into the same --out is refused naming
