@@ -107,6 +107,26 @@ run_bad life_layers_none "not a lifetime run" plot_lifetime_layers.py "$sweep"
 run_bad life_layer "CIM layers: conv1" plot_lifetime_layers.py "$life" --layers conv9
 run_bad life_where "values: none, global, per_column" plot_lifetime.py "$life" --where lifetime.policy=reprogram
 
+# Training curves (scripts/plot_training.py) on two synthetic runs: a directory with log.jsonl, and a
+# log.csv given as a file.
+mkdir -p "$tmp/run_a" "$tmp/run_b" "$tmp/no_log"
+for e in 1 2 3 4; do
+  echo "{\"epoch\":$e,\"loss\":$((200 / e)).5,\"train_accuracy\":$((50 + 10 * e)),\"test_accuracy\":$((45 + 10 * e)),\"lr\":0.1,\"seconds\":12.5,\"images_per_s\":400}"
+done > "$tmp/run_a/log.jsonl"
+printf 'epoch,loss,train_accuracy,test_accuracy,lr,seconds,images_per_s\n1,1.5,40,38,0.05,10,500\n2,1.1,55,50,0.025,10,500\n' > "$tmp/run_b/log.csv"
+: > "$tmp/empty.jsonl"
+printf '{"epoch":1,"loss":1,"train_accuracy":2,"test_accuracy":3,"lr":4,"seconds":5,"images_per_s":6}\n{"epoch":2,"loss":\n' > "$tmp/cut.jsonl"
+run_ok train_one plot_training.py "$tmp/run_a"
+run_ok train_two plot_training.py "$tmp/run_a=float" "$tmp/run_b/log.csv=QAT" --log-loss --title "synthetic"
+run_ok train_nolr plot_training.py "$tmp/run_a/log.jsonl" --no-lr
+run_bad train_missing "$tmp/nope: no such file or directory" plot_training.py "$tmp/nope"
+run_bad train_nolog "no log.jsonl or log.csv" plot_training.py "$tmp/no_log"
+run_bad train_empty "no epochs logged yet" plot_training.py "$tmp/empty.jsonl"
+run_bad train_cut "cut.jsonl: line 2: not JSON" plot_training.py "$tmp/run_a" "$tmp/cut.jsonl"
+printf 'a,b\n1,2\n' > "$tmp/other.csv"
+run_bad train_notlog "header lacks column(s) epoch" plot_training.py "$tmp/other.csv"
+"$py" "$here/plot_training.py" --help >/dev/null || fail "plot_training.py --help"
+
 if (( failures > 0 )); then
   echo "$failures failure(s)" >&2
   exit 1
