@@ -1,6 +1,7 @@
 #include "experiments/calibrate_config.h"
 
 #include "common/error.h"
+#include "experiments/config_file.h"
 #include "experiments/calibration_fields.h"
 #include "experiments/config_shapes.h"
 #include "experiments/field_table_json.h"
@@ -56,7 +57,7 @@ CalibrateConfig ParseCalibrateConfig(const json& j_in, const std::string& source
   c.source = source;
   c.qmodel = ReadModel(r, j, c.notes);
   const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object());
-  c.xbar = ParseXbarConfig(xbar.json, xbar.source);
+  c.xbar = AnnotatingErrors(xbar.file, [&] { return ParseXbarConfig(xbar.json, xbar.source); });
   if (j.contains("layers")) {
     if (!j["layers"].is_array() || j["layers"].empty()) r.Fail("layers", "expected a non-empty array of layer names");
     for (size_t i = 0; i < j["layers"].size(); ++i) c.layers.push_back(r.String(j["layers"][i], Element("layers", i)));
@@ -68,7 +69,8 @@ CalibrateConfig ParseCalibrateConfig(const json& j_in, const std::string& source
 }
 
 CalibrateConfig LoadCalibrateConfig(const std::string& path) {
-  return ParseCalibrateConfig(ReadJsonFile(path, "calibration config"), path);
+  const ConfigDocument doc = ReadConfigFile(path, ConfigKind::kCalibrate);
+  return AnnotatingErrors(doc, [&] { return ParseCalibrateConfig(doc.json, path); });
 }
 
 void ReadCalibrationKeys(const JsonReader& r, const json& j, const std::string& path, CalibrationSettings& s,

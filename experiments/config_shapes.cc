@@ -21,9 +21,11 @@ XbarShape ReadXbarShape(const JsonReader& r, const nlohmann::json& j) {
     const std::string file = j.get<std::string>();
     std::error_code ec;
     if (file.empty() || !std::filesystem::is_regular_file(file, ec)) r.Fail("xbar", "crossbar config \"" + file + "\" not found");
-    return {ReadJsonFile(file, "crossbar config"), file};
+    ConfigDocument doc = ReadConfigFile(file, ConfigKind::kChip);
+    nlohmann::json chip = doc.json;
+    return {std::move(chip), file, std::move(doc)};
   }
-  return {j, r.Where("xbar")};
+  return {j, r.Where("xbar"), {}};
 }
 
 }  // namespace cimsim

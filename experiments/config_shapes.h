@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/config_file.h"
 #include "experiments/json_reader.h"
 
 namespace cimsim {
@@ -19,10 +20,11 @@ std::string ReadModelShape(const JsonReader& r, const nlohmann::json& j, bool mu
 
 // A chip given inline or as a file name, at key "xbar" of r's object: the chip's JSON and the name its
 // messages use (the file, or r.Where("xbar") inline, e.g. "run.json: xbar"). A missing file:
-// r.Fail("xbar", "crossbar config \"f\" not found").
+// r.Fail("xbar", "crossbar config \"f\" not found"). The file may be YAML, or hold sections (its "chip").
 struct XbarShape {
   nlohmann::json json;
   std::string source;
+  ConfigDocument file;   // the file it came from (AnnotatingErrors adds its lines); empty inline
 };
 XbarShape ReadXbarShape(const JsonReader& r, const nlohmann::json& j);
 

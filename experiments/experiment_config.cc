@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "experiments/config_shapes.h"
 #include "experiments/field_table_json.h"
+#include "experiments/config_file.h"
 #include "experiments/json_reader.h"
 
 namespace cimsim {
@@ -187,8 +188,10 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source,
   const XbarShape xbar = ReadXbarShape(r, j.contains("xbar") ? j["xbar"] : json::object());
   c.xbar = xbar.json;
   c.chip_source = xbar.source;
-  c.chip = ReadXbarInputs(c.xbar, c.chip_source);
-  BuildXbarConfig(c.chip, c.chip_source);
+  AnnotatingErrors(xbar.file, [&] {
+    c.chip = ReadXbarInputs(c.xbar, c.chip_source);
+    BuildXbarConfig(c.chip, c.chip_source);
+  });
   if (j.contains("calibration")) ReadCalibration(r, j["calibration"], c.calibration, files);
   if (j.contains("placement")) ReadPlacement(r, j["placement"], c.placement);
   if (j.contains("instances")) c.instances = r.Integer(j["instances"], "instances", 1, 1000);
@@ -260,7 +263,8 @@ std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
 }
 
 ExperimentConfig LoadExperimentConfig(const std::string& path) {
-  return ParseExperimentConfig(ReadJsonFile(path, "experiment config"), path);
+  const ConfigDocument doc = ReadConfigFile(path, ConfigKind::kExperiment);
+  return AnnotatingErrors(doc, [&] { return ParseExperimentConfig(doc.json, path); });
 }
 
 json ExperimentConfigToJson(const ExperimentConfig& c) {

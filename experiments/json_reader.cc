@@ -36,7 +36,8 @@ class JsonGuard {
  public:
   explicit JsonGuard(const std::string& source) : source_(source) {}
 
-  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+  template <typename Json>  // nlohmann::json or ordered_json (parse_event_t is the same type for both)
+  bool operator()(int depth, json::parse_event_t event, Json& parsed) {
     if (depth > kMaxJsonDepth)
       throw InputError(source_ + ": arrays and objects nested more than " + std::to_string(kMaxJsonDepth) +
                        " levels deep; a cimsim config is nested a few levels");
@@ -52,7 +53,7 @@ class JsonGuard {
         break;
       case json::parse_event_t::key: {
         Frame& top = frames_.back();
-        const std::string key = parsed.get<std::string>();
+        const std::string key = parsed.template get<std::string>();
         if (!top.keys.insert(key).second) {
           top.key = key;
           throw InputError(source_ + ": " + Path() + ": duplicate key; each key may appear once per object");
@@ -101,24 +102,25 @@ std::string Untagged(const std::string& what) {
 
 }  // namespace
 
-nlohmann::json ParseJsonText(const std::string& text, const std::string& source) {
+namespace {
+
+template <typename Json>
+Json ParseGuarded(const std::string& text, const std::string& source) {
   try {
-    return json::parse(text, JsonGuard(source));
-  } catch (const json::exception& e) {  // parse errors, and numbers beyond a double (out_of_range.406)
+    return Json::parse(text, JsonGuard(source));
+  } catch (const typename Json::exception& e) {  // parse errors, and numbers beyond a double (out_of_range.406)
     throw InputError(source + ": not valid JSON: " + Untagged(e.what()));
   }
 }
 
-nlohmann::json ReadJsonFile(const std::string& path, const std::string& what) {
-  const uint64_t bytes = RequireRegularFile(path, what);
-  if (bytes > kMaxJsonFileBytes)
-    throw InputError(path + ": the " + what + " is " + std::to_string(bytes) + " bytes; a JSON config is at most " +
-                     std::to_string(kMaxJsonFileBytes) + " bytes");
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) throw InputError(path + ": cannot read the " + what);
-  return ParseJsonText(text.str(), path);
+}  // namespace
+
+nlohmann::json ParseJsonText(const std::string& text, const std::string& source) {
+  return ParseGuarded<nlohmann::json>(text, source);
+}
+
+nlohmann::ordered_json ParseOrderedJsonText(const std::string& text, const std::string& source) {
+  return ParseGuarded<nlohmann::ordered_json>(text, source);
 }
 
 std::string Show(const json& v) {

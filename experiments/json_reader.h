@@ -26,15 +26,14 @@ std::string Child(const std::string& path, std::string_view key);
 std::string Element(const std::string& path, size_t i);
 // A value for a message: its JSON text, cut to 60 characters.
 std::string Show(const nlohmann::json& v);
-// Limits of every JSON config cimsim reads: nesting depth and file size.
+// Limits of every config cimsim reads (JSON or YAML, experiments/config_file.h): nesting depth and file size.
 inline constexpr int kMaxJsonDepth = 64;
 inline constexpr uint64_t kMaxJsonFileBytes = uint64_t{64} << 20;
 // The JSON document in `text`. InputError "<source>: not valid JSON: ..." (syntax, a number beyond a
 // double), "<source>: <key path>: duplicate key ...", or nesting beyond kMaxJsonDepth.
 nlohmann::json ParseJsonText(const std::string& text, const std::string& source);
-// The JSON document in file `path` (a regular file of at most kMaxJsonFileBytes; common/input_file.h):
-// InputError "<path>: <what> not found", "<path>: is a FIFO ...", or ParseJsonText's.
-nlohmann::json ReadJsonFile(const std::string& path, const std::string& what);
+// The same with the keys in the order the text has them (cimsim config convert).
+nlohmann::ordered_json ParseOrderedJsonText(const std::string& text, const std::string& source);
 
 class JsonReader {
  public:

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "experiments/config_shapes.h"
+#include "experiments/config_file.h"
 #include "experiments/json_reader.h"
 #include "experiments/quant_config_json.h"
 
@@ -30,7 +31,7 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
   r.CheckKeys(j, "", kKeys);
   if (!j.contains("xbar")) r.Fail("xbar", "required: the chip to train for (a crossbar config object or file, as in cimsim experiment)");
   const XbarShape xbar = ReadXbarShape(r, j["xbar"]);  // "<file>: hardware_aware.xbar" inline
-  h.chip = ParseXbarConfig(xbar.json, xbar.source);
+  h.chip = AnnotatingErrors(xbar.file, [&] { return ParseXbarConfig(xbar.json, xbar.source); });
   if (h.chip.external) r.Fail("xbar.external", "an external chip cannot be simulated during training; give a device and crossbar");
   h.json = j;
   h.json["xbar"] = XbarConfigToJson(h.chip);
@@ -121,7 +122,10 @@ QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
   return c;
 }
 
-QatConfig LoadQatConfig(const std::string& path) { return ParseQatConfig(ReadJsonFile(path, "QAT config"), path); }
+QatConfig LoadQatConfig(const std::string& path) {
+  const ConfigDocument doc = ReadConfigFile(path, ConfigKind::kQat);
+  return AnnotatingErrors(doc, [&] { return ParseQatConfig(doc.json, path); });
+}
 
 nlohmann::json QatConfigToJson(const QatConfig& c) {
   nlohmann::json j = TrainConfigToJson(c.train);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "experiments/config_file.h"
 #include "experiments/json_reader.h"
 
 namespace cimsim {
@@ -236,7 +237,8 @@ QuantPlan ParseQuantConfig(const json& j, const std::string& source) {
 }
 
 QuantPlan LoadQuantConfig(const std::string& path) {
-  return ParseQuantConfig(ReadJsonFile(path, "quantization config"), path);
+  const ConfigDocument doc = ReadConfigFile(path, ConfigKind::kQuantize);
+  return AnnotatingErrors(doc, [&] { return ParseQuantConfig(doc.json, path); });
 }
 
 json QuantPlanToJson(const QuantPlan& plan) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "experiments/config_file.h"
 
 namespace cimsim {
 namespace {
@@ -186,7 +187,10 @@ TrainConfig ParseTrainConfig(const nlohmann::json& j, const std::string& source)
   return c;
 }
 
-TrainConfig LoadTrainConfig(const std::string& path) { return ParseTrainConfig(ReadJsonFile(path, "training config"), path); }
+TrainConfig LoadTrainConfig(const std::string& path) {
+  const ConfigDocument doc = ReadConfigFile(path, ConfigKind::kTrain);
+  return AnnotatingErrors(doc, [&] { return ParseTrainConfig(doc.json, path); });
+}
 
 void ApplyTrainFlags(const TrainFlags& flags, TrainConfig& c) {
   if (flags.model) {

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/streams.h"
+#include "experiments/config_file.h"
 #include "experiments/crossbar_config_json.h"
 #include "experiments/device_config_json.h"
 #include "experiments/external_chip_json.h"
@@ -18,7 +19,10 @@ XbarConfig ParseXbarConfig(const nlohmann::json& j, const std::string& source) {
   return BuildXbarConfig(ReadXbarInputs(j, source), source);
 }
 
-XbarConfig LoadXbarConfig(const std::string& path) { return ParseXbarConfig(ReadJsonFile(path, "crossbar config"), path); }
+XbarConfig LoadXbarConfig(const std::string& path) {
+  const ConfigDocument doc = ReadConfigFile(path, ConfigKind::kChip);
+  return AnnotatingErrors(doc, [&] { return ParseXbarConfig(doc.json, path); });
+}
 
 nlohmann::json XbarConfigToJson(const XbarConfig& c) {
   if (c.external) return {{"seed", c.seed}, {"external", ExternalChipToJson(*c.external)}};

@@ -8,13 +8,19 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(json_config float_model quantized_model calibration cifar10 tar_gz)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(json_config yaml_config float_model quantized_model calibration cifar10 tar_gz)
 scripts/build.sh fuzz
 seeds=fuzz-corpus/seeds
 rm -rf "$seeds"
 build-fuzz/fuzz/make_seeds "$seeds"
-mkdir -p "$seeds/json_config"
+mkdir -p "$seeds/json_config" "$seeds/yaml_config"
 i=0
+for f in configs/*/*.yaml experiments/configs/*.yaml; do
+  for kind in 0 1 2 3 4 5; do  # the first byte picks the kind (fuzz/yaml_config_fuzzer.cc)
+    { printf "\\x3$kind"; cat "$f"; } > "$seeds/yaml_config/seed_$i"
+    i=$((i + 1))
+  done
+done
 for f in configs/*/*.json experiments/configs/*.json; do
   for parser in 0 1 2 3 4 5; do  # the first byte picks the parser (fuzz/json_config_fuzzer.cc)
     { printf "\\x3$parser"; cat "$f"; } > "$seeds/json_config/seed_$i"

@@ -31,5 +31,7 @@ int TrainCommand(const std::vector<std::string>& args);
 int QatCommand(const std::vector<std::string>& args);
 // cimsim data fetch --url URL --sha256 HEX --out DIR
 int DataFetchCommand(const std::vector<std::string>& args);
+// cimsim config convert IN OUT
+int ConfigConvertCommand(const std::vector<std::string>& args);
 
 }  // namespace cimsim::cli

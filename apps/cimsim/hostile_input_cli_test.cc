@@ -268,6 +268,61 @@ TEST_F(HostileInputCliTest, EveryConfigKindRefusesMalformedJson) {
   EXPECT_EQ(cases_, 6 * 12);
 }
 
+// Malformed YAML for every config kind: each message names the file, and the line and key where the
+// document has them.
+TEST_F(HostileInputCliTest, EveryConfigKindRefusesMalformedYaml) {
+  struct Doc {
+    std::string label, text, fragment;   // fragment: after "<file>", e.g. ":3: seed: duplicate key"
+  };
+  std::string deep_block;
+  for (int i = 0; i < 70; ++i) deep_block += std::string(2 * i, ' ') + "a:\n";
+  std::string deep_path = "a";   // the key path at the 65th level, where the reader stops
+  for (int i = 1; i < 65; ++i) deep_path += ".a";
+  std::string laughs = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level <= 8; ++level) {
+    laughs += "l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int k = 0; k < 10; ++k) laughs += std::string(k ? ", " : "") + "*l" + std::to_string(level - 1);
+    laughs += "]\n";
+  }
+  const std::vector<Doc> docs = {
+      {"unclosed flow", "seed: [1, 2\n", ":2:1: not valid YAML: end of sequence flow not found"},
+      {"bad indentation", "seed:\n  a: 1\n b: 2\n", ":3:2: not valid YAML: end of map not found"},
+      {"tab indentation", "seed:\n\ta: 1\n", ":2:3: not valid YAML: illegal map value"},
+      {"unclosed quote", "seed: 1\nname: \"abc\n", ":2: name: a quoted string is not closed"},
+      {"duplicate key", "# settings\nseed: 1\nseed: 2\n", ":3: seed: duplicate key"},
+      {"two documents", "seed: 1\n---\nseed: 2\n", ": holds 2 YAML documents"},
+      {"only a comment", "# nothing here\n", ": holds no YAML document"},
+      {"top-level sequence", "- 1\n- 2\n", ":1: expected an object {...}, got [1,2]"},
+      {"top-level scalar", "hello\n", ":1: expected an object {...}, got \"hello\""},
+      {"infinity", "seed: .inf\n", ":1: seed: .inf is not a finite number"},
+      {"not a number", "\nseed: .nan\n", ":2: seed: .nan is not a finite number"},
+      {"number overflow", "seed: 1e999\n", ":1: seed: \"1e999\" is beyond the range of a double"},
+      {"binary tag", "seed: !!binary aGk=\n", ":1: seed: the tag tag:yaml.org,2002:binary is not supported"},
+      {"custom tag", "seed: !weird 1\n", ":1: seed: the tag !weird is not supported"},
+      {"deep flow nesting", std::string(100000, '['), ":1: not valid YAML: nested more than"},
+      {"deep block nesting", deep_block, ":66: " + deep_path + ": mappings and sequences nested more than 64 levels deep"},
+      {"billion laughs", laughs, ":1: l5[7][8][8][8][8][9]: the document expands to more than 1000000 values"},
+      {"invalid UTF-8", "seed: 1\nname: \xff\n", ":2: not valid YAML: byte 255 is not UTF-8"},
+      {"control character", "seed: 1\x01\n", ":1: not valid YAML: control character 1"},
+      {"complex key", "? [a, b]\n: 1\n", ":1: a key must be a plain or quoted string, not a sequence"},
+      {"unknown key", "# comment\n\nno_such_key: 1\n", ":3: no_such_key: unknown key"},
+      {"unknown section", "train: {}\nfrobnicate: {}\n", ":2: frobnicate: not a section"},
+  };
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"quantize --model " + model_ + " --config {} --data " + train_data_ + " --out " + keep_file_, "q"},
+      {"calibrate --config {} --out " + keep_file_, "cal"},
+      {"experiment --config {} --out " + keep_dir_, "exp"},
+      {"train --config {} --out " + keep_dir_, "train"},
+      {"qat --config {} --out " + keep_dir_, "qat"},
+      {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar {}", "xbar"}};
+  for (const auto& [line, kind] : lines)
+    for (size_t i = 0; i < docs.size(); ++i) {
+      const std::string name = "bad_" + kind + "_" + std::to_string(i) + ".yaml";
+      Check({docs[i].label, Replace(line, Config(name, docs[i].text)), {name + docs[i].fragment}});
+    }
+  EXPECT_EQ(cases_, 6 * 22);
+}
+
 // Damaged or hand-edited model, quantized model and calibration files: values out of range, huge declared
 // sizes, a future format version, a calibration of another model.
 TEST_F(HostileInputCliTest, DamagedFilesOfEveryKindAreRefusedNamingWhatIsWrong) {

@@ -25,7 +25,10 @@ constexpr const char* kUsage =
     "  calibrate   program a simulated chip and fit its per-column corrections\n"
     "  experiment  sweeps of a quantized network on simulated CIM hardware, results into HDF5\n"
     "  data fetch  download, verify and unpack the CIFAR-10 binary archive\n"
+    "  config convert  a config file rewritten as YAML or JSON\n"
     "\n"
+    "Every config (--config, --crossbar) may be JSON or YAML (*.yaml, *.yml), and one file may hold the\n"
+    "sections train, qat, quantize, calibrate, experiment and chip: each command reads its own.\n"
     "Run 'cimsim <command> --help' for the options of a command; 'cimsim --version' for the build.\n"
     "Data is found with --data PATH or the CIMSIM_DATA environment variable.\n";
 
@@ -61,7 +64,17 @@ int Dispatch(const std::vector<std::string>& args) {
     throw cimsim::InputError("unknown 'data' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
                              ": the only one is 'data fetch'");
   }
-  throw cimsim::InputError("unknown command '" + command + "': use eval, train, qat, quantize, infer, calibrate, experiment or data fetch (cimsim --help)");
+  if (command == "config") {
+    if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h")) {
+      std::cout << "usage: cimsim config convert IN OUT\n"
+                   "  convert  a config file rewritten as YAML or JSON (cimsim config convert --help)\n";
+      return 0;
+    }
+    if (args.size() >= 2 && args[1] == "convert") return cimsim::cli::ConfigConvertCommand({args.begin() + 2, args.end()});
+    throw cimsim::InputError("unknown 'config' subcommand" + (args.size() >= 2 ? " '" + args[1] + "'" : std::string()) +
+                             ": the only one is 'config convert'");
+  }
+  throw cimsim::InputError("unknown command '" + command + "': use eval, train, qat, quantize, infer, calibrate, experiment, data fetch or config convert (cimsim --help)");
 }
 
 }  // namespace
