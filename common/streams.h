@@ -24,7 +24,7 @@ inline Rng WeightInitStream(uint64_t seed, int64_t tensor) {
   return Rng(seed).Derive(static_cast<uint64_t>(tensor));
 }
 
-// R(seed)/epoch: the Fisher–Yates permutation of epoch `epoch` (data/batcher.h; seed = BatcherParams::seed,
+// R(seed)/epoch: the Fisher–Yates permutation of epoch `epoch` (data/batcher.h, data/image_loader.h; seed = BatcherParams::seed,
 // the train config's "seed").
 inline Rng EpochShuffleStream(uint64_t seed, int64_t epoch) {
   return Rng(seed).Derive(static_cast<uint64_t>(epoch));
@@ -34,7 +34,8 @@ inline Rng EpochShuffleStream(uint64_t seed, int64_t epoch) {
 constexpr uint64_t kAugmentStreamBase = 1'000'000'007;
 
 // R(seed)/epoch/(kAugmentStreamBase + image): the crop/flip draw (data/augment.h DrawAugment) of
-// original image `image` in epoch `epoch` (data/batcher.h).
+// original image `image` in epoch `epoch` (data/batcher.h); for ImageNet-format data the random
+// resized crop and flip (data/image_pipeline.h DrawTrainCrop, data/image_loader.h).
 inline Rng AugmentStream(uint64_t seed, int64_t epoch, int64_t image) {
   return Rng(seed).Derive(static_cast<uint64_t>(epoch)).Derive(kAugmentStreamBase + static_cast<uint64_t>(image));
 }
