@@ -10,14 +10,13 @@
 #include <fstream>
 #include <set>
 
-#include <jpeglib.h>
-#include <png.h>
 #include <zlib.h>
 
 #include "common/error.h"
 #include "common/streams.h"
 #include "common/test_support.h"
 #include "data/image_decode.h"
+#include "data/image_encode.h"
 #include "data/image_folder.h"
 #include "data/image_loader.h"
 #include "data/image_pipeline.h"
@@ -58,47 +57,11 @@ RgbImage Noise(int height, int width, uint64_t seed) {
 }
 
 void WriteJpeg(const std::string& path, const RgbImage& im, int quality = 95, bool gray = false) {
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr err;
-  cinfo.err = jpeg_std_error(&err);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = static_cast<JDIMENSION>(im.width);
-  cinfo.image_height = static_cast<JDIMENSION>(im.height);
-  cinfo.input_components = gray ? 1 : 3;
-  cinfo.in_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  std::vector<uint8_t> row(static_cast<size_t>(im.width) * 3);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    const int y = static_cast<int>(cinfo.next_scanline);
-    for (int x = 0; x < im.width; ++x)
-      for (int c = 0; c < (gray ? 1 : 3); ++c) row[static_cast<size_t>(x) * (gray ? 1 : 3) + c] = im.at(y, x)[c];
-    JSAMPROW r = row.data();
-    jpeg_write_scanlines(&cinfo, &r, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(buffer), static_cast<std::streamsize>(size));
-  std::free(buffer);
+  WriteJpegFile(path, im, quality, gray);
 }
 
-// format: PNG_FORMAT_RGB, PNG_FORMAT_GRAY (first channel), PNG_FORMAT_RGBA (alpha = alpha).
-void WritePng(const std::string& path, const RgbImage& im, png_uint_32 format = PNG_FORMAT_RGB, uint8_t alpha = 255) {
-  png_image png;
-  std::memset(&png, 0, sizeof png);
-  png.version = PNG_IMAGE_VERSION;
-  png.width = static_cast<png_uint_32>(im.width);
-  png.height = static_cast<png_uint_32>(im.height);
-  png.format = format;
-  const int channels = PNG_IMAGE_PIXEL_CHANNELS(format);
-  std::vector<uint8_t> data(static_cast<size_t>(im.width) * im.height * channels);
-  for (size_t i = 0; i < static_cast<size_t>(im.width) * im.height; ++i)
-    for (int c = 0; c < channels; ++c) data[i * channels + c] = c < 3 ? im.pixels[i * 3 + std::min(c, 2)] : alpha;
-  ASSERT_TRUE(png_image_write_to_file(&png, path.c_str(), 0, data.data(), 0, nullptr)) << png.message;
+void WritePng(const std::string& path, const RgbImage& im, PngLayout layout = PngLayout::kRgb, int alpha = 255) {
+  WritePngFile(path, im, layout, alpha);
 }
 
 std::string ReadBytes(const std::string& path) {
@@ -147,12 +110,12 @@ TEST_F(ImageData, PngDecodesExactlyInEveryLayout) {
   const RgbImage im = Noise(19, 23, 5);
   WritePng(Path("rgb.png"), im);
   EXPECT_EQ(DecodeImageFile(Path("rgb.png")).pixels, im.pixels);
-  WritePng(Path("opaque.png"), im, PNG_FORMAT_RGBA, 255);
+  WritePng(Path("opaque.png"), im, PngLayout::kRgba, 255);
   EXPECT_EQ(DecodeImageFile(Path("opaque.png")).pixels, im.pixels);
-  WritePng(Path("clear.png"), im, PNG_FORMAT_RGBA, 0);   // fully transparent: composited onto black
+  WritePng(Path("clear.png"), im, PngLayout::kRgba, 0);   // fully transparent: composited onto black
   const RgbImage clear = DecodeImageFile(Path("clear.png"));
   EXPECT_EQ(std::count(clear.pixels.begin(), clear.pixels.end(), 0), static_cast<std::ptrdiff_t>(clear.pixels.size()));
-  WritePng(Path("gray.png"), im, PNG_FORMAT_GRAY);
+  WritePng(Path("gray.png"), im, PngLayout::kGray);
   const RgbImage gray = DecodeImageFile(Path("gray.png"));
   for (size_t i = 0; i < gray.pixels.size(); i += 3) {
     ASSERT_EQ(gray.pixels[i], im.pixels[i]);
