@@ -1,16 +1,12 @@
 #include "experiments/json_reader.h"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "common/error.h"
-#include "common/input_file.h"
 
 namespace cimsim {
 
@@ -99,10 +95,6 @@ std::string Untagged(const std::string& what) {
   if (what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) return what.substr(bracket + 2);
   return what;
 }
-
-}  // namespace
-
-namespace {
 
 template <typename Json>
 Json ParseGuarded(const std::string& text, const std::string& source) {

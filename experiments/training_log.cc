@@ -19,6 +19,7 @@ std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
+  if (!in) throw InputError("cannot read " + path + StorageFailureReason());
   return ss.str();
 }
 
@@ -62,10 +63,7 @@ std::string TrainingLogCsv(const std::string& jsonl, const std::string& source) 
 }
 
 void StartTrainingLog(const std::string& dir) {
-  const std::string path = JsonlPath(dir);
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw InputError("cannot write " + path + StorageFailureReason());
-  out.close();
+  WriteFileAtomically(JsonlPath(dir), "");
   WriteCsv(dir);
 }
 

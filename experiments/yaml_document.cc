@@ -5,14 +5,8 @@
 #include <string_view>
 #include <unordered_set>
 
-// yaml-cpp 0.7's node templates trip GCC 12's -Wdangling-pointer (a false positive on its iterators).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpragmas"
-#pragma GCC diagnostic ignored "-Wunknown-warning-option"
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
-#pragma GCC diagnostic pop
 
 #include "common/error.h"
 #include "experiments/json_reader.h"
@@ -174,7 +168,9 @@ class Converter {
         ordered_json o = ordered_json::object();
         std::unordered_set<std::string> seen;
         for (auto it = n.begin(); it != n.end(); ++it) {
-          const YAML::Node& key = it->first;
+          // Copies: yaml-cpp's it->first and it->second live in a proxy that dies with the expression.
+          const YAML::Node key = it->first;
+          const YAML::Node value = it->second;
           const int key_line = key.Mark().is_null() ? line : key.Mark().line + 1;
           if (!key.IsScalar())
             Fail(key_line, path, "a key must be a plain or quoted string, not " +
@@ -185,7 +181,7 @@ class Converter {
           const std::string child = Child(path, k);
           if (!seen.insert(k).second) Fail(key_line, child, "duplicate key; each key may appear once per mapping");
           lines_.emplace(child, key_line);
-          o[k] = Convert(it->second, child, key_line, depth + 1);
+          o[k] = Convert(value, child, key_line, depth + 1);
         }
         return o;
       }
