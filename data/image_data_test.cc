@@ -336,6 +336,10 @@ TEST(ImagePipeline, EvalViewIsResizeThenCentreCrop) {
   const RgbImage small = ResizeBilinear(im, crop.box, 32, 32);
   EXPECT_EQ(view[5 * 32 + 0], small.at(5, 31)[0]);
   EXPECT_EQ(view[2 * 1024 + 7 * 32 + 3], small.at(7, 28)[2]);
+  ImagePipelineParams q;
+  RgbImage strip = Noise(1, 300, 2);
+  EXPECT_NE(ErrorOf([&] { EvalView(strip, q, "strip.png", chw.data()); }).find("strip.png: a 1 x 300 image would be 76800 pixels long"),
+            std::string::npos);
   p.resize = 16;
   EXPECT_NE(ErrorOf([&] { p.Validate("loader"); }).find("loader: resize: 16 is out of range"), std::string::npos);
 }

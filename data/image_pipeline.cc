@@ -77,7 +77,13 @@ void TrainView(const RgbImage& image, const TrainCrop& crop, const ImagePipeline
 void EvalView(const RgbImage& image, const ImagePipelineParams& p, const std::string& source, uint8_t* chw) {
   const bool wide = image.width >= image.height;
   const int short_side = wide ? image.height : image.width, long_side = wide ? image.width : image.height;
-  const int new_long = static_cast<int>(static_cast<int64_t>(p.resize) * long_side / short_side);
+  const int64_t scaled_long = static_cast<int64_t>(p.resize) * long_side / short_side;
+  if (scaled_long > kMaxImageSide)
+    throw InputError(source + ": a " + std::to_string(image.height) + " x " + std::to_string(image.width) +
+                     " image would be " + std::to_string(scaled_long) + " pixels long after the resize to " +
+                     std::to_string(p.resize) + "; allowed at most " + std::to_string(kMaxImageSide) +
+                     " (an aspect ratio this extreme is not a photograph)");
+  const int new_long = static_cast<int>(scaled_long);
   const int out_h = wide ? p.resize : new_long, out_w = wide ? new_long : p.resize;
   const RgbImage resized = ResizeBilinear(image, {0, 0, image.height, image.width}, out_h, out_w);
   if (resized.height < p.crop || resized.width < p.crop)

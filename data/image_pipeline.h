@@ -19,7 +19,8 @@
 //
 // Resize(resize) scales the shorter side to `resize` and the longer to ⌊resize·long / short⌋
 // (torchvision's int()); CenterCrop(crop) takes top = round((H' − crop) / 2), left likewise (half to
-// even); an image smaller than crop after the resize is refused (torchvision would pad it with zeros).
+// even); an image smaller than crop after the resize is refused (torchvision would pad it with zeros),
+// and so is one whose longer side would exceed kMaxImageSide (image_decode.h) after the resize.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// make_seeds DIR — the fuzzers' seed corpora, written with the library's own writers (as the tests make
+// make_seeds DIR — the fuzzers' seed corpora, written with the library's own writers (images: libjpeg's
+// and libpng's, data/image_encode.h) (as the tests make
 // their inputs): DIR/<fuzzer>/seed_*. JSON configs come from the repository (scripts/fuzz.sh copies them).
 #include <hdf5.h>
 
@@ -8,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "data/image_encode.h"
 #include "data/tar_gz.h"
 #include "experiments/calibration_file.h"
 #include "nets/checkpoint.h"
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
   }
   namespace fs = std::filesystem;
   const fs::path dir = argv[1];
-  for (const char* f : {"float_model", "quantized_model", "calibration", "cifar10", "tar_gz"}) fs::create_directories(dir / f);
+  for (const char* f : {"float_model", "quantized_model", "calibration", "cifar10", "tar_gz", "image"}) fs::create_directories(dir / f);
   using cimsim::ModelSpec, cimsim::Network, cimsim::QuantizedModel, cimsim::ChipCalibrationFile, cimsim::LayerCalibration;
   namespace ct = cimsim::testing;
   // A ResNet-8 (option A shortcuts, adds) and a small VGG (max pooling), float and W4A4.
@@ -69,5 +71,15 @@ int main(int argc, char** argv) {
   std::ofstream(dir / "cifar10" / "seed_3.bin", std::ios::binary) << records;
   cimsim::WriteTarGz((dir / "tar_gz" / "seed.tar.gz").string(),
              {{"cifar-10-batches-bin/test_batch.bin", records}, {"cifar-10-batches-bin/readme.html", "hello"}});
+  // Small JPEGs (colour, grayscale) and PNGs (RGB, gray, RGBA) for the image decoder.
+  cimsim::RgbImage picture;
+  picture.height = 12;
+  picture.width = 17;
+  for (int i = 0; i < 12 * 17 * 3; ++i) picture.pixels.push_back(static_cast<uint8_t>((i * 37) % 251));
+  cimsim::WriteJpegFile((dir / "image" / "seed_rgb.jpg").string(), picture, 80);
+  cimsim::WriteJpegFile((dir / "image" / "seed_gray.jpg").string(), picture, 80, true);
+  cimsim::WritePngFile((dir / "image" / "seed_rgb.png").string(), picture);
+  cimsim::WritePngFile((dir / "image" / "seed_gray.png").string(), picture, cimsim::PngLayout::kGray);
+  cimsim::WritePngFile((dir / "image" / "seed_rgba.png").string(), picture, cimsim::PngLayout::kRgba, 128);
   return 0;
 }

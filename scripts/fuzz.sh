@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(json_config yaml_config float_model quantized_model calibration cifar10 tar_gz)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(json_config yaml_config float_model quantized_model calibration cifar10 tar_gz image)
 scripts/build.sh fuzz
 seeds=fuzz-corpus/seeds
 rm -rf "$seeds"

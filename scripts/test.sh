@@ -38,7 +38,7 @@ if [ "$mode" = quick ]; then
   (cd build && ctest --output-on-failure -j 2 -E "^(${LONG})")
   scripts/build.sh fuzz cimsim hostile_input_cli_test common_test
   (cd build-fuzz && env "${sanitizer_env[@]}" ctest --output-on-failure -j 2 -R "$SANITIZED")
-  scripts/fuzz.sh 15 json_config yaml_config cifar10 tar_gz
+  scripts/fuzz.sh 15 json_config yaml_config cifar10 tar_gz image
   exit 0
 fi
 
@@ -59,4 +59,4 @@ scripts/build.sh asan
   -E '^(RealData\.|ExternalChipRealData\.|QuantConfigJsonRealData\.|CliTest\.PretrainedResnet20|QuantCliTest\.PretrainedResnet20|LifetimeCliTest\.ReprogramsWithATinyThreshold|LifetimeCliTest\.AResumedRunEqualsAnUninterruptedOne|TrainCliTest\.SigtermThenResume|ShardCliTest\.KilledShards|ShardCliTest\.SlurmArrayScript|ShardCliTest\.LifetimeRunsShardBySweepPoint)')
 # The fuzzers of cimsim's own parsers; the HDF5 loaders' fuzzers are the long run (docs/hardening.md:
 # they find libhdf5 1.10.8's own hangs and overflows on damaged files within a minute).
-scripts/fuzz.sh 30 json_config yaml_config cifar10 tar_gz
+scripts/fuzz.sh 30 json_config yaml_config cifar10 tar_gz image
