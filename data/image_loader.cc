@@ -1,6 +1,7 @@
 #include "data/image_loader.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 #include "common/error.h"
@@ -44,6 +45,7 @@ void ImageLoader::StartEpoch(int64_t epoch) {
 std::optional<ImageBatch> ImageLoader::Next() {
   if (epoch_ < 0) throw std::logic_error("ImageLoader::Next before StartEpoch");
   if (next_ >= NumBatches()) return std::nullopt;
+  if (!ahead_.valid()) throw std::logic_error("ImageLoader::Next after a failed load: start the epoch again");
   ImageBatch batch = ahead_.get();   // rethrows the load's InputError
   ++next_;
   if (next_ < NumBatches()) ahead_ = std::async(std::launch::async, [this, b = next_] { return Load(b); });

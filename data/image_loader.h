@@ -67,7 +67,7 @@ class ImageLoader {
   // Fixes epoch `epoch`'s order and starts decoding its first batch.
   void StartEpoch(int64_t epoch);
   // The epoch's next batch (batches 0, 1, ... in turn), and starts decoding the one after it; an
-  // empty optional after the last. Rethrows a load's InputError (kError).
+  // empty optional after the last. Rethrows a load's InputError (kError); after one, StartEpoch again.
   std::optional<ImageBatch> Next();
   // Batch b of the current epoch, loaded now (on the loader's pool, after any read-ahead in progress
   // has let go of it): what Next gives.
