@@ -107,6 +107,16 @@ class HostileInputCliTest : public CliTest {
     EXPECT_FALSE(fs::exists(keep_dir_ + "/checkpoint.h5")) << "a run wrote into " << keep_dir_;
   }
 
+  // Every config kind: (command line with {} standing for the config file, short name of the kind).
+  std::vector<std::pair<std::string, std::string>> ConfigSlots() const {
+    return {{"quantize --model " + model_ + " --config {} --data " + train_data_ + " --out " + keep_file_, "q"},
+            {"calibrate --config {} --out " + keep_file_, "cal"},
+            {"experiment --config {} --out " + keep_dir_, "exp"},
+            {"train --config {} --out " + keep_dir_, "train"},
+            {"qat --config {} --out " + keep_dir_, "qat"},
+            {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar {}", "xbar"}};
+  }
+
   // Every file-taking flag: command lines with {} standing for the bad file.
   std::vector<std::tuple<std::string, std::string, std::string, std::string>> FileSlots() {
     const std::string out = " --out " + keep_file_, dir = " --out " + keep_dir_;
@@ -253,14 +263,7 @@ TEST_F(HostileInputCliTest, EveryConfigKindRefusesMalformedJson) {
       {"unknown key", R"({"no_such_key": 1})"},
       {"control character", "{\"a\x01\": 1}"},
   };
-  const std::vector<std::pair<std::string, std::string>> lines = {
-      {"quantize --model " + model_ + " --config {} --data " + train_data_ + " --out " + keep_file_, "q"},
-      {"calibrate --config {} --out " + keep_file_, "cal"},
-      {"experiment --config {} --out " + keep_dir_, "exp"},
-      {"train --config {} --out " + keep_dir_, "train"},
-      {"qat --config {} --out " + keep_dir_, "qat"},
-      {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar {}", "xbar"}};
-  for (const auto& [line, kind] : lines)
+  for (const auto& [line, kind] : ConfigSlots())
     for (size_t i = 0; i < docs.size(); ++i) {
       const std::string name = "bad_" + kind + "_" + std::to_string(i) + ".json";
       Check({docs[i].first, Replace(line, Config(name, docs[i].second)), {name}});
@@ -308,14 +311,7 @@ TEST_F(HostileInputCliTest, EveryConfigKindRefusesMalformedYaml) {
       {"unknown key", "# comment\n\nno_such_key: 1\n", ":3: no_such_key: unknown key"},
       {"unknown section", "train: {}\nfrobnicate: {}\n", ":2: frobnicate: not a section"},
   };
-  const std::vector<std::pair<std::string, std::string>> lines = {
-      {"quantize --model " + model_ + " --config {} --data " + train_data_ + " --out " + keep_file_, "q"},
-      {"calibrate --config {} --out " + keep_file_, "cal"},
-      {"experiment --config {} --out " + keep_dir_, "exp"},
-      {"train --config {} --out " + keep_dir_, "train"},
-      {"qat --config {} --out " + keep_dir_, "qat"},
-      {"infer --qmodel " + qmodel_ + " --data " + data_ + " --crossbar {}", "xbar"}};
-  for (const auto& [line, kind] : lines)
+  for (const auto& [line, kind] : ConfigSlots())
     for (size_t i = 0; i < docs.size(); ++i) {
       const std::string name = "bad_" + kind + "_" + std::to_string(i) + ".yaml";
       Check({docs[i].label, Replace(line, Config(name, docs[i].text)), {name + docs[i].fragment}});
