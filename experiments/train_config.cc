@@ -14,11 +14,11 @@ constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data"
 
 void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
-                                               "vgg_config", "input_mean", "input_std", "init_seed"};
+                                               "vgg_config", "input_mean", "input_std", "init_seed", "stem"};
   r.RequireObject(j, "model");
   r.CheckKeys(j, "model", kKeys);
   if (j.contains("init")) {
-    for (std::string_view k : {"arch", "depth", "shortcut", "num_classes", "vgg_config", "input_mean", "input_std", "init_seed"})
+    for (std::string_view k : {"arch", "depth", "shortcut", "num_classes", "vgg_config", "input_mean", "input_std", "init_seed", "stem"})
       if (j.contains(k)) r.Fail(Child("model", k), "not allowed with model.init (the model file fixes the architecture)");
     c.init_model = r.String(j["init"], "model.init");
     if (c.init_model.empty()) r.Fail("model.init", "must name a float model file");
@@ -34,6 +34,11 @@ void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   }
   if (j.contains("num_classes")) c.spec.num_classes = static_cast<int>(r.Integer(j["num_classes"], "model.num_classes", 2, 10));
   if (j.contains("vgg_config")) c.spec.vgg_config = r.String(j["vgg_config"], "model.vgg_config");
+  if (j.contains("stem")) {
+    c.spec.stem = r.String(j["stem"], "model.stem");
+    if (c.spec.stem != "cifar" && c.spec.stem != "imagenet")
+      r.Fail("model.stem", Show(j["stem"]) + " is not a stem; allowed \"cifar\", \"imagenet\" (ResNet-18/34 only)");
+  }
   for (const char* key : {"input_mean", "input_std"}) {
     if (!j.contains(key)) continue;
     const std::string path = Child("model", key);
@@ -146,6 +151,7 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
     model["shortcut"] = std::string(1, c.spec.shortcut);
     model["num_classes"] = c.spec.num_classes;
     if (!c.spec.vgg_config.empty()) model["vgg_config"] = c.spec.vgg_config;
+    if (c.spec.stem != "cifar") model["stem"] = c.spec.stem;  // absent for CIFAR: old checkpoints' configs still match
     model["input_mean"] = c.spec.input_norm.mean;
     model["input_std"] = c.spec.input_norm.std;
     model["init_seed"] = c.init_seed;

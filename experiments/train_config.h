@@ -3,7 +3,8 @@
 //
 //   {"model": {"init": "resnet20.h5"}          fine-tune: start from this float model, or
 //    "model": {"arch": "resnet", "depth": 20,  from scratch: the architecture (ModelSpec fields:
-//              "shortcut": "A", "num_classes": 10, "vgg_config": "...", "input_mean": [3],
+//              "shortcut": "A", "stem": "cifar" | "imagenet" (ResNet-18/34), "num_classes": 10,
+//              "vgg_config": "...", "input_mean": [3],
 //              "input_std": [3]), initialised Kaiming-normal from "init_seed" (default 1)
 //    "data": "../shared/data/cifar10",         directory with data_batch_1..5.bin (training) and
 //                                              test_batch.bin; default $CIMSIM_DATA

@@ -71,6 +71,7 @@ ModelSpec ReadModelSpec(const H5File& file) {
     }
     spec.shortcut = static_cast<char>(std::toupper(static_cast<unsigned char>(shortcut[0])));
   }
+  if (file.HasAttribute("/", "stem")) spec.stem = file.ReadStringAttribute("/", "stem");
   if (arch == "vgg") {
     spec.vgg_config = file.HasAttribute("/", "vgg_config") ? file.ReadStringAttribute("/", "vgg_config")
                                                            : std::string(kDefaultVggConfig);
@@ -170,6 +171,8 @@ void WriteModel(H5File& file, const ModelSpec& spec, Network& net) {
   if (spec.arch == "resnet") {
     file.WriteIntAttribute("/", "depth", spec.depth);
     file.WriteStringAttribute("/", "shortcut", std::string(1, spec.shortcut));
+    // Written only when not the default, so the files of CIFAR networks stay as they were.
+    if (spec.stem != "cifar") file.WriteStringAttribute("/", "stem", spec.stem);
   } else {
     file.WriteStringAttribute("/", "vgg_config", spec.vgg_config);
   }

@@ -5,7 +5,8 @@
 // as "tiny", written back as given); datasets /params/<state_dict key>, e.g.
 // /params/layer1.0.conv1.weight [16, 16, 3, 3], any numeric type (stored float32). ResNet-18/34 have
 // option-B shortcuts only: their `shortcut` may be left out (read as "B", always written as "B"), and an
-// explicit "A" is an InputError.
+// explicit "A" is an InputError. `stem` ("imagenet" for ResNet-18/34 with the 7×7 stem and max pool) is
+// written only when it is not "cifar", and read as "cifar" when absent.
 // Loading is strict: every tensor the architecture expects must be present with the expected shape
 // and finite values, and every dataset under /params must be used; otherwise an InputError names the
 // file and the tensor. Two PyTorch conventions are accepted: keys prefixed "module." (DataParallel)

@@ -95,10 +95,13 @@ std::vector<double> FakeQuantForward(const QuantizedModel& model, const uint8_t*
         for (int64_t c = 0; c < out[0]; ++c)
           for (int64_t r = 0; r < out[1]; ++r)
             for (int64_t q = 0; q < out[2]; ++q) {
-              double m = -std::numeric_limits<double>::infinity();
+              double m = -std::numeric_limits<double>::infinity();  // the padding
               for (int a = 0; a < n.kernel; ++a)
-                for (int b = 0; b < n.kernel; ++b)
-                  m = std::max(m, x[static_cast<size_t>((c * in[1] + r * n.stride + a) * in[2] + q * n.stride + b)]);
+                for (int b = 0; b < n.kernel; ++b) {
+                  const int64_t h = r * n.stride - n.padding + a, w = q * n.stride - n.padding + b;
+                  if (h >= 0 && h < in[1] && w >= 0 && w < in[2])
+                    m = std::max(m, x[static_cast<size_t>((c * in[1] + h) * in[2] + w)]);
+                }
               y[static_cast<size_t>((c * out[1] + r) * out[2] + q)] = m;
             }
         break;

@@ -175,6 +175,7 @@ TEST(GlobalAvgPoolBackward, ThreadCountInvariant) {
 struct MaxPoolCase {
   int kernel, stride;
   Shape shape;
+  int padding = 0;
 };
 
 TEST(MaxPoolBackward, ReferenceAndFastMatch) {
@@ -183,11 +184,15 @@ TEST(MaxPoolBackward, ReferenceAndFastMatch) {
       {3, 2, {4, 3, 9, 9}},  // overlapping windows: gradients add up
       {3, 1, {3, 2, 7, 6}},  // stride 1
       {2, 2, {5, 2, 7, 7}},  // last row and column in no window
+      {3, 2, {3, 2, 8, 8}, 1},   // the ImageNet stem's pool: border windows clipped to the map
+      {3, 2, {2, 3, 7, 9}, 1},   // odd sides
+      {5, 3, {2, 2, 11, 6}, 2},  // a wider padding
   };
   uint64_t seed = 400;
   for (const MaxPoolCase& c : cases) {
-    SCOPED_TRACE("k=" + std::to_string(c.kernel) + " s=" + std::to_string(c.stride) + " " + ShapeString(c.shape));
-    MaxPool2d pool(c.kernel, c.stride);
+    SCOPED_TRACE("k=" + std::to_string(c.kernel) + " s=" + std::to_string(c.stride) + " p=" +
+                 std::to_string(c.padding) + " " + ShapeString(c.shape));
+    MaxPool2d pool(c.kernel, c.stride, c.padding);
     CheckParameterFree(pool, {DistinctValues(c.shape, seed)}, seed + 1);
     seed += 10;
   }
@@ -196,6 +201,8 @@ TEST(MaxPoolBackward, ReferenceAndFastMatch) {
 TEST(MaxPoolBackward, ThreadCountInvariant) {
   MaxPool2d pool(3, 2);
   ExpectThreadCountInvariant(pool, {DistinctValues({19, 4, 9, 9}, 410)}, 411);
+  MaxPool2d padded(3, 2, 1);
+  ExpectThreadCountInvariant(padded, {DistinctValues({19, 4, 8, 8}, 412)}, 413);
 }
 
 // Ties go to the first maximum in scan order (ky outer, kx inner), in the reference and the fast path;

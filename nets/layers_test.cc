@@ -147,6 +147,38 @@ TEST(MaxPool, FastMatchesReference) {
   CheckLayer(pool, {RandomTensor({1, 2, 7, 9}, 18)});  // odd: last row/col dropped (floor)
 }
 
+// The ImageNet stem's pool (3×3, stride 2, padding 1) and other paddings: the padded positions are
+// −∞, so on all-negative inputs a border window's maximum is one of the map's values, never 0.
+TEST(MaxPool, PaddedFastMatchesReference) {
+  MaxPool2d stem(3, 2, 1);
+  CheckLayer(stem, {RandomTensor({2, 3, 8, 8}, 21)});
+  CheckLayer(stem, {RandomTensor({1, 2, 7, 9}, 22)});
+  MaxPool2d wide(5, 3, 2);
+  CheckLayer(wide, {RandomTensor({1, 2, 11, 6}, 23)});
+  EXPECT_EQ(stem.OutputShape({{1, 64, 112, 112}}), (Shape{1, 64, 56, 56}));  // ResNet-18 at 224
+  EXPECT_EQ(stem.OutputShape({{1, 64, 32, 32}}), (Shape{1, 64, 16, 16}));    // ... at 64
+
+  Tensor x({1, 1, 3, 3});
+  for (int i = 0; i < 9; ++i) x[i] = -1.0f - static_cast<float>(i);  // -1 .. -9
+  Tensor y;
+  ThreadPool pool(1);
+  Workspace ws;
+  stem.Forward({&x}, y, pool, ws);
+  ASSERT_EQ(y.shape(), (Shape{1, 1, 2, 2}));
+  // Windows: rows/cols {-1,0,1} and {1,2,3} clipped to the map: (0,0) covers x[0..1][0..1] → −1;
+  // (0,1) x[0..1][1..2] → −2; (1,0) x[1..2][0..1] → −4; (1,1) x[1..2][1..2] → −5.
+  EXPECT_EQ(y[0], -1.0f);
+  EXPECT_EQ(y[1], -2.0f);
+  EXPECT_EQ(y[2], -4.0f);
+  EXPECT_EQ(y[3], -5.0f);
+}
+
+TEST(MaxPool, RefusesPaddingAboveHalfTheKernel) {
+  EXPECT_THROW(MaxPool2d(3, 2, 2), std::invalid_argument);
+  EXPECT_THROW(MaxPool2d(2, 2, -1), std::invalid_argument);
+  EXPECT_NO_THROW(MaxPool2d(2, 2, 1));
+}
+
 struct ShortcutCase {
   int batch, channels, h, w, stride, pad;
 };

@@ -28,6 +28,9 @@ void ModelSpec::Validate(const std::string& where) const {
     fail("shortcut", std::string("'") + shortcut + "'",
          "ResNet-" + std::to_string(depth) + " always uses option-B shortcuts (1x1 conv + BN): \"B\" or leave it out");
   }
+  if (stem != "cifar" && stem != "imagenet") fail("stem", "'" + stem + "'", "\"cifar\" or \"imagenet\"");
+  if (stem == "imagenet" && !(arch == "resnet" && IsFourStageResNetDepth(depth)))
+    fail("stem", "'imagenet'", "only ResNet-18 and ResNet-34 have the ImageNet stem; use \"cifar\" (or leave it out)");
   if (num_classes < 1 || num_classes > 100000) fail("num_classes", std::to_string(num_classes), "1..100000");
   if (arch == "vgg") {
     std::string presets;
@@ -59,7 +62,8 @@ void ModelSpec::Validate(const std::string& where) const {
 std::string ModelSpec::Describe() const {
   std::ostringstream out;
   if (arch == "resnet") {
-    out << "resnet" << depth << " (shortcut " << shortcut << ", " << num_classes << " classes)";
+    out << "resnet" << depth << " (" << (stem == "imagenet" ? "ImageNet stem, " : "") << "shortcut " << shortcut << ", "
+        << num_classes << " classes)";
   } else {
     const std::string list = ExpandVggConfig(vgg_config);
     out << "vgg " << (list != vgg_config ? vgg_config + " " : "") << "[" << list << "] (" << num_classes

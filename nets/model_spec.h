@@ -12,6 +12,8 @@
 //     port in kuangliu/pytorch-cifar naming). Its shortcuts are always option B: `shortcut` must be
 //     'B' (in a file the attribute may be left out and then means B; an explicit "A" is an error, since
 //     these networks have no option-A form). 18 and 34 are not 6n+2, so there is no ambiguity.
+// `stem` (optional, default "cifar"): "imagenet" gives ResNet-18/34 the ImageNet stem and torchvision's
+//   names (nets/builders.h: BuildImageNetResNet); only for depth 18 and 34.
 // VGG `vgg_config`: a comma list of conv widths and "M" for 2×2 max pooling, e.g.
 //   "64,64,M,128,128,M,256,256,M", or a preset name (kVggPresets): "tiny" = "32,M,64,M,128,M".
 //   The spec keeps what was written (a preset stays a name, so it round-trips); ExpandVggConfig gives
@@ -31,10 +33,12 @@ struct ModelSpec {
   int num_classes = 10;
   std::string vgg_config;        // comma list or preset name
   ChannelNorm input_norm{{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
+  std::string stem = "cifar";    // "cifar", or "imagenet" for ResNet-18/34 (7×7/2 conv + 3×3/2 max pool)
 
   // Throws InputError naming `where` (the file), the field, its value and what is allowed.
   void Validate(const std::string& where) const;
   // "resnet20 (shortcut A, 10 classes)", "resnet18 (shortcut B, 10 classes)",
+  // "resnet18 (ImageNet stem, shortcut B, 1000 classes)",
   // "vgg [8,M,16] (10 classes)", "vgg tiny [32,M,64,M,128,M] (10 classes)"
   std::string Describe() const;
 };

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/test_support.h"
@@ -19,6 +20,7 @@
 #include "nets/integer_network.h"
 #include "nets/integer_reference.h"
 #include "nets/quant_test_util.h"
+#include "nets/quantized_checkpoint.h"
 #include "nets/test_util.h"
 
 namespace cimsim {
@@ -37,6 +39,13 @@ ModelSpec ResNetSpec(int depth) {
   spec.arch = "resnet";
   spec.depth = depth;
   spec.shortcut = 'B';
+  return spec;
+}
+
+ModelSpec ImageNetResNetSpec(int depth, int num_classes = 10) {
+  ModelSpec spec = ResNetSpec(depth);
+  spec.stem = "imagenet";
+  spec.num_classes = num_classes;
   return spec;
 }
 
@@ -88,6 +97,50 @@ TEST(ModelZoo, ResNet34CountsMatchTheKnownFigures) {
   // linear 5,120 → 1,159,402,496 (the "1.16 GFLOPs" of the literature, counted as MACs).
   EXPECT_EQ(net.MacsPerImage({3, 32, 32}), 1159402496);
   EXPECT_EQ(net.StateDict().size(), 1u + 4u + 16u * 10u + 3u * 5u + 2u);
+}
+
+// torchvision's resnet18 / resnet34 (1000 classes): 11,689,512 and 21,797,672 parameters; ResNet-18's
+// MACs at 224 × 224 (conv and fc): conv1 147·64·112² = 118,013,952; layer1 4 × 576·64·56² =
+// 462,422,016; layers 2–4 each 57,802,752 (first conv) + 3 × 115,605,504 + 6,422,528 (downsample) =
+// 411,041,792; fc 512,000 → 1,814,073,344 (the "1.8 GFLOPs" of the literature, counted as MACs).
+TEST(ModelZoo, ImageNetResNetCountsMatchTorchvision) {
+  Network r18 = BuildNetwork(ImageNetResNetSpec(18, 1000));
+  EXPECT_EQ(CountParameters(r18), 11689512);
+  EXPECT_EQ(r18.MacsPerImage({3, 224, 224}), 1814073344);
+  Network r34 = BuildNetwork(ImageNetResNetSpec(34, 1000));
+  EXPECT_EQ(CountParameters(r34), 21797672);
+  // 10 classes: fc 512·10 + 10 instead of 512·1000 + 1000.
+  Network small = BuildNetwork(ImageNetResNetSpec(18));
+  EXPECT_EQ(CountParameters(small), 11689512 - 513000 + 5130);
+}
+
+TEST(ModelZoo, ImageNetResNetNamesAndShapesAreTorchvisions) {
+  Network net = BuildNetwork(ImageNetResNetSpec(18, 1000));
+  const std::map<std::string, Shape> sd = Shapes(net);
+  const std::vector<std::pair<std::string, Shape>> expected = {
+      {"conv1.weight", {64, 3, 7, 7}},
+      {"layer1.1.conv2.weight", {64, 64, 3, 3}},
+      {"layer2.0.downsample.0.weight", {128, 64, 1, 1}},
+      {"layer2.0.downsample.1.running_var", {128}},
+      {"layer4.0.downsample.0.weight", {512, 256, 1, 1}},
+      {"fc.weight", {1000, 512}},
+      {"fc.bias", {1000}},
+  };
+  for (const auto& [name, shape] : expected) {
+    const auto it = sd.find(name);
+    ASSERT_NE(it, sd.end()) << name;
+    EXPECT_EQ(it->second, shape) << name;
+  }
+  for (const std::string absent : {"linear.weight", "layer2.0.shortcut.0.weight", "layer1.0.downsample.0.weight"})
+    EXPECT_EQ(sd.count(absent), 0u) << absent;
+  // 224: 112 after conv1, 56 after the pool, 7 at the end; 64: 32, 16, 2.
+  for (const auto& [side, pooled, last] : {std::tuple<int64_t, int64_t, int64_t>{224, 56, 7}, {64, 16, 2}}) {
+    const Shape input{1, 3, side, side};
+    EXPECT_EQ(NodeShape(net, "relu", input), (Shape{1, 64, side / 2, side / 2}));
+    EXPECT_EQ(NodeShape(net, "maxpool", input), (Shape{1, 64, pooled, pooled}));
+    EXPECT_EQ(NodeShape(net, "layer4.1.relu2", input), (Shape{1, 512, last, last}));
+    EXPECT_EQ(net.NodeShapes(input).back(), (Shape{1, 1000}));
+  }
 }
 
 TEST(ModelZoo, TinyVggCountsByHand) {
@@ -192,6 +245,12 @@ TEST(ModelZoo, ResNet18FastForwardMatchesReference) {
   CheckAgainstReference(net, 1e-4, 16);
 }
 
+TEST(ModelZoo, ImageNetResNet18FastForwardMatchesReference) {
+  Network net = BuildNetwork(ImageNetResNetSpec(18));
+  RandomizeNetwork(net, 43);
+  CheckAgainstReference(net, 1e-4, 40);  // 40 → 20 → 10 (pool) → 2 after layer4 (odd sides on the way)
+}
+
 TEST(ModelZoo, TinyVggFastForwardMatchesReference) {
   Network net = BuildNetwork(TinyVggSpec());
   RandomizeNetwork(net, 42);
@@ -225,6 +284,16 @@ TEST(ModelZoo, SpecValidationAndDescription) {
     EXPECT_TRUE(HasPart(msg, "'depth' = " + std::to_string(depth)));
     EXPECT_TRUE(HasPart(msg, "18 or 34"));
   }
+  EXPECT_EQ(ImageNetResNetSpec(18).Describe(), "resnet18 (ImageNet stem, shortcut B, 10 classes)");
+  ModelSpec stem20 = ResNetSpec(20);
+  stem20.stem = "imagenet";
+  msg = InputErrorOf([&] { stem20.Validate("m.h5"); });
+  EXPECT_TRUE(HasPart(msg, "'stem' = 'imagenet'"));
+  EXPECT_TRUE(HasPart(msg, "only ResNet-18 and ResNet-34"));
+  ModelSpec odd = ResNetSpec(18);
+  odd.stem = "coco";
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { odd.Validate("m.h5"); }), "\"cifar\" or \"imagenet\""));
+
   ModelSpec unknown = TinyVggSpec();
   unknown.vgg_config = "huge";
   msg = InputErrorOf([&] { unknown.Validate("m.h5"); });
@@ -252,7 +321,8 @@ TEST(ModelZoo, SaveLoadRoundTrip) {
   resnet.input_norm = {{0.4, 0.5, 0.6}, {0.2, 0.25, 0.3}};
   ModelSpec vgg = TinyVggSpec();
   vgg.input_norm = resnet.input_norm;
-  for (const ModelSpec& spec : {resnet, vgg}) {
+  ModelSpec imagenet = ImageNetResNetSpec(18, 5);
+  for (const ModelSpec& spec : {resnet, vgg, imagenet}) {
     SCOPED_TRACE(spec.Describe());
     Network net = BuildNetwork(spec);
     RandomizeNetwork(net, 17);
@@ -263,6 +333,8 @@ TEST(ModelZoo, SaveLoadRoundTrip) {
       if (spec.arch == "resnet") {
         EXPECT_EQ(file.ReadIntAttribute("/", "depth"), 18);
         EXPECT_EQ(file.ReadStringAttribute("/", "shortcut"), "B");
+        // Written only for the ImageNet stem: CIFAR files stay as they were.
+        EXPECT_EQ(file.HasAttribute("/", "stem"), spec.stem == "imagenet");
       } else {
         EXPECT_EQ(file.ReadStringAttribute("/", "vgg_config"), "tiny");  // the preset name, as given
       }
@@ -270,6 +342,7 @@ TEST(ModelZoo, SaveLoadRoundTrip) {
     LoadedModel loaded = LoadModel(path);
     EXPECT_EQ(loaded.spec.Describe(), spec.Describe());
     EXPECT_EQ(loaded.spec.vgg_config, spec.vgg_config);
+    EXPECT_EQ(loaded.spec.stem, spec.stem);
     EXPECT_EQ(loaded.spec.input_norm.mean, spec.input_norm.mean);
     ExpectSameStateDict(net, loaded.net);
   }
@@ -374,6 +447,31 @@ TEST(ModelZoo, ResNet18W8A8IntegerEngineEqualsReference) {
   EXPECT_EQ(Count(m, QNodeKind::kGlobalAvgPool), 1);
   EXPECT_EQ(m.nodes.back().name, "linear");
   EXPECT_EQ(m.MacsPerImage(), 555422720);
+}
+
+// The ImageNet stem's padded max pool on codes, in the fast engine and the slow reference (32 × 32
+// random images: 16 after conv1, 8 after the pool, 1 at the end), and through the file format.
+TEST(ModelZoo, ImageNetResNet18W8A8IntegerEngineEqualsReference) {
+  const ModelSpec spec = ImageNetResNetSpec(18);
+  Network net = BuildNetwork(spec);
+  QuantizedModel m;
+  CheckIntegerEngine(spec, net, 2, 2, &m);
+  ASSERT_EQ(Count(m, QNodeKind::kMaxPool), 1);
+  const QNode& pool = *std::find_if(m.nodes.begin(), m.nodes.end(), [](const QNode& n) { return n.kind == QNodeKind::kMaxPool; });
+  EXPECT_EQ(pool.kernel, 3);
+  EXPECT_EQ(pool.stride, 2);
+  EXPECT_EQ(pool.padding, 1);
+  EXPECT_EQ(m.nodes.back().name, "fc");
+  testing::ScopedTempDir temp("zoo_q");
+  SaveQuantizedModel(m, temp.Path("q.h5"));
+  const QuantizedModel loaded = LoadQuantizedModel(temp.Path("q.h5"));
+  const Cifar10Set data = RandomImages(1, 98);
+  EXPECT_EQ(IntegerReferenceForward(loaded, data.image(0)), IntegerReferenceForward(m, data.image(0)));
+  // A max pool padded beyond half its kernel is refused (the file is damaged).
+  QuantizedModel bad = m;
+  for (QNode& n : bad.nodes)
+    if (n.kind == QNodeKind::kMaxPool) n.padding = 2;
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { bad.Validate("q.h5"); }), "exceeds kernel/2"));
 }
 
 TEST(ModelZoo, TinyVggW8A8IntegerEngineEqualsReference) {

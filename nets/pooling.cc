@@ -66,16 +66,34 @@ void GlobalAvgPool::BackwardReference(const std::vector<const TensorD*>& inputs,
   grad_params.clear();
 }
 
-MaxPool2d::MaxPool2d(int kernel, int stride) : kernel_(kernel), stride_(stride) {
+MaxPool2d::MaxPool2d(int kernel, int stride, int padding) : kernel_(kernel), stride_(stride), padding_(padding) {
   if (kernel < 1 || stride < 1) throw std::invalid_argument("max_pool2d kernel and stride must be >= 1");
+  if (padding < 0 || padding > kernel / 2)
+    throw std::invalid_argument("max_pool2d padding " + std::to_string(padding) + " must be in [0, kernel/2 = " +
+                                std::to_string(kernel / 2) + "]");
 }
 
 Shape MaxPool2d::OutputShape(const std::vector<Shape>& inputs) const {
-  if (inputs.size() != 1 || inputs[0].size() != 4 || inputs[0][2] < kernel_ || inputs[0][3] < kernel_) {
-    throw std::invalid_argument("max_pool2d expects [N, C, H, W] with H, W >= kernel");
+  if (inputs.size() != 1 || inputs[0].size() != 4 || inputs[0][2] + 2 * padding_ < kernel_ ||
+      inputs[0][3] + 2 * padding_ < kernel_) {
+    throw std::invalid_argument("max_pool2d expects [N, C, H, W] with H + 2·padding, W + 2·padding >= kernel");
   }
-  return {inputs[0][0], inputs[0][1], (inputs[0][2] - kernel_) / stride_ + 1, (inputs[0][3] - kernel_) / stride_ + 1};
+  return {inputs[0][0], inputs[0][1], (inputs[0][2] + 2 * padding_ - kernel_) / stride_ + 1,
+          (inputs[0][3] + 2 * padding_ - kernel_) / stride_ + 1};
 }
+
+namespace {
+
+// The rows (or columns) [lo, hi) of the map that output row (column) i's window covers.
+struct WindowSpan {
+  int64_t lo, hi;
+};
+WindowSpan Span(int64_t i, int stride, int padding, int kernel, int64_t size) {
+  const int64_t start = i * stride - padding;
+  return {std::max<int64_t>(start, 0), std::min<int64_t>(start + kernel, size)};
+}
+
+}  // namespace
 
 void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
@@ -85,20 +103,22 @@ void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, T
     for (std::ptrdiff_t nc = begin; nc < end; ++nc) {
       const float* src = x.data() + nc * H * W;
       float* dst = out.data() + nc * OH * OW;
-      for (int64_t i = 0; i < OH; ++i)
+      for (int64_t i = 0; i < OH; ++i) {
+        const WindowSpan rows = Span(i, stride_, padding_, kernel_, H);
         for (int64_t j = 0; j < OW; ++j) {
-          const float* win = src + i * stride_ * W + j * stride_;
-          float m = win[0];
-          for (int ky = 0; ky < kernel_; ++ky)
-            for (int kx = 0; kx < kernel_; ++kx) m = std::max(m, win[ky * W + kx]);
+          const WindowSpan cols = Span(j, stride_, padding_, kernel_, W);
+          float m = src[rows.lo * W + cols.lo];
+          for (int64_t h = rows.lo; h < rows.hi; ++h)
+            for (int64_t w = cols.lo; w < cols.hi; ++w) m = std::max(m, src[h * W + w]);
           dst[i * OW + j] = m;
         }
+      }
     }
   });
 }
 
 void MaxPool2d::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
-  out = MaxPoolReference(*inputs[0], kernel_, stride_);
+  out = MaxPoolReference(*inputs[0], kernel_, stride_, padding_);
 }
 
 void MaxPool2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
@@ -115,18 +135,18 @@ void MaxPool2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&
       const float* g = grad_out.data() + nc * OH * OW;
       float* dst = gx->data() + nc * H * W;
       std::fill(dst, dst + H * W, 0.0f);
-      for (int64_t i = 0; i < OH; ++i)
+      for (int64_t i = 0; i < OH; ++i) {
+        const WindowSpan rows = Span(i, stride_, padding_, kernel_, H);
         for (int64_t j = 0; j < OW; ++j) {
-          const int64_t corner = i * stride_ * W + j * stride_;
+          const WindowSpan cols = Span(j, stride_, padding_, kernel_, W);
           // Argmax with strict >, so the first maximum in scan order wins (as std::max in Forward).
-          int64_t best = corner;
-          for (int ky = 0; ky < kernel_; ++ky)
-            for (int kx = 0; kx < kernel_; ++kx) {
-              const int64_t at = corner + ky * W + kx;
-              if (src[at] > src[best]) best = at;
-            }
+          int64_t best = rows.lo * W + cols.lo;
+          for (int64_t h = rows.lo; h < rows.hi; ++h)
+            for (int64_t w = cols.lo; w < cols.hi; ++w)
+              if (src[h * W + w] > src[best]) best = h * W + w;
           dst[best] += g[i * OW + j];
         }
+      }
     }
   });
 }
@@ -134,7 +154,7 @@ void MaxPool2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&
 void MaxPool2d::BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>&,
                                   const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
                                   std::vector<TensorD>& grad_params) const {
-  grad_inputs.assign(1, MaxPoolBackwardReference(*inputs[0], grad_out, kernel_, stride_));
+  grad_inputs.assign(1, MaxPoolBackwardReference(*inputs[0], grad_out, kernel_, stride_, padding_));
   grad_params.clear();
 }
 

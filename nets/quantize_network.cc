@@ -816,6 +816,7 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
         const auto* mp = static_cast<const MaxPool2d*>(layer);
         n.kernel = mp->kernel();
         n.stride = mp->stride();
+        n.padding = mp->padding();
         break;
       }
       case QNodeKind::kRequant:

@@ -138,6 +138,7 @@ void SaveQuantizedModel(const QuantizedModel& m, const std::string& path,
       case QNodeKind::kMaxPool:
         f.WriteIntAttribute(g, "kernel", n.kernel);
         f.WriteIntAttribute(g, "stride", n.stride);
+        f.WriteIntAttribute(g, "padding", n.padding);
         break;
     }
   }
@@ -233,6 +234,8 @@ QuantizedModel LoadQuantizedModel(const std::string& path) {
       case QNodeKind::kMaxPool:
         n.kernel = Int32Attr(f, g, "kernel");
         n.stride = Int32Attr(f, g, "stride");
+        // Files written before max pooling had padding hold none: they mean 0.
+        n.padding = f.HasAttribute(g, "padding") ? Int32Attr(f, g, "padding") : 0;
         break;
     }
     m.nodes.push_back(std::move(n));

@@ -64,7 +64,8 @@ std::vector<std::array<int64_t, 3>> QuantizedModel::NodeShapes() const {
         shapes[i] = {in[0] + 2 * n.pad, (in[1] + n.stride - 1) / n.stride, (in[2] + n.stride - 1) / n.stride};
         break;
       case QNodeKind::kMaxPool:
-        shapes[i] = {in[0], (in[1] - n.kernel) / n.stride + 1, (in[2] - n.kernel) / n.stride + 1};
+        shapes[i] = {in[0], (in[1] + 2 * n.padding - n.kernel) / n.stride + 1,
+                     (in[2] + 2 * n.padding - n.kernel) / n.stride + 1};
         break;
     }
   }
@@ -136,6 +137,14 @@ void QuantizedModel::Validate(const std::string& where) const {
     }
     const auto in_shape = shape_of(n.inputs[0]);
     const auto [in_lo, in_hi] = range_of(n.inputs[0]);
+    // A window larger than the padded map would read outside it (C++'s truncating division can still
+    // give a positive output size, e.g. (2 − 3) / 2 + 1 = 1).
+    if ((n.kind == QNodeKind::kConv || n.kind == QNodeKind::kMaxPool) &&
+        (in_shape[1] + 2 * n.padding < n.kernel || in_shape[2] + 2 * n.padding < n.kernel))
+      Fail(where, n, "kernel " + std::to_string(n.kernel) + " is larger than its input " + std::to_string(in_shape[1]) +
+                         " x " + std::to_string(in_shape[2]) + " with padding " + std::to_string(n.padding));
+    if (n.kind == QNodeKind::kMaxPool && n.padding > n.kernel / 2)
+      Fail(where, n, "max_pool padding " + std::to_string(n.padding) + " exceeds kernel/2 = " + std::to_string(n.kernel / 2));
     switch (n.kind) {
       case QNodeKind::kConv:
       case QNodeKind::kLinear: {

@@ -63,16 +63,19 @@ TensorD GlobalAvgPoolReference(const TensorD& x) {
   return y;
 }
 
-TensorD MaxPoolReference(const TensorD& x, int k, int stride) {
-  const int64_t OH = (x.dim(2) - k) / stride + 1, OW = (x.dim(3) - k) / stride + 1;
+TensorD MaxPoolReference(const TensorD& x, int k, int stride, int padding) {
+  const int64_t OH = (x.dim(2) + 2 * padding - k) / stride + 1, OW = (x.dim(3) + 2 * padding - k) / stride + 1;
   TensorD y({x.dim(0), x.dim(1), OH, OW});
   for (int64_t n = 0; n < x.dim(0); ++n)
     for (int64_t c = 0; c < x.dim(1); ++c)
       for (int64_t i = 0; i < OH; ++i)
         for (int64_t j = 0; j < OW; ++j) {
-          double m = -std::numeric_limits<double>::infinity();
+          double m = -std::numeric_limits<double>::infinity();  // the padding
           for (int ky = 0; ky < k; ++ky)
-            for (int kx = 0; kx < k; ++kx) m = std::max(m, x.at(n, c, i * stride + ky, j * stride + kx));
+            for (int kx = 0; kx < k; ++kx) {
+              const int64_t h = i * stride - padding + ky, w = j * stride - padding + kx;
+              if (h >= 0 && h < x.dim(2) && w >= 0 && w < x.dim(3)) m = std::max(m, x.at(n, c, h, w));
+            }
           y.at(n, c, i, j) = m;
         }
   return y;
@@ -116,17 +119,18 @@ TensorD GlobalAvgPoolBackwardReference(const Shape& x_shape, const TensorD& g) {
   return gx;
 }
 
-TensorD MaxPoolBackwardReference(const TensorD& x, const TensorD& g, int k, int stride) {
+TensorD MaxPoolBackwardReference(const TensorD& x, const TensorD& g, int k, int stride, int padding) {
   TensorD gx(x.shape());  // zero-initialized
   for (int64_t n = 0; n < g.dim(0); ++n)
     for (int64_t c = 0; c < g.dim(1); ++c)
       for (int64_t i = 0; i < g.dim(2); ++i)
         for (int64_t j = 0; j < g.dim(3); ++j) {
-          int64_t best_h = i * stride, best_w = j * stride;  // first element in scan order
+          int64_t best_h = -1, best_w = -1;  // the first maximum in scan order among the map's positions
           for (int ky = 0; ky < k; ++ky)
             for (int kx = 0; kx < k; ++kx) {
-              const int64_t h = i * stride + ky, w = j * stride + kx;
-              if (x.at(n, c, h, w) > x.at(n, c, best_h, best_w)) {
+              const int64_t h = i * stride - padding + ky, w = j * stride - padding + kx;
+              if (h < 0 || h >= x.dim(2) || w < 0 || w >= x.dim(3)) continue;
+              if (best_h < 0 || x.at(n, c, h, w) > x.at(n, c, best_h, best_w)) {
                 best_h = h;
                 best_w = w;
               }

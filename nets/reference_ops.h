@@ -22,8 +22,9 @@ TensorD AddReference(const TensorD& a, const TensorD& b);
 // [N, C, H, W] -> [N, C]: mean over H·W.
 TensorD GlobalAvgPoolReference(const TensorD& x);
 
-// Max over k×k windows with the given stride, no padding: [N, C, H, W] -> [N, C, (H−k)/s+1, (W−k)/s+1].
-TensorD MaxPoolReference(const TensorD& x, int k, int stride);
+// Max over k×k windows with the given stride and padding (−∞, i.e. only the map's positions count):
+// [N, C, H, W] -> [N, C, (H+2p−k)/s+1, (W+2p−k)/s+1].
+TensorD MaxPoolReference(const TensorD& x, int k, int stride, int padding);
 
 // y[n,o] = b[o] + Σ_i w[o,i] · x[n,i];  x: [N, I], w: [O, I], bias: [O].
 TensorD LinearReference(const TensorD& x, const TensorD& w, const TensorD& bias);
@@ -45,7 +46,7 @@ TensorD GlobalAvgPoolBackwardReference(const Shape& x_shape, const TensorD& g);
 // argmax of its window, and nothing else — dL/dx[n,c,h,w] = Σ_{(i,j): argmax(i,j) = (h,w)} g[n,c,i,j]
 // (overlapping windows, s < k, add up). Ties: the first maximum in scan order (ky outer, kx inner),
 // the element the forward's running max keeps. x [N, C, H, W], g [N, C, OH, OW].
-TensorD MaxPoolBackwardReference(const TensorD& x, const TensorD& g, int k, int stride);
+TensorD MaxPoolBackwardReference(const TensorD& x, const TensorD& g, int k, int stride, int padding);
 
 // Linear y = x·Wᵀ + b:  dL/dx[n,i] = Σ_o g[n,o]·W[o,i]  (g·W, [N, I]);
 //   dL/dW[o,i] = Σ_n g[n,o]·x[n,i]  (gᵀ·x, [O, I]);  dL/db[o] = Σ_n g[n,o]  ([O]).

@@ -157,7 +157,7 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
         layer = std::make_unique<ShortcutA>(n.stride, n.pad);
         break;
       case QNodeKind::kMaxPool:
-        layer = std::make_unique<MaxPool2d>(n.kernel, n.stride);
+        layer = std::make_unique<MaxPool2d>(n.kernel, n.stride, n.padding);
         break;
       case QNodeKind::kRequant:
         layer = std::make_unique<QatRequant>(grid_of(n.inputs[0]), own[i]);
