@@ -48,7 +48,7 @@ inline Cifar10Set RandomBenchSet(int64_t count, uint64_t seed) {
   Rng rng(seed);
   s.labels.resize(static_cast<size_t>(count));
   s.pixels.resize(static_cast<size_t>(count * kCifarImageBytes));
-  for (auto& l : s.labels) l = static_cast<uint8_t>(rng.Below(10));
+  for (auto& l : s.labels) l = static_cast<uint16_t>(rng.Below(10));
   for (auto& p : s.pixels) p = static_cast<uint8_t>(rng.Below(256));
   return s;
 }

@@ -17,9 +17,12 @@ AugmentDraw DrawAugment(Rng& rng) {
 }
 
 void ApplyAugment(const uint8_t* src, const AugmentDraw& draw, uint8_t* dst) {
+  ApplyAugment(src, kCifarHeight, kCifarWidth, draw, dst);
+}
+
+void ApplyAugment(const uint8_t* src, int H, int W, const AugmentDraw& draw, uint8_t* dst) {
   assert(draw.dy >= 0 && draw.dy <= kAugmentMaxOffset);
   assert(draw.dx >= 0 && draw.dx <= kAugmentMaxOffset);
-  constexpr int H = kCifarHeight, W = kCifarWidth;
   const int sy0 = std::clamp(draw.dy, 0, kAugmentMaxOffset) - kAugmentPad;  // source row of y = 0
   const int sx0 = std::clamp(draw.dx, 0, kAugmentMaxOffset) - kAugmentPad;  // source col of xs = 0
   // Crop columns xs whose source column xs + sx0 lies inside [0, W).

@@ -87,18 +87,18 @@ void Batcher::StartEpoch(int64_t epoch) {
   }
 }
 
-void Batcher::FillOne(int64_t position, float* image, int32_t* label) const {
+void Batcher::FillOne(int64_t position, float* image, int32_t* label, uint8_t* scratch) const {
   const int64_t idx = order_[static_cast<size_t>(position)];
   *label = set_->labels[static_cast<size_t>(idx)];
+  const int64_t plane = int64_t{set_->height} * set_->width;
   if (!params_.augment) {
-    normalizer_.Apply(set_->image(idx), image);
+    normalizer_.Apply(set_->image(idx), plane, image);
     return;
   }
   Rng rng = AugmentStream(params_.seed, epoch_, idx);
   const AugmentDraw draw = DrawAugment(rng);
-  std::array<uint8_t, kCifarImageBytes> scratch;  // on the stack: no allocation per image
-  ApplyAugment(set_->image(idx), draw, scratch.data());
-  normalizer_.Apply(scratch.data(), image);
+  ApplyAugment(set_->image(idx), set_->height, set_->width, draw, scratch);
+  normalizer_.Apply(scratch, plane, image);
 }
 
 int64_t Batcher::Fill(int64_t batch_index, float* images, int32_t* labels, ThreadPool* pool) const {
@@ -109,9 +109,12 @@ int64_t Batcher::Fill(int64_t batch_index, float* images, int32_t* labels, Threa
   }
   const int64_t first = batch_index * params_.batch_size;
   const int64_t count = std::min(params_.batch_size, NumImages() - first);
+  const int64_t image_values = set_->image_bytes();
   const auto fill_range = [&](std::ptrdiff_t begin, std::ptrdiff_t end, int /*worker*/) {
+    // The augmented pixels of one image at a time: one buffer per range, not per image.
+    std::vector<uint8_t> scratch(params_.augment ? static_cast<size_t>(image_values) : 0);
     for (std::ptrdiff_t k = begin; k < end; ++k) {
-      FillOne(first + k, images + k * kCifarImageBytes, labels + k);
+      FillOne(first + k, images + k * image_values, labels + k, scratch.data());
     }
   };
   if (pool != nullptr && pool->Threads() > 1) {

@@ -2,7 +2,8 @@
 //
 // A Batcher walks a set of images (all of a Cifar10Set, or a subset of its indices) in batches of
 // batch_size; the last batch of an epoch is short when the count is not a multiple of batch_size.
-// Output of Fill: images [B, 3, 32, 32] float NCHW, normalized as in normalize.h; labels [B] int32.
+// Output of Fill: images [B, 3, H, W] float NCHW (H × W = the set's size: 32 × 32 for CIFAR-10),
+// normalized as in normalize.h; labels [B] int32.
 //
 // Determinism (nothing depends on thread count or on the order batches are filled):
 // - Epoch order: without shuffle, the images in their given order (0..n-1, or the subset as given).
@@ -56,13 +57,14 @@ class Batcher {
   const std::vector<int64_t>& order() const { return order_; }
 
   // Writes batch `batch_index` (0 <= batch_index < NumBatches()) of the current epoch:
-  // images [B, 3, 32, 32], labels [B], with room for params().batch_size images. Returns the number
+  // images [B, 3, H, W], labels [B], with room for params().batch_size images. Returns the number
   // of images written (batch_size, or fewer for the last batch). Images are filled in parallel on
   // `pool` if it is non-null; the result is bit-identical for any pool or none.
   int64_t Fill(int64_t batch_index, float* images, int32_t* labels, ThreadPool* pool) const;
 
  private:
-  void FillOne(int64_t position, float* image, int32_t* label) const;
+  // scratch: room for one image's pixels (used when augmenting).
+  void FillOne(int64_t position, float* image, int32_t* label, uint8_t* scratch) const;
 
   const Cifar10Set* set_;
   std::vector<int64_t> base_order_;  // the images before shuffling

@@ -40,31 +40,26 @@ std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, u
     for (int64_t i = 0; i < n; ++i) pool[static_cast<size_t>(i)] = i;
     DrawWithoutReplacement(pool, count, CalibrationSubsetStream(seed), &out);
   } else {
-    if (count % kCifarClasses != 0) {
+    // K = the largest label + 1 (10 for CIFAR-10; an image folder's class count).
+    const int classes = 1 + *std::max_element(train.labels.begin(), train.labels.end());
+    if (count % classes != 0) {
       throw InputError("class-balanced calibration subset count = " + std::to_string(count) +
-                       " is not allowed; it must be a multiple of " +
-                       std::to_string(kCifarClasses) + " (count / 10 images per class)");
+                       " is not allowed; it must be a multiple of " + std::to_string(classes) + " (count / " +
+                       std::to_string(classes) + " images per class)");
     }
-    const int64_t per_class = count / kCifarClasses;
-    std::vector<std::vector<int64_t>> by_class(kCifarClasses);
-    for (int64_t i = 0; i < n; ++i) {
-      const int label = train.labels[static_cast<size_t>(i)];
-      if (label >= kCifarClasses) {
-        throw InputError("calibration subset: image " + std::to_string(i) + " has label " +
-                         std::to_string(label) + "; labels must be 0..9");
-      }
-      by_class[label].push_back(i);
-    }
-    for (int c = 0; c < kCifarClasses; ++c) {
+    const int64_t per_class = count / classes;
+    std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+    for (int64_t i = 0; i < n; ++i) by_class[train.labels[static_cast<size_t>(i)]].push_back(i);
+    for (int c = 0; c < classes; ++c) {
       const int64_t have = static_cast<int64_t>(by_class[c].size());
       if (have < per_class) {
+        const std::string name = classes == kCifarClasses ? " (" + std::string(kCifarClassNames[c]) + ")" : "";
         throw InputError("class-balanced calibration subset of " + std::to_string(count) +
                          " needs " + std::to_string(per_class) + " images of class " +
-                         std::to_string(c) + " (" + std::string(kCifarClassNames[c]) +
-                         "), but the set has only " + std::to_string(have));
+                         std::to_string(c) + name + ", but the set has only " + std::to_string(have));
       }
     }
-    for (int c = 0; c < kCifarClasses; ++c) {
+    for (int c = 0; c < classes; ++c) {
       DrawWithoutReplacement(by_class[c], per_class, CalibrationSubsetStream(seed, c), &out);
     }
   }

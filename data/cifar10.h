@@ -34,18 +34,22 @@ constexpr int kCifarRecordBytes = 1 + kCifarImageBytes;                        /
 constexpr std::array<std::string_view, kCifarClasses> kCifarClassNames = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 
-// n images: labels[i] in [0, 9]; pixels is [n, 3, 32, 32] uint8 (n * 3072 bytes, CHW per image,
-// channels R, G, B). sources: the files read, in order. available: the records the files hold
-// (= n unless a max_images cut the read short).
+// n images in memory: pixels is [n, 3, height, width] uint8 (CHW per image, channels R, G, B),
+// labels[i] the class of image i. The CIFAR-10 reader gives 32 × 32 images with labels in [0, 9];
+// an image folder's evaluation views (data/image_folder_views.h) give any square size and up to 65,535
+// classes. sources: the files read, in order. available: the records the files hold (= n unless a
+// max_images cut the read short).
 struct Cifar10Set {
-  std::vector<uint8_t> labels;
+  std::vector<uint16_t> labels;  // class indices (CIFAR-10: 0..9; an image folder: up to 65,535 classes)
   std::vector<uint8_t> pixels;
   std::vector<std::string> sources;
   int64_t available = 0;
+  int height = kCifarHeight, width = kCifarWidth;
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
-  // The 3072 CHW bytes of image i, 0 <= i < size().
-  const uint8_t* image(int64_t i) const { return pixels.data() + i * kCifarImageBytes; }
+  int64_t image_bytes() const { return int64_t{kCifarChannels} * height * width; }
+  // The image_bytes() CHW bytes of image i, 0 <= i < size().
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }
 };
 
 enum class Cifar10Split { kTrain, kTest };

@@ -94,7 +94,7 @@ TEST_F(Cifar10Test, ParsesLabelsAndPixelsOfEachRecord) {
   WriteBytes(Path("a.bin"), Records({0, 9, 5}, 100));
   const Cifar10Set set = LoadCifar10Files({Path("a.bin")});
   ASSERT_EQ(set.size(), 3);
-  EXPECT_EQ(set.labels, (std::vector<uint8_t>{0, 9, 5}));
+  EXPECT_EQ(set.labels, (std::vector<uint16_t>{0, 9, 5}));
   ASSERT_EQ(set.pixels.size(), 3u * kCifarImageBytes);
   for (int i = 0; i < 3; ++i) {
     for (int j = 0; j < kCifarImageBytes; ++j) {
@@ -108,7 +108,7 @@ TEST_F(Cifar10Test, SingleFilePathIgnoresSplit) {
   WriteBytes(Path("one.bin"), Records({4, 2}, 7));
   const Cifar10Set train = LoadCifar10(Path("one.bin"), Cifar10Split::kTrain);
   const Cifar10Set test = LoadCifar10(Path("one.bin"), Cifar10Split::kTest);
-  EXPECT_EQ(train.labels, (std::vector<uint8_t>{4, 2}));
+  EXPECT_EQ(train.labels, (std::vector<uint16_t>{4, 2}));
   EXPECT_EQ(train.labels, test.labels);
   EXPECT_EQ(train.pixels, test.pixels);
 }
@@ -119,7 +119,7 @@ TEST_F(Cifar10Test, DirectoryTestSplitReadsTestBatchOnly) {
   }
   WriteBytes(Path("test_batch.bin"), Records({7, 8}, 50));
   const Cifar10Set set = LoadCifar10(dir_.string(), Cifar10Split::kTest);
-  EXPECT_EQ(set.labels, (std::vector<uint8_t>{7, 8}));
+  EXPECT_EQ(set.labels, (std::vector<uint16_t>{7, 8}));
   EXPECT_EQ(set.image(1)[0], PixelOf(51, 0));
   EXPECT_EQ(set.sources, (std::vector<std::string>{Path("test_batch.bin")}));
 }
@@ -153,7 +153,7 @@ TEST_F(Cifar10Test, LoadFilesKeepsTheGivenOrder) {
   WriteBytes(Path("a.bin"), Records({1}, 1));
   WriteBytes(Path("b.bin"), Records({2, 3}, 2));
   const Cifar10Set set = LoadCifar10Files({Path("b.bin"), Path("a.bin")});
-  EXPECT_EQ(set.labels, (std::vector<uint8_t>{2, 3, 1}));
+  EXPECT_EQ(set.labels, (std::vector<uint16_t>{2, 3, 1}));
   EXPECT_EQ(set.image(2)[5], PixelOf(1, 5));
 }
 
@@ -162,12 +162,12 @@ TEST_F(Cifar10Test, MaxImagesReadsOnlyTheFirstRecordsAcrossFiles) {
   // A bad label after the cut is never read: only the first max_images records are validated.
   WriteBytes(Path("b.bin"), Records({3, 4, 12}, 20));
   const Cifar10Set cut = LoadCifar10Files({Path("a.bin"), Path("b.bin")}, 3);
-  EXPECT_EQ(cut.labels, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(cut.labels, (std::vector<uint16_t>{1, 2, 3}));
   EXPECT_EQ(cut.available, 5);
   EXPECT_EQ(cut.image(2)[7], PixelOf(20, 7));
   EXPECT_EQ(cut.sources, (std::vector<std::string>{Path("a.bin"), Path("b.bin")}));
   const Cifar10Set first_file_only = LoadCifar10Files({Path("a.bin"), Path("b.bin")}, 2);
-  EXPECT_EQ(first_file_only.labels, (std::vector<uint8_t>{1, 2}));
+  EXPECT_EQ(first_file_only.labels, (std::vector<uint16_t>{1, 2}));
   EXPECT_EQ(first_file_only.sources, (std::vector<std::string>{Path("a.bin")}));
   EXPECT_EQ(LoadCifar10Files({Path("a.bin")}, 99).size(), 2);
   EXPECT_EQ(LoadCifar10Files({Path("a.bin")}).available, 2);

@@ -25,13 +25,13 @@ void Reference(const uint8_t* chw, const ChannelNorm& norm, T* out) {
 }
 
 template <typename T>
-void FromTable(const uint8_t* chw, const std::array<std::array<T, 256>, kCifarChannels>& table,
+void FromTable(const uint8_t* chw, int64_t plane, const std::array<std::array<T, 256>, kCifarChannels>& table,
                T* out) {
   for (int c = 0; c < kCifarChannels; ++c) {
     const T* t = table[c].data();
-    const uint8_t* in = chw + c * kPlane;
-    T* o = out + c * kPlane;
-    for (int k = 0; k < kPlane; ++k) o[k] = t[in[k]];
+    const uint8_t* in = chw + c * plane;
+    T* o = out + c * plane;
+    for (int64_t k = 0; k < plane; ++k) o[k] = t[in[k]];
   }
 }
 
@@ -83,8 +83,12 @@ Normalizer Normalizer::QuantizedInput(const ChannelNorm& norm, double scale,
   return n;
 }
 
-void Normalizer::Apply(const uint8_t* chw, float* out) const { FromTable(chw, table_f_, out); }
+void Normalizer::Apply(const uint8_t* chw, float* out) const { FromTable(chw, kPlane, table_f_, out); }
 
-void Normalizer::Apply(const uint8_t* chw, double* out) const { FromTable(chw, table_d_, out); }
+void Normalizer::Apply(const uint8_t* chw, int64_t plane, float* out) const { FromTable(chw, plane, table_f_, out); }
+
+void Normalizer::Apply(const uint8_t* chw, int64_t plane, double* out) const { FromTable(chw, plane, table_d_, out); }
+
+void Normalizer::Apply(const uint8_t* chw, double* out) const { FromTable(chw, kPlane, table_d_, out); }
 
 }  // namespace cimsim

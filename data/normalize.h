@@ -2,7 +2,7 @@
 //
 // Convention (torchvision ToTensor + Normalize): for channel c in {R, G, B},
 //   x = (pixel / 255 - mean[c]) / std[c],   mean[c] in [0, 1], std[c] in (0, 1].
-// Input: one image, [3, 32, 32] uint8 (3072 bytes, CHW). Output: [3, 32, 32] (3072 values, CHW).
+// Input: one image, [3, H, W] uint8 (CHW; 32 × 32 unless a plane size H·W is given). Output: [3, H, W].
 //
 // NormalizeImage is the reference: the formula evaluated in double for every pixel (the float
 // version rounds that double once). Normalizer is the fast path: a 256-entry table per channel
@@ -42,6 +42,9 @@ class Normalizer {
   // One image: chw is [3, 32, 32] uint8; out is [3, 32, 32].
   void Apply(const uint8_t* chw, float* out) const;
   void Apply(const uint8_t* chw, double* out) const;
+  // One image of any size: chw is [3, H, W] uint8 with plane = H·W; out is [3, H, W].
+  void Apply(const uint8_t* chw, int64_t plane, float* out) const;
+  void Apply(const uint8_t* chw, int64_t plane, double* out) const;
 
   const ChannelNorm& norm() const { return norm_; }
 

@@ -25,16 +25,26 @@ void EvalParams::Validate() const {
   if (threads < 1 || threads > 1024) throw InputError("--threads " + std::to_string(threads) + " is not allowed: use 1..1024");
 }
 
+void CheckLabelsClassifiable(int64_t num_classes, const Cifar10Set& data) {
+  const int top = data.labels.empty() ? 0 : *std::max_element(data.labels.begin(), data.labels.end());
+  if (num_classes < kCifarClasses && data.height == kCifarHeight && data.width == kCifarWidth)
+    throw InputError("the model has " + std::to_string(num_classes) + " outputs, CIFAR-10 needs " +
+                     std::to_string(kCifarClasses));
+  if (top >= num_classes)
+    throw InputError("the model has " + std::to_string(num_classes) + " outputs, the data has label " + std::to_string(top));
+  if (top >= kCifarClasses)
+    throw InputError("the data has label " + std::to_string(top) + ": evaluation reports tally at most " +
+                     std::to_string(kCifarClasses) + " classes (per-class accuracy); training takes any number");
+}
+
 EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,
                     Progress* progress) {
   params.Validate();
   if (params.precision == Precision::kInteger) throw std::logic_error("Evaluate runs float networks; use EvaluateInteger");
-  const Shape image_shape = {kCifarChannels, kCifarHeight, kCifarWidth};
-  const int64_t classes = net.NodeShapes({1, kCifarChannels, kCifarHeight, kCifarWidth}).back()[1];
-  if (classes < kCifarClasses) {
-    throw InputError("the model has " + std::to_string(classes) + " outputs, CIFAR-10 needs " +
-                     std::to_string(kCifarClasses));
-  }
+  const int64_t H = data.height, W = data.width;
+  const Shape image_shape = {kCifarChannels, H, W};
+  const int64_t classes = net.NodeShapes({1, kCifarChannels, H, W}).back()[1];
+  CheckLabelsClassifiable(classes, data);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   EvalResult result;
   result.macs_per_image = net.MacsPerImage(image_shape);
@@ -56,16 +66,16 @@ EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& dat
 
   const auto start = std::chrono::steady_clock::now();
   for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
-    images.Resize({bp.batch_size, kCifarChannels, kCifarHeight, kCifarWidth});  // room for a full batch
+    images.Resize({bp.batch_size, kCifarChannels, H, W});  // room for a full batch
     const int64_t count = batcher.Fill(b, images.data(), labels.data(), &pool);
-    images.Resize({count, kCifarChannels, kCifarHeight, kCifarWidth});
+    images.Resize({count, kCifarChannels, H, W});
     if (params.precision == Precision::kFloat32) {
       net.Forward(images, logits, pool);
     } else {
       // The reference runs image by image, images spread over the pool; argmax in float64 too.
       logits_ref.Resize({count, classes});
       pool.ParallelFor(count, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
-        TensorD image({1, kCifarChannels, kCifarHeight, kCifarWidth});
+        TensorD image({1, kCifarChannels, H, W});
         for (std::ptrdiff_t i = begin; i < end; ++i) {
           std::copy_n(images.data() + i * image.size(), image.size(), image.data());
           const TensorD out = net.ForwardReference(image);

@@ -51,6 +51,10 @@ struct EvalResult {
   double ImagesPerSecond() const { return seconds > 0 ? static_cast<double>(total) / seconds : 0.0; }
 };
 
+// InputError unless a model with `num_classes` logits can classify every label of `data`, and the
+// labels fit the per-class tallies of EvalResult (CIFAR-10's 10 classes).
+void CheckLabelsClassifiable(int64_t num_classes, const Cifar10Set& data);
+
 // `progress` may be null. Throws InputError when the network's output cannot classify the data
 // (fewer logits than CIFAR-10 classes).
 EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,

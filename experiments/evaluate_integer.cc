@@ -11,14 +11,12 @@
 namespace cimsim {
 namespace {
 
-void CheckFitsCifar(const QuantizedModel& m) {
-  if (m.input_chw != std::array<int, 3>{kCifarChannels, kCifarHeight, kCifarWidth})
+void CheckFitsData(const QuantizedModel& m, const Cifar10Set& data) {
+  if (m.input_chw != std::array<int, 3>{kCifarChannels, data.height, data.width})
     throw InputError("the quantized model expects input [" + std::to_string(m.input_chw[0]) + ", " +
-                     std::to_string(m.input_chw[1]) + ", " + std::to_string(m.input_chw[2]) +
-                     "], CIFAR-10 images are [3, 32, 32]");
-  if (m.num_classes < kCifarClasses)
-    throw InputError("the quantized model has " + std::to_string(m.num_classes) + " outputs, CIFAR-10 needs " +
-                     std::to_string(kCifarClasses));
+                     std::to_string(m.input_chw[1]) + ", " + std::to_string(m.input_chw[2]) + "], the images are [3, " +
+                     std::to_string(data.height) + ", " + std::to_string(data.width) + "]");
+  CheckLabelsClassifiable(m.num_classes, data);
 }
 
 template <typename T>
@@ -31,7 +29,7 @@ int32_t Argmax(const T* v, int64_t n) {
 EvalResult EvaluateInteger(IntegerNetwork& net, const Cifar10Set& data, const EvalParams& params, Progress* progress) {
   params.Validate();
   const QuantizedModel& m = net.model();
-  CheckFitsCifar(m);
+  CheckFitsData(m, data);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   const int64_t classes = m.num_classes;
   EvalResult result;
@@ -57,7 +55,7 @@ EvalResult EvaluateInteger(IntegerNetwork& net, const Cifar10Set& data, const Ev
 IntegerCheck CheckIntegerEngine(IntegerNetwork& net, const Cifar10Set& data, int64_t limit, int threads,
                                 Progress* progress) {
   const QuantizedModel& m = net.model();
-  CheckFitsCifar(m);
+  CheckFitsData(m, data);
   const int64_t n = limit > 0 ? std::min(limit, data.size()) : data.size();
   const int64_t classes = m.num_classes;
   std::vector<uint8_t> ref_bad(static_cast<size_t>(n), 0), fq_bad(static_cast<size_t>(n), 0);

@@ -20,11 +20,12 @@ constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibratio
 
 void ReadData(const JsonReader& r, const json& j, ExperimentConfig& c) {
   r.RequireObject(j, "data");
-  static constexpr std::string_view kKeys[] = {"test", "count", "first"};
+  static constexpr std::string_view kKeys[] = {"test", "count", "first", "resize"};
   r.CheckKeys(j, "data", kKeys);
   if (j.contains("test")) c.test_data = r.String(j["test"], "data.test");
   if (j.contains("count")) c.count = r.Integer(j["count"], "data.count", 1, 10000000);
   if (j.contains("first")) c.first = r.Integer(j["first"], "data.first", 0, 10000000);
+  if (j.contains("resize")) c.resize = static_cast<int>(r.Integer(j["resize"], "data.resize", 8, 8192));
 }
 
 void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& cal, ConfigFiles files) {
@@ -286,7 +287,8 @@ json ExperimentConfigToJson(const ExperimentConfig& c) {
   for (const SweepAxis& a : c.sweep) sweep.push_back({{"param", a.param}, {"values", a.values}});
   json traces_layers = c.traces.layers;
   json j = {{"model", {{"qmodel", c.qmodel}}},
-          {"data", {{"test", c.test_data}, {"count", c.count}, {"first", c.first}}},
+          {"data", c.resize > 0 ? nlohmann::json{{"test", c.test_data}, {"count", c.count}, {"first", c.first}, {"resize", c.resize}}
+                                : nlohmann::json{{"test", c.test_data}, {"count", c.count}, {"first", c.first}}},
           {"xbar", c.xbar},
           {"calibration", cal},
           {"placement", placement},

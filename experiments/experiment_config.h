@@ -3,7 +3,12 @@
 //   {"model": {"qmodel": "out/resnet20_w8a8.h5"},           a quantized model (cimsim quantize)
 //    "data": {"test": "PATH", "count": 1000, "first": 0},   test images: a .bin file or a directory
 //                                                           (test_batch.bin); default $CIMSIM_DATA;
-//                                                           images [first, first + count)
+//                                                           images [first, first + count); or an
+//                                                           image folder (class subfolders, sorted
+//                                                           by class: let count cover it), read as
+//                                                           evaluation views: Resize("resize",
+//                                                           default side·256/224) + CenterCrop(the
+//                                                           model's input side)
 //    "xbar": {...} or "xbar.json",                          the chip, as `infer --crossbar`
 //    "calibration": "none" | "auto" | "CAL.h5" | {"auto": {...}},
 //                          auto: `cimsim calibrate` of every CIM layer of every chip instance, before it
@@ -82,6 +87,7 @@ struct ExperimentConfig {
   std::string qmodel;
   std::string test_data;                 // empty = CIMSIM_DATA
   int64_t count = 1000, first = 0;
+  int resize = 0;                        // image folder: the evaluation views' Resize; 0 = side·256/224
   nlohmann::json xbar;                   // the base chip, as JSON (resolved from a file if given)
   XbarInputs chip;                       // the same, read into typed values
   std::string chip_source;               // the name the base chip's messages use

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "common/streams.h"
+#include "data/image_folder_views.h"
 #include "experiments/lifetime_runner.h"
 #include "experiments/point_evaluation.h"
 #include "experiments/probe_core.h"
@@ -110,14 +111,24 @@ Prepared Prepare(const ExperimentConfig& c) {
   r.model = LoadQuantizedModel(c.qmodel);
   r.model.Validate(c.qmodel);
   const std::string test_path = c.test_data.empty() ? ResolveDataPath("") : c.test_data;
-  r.test = LoadCifar10(test_path, Cifar10Split::kTest, c.first + c.count);
+  const auto& chw = r.model.input_chw;
+  if (IsImageFolder(test_path)) {
+    if (chw[1] != chw[2])
+      throw InputError(src + ": model.qmodel: the model takes " + std::to_string(chw[1]) + "×" + std::to_string(chw[2]) +
+                       " inputs; an image folder's evaluation views are square");
+    // The whole range [first, first + count) loaded; the runs read from `first` on (below).
+    r.test = LoadFolderTestImages(test_path, 0, c.first + c.count, chw[1], c.resize, 2);
+  } else {
+    if (c.resize > 0) throw InputError(src + ": data.resize: only for an image folder; " + test_path + " is CIFAR-10");
+    r.test = LoadCifar10(test_path, Cifar10Split::kTest, c.first + c.count);
+  }
   if (c.first + c.count > r.test.size())
     throw InputError(src + ": data: images [" + std::to_string(c.first) + ", " + std::to_string(c.first + c.count) +
                      ") do not exist; " + test_path + " holds " + std::to_string(r.test.available) + " images");
-  const auto& chw = r.model.input_chw;
-  if (chw[0] != kCifarChannels || chw[1] != kCifarHeight || chw[2] != kCifarWidth)
+  if (chw[0] != kCifarChannels || chw[1] != r.test.height || chw[2] != r.test.width)
     throw InputError(src + ": model.qmodel: the model takes " + std::to_string(chw[0]) + "×" + std::to_string(chw[1]) +
-                     "×" + std::to_string(chw[2]) + " inputs, the CIFAR-10 images are 3×32×32");
+                     "×" + std::to_string(chw[2]) + " inputs, the images of " + test_path + " are 3×" +
+                     std::to_string(r.test.height) + "×" + std::to_string(r.test.width));
   r.points = ExpandSweep(c);
   for (const ExperimentPoint& p : r.points) r.plans.push_back(ResolvePlacement(r.model, p.placement, src));
   for (const std::string& layer : c.traces.layers)

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
-                                           "schedule",     "distill", "bn_recalibration_images"};
+                                           "schedule",     "distill", "bn_recalibration_images", "image_folder"};
 
 void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
@@ -27,12 +27,13 @@ void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   if (!j.contains("arch")) r.Fail("model", "needs \"init\" (a float model file) or \"arch\" (train from scratch)");
   c.spec.arch = r.String(j["arch"], "model.arch");
   if (j.contains("depth")) c.spec.depth = r.Int(j["depth"], "model.depth");
+  if (IsFourStageResNetDepth(c.spec.depth)) c.spec.shortcut = 'B';  // their only option, as in model files
   if (j.contains("shortcut")) {
     const std::string s = r.String(j["shortcut"], "model.shortcut");
     if (s != "A" && s != "B") r.Fail("model.shortcut", Show(j["shortcut"]) + " is not a shortcut option; allowed \"A\", \"B\"");
     c.spec.shortcut = s[0];
   }
-  if (j.contains("num_classes")) c.spec.num_classes = static_cast<int>(r.Integer(j["num_classes"], "model.num_classes", 2, 10));
+  if (j.contains("num_classes")) c.spec.num_classes = static_cast<int>(r.Integer(j["num_classes"], "model.num_classes", 2, 100000));
   if (j.contains("vgg_config")) c.spec.vgg_config = r.String(j["vgg_config"], "model.vgg_config");
   if (j.contains("stem")) {
     c.spec.stem = r.String(j["stem"], "model.stem");
@@ -91,6 +92,36 @@ void ReadDistill(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   if (j.contains("weight")) c.distill.weight = r.Number(j["weight"], "distill.weight");
 }
 
+std::string_view ToString(BadImagePolicy p) { return p == BadImagePolicy::kSkip ? "skip" : "error"; }
+constexpr BadImagePolicy kBadImagePolicies[] = {BadImagePolicy::kError, BadImagePolicy::kSkip};
+
+void ReadImageFolder(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"crop", "resize", "scale", "ratio", "flip", "decode_threads", "bad_images"};
+  r.RequireObject(j, "image_folder");
+  r.CheckKeys(j, "image_folder", kKeys);
+  ImageFolderConfig f;
+  ImagePipelineParams& p = f.pipeline;
+  if (j.contains("crop")) p.crop = static_cast<int>(r.Integer(j["crop"], "image_folder.crop", 8, 4096));
+  p.resize = j.contains("resize") ? static_cast<int>(r.Integer(j["resize"], "image_folder.resize", p.crop, 8192))
+                                  : (p.crop * 256 + 112) / 224;  // torchvision's 256/224, rounded
+  for (const char* key : {"scale", "ratio"}) {
+    if (!j.contains(key)) continue;
+    const std::string path = Child("image_folder", key);
+    if (!j[key].is_array() || j[key].size() != 2) r.Fail(path, "expected [min, max]");
+    double& lo = std::string_view(key) == "scale" ? p.scale_min : p.ratio_min;
+    double& hi = std::string_view(key) == "scale" ? p.scale_max : p.ratio_max;
+    lo = r.Number(j[key][0], Element(path, 0));
+    hi = r.Number(j[key][1], Element(path, 1));
+  }
+  if (j.contains("flip")) p.flip = r.Bool(j["flip"], "image_folder.flip");
+  if (j.contains("decode_threads"))
+    f.decode_threads = static_cast<int>(r.Integer(j["decode_threads"], "image_folder.decode_threads", 1, 256));
+  if (j.contains("bad_images"))
+    f.bad_images = r.Choice(j["bad_images"], "image_folder.bad_images", kBadImagePolicies, ToString, "a bad-image policy");
+  p.Validate(r.Where("image_folder"));
+  c.image_folder = f;
+}
+
 }  // namespace
 
 void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
@@ -113,11 +144,20 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("distill")) ReadDistill(r, j["distill"], c);
   if (j.contains("bn_recalibration_images"))
     c.bn_recalibration_images = r.Integer(j["bn_recalibration_images"], "bn_recalibration_images", 0, 50000);
+  if (j.contains("image_folder")) ReadImageFolder(r, j["image_folder"], c);
 }
 
 void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
   const std::string p = where.empty() ? "" : where + ": ";
   if (c.init_model.empty()) c.spec.Validate(where + " (model)");
+  if (c.image_folder && c.train_images != 0)
+    throw InputError(p + "train_images: " + std::to_string(c.train_images) +
+                     " — a training subset is drawn from CIFAR-10 only; with image_folder train on the whole "
+                     "train/ folder (0), or make a smaller folder");
+  if (c.image_folder && !c.batches.augment)
+    throw InputError(p + "augment: false — with image_folder the training views are the augmentation; to train "
+                     "without it set image_folder.scale [1, 1], image_folder.ratio to the images' aspect and "
+                     "image_folder.flip false");
   if (c.train_images % 10 != 0)
     throw InputError(p + "train_images: " + std::to_string(c.train_images) +
                      " is not a multiple of 10 (a class-balanced subset takes train_images / 10 per class)");
@@ -181,6 +221,16 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
     j["distill"] = {{"teacher", c.distill_teacher}, {"temperature", c.distill.temperature}, {"weight", c.distill.weight}};
   // Only when set: a post-training step (it changes no trained weight), checkpoints resume without it.
   if (c.bn_recalibration_images > 0) j["bn_recalibration_images"] = c.bn_recalibration_images;
+  if (c.image_folder) {
+    const ImagePipelineParams& p = c.image_folder->pipeline;
+    j["image_folder"] = {{"crop", p.crop},
+                         {"resize", p.resize},
+                         {"scale", {p.scale_min, p.scale_max}},
+                         {"ratio", {p.ratio_min, p.ratio_max}},
+                         {"flip", p.flip},
+                         {"decode_threads", c.image_folder->decode_threads},
+                         {"bad_images", ToString(c.image_folder->bad_images)}};
+  }
   return j;
 }
 

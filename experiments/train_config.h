@@ -22,6 +22,13 @@
 //    "distill": {"teacher": "resnet20.h5",     optional: knowledge distillation from this float model
 //                "temperature": 1, "weight": 0.9}   (train/distillation_loss.h; default teacher: the
 //                                              model being fine-tuned, model.init); absent = labels only
+//    "image_folder": {"crop": 224,             optional: `data` is an ImageNet-format root with train/ and
+//                     "resize": 256,           val/ class folders (test_data: default <data>/val); the
+//                     "scale": [0.08, 1],      training views (RandomResizedCrop scale and ratio, flip)
+//                     "ratio": [0.75, 1.3333], and the evaluation views (Resize + CenterCrop) of
+//                     "flip": true,            data/image_pipeline.h, decode_threads decoding threads,
+//                     "decode_threads": 2,     bad_images "error" (stop, naming the file) or "skip"
+//                     "bad_images": "error"}   (leave it out, count it); train_images must be 0
 //    "bn_recalibration_images": 0,             after the last epoch, replace every BatchNorm's running
 //                                              statistics by the mean over ⌊N/batch_size⌋ batches of
 //                                              training images, augmented as in training
@@ -36,6 +43,7 @@
 #include <string>
 
 #include "data/batcher.h"
+#include "data/image_loader.h"
 #include "experiments/json_reader.h"
 #include "nets/model_spec.h"
 #include "train/lr_schedule.h"
@@ -43,6 +51,15 @@
 #include "train/sgd.h"
 
 namespace cimsim {
+
+// "image_folder": the data is an ImageNet-format root (docs/data.md): <data>/train/<class>/… for
+// training (streamed through the training views), <data>/val/<class>/… (or test_data) for evaluation
+// (evaluation views, held in memory).
+struct ImageFolderConfig {
+  ImagePipelineParams pipeline;   // crop, resize, scale, ratio, flip
+  int decode_threads = 2;         // the loader's own threads, 1..256
+  BadImagePolicy bad_images = BadImagePolicy::kError;
+};
 
 struct TrainConfig {
   std::string init_model;   // non-empty: fine-tune this float model
@@ -58,6 +75,7 @@ struct TrainConfig {
   std::string distill_teacher;   // empty in the file = model.init (resolved by ApplyTrainFlags)
   DistillLossParams distill;
   int64_t bn_recalibration_images = 0;  // 0: off
+  std::optional<ImageFolderConfig> image_folder;  // set: `data` is an image-folder root
   std::string source;       // the config file, for messages
 };
 

@@ -125,12 +125,10 @@ namespace {
 // config.epochs, which no training epoch used).
 BnRecalibration Recalibrate(const TrainingJob& job, ThreadPool& pool) {
   const TrainConfig& c = job.config;
-  BatcherParams bp = c.batches;
-  bp.shuffle = true;
-  Batcher batcher(*job.train, job.train_subset, *job.input, bp);
+  BatchSource& batcher = *job.train;
   batcher.StartEpoch(c.epochs);
   // At least one batch: ValidateTrainConfig requires bn_recalibration_images >= batch_size.
-  const int64_t batches = std::min(c.bn_recalibration_images / bp.batch_size, batcher.NumBatches());
+  const int64_t batches = std::min(c.bn_recalibration_images / batcher.BatchSize(), batcher.NumBatches());
   BnRecalibration r;
   r.test_accuracy_before = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
   r.images = RecalibrateBatchNorm(*job.net, batcher, batches, pool);
@@ -143,8 +141,10 @@ BnRecalibration Recalibrate(const TrainingJob& job, ThreadPool& pool) {
 }  // namespace
 
 nlohmann::json EpochRecord::ToJson() const {
-  return {{"epoch", epoch},          {"loss", loss}, {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy},
-          {"lr", lr},                {"seconds", seconds}, {"images_per_s", images_per_s}};
+  nlohmann::json j = {{"epoch", epoch}, {"loss", loss},       {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy},
+                      {"lr", lr},       {"seconds", seconds}, {"images_per_s", images_per_s}};
+  if (skipped_images > 0) j["skipped_images"] = skipped_images;  // only image folders with bad_images: skip
+  return j;
 }
 
 double TestAccuracy(Network& net, const Normalizer& input, const Cifar10Set& data, int64_t count, ThreadPool& pool) {
@@ -155,19 +155,20 @@ double TestAccuracy(Network& net, const Normalizer& input, const Cifar10Set& dat
   p.shuffle = false;
   Batcher batcher(data, std::move(first), input, p);
   batcher.StartEpoch(0);
-  Tensor images({p.batch_size, kCifarChannels, kCifarHeight, kCifarWidth}), logits;
+  const int64_t H = data.height, W = data.width;
+  Tensor images({p.batch_size, kCifarChannels, H, W}), logits;
   std::vector<int32_t> labels(static_cast<size_t>(p.batch_size));
   int64_t correct = 0;
   for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
     const int64_t n = batcher.Fill(b, images.data(), labels.data(), &pool);
-    images.Resize({n, kCifarChannels, kCifarHeight, kCifarWidth});
+    images.Resize({n, kCifarChannels, H, W});
     net.Forward(images, logits, pool);
     const int64_t k = logits.dim(1);
     for (int64_t i = 0; i < n; ++i) {
       const float* row = logits.data() + i * k;
       correct += (std::max_element(row, row + k) - row) == labels[static_cast<size_t>(i)];
     }
-    images.Resize({p.batch_size, kCifarChannels, kCifarHeight, kCifarWidth});
+    images.Resize({p.batch_size, kCifarChannels, H, W});
   }
   return count > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(count) : 0.0;
 }
@@ -207,12 +208,12 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   }
   outcome.epochs_done = start;
 
-  BatcherParams bp = c.batches;
-  bp.shuffle = true;
-  Batcher batcher(*job.train, job.train_subset, *job.input, bp);
-  const int64_t B = bp.batch_size;
-  Tensor images({B, kCifarChannels, kCifarHeight, kCifarWidth}), grad, teacher_logits;
+  BatchSource& batcher = *job.train;
+  const int64_t B = batcher.BatchSize();
+  const auto [C, H, W] = batcher.ImageShape();
+  Tensor images({B, C, H, W}), grad, teacher_logits;
   std::vector<int32_t> labels(static_cast<size_t>(B));
+  int64_t skipped_before = batcher.Skipped(), rec_skipped = 0;
   for (int epoch = start; epoch < c.epochs; ++epoch) {
     batcher.StartEpoch(epoch);
     if (job.before_epoch) job.before_epoch(epoch);
@@ -221,13 +222,14 @@ TrainingOutcome RunTraining(TrainingJob& job) {
                                            batcher.NumImages());
     double loss_sum = 0, lr = 0;
     int64_t correct = 0, seen = 0;
-    for (int64_t b = 0; b < batcher.NumBatches(); ++b) {
+    int64_t n = 0;
+    for (int64_t b = 0; batcher.Next(images.data(), labels.data(), &n, &pool); ++b) {
       if (job.stop && job.stop->load()) {
         outcome.stopped = true;
         return outcome;
       }
-      const int64_t n = batcher.Fill(b, images.data(), labels.data(), &pool);
-      images.Resize({n, kCifarChannels, kCifarHeight, kCifarWidth});
+      if (n == 0) continue;  // every image of the batch skipped (BadImagePolicy::kSkip); b still counts for the schedule
+      images.Resize({n, C, H, W});
       const std::span<const int32_t> batch_labels(labels.data(), static_cast<size_t>(n));
       if (job.teacher != nullptr) job.teacher->Forward(images, teacher_logits, pool);
       const Tensor& logits = graph.ForwardTrain(images, pool);
@@ -240,10 +242,15 @@ TrainingOutcome RunTraining(TrainingJob& job) {
       loss_sum += r.loss * static_cast<double>(n);
       correct += r.correct;
       seen += n;
-      images.Resize({B, kCifarChannels, kCifarHeight, kCifarWidth});
+      images.Resize({B, C, H, W});
       progress.Add(n);
     }
     progress.Finish();
+    if (batcher.Skipped() > skipped_before)
+      std::cerr << "epoch " << epoch + 1 << ": " << batcher.Skipped() - skipped_before
+                << " unreadable training images skipped (bad_images: skip)\n";
+    rec_skipped = batcher.Skipped() - skipped_before;
+    skipped_before = batcher.Skipped();
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochRecord rec;
@@ -254,6 +261,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     rec.lr = lr;
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rec.images_per_s = static_cast<double>(seen) / train_seconds;
+    rec.skipped_images = rec_skipped;
     WriteCheckpoint(job, sgd, epoch + 1);
     AppendTrainingLog(job.out_dir, rec.ToJson());
     outcome.epochs.push_back(rec);

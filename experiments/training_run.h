@@ -1,7 +1,8 @@
 // training_run.h — the epoch loop of `cimsim train` and `cimsim qat` (docs/training.md).
 //
 // Per epoch e = start..epochs−1:
-//   1. the Batcher fixes epoch e's order and augmentation (a pure function of seed and e);
+//   1. the BatchSource fixes epoch e's order and augmentation (a pure function of seed and e;
+//      data/batch_source.h: CIFAR-10 in memory, or an image folder decoded one batch ahead);
 //   2. per batch b: ForwardTrain → softmax cross-entropy (or, with a teacher, the distillation loss
 //      against the teacher's inference-mode logits on the same images) → Backward → SGD step with the schedule's
 //      learning rate for (e, b) → Layer::ParamsChanged; a stop request (SIGINT/SIGTERM) is honoured
@@ -11,9 +12,11 @@
 //      (the SGD buffers), root attributes train_epochs_done, optimizer_steps and train_config (the
 //      config as JSON text, checked on resume);
 //   5. one JSON line is appended to DIR/log.jsonl: {"epoch", "loss", "train_accuracy",
-//      "test_accuracy", "lr", "seconds", "images_per_s"} (lr: the rate of the epoch's last batch).
+//      "test_accuracy", "lr", "seconds", "images_per_s"} (lr: the rate of the epoch's last batch), and
+//      "skipped_images" when an image folder's bad_images "skip" left some out this epoch.
 // After the last epoch, with config.bn_recalibration_images = N > 0: every BatchNorm's running
-// statistics become the mean over ⌊N/B⌋ batches of training images (augmented as in training)
+// statistics become the mean over ⌊N/B⌋ batches of training images (the training source's epoch
+// `epochs`, augmented as in training)
 // (train/batch_norm_recalibration.h); the checkpoint keeps the moving averages, so a finished run
 // resumed with another N recalibrates the same weights.
 // Resume: the checkpoint's config must equal the current one except for test_data and test_images
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "common/h5_file.h"
+#include "data/batch_source.h"
 #include "data/cifar10.h"
 #include "data/normalize.h"
 #include "experiments/train_config.h"
@@ -41,9 +45,8 @@ namespace cimsim {
 struct TrainingJob {
   Network* net = nullptr;
   const Normalizer* input = nullptr;        // pixel → network input (float or quantized)
-  const Cifar10Set* train = nullptr;
-  std::vector<int64_t> train_subset;        // images of `train` used (all, or a subset)
-  const Cifar10Set* test = nullptr;
+  BatchSource* train = nullptr;             // the training epochs (shuffled, augmented)
+  const Cifar10Set* test = nullptr;         // in memory, any image size (the network's input)
   int64_t test_count = 0;                   // first test_count images of `test`
   TrainConfig config;
   nlohmann::json config_json;               // what a resumed run must match
@@ -66,6 +69,7 @@ struct TrainingJob {
 struct EpochRecord {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, test_accuracy = 0, lr = 0, seconds = 0, images_per_s = 0;
+  int64_t skipped_images = 0;  // unreadable images left out this epoch (written only when > 0)
   nlohmann::json ToJson() const;
 };
 

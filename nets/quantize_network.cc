@@ -210,18 +210,18 @@ class Reconstruction {
     for (size_t g = 0; g < groups.size(); ++g) remaining_[g] = static_cast<int>(readers[g].size());
     acts_.resize(groups.size());
     requant_acts_.resize(requants.size());
-    shapes_ = net.NodeShapes({1, kCifarChannels, kCifarHeight, kCifarWidth});
+    shapes_ = net.NodeShapes({1, kCifarChannels, data.height, data.width});
     image_.c = kCifarChannels;
-    image_.h = kCifarHeight;
-    image_.w = kCifarWidth;
+    image_.h = data.height;
+    image_.w = data.width;
     const int64_t size = image_.Size();
     image_.f.resize(static_cast<size_t>(n_ * size));
     image_.q.resize(static_cast<size_t>(n_ * size));
     const Normalizer normalizer(spec.input_norm, "model input normalization");
-    const int64_t plane = kCifarHeight * kCifarWidth;
+    const int64_t plane = int64_t{data.height} * data.width;
     for (int64_t i = 0; i < n_; ++i) {
       const uint8_t* px = data.image(images[static_cast<size_t>(i)]);
-      normalizer.Apply(px, image_.f.data() + i * size);
+      normalizer.Apply(px, plane, image_.f.data() + i * size);
       for (int64_t k = 0; k < size; ++k)
         image_.q[static_cast<size_t>(i * size + k)] = static_cast<float>(
             model.input_scale * model.input_lut[static_cast<size_t>(k / plane)][px[k]]);
@@ -582,7 +582,8 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
   {
     const Normalizer normalizer(spec.input_norm, "model input normalization");
     GraphBuffers buffers;
-    Tensor image({1, kCifarChannels, kCifarHeight, kCifarWidth}), logits;
+    Tensor image({1, kCifarChannels, calibration.height, calibration.width}), logits;
+    const int64_t plane = int64_t{calibration.height} * calibration.width;
     const Network::Observer observer = [&](int node, const Tensor& out) {
       const int g = stats_of_node[static_cast<size_t>(node)];
       if (g >= 0)
@@ -590,7 +591,7 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
             std::span<const float>(out.data(), static_cast<size_t>(out.size())));
     };
     for (int64_t idx : indices) {
-      normalizer.Apply(calibration.image(idx), image.data());
+      normalizer.Apply(calibration.image(idx), plane, image.data());
       image_stats.Add(std::span<const float>(image.data(), static_cast<size_t>(image.size())));
       net.ForwardSerial(image, logits, buffers, &observer);
       if (progress) progress->Add(1);
@@ -599,6 +600,7 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
 
   // Step 4: scales.
   QuantizedModel model;
+  model.input_chw = {kCifarChannels, calibration.height, calibration.width};
   double image_max = 0;
   for (int c = 0; c < kCifarChannels; ++c) {
     const double m = spec.input_norm.mean[static_cast<size_t>(c)], s = spec.input_norm.std[static_cast<size_t>(c)];
@@ -689,7 +691,7 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
   }
 
   // Step 5: integer nodes.
-  const std::array<int64_t, 3> image_shape{kCifarChannels, kCifarHeight, kCifarWidth};
+  const std::array<int64_t, 3> image_shape{kCifarChannels, calibration.height, calibration.width};
   std::vector<Shape> float_shapes = net.NodeShapes({1, image_shape[0], image_shape[1], image_shape[2]});
   for (size_t g = 0; g < G; ++g) {
     const Group& grp = groups[g];

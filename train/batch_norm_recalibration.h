@@ -11,14 +11,14 @@
 // (each batch in training mode, as during training, so later layers see what they were trained on;
 // implemented as momentum 1/k at batch k, PyTorch's momentum=None). Parameters do not change.
 // Reference: Wu & Johnson, "Rethinking 'Batch' in BatchNorm", arXiv 2105.07576 (precise BN).
-// Deterministic: the batches come from the caller's Batcher, and each BatchNorm's statistics are
+// Deterministic: the batches come from the caller's BatchSource, and each BatchNorm's statistics are
 // bit-identical for any thread count (nets/batch_norm.h).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "data/batcher.h"
+#include "data/batch_source.h"
 #include "nets/batch_norm.h"
 #include "nets/network.h"
 
@@ -27,11 +27,11 @@ namespace cimsim {
 // Every BatchNorm of `net`: BatchNorm2d nodes and the BatchNorms kept inside QatMvm nodes, in node order.
 std::vector<BatchNorm2d*> BatchNormsOf(Network& net);
 
-// Runs the first `batches` batches of the batcher's current epoch (StartEpoch called by the caller;
-// batches in [1, NumBatches()]) through `net` in training mode, and leaves every BatchNorm's running
+// Runs the first `batches` non-empty batches of the source's current epoch (StartEpoch called by the
+// caller; batches in [1, NumBatches()]) through `net` in training mode, and leaves every BatchNorm's running
 // statistics at the mean of those batches' statistics. Momenta are restored afterwards. Returns the
 // number of images used. Throws std::invalid_argument for a batch count out of range or a network
 // without BatchNorm.
-int64_t RecalibrateBatchNorm(Network& net, Batcher& batcher, int64_t batches, ThreadPool& pool);
+int64_t RecalibrateBatchNorm(Network& net, BatchSource& source, int64_t batches, ThreadPool& pool);
 
 }  // namespace cimsim

@@ -53,13 +53,14 @@ ExportCheck CheckExport(Network& qat_net, const Normalizer& input, const Quantiz
   ExportCheck c;
   c.images = count;
   const int64_t batch = 200, classes = model.num_classes;
-  Tensor images({batch, kCifarChannels, kCifarHeight, kCifarWidth}), logits;
+  const int64_t H = test.height, W = test.width, image_values = test.image_bytes();
+  Tensor images({batch, kCifarChannels, H, W}), logits;
   std::vector<int32_t> int_logits(static_cast<size_t>(batch * classes));
   Progress progress = Progress::ToStderr("export check", count);
   for (int64_t first = 0; first < count; first += batch) {
     const int64_t n = std::min(batch, count - first);
-    images.Resize({n, kCifarChannels, kCifarHeight, kCifarWidth});
-    for (int64_t i = 0; i < n; ++i) input.Apply(test.image(first + i), images.data() + i * kCifarImageBytes);
+    images.Resize({n, kCifarChannels, H, W});
+    for (int64_t i = 0; i < n; ++i) input.Apply(test.image(first + i), H * W, images.data() + i * image_values);
     qat_net.Forward(images, logits, pool);
     engine.Forward(test.image(first), n, int_logits.data(), pool, first);
     for (int64_t i = 0; i < n; ++i) {
@@ -132,14 +133,16 @@ int QatCommand(const std::vector<std::string>& args) {
   if (qc.hardware_aware) hardware_aware = qc.hardware_aware->Resolve(names);
   std::optional<Network> teacher = LoadTeacher(c, float_model.spec);
   TrainData data = LoadTrainData(c);
+  CheckLabelsFit(data, float_model.spec.num_classes, c.source.empty() ? "flags" : c.source);
 
   // 1. The integer graph and initial scales: every layer post-training.
   std::vector<ResolvedLayer> ptq = layers;
   for (ResolvedLayer& l : ptq) l.mode = QuantMode::kPtq;
   const PlannedCalibration cal = PlanCalibration(data.train, qc.plan.calibration);
-  Progress cal_progress = Progress::ToStderr("calibrate", static_cast<int64_t>(cal.indices.size()));
-  const QuantizedModel base =
-      QuantizeNetwork(float_model.net, float_model.spec, ptq, data.train, cal.indices, cal.options, &cal_progress);
+  const CalibrationImages cal_images = LoadCalibrationImages(data, c, cal.indices);
+  Progress cal_progress = Progress::ToStderr("calibrate", static_cast<int64_t>(cal_images.indices.size()));
+  const QuantizedModel base = QuantizeNetwork(float_model.net, float_model.spec, ptq, *cal_images.set, cal_images.indices,
+                                              cal.options, &cal_progress);
   cal_progress.Finish();
   std::map<std::string, QatMethod> methods;
   for (const ResolvedLayer& l : layers)
@@ -155,11 +158,11 @@ int QatCommand(const std::vector<std::string>& args) {
     if (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear)
       std::printf("%-22s %4d %4d %s\n", n.name.c_str(), n.weight_bits, n.input_bits, std::string(ToString(methods[n.name])).c_str());
 
+  const std::unique_ptr<BatchSource> batches = TrainingBatches(data, c, input);
   TrainingJob job;
   job.net = &qat->net;
   job.input = &input;
-  job.train = &data.train;
-  job.train_subset = data.subset;
+  job.train = batches.get();
   job.test = &data.test;
   job.test_count = data.test_count;
   job.config = c;

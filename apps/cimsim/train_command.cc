@@ -49,13 +49,14 @@ int TrainCommand(const std::vector<std::string>& args) {
   }
   std::optional<Network> teacher = LoadTeacher(c, spec);
   TrainData data = LoadTrainData(c);
+  CheckLabelsFit(data, spec.num_classes, c.source.empty() ? "flags" : c.source);
   const Normalizer input(spec.input_norm, "model input normalization");
+  const std::unique_ptr<BatchSource> batches = TrainingBatches(data, c, input);
 
   TrainingJob job;
   job.net = &net;
   job.input = &input;
-  job.train = &data.train;
-  job.train_subset = data.subset;
+  job.train = batches.get();
   job.test = &data.test;
   job.test_count = data.test_count;
   job.config = c;
@@ -76,8 +77,9 @@ int TrainCommand(const std::vector<std::string>& args) {
   job.out_dir = v.out;
   job.resume = v.resume;
   job.stop = InstallStopHandlers();
-  std::cerr << "cimsim train: " << spec.Describe() << ", " << job.train_subset.size() << " training images, "
-            << c.epochs << " epochs, batch " << c.batches.batch_size << ", " << v.threads << " threads\n";
+  const auto [C, H, W] = batches->ImageShape();
+  std::cerr << "cimsim train: " << spec.Describe() << ", " << batches->NumImages() << " training images of " << C << "x" << H
+            << "x" << W << ", " << c.epochs << " epochs, batch " << c.batches.batch_size << ", " << v.threads << " threads\n";
   const TrainingOutcome outcome = RunTraining(job);
   if (!outcome.stopped) SaveModel((std::filesystem::path(v.out) / "model.h5").string(), spec, net, &provenance);
   return FinishTraining(outcome, c, v.out);

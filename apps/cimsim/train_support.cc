@@ -1,5 +1,6 @@
 #include "apps/cimsim/train_support.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +9,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "data/calibration_subset.h"
+#include "data/image_folder_views.h"
 #include "nets/checkpoint.h"
 
 namespace cimsim::cli {
@@ -35,7 +37,11 @@ TrainConfig ResolveTrainConfig(const po::variables_map& vm, const TrainFlagValue
   ApplyTrainFlags(flags, c);
   if (vm.count("data")) c.data = v.data;
   if (vm.count("test-data")) c.test_data = v.test_data;
+  if (c.image_folder && c.data.empty())
+    throw InputError((c.source.empty() ? std::string("flags") : c.source) +
+                     ": data: image_folder needs the dataset's root (with train/ and val/ class folders) in data or --data");
   c.data = ResolveDataPath(c.data);
+  if (c.image_folder && c.test_data.empty()) c.test_data = (std::filesystem::path(c.data) / "val").string();
   if (c.test_data.empty()) {
     c.test_data = std::filesystem::is_directory(c.data) ? (std::filesystem::path(c.data) / "test_batch.bin").string() : c.data;
   }
@@ -46,6 +52,19 @@ TrainConfig ResolveTrainConfig(const po::variables_map& vm, const TrainFlagValue
 
 TrainData LoadTrainData(const TrainConfig& c) {
   TrainData d;
+  if (c.image_folder) {
+    const ImageFolderConfig& f = *c.image_folder;
+    d.train_folder = ScanImageFolder((std::filesystem::path(c.data) / "train").string());
+    d.train = FolderLabels(*d.train_folder);
+    const ImageFolder test = ScanImageFolder(c.test_data);
+    std::vector<int64_t> chosen;  // test_images > 0: a seeded class-balanced subset (a folder is sorted by class)
+    if (c.test_images > 0) chosen = CalibrationSubset(FolderLabels(test), c.test_images, c.batches.seed, true);
+    int64_t skipped = 0;
+    d.test = LoadFolderViews(test, chosen, f.pipeline, f.decode_threads, f.bad_images, &skipped);
+    if (skipped > 0) std::cerr << c.test_data << ": " << skipped << " unreadable images skipped (bad_images: skip)\n";
+    d.test_count = d.test.size();
+    return d;
+  }
   d.train = LoadCifar10(c.data, Cifar10Split::kTrain);
   d.test = LoadCifar10(c.test_data, Cifar10Split::kTest);
   if (c.train_images > 0) {
@@ -55,6 +74,47 @@ TrainData LoadTrainData(const TrainConfig& c) {
   }
   d.test_count = c.test_images > 0 ? std::min(c.test_images, d.test.size()) : d.test.size();
   return d;
+}
+
+std::unique_ptr<BatchSource> TrainingBatches(const TrainData& d, const TrainConfig& c, const Normalizer& input) {
+  if (d.train_folder) {
+    ImageLoaderParams lp;
+    lp.pipeline = c.image_folder->pipeline;
+    lp.batch_size = c.batches.batch_size;
+    lp.train = true;
+    lp.seed = c.batches.seed;
+    lp.bad_images = c.image_folder->bad_images;
+    lp.decode_threads = c.image_folder->decode_threads;
+    return std::make_unique<FolderBatches>(*d.train_folder, lp, input);
+  }
+  BatcherParams bp = c.batches;
+  bp.shuffle = true;
+  return std::make_unique<CifarBatches>(d.train, d.subset, input, bp);
+}
+
+CalibrationImages LoadCalibrationImages(const TrainData& d, const TrainConfig& c, const std::vector<int64_t>& indices) {
+  CalibrationImages out;
+  if (!d.train_folder) {
+    out.set = &d.train;
+    out.indices = indices;
+    return out;
+  }
+  const ImageFolderConfig& f = *c.image_folder;
+  out.loaded = LoadFolderViews(*d.train_folder, indices, f.pipeline, f.decode_threads, f.bad_images, nullptr);
+  out.set = &out.loaded;
+  for (int64_t i = 0; i < out.loaded.size(); ++i) out.indices.push_back(i);
+  return out;
+}
+
+void CheckLabelsFit(const TrainData& d, int num_classes, const std::string& where) {
+  for (const Cifar10Set* set : {&d.train, &d.test}) {
+    if (set->labels.empty()) continue;
+    const int top = *std::max_element(set->labels.begin(), set->labels.end());
+    if (top >= num_classes)
+      throw InputError(where + ": the model has " + std::to_string(num_classes) + " classes, but " +
+                       (set->sources.empty() ? std::string("the data") : set->sources.front()) + " has label " +
+                       std::to_string(top) + " (" + std::to_string(top + 1) + " classes or more)");
+  }
 }
 
 std::optional<Network> LoadTeacher(const TrainConfig& c, const ModelSpec& student) {
