@@ -4,10 +4,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/error.h"
 #include "common/rng.h"
 #include "common/streams.h"
 #include "data/calibration_subset.h"
 #include "data/cifar10.h"
+#include "data/image_folder_views.h"
 #include "nets/integer_network.h"
 #include "sim/ideal_core.h"
 
@@ -108,10 +110,23 @@ std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedMode
 std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
                                                           const std::string& train_path, int64_t images,
                                                           const ChipCalibrationParams& params) {
+  if (IsImageFolder(train_path)) {
+    // The evaluation views of a class-balanced subset, at the model's input side (Resize side·256/224).
+    const ImageFolder folder = ScanImageFolder(train_path);
+    const std::vector<int64_t> subset = CalibrationSubset(FolderLabels(folder), images, params.seed, true);
+    ImagePipelineParams p;
+    p.crop = model.input_chw[1];
+    p.resize = (p.crop * 256 + 112) / 224;
+    const Cifar10Set views = LoadFolderViews(folder, subset, p, 2, BadImagePolicy::kError, nullptr);
+    if (views.image_bytes() != int64_t{model.input_chw[0]} * model.input_chw[1] * model.input_chw[2])
+      throw InputError(train_path + ": the model takes non-square " + std::to_string(model.input_chw[1]) + "×" +
+                       std::to_string(model.input_chw[2]) + " inputs; an image folder's views are square");
+    return ActivationCalibrationInputs(model, nodes, views.pixels.data(), views.size(), params);
+  }
   const Cifar10Set train = LoadCifar10(train_path, Cifar10Split::kTrain);
   const std::vector<int64_t> subset = CalibrationSubset(train, images, params.seed, true);
   std::vector<uint8_t> pixels;
-  for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + kCifarImageBytes);
+  for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + train.image_bytes());
   return ActivationCalibrationInputs(model, nodes, pixels.data(), static_cast<int64_t>(subset.size()), params);
 }
 

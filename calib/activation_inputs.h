@@ -36,7 +36,9 @@ std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedMode
                                                              const ChipCalibrationParams& params);
 
 // ActivationCalibrationInputs on a class-balanced subset of `images` training images from
-// `train_path` (a directory or one .bin file), drawn by CalibrationSubset with params.seed.
+// `train_path` (a CIFAR-10 directory or one .bin file; or an image folder's train/ — class folders —
+// read as evaluation views at the model's input side, Resize side·256/224), drawn by CalibrationSubset
+// with params.seed.
 // InputError for unreadable data or an impossible subset.
 std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
                                                           const std::string& train_path, int64_t images,

@@ -15,7 +15,9 @@
 #include "common/error.h"
 #include "common/streams.h"
 #include "common/test_support.h"
+#include "data/batch_source.h"
 #include "data/image_decode.h"
+#include "data/image_folder_views.h"
 #include "data/image_encode.h"
 #include "data/image_folder.h"
 #include "data/image_loader.h"
@@ -453,5 +455,77 @@ TEST_F(ImageLoaderTest, BadImagesStopTheRunOrAreSkippedAndCounted) {
   EXPECT_NE(skipped[2].find("zero.jpg: empty file"), std::string::npos);
 }
 
+// FolderBatches = the loader's batches through the Normalizer's tables; CifarBatches = Batcher::Fill.
+TEST_F(ImageLoaderTest, BatchSourcesGiveTheUnderlyingBatchesNormalized) {
+  const ImageFolder set = MakeSet();
+  const Normalizer norm(ChannelNorm{{0.5, 0.4, 0.3}, {0.2, 0.25, 0.3}});
+  ImageLoaderParams params;
+  params.pipeline.crop = 24;
+  params.pipeline.resize = 28;
+  params.batch_size = 6;
+  params.seed = 3;
+  ImageLoader loader(set, params);
+  FolderBatches source(set, params, norm);
+  EXPECT_EQ(source.ImageShape(), (std::array<int64_t, 3>{3, 24, 24}));
+  EXPECT_EQ(source.NumBatches(), 4);
+  ThreadPool pool(2);
+  for (int64_t epoch : {0, 1}) {
+    loader.StartEpoch(epoch);
+    source.StartEpoch(epoch);
+    std::vector<float> images(static_cast<size_t>(6 * 3 * 24 * 24)), expected(images.size());
+    std::vector<int32_t> labels(6);
+    int64_t n = 0, batches = 0;
+    while (source.Next(images.data(), labels.data(), &n, &pool)) {
+      const std::optional<ImageBatch> b = loader.Next();
+      ASSERT_TRUE(b.has_value());
+      ASSERT_EQ(n, b->size());
+      for (int64_t i = 0; i < n; ++i) norm.Apply(b->chw.data() + i * 3 * 24 * 24, 24 * 24, expected.data() + i * 3 * 24 * 24);
+      EXPECT_TRUE(std::equal(images.begin(), images.begin() + n * 3 * 24 * 24, expected.begin())) << "batch " << batches;
+      EXPECT_TRUE(std::equal(labels.begin(), labels.begin() + n, b->labels.begin()));
+      ++batches;
+    }
+    EXPECT_EQ(batches, 4);
+    EXPECT_FALSE(loader.Next().has_value());
+  }
+
+  // The evaluation views in memory: the loader's evaluation batches, in folder order, and their labels.
+  ImagePipelineParams view;
+  view.crop = 24;
+  view.resize = 28;
+  const Cifar10Set views = LoadFolderViews(set, {}, view, 2, BadImagePolicy::kError, nullptr);
+  ASSERT_EQ(views.size(), 20);
+  EXPECT_EQ(views.height, 24);
+  EXPECT_EQ(views.image_bytes(), 3 * 24 * 24);
+  std::vector<uint8_t> chw(3 * 24 * 24);
+  const RgbImage third = DecodeImageFile(set.items[13].path);
+  EvalView(third, view, set.items[13].path, chw.data());
+  EXPECT_TRUE(std::equal(chw.begin(), chw.end(), views.image(13)));
+  EXPECT_EQ(views.labels[13], set.items[13].label);
+  const Cifar10Set two = LoadFolderViews(set, {13, 2}, view, 1, BadImagePolicy::kError, nullptr);
+  ASSERT_EQ(two.size(), 2);
+  EXPECT_TRUE(std::equal(chw.begin(), chw.end(), two.image(0)));
+  EXPECT_EQ(FolderLabels(set).labels, views.labels);
+
+  // CifarBatches over those views: Batcher::Fill of the same parameters, batch by batch.
+  BatcherParams bp;
+  bp.batch_size = 7;
+  bp.augment = true;
+  bp.seed = 5;
+  std::vector<int64_t> all(20);
+  for (int64_t i = 0; i < 20; ++i) all[static_cast<size_t>(i)] = i;
+  CifarBatches cifar(views, all, norm, bp);
+  Batcher batcher(views, all, norm, bp);
+  EXPECT_EQ(cifar.ImageShape(), (std::array<int64_t, 3>{3, 24, 24}));
+  cifar.StartEpoch(2);
+  batcher.StartEpoch(2);
+  std::vector<float> a(static_cast<size_t>(7 * 3 * 24 * 24)), b(a.size());
+  std::vector<int32_t> la(7), lb(7);
+  int64_t n = 0;
+  for (int64_t k = 0; cifar.Next(a.data(), la.data(), &n, &pool); ++k) {
+    ASSERT_EQ(batcher.Fill(k, b.data(), lb.data(), nullptr), n);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(la, lb);
+  }
+}
 }  // namespace
 }  // namespace cimsim

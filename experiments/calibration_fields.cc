@@ -17,7 +17,7 @@ std::vector<Field<CalibrationSettings>> CalibrationFields() {
   data.type = FieldType::kString;
   data.get = [](const S& s) { return FieldValue(s.data); };
   data.set = [](S& s, const FieldValue& v) { s.data = std::get<std::string>(v); };
-  data.doc = "training data (a directory or one .bin file); \"\" = $CIMSIM_DATA";
+  data.doc = "training data (a CIFAR-10 directory or one .bin file, or an image folder's train/); \"\" = $CIMSIM_DATA";
   Field<S> images = IntField<S>("images", [](auto& s) -> auto& { return s.images; }, IntRange(10, 50000), "images",
                                 "class-balanced seeded subset (a multiple of 10), half for the fits, half held out");
   Field<S> file;

@@ -125,13 +125,13 @@ namespace {
 // config.epochs, which no training epoch used).
 BnRecalibration Recalibrate(const TrainingJob& job, ThreadPool& pool) {
   const TrainConfig& c = job.config;
-  BatchSource& batcher = *job.train;
-  batcher.StartEpoch(c.epochs);
+  BatchSource& source = *job.train;
+  source.StartEpoch(c.epochs);
   // At least one batch: ValidateTrainConfig requires bn_recalibration_images >= batch_size.
-  const int64_t batches = std::min(c.bn_recalibration_images / batcher.BatchSize(), batcher.NumBatches());
+  const int64_t batches = std::min(c.bn_recalibration_images / source.BatchSize(), source.NumBatches());
   BnRecalibration r;
   r.test_accuracy_before = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
-  r.images = RecalibrateBatchNorm(*job.net, batcher, batches, pool);
+  r.images = RecalibrateBatchNorm(*job.net, source, batches, pool);
   r.test_accuracy_after = job.test_count > 0 ? TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool) : 0.0;
   std::cerr << "BatchNorm recalibrated on " << r.images << " training images: test accuracy " << r.test_accuracy_before
             << " % -> " << r.test_accuracy_after << " %\n";
@@ -208,22 +208,22 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   }
   outcome.epochs_done = start;
 
-  BatchSource& batcher = *job.train;
-  const int64_t B = batcher.BatchSize();
-  const auto [C, H, W] = batcher.ImageShape();
+  BatchSource& source = *job.train;
+  const int64_t B = source.BatchSize();
+  const auto [C, H, W] = source.ImageShape();
   Tensor images({B, C, H, W}), grad, teacher_logits;
   std::vector<int32_t> labels(static_cast<size_t>(B));
-  int64_t skipped_before = batcher.Skipped(), rec_skipped = 0;
+  int64_t skipped_before = source.Skipped();
   for (int epoch = start; epoch < c.epochs; ++epoch) {
-    batcher.StartEpoch(epoch);
+    source.StartEpoch(epoch);
     if (job.before_epoch) job.before_epoch(epoch);
     const auto t0 = std::chrono::steady_clock::now();
     Progress progress = Progress::ToStderr("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs),
-                                           batcher.NumImages());
+                                           source.NumImages());
     double loss_sum = 0, lr = 0;
     int64_t correct = 0, seen = 0;
     int64_t n = 0;
-    for (int64_t b = 0; batcher.Next(images.data(), labels.data(), &n, &pool); ++b) {
+    for (int64_t b = 0; source.Next(images.data(), labels.data(), &n, &pool); ++b) {
       if (job.stop && job.stop->load()) {
         outcome.stopped = true;
         return outcome;
@@ -236,7 +236,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
       const LossResult r = job.teacher != nullptr ? DistillationLoss(logits, teacher_logits, batch_labels, c.distill, &grad)
                                                   : SoftmaxCrossEntropy(logits, batch_labels, &grad);
       graph.Backward(grad, pool);
-      lr = schedule.LearningRate(epoch, b, batcher.NumBatches());
+      lr = schedule.LearningRate(epoch, b, source.NumBatches());
       sgd.Step(lr);
       for (NetworkNode& node : job.net->nodes()) node.layer->ParamsChanged();
       loss_sum += r.loss * static_cast<double>(n);
@@ -246,11 +246,13 @@ TrainingOutcome RunTraining(TrainingJob& job) {
       progress.Add(n);
     }
     progress.Finish();
-    if (batcher.Skipped() > skipped_before)
-      std::cerr << "epoch " << epoch + 1 << ": " << batcher.Skipped() - skipped_before
-                << " unreadable training images skipped (bad_images: skip)\n";
-    rec_skipped = batcher.Skipped() - skipped_before;
-    skipped_before = batcher.Skipped();
+    const int64_t skipped = source.Skipped() - skipped_before;
+    skipped_before = source.Skipped();
+    if (skipped > 0)
+      std::cerr << "epoch " << epoch + 1 << ": " << skipped << " unreadable training images skipped (bad_images: skip)\n";
+    if (seen == 0)
+      throw InputError("every training image of epoch " + std::to_string(epoch + 1) +
+                       " was unreadable and skipped (bad_images: skip); nothing to train on");
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochRecord rec;
@@ -261,7 +263,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     rec.lr = lr;
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rec.images_per_s = static_cast<double>(seen) / train_seconds;
-    rec.skipped_images = rec_skipped;
+    rec.skipped_images = skipped;
     WriteCheckpoint(job, sgd, epoch + 1);
     AppendTrainingLog(job.out_dir, rec.ToJson());
     outcome.epochs.push_back(rec);

@@ -5,8 +5,9 @@
 
 writes OUT/train/<class>/<n>.JPEG and OUT/val/<class>/<n>.JPEG (JPEG quality 90), the layout of
 ImageNet and Tiny-ImageNet (docs/data.md). Class k draws shape k % 5 (disc, square, triangle, cross,
-ring) filled with pattern k // 5 % 2 (solid or striped), at a random position, size and colour on a
-noisy background of random colour, so a network has to learn shape and texture, not colour. The
+ring) at size k // 5 % 2 (large: 45-65 % of the side, or small: 20-32 %), at a random position,
+rotation and colour on a noisy background of random colour, so a network has to learn shape and size,
+not colour. The
 images are a pure function of the seed. Needs python3-pil (Debian); no cimsim build or test uses it.
 """
 import argparse
@@ -32,7 +33,7 @@ def draw_image(rng, k, side):
             r, g, b = px[x, y]
             n = rng.randrange(-24, 25)
             px[x, y] = (max(0, min(255, r + n)), max(0, min(255, g + n)), max(0, min(255, b + n)))
-    size = rng.uniform(0.3, 0.6) * side
+    size = (rng.uniform(0.45, 0.65) if (k // len(SHAPES)) % 2 == 0 else rng.uniform(0.2, 0.32)) * side
     cx, cy = rng.uniform(size / 2, side - size / 2), rng.uniform(size / 2, side - size / 2)
     fg = random_colour(rng)
     while sum(abs(a - b) for a, b in zip(fg, bg)) < 160:
@@ -58,14 +59,6 @@ def draw_image(rng, k, side):
     else:
         d.ellipse([cx - h, cy - h, cx + h, cy + h], fill=255)
         d.ellipse([cx - h / 2, cy - h / 2, cx + h / 2, cy + h / 2], fill=0)
-    if (k // len(SHAPES)) % 2 == 1:  # striped: every other band of the shape left out
-        period = rng.uniform(4, 8)
-        a = rng.uniform(0, math.pi)
-        mp = mask.load()
-        for y in range(side):
-            for x in range(side):
-                if mp[x, y] and int(((x * math.cos(a) + y * math.sin(a)) / period)) % 2:
-                    mp[x, y] = 0
     im.paste(Image.new("RGB", (side, side), fg), (0, 0), mask)
     return im
 
