@@ -146,4 +146,9 @@ Cifar10Set LoadCifar10(const std::string& path, Cifar10Split split, int64_t max_
   return LoadCifar10Files(files, max_images);
 }
 
+std::vector<std::string> Cifar10Set::ClassNames() const {
+  if (!class_names.empty()) return class_names;
+  return {kCifarClassNames.begin(), kCifarClassNames.end()};
+}
+
 }  // namespace cimsim

@@ -45,11 +45,14 @@ struct Cifar10Set {
   std::vector<std::string> sources;
   int64_t available = 0;
   int height = kCifarHeight, width = kCifarWidth;
+  std::vector<std::string> class_names;  // by label; empty = CIFAR-10's (kCifarClassNames)
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
   int64_t image_bytes() const { return int64_t{kCifarChannels} * height * width; }
   // The image_bytes() CHW bytes of image i, 0 <= i < size().
   const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }
+  // class_names, or CIFAR-10's ten when it is empty.
+  std::vector<std::string> ClassNames() const;
 };
 
 enum class Cifar10Split { kTrain, kTest };

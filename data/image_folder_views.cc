@@ -1,5 +1,6 @@
 #include "data/image_folder_views.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -41,6 +42,7 @@ Cifar10Set LoadFolderViews(const ImageFolder& folder, const std::vector<int64_t>
   ImageLoader loader(chosen, lp);
   Cifar10Set set;
   set.height = set.width = p.crop;
+  set.class_names = folder.classes;
   set.sources = {folder.root};
   set.available = chosen.size();
   set.pixels.reserve(static_cast<size_t>(chosen.size() * set.image_bytes()));
@@ -66,6 +68,7 @@ bool IsImageFolder(const std::string& path) {
 
 Cifar10Set LoadFolderTestImages(const std::string& path, int64_t first, int64_t count, int side, int resize, int threads) {
   const ImageFolder folder = ScanImageFolder(path);
+  if (count < 0) count = std::max<int64_t>(folder.size() - first, 0);
   if (first + count > folder.size())
     throw InputError(path + ": images [" + std::to_string(first) + ", " + std::to_string(first + count) +
                      ") do not exist; the folder holds " + std::to_string(folder.size()) + " images");
@@ -81,6 +84,7 @@ Cifar10Set LoadFolderTestImages(const std::string& path, int64_t first, int64_t 
 Cifar10Set FolderLabels(const ImageFolder& folder) {
   CheckClassCount(folder);
   Cifar10Set set;
+  set.class_names = folder.classes;
   set.sources = {folder.root};
   set.available = folder.size();
   for (const ImageFolderItem& item : folder.items) set.labels.push_back(static_cast<uint16_t>(item.label));

@@ -28,7 +28,8 @@ Cifar10Set LoadFolderViews(const ImageFolder& folder, const std::vector<int64_t>
 // test_batch.bin or data_batch_1.bin and at least one subdirectory.
 bool IsImageFolder(const std::string& path);
 
-// Evaluation views of images [first, first + count) of the folder at `path` (its order: by class),
+// Evaluation views of images [first, first + count) of the folder at `path` (its order: by class;
+// count < 0: to the end),
 // side × side after Resize(resize, 0 = side·256/224 rounded) + CenterCrop(side); bad images are errors.
 Cifar10Set LoadFolderTestImages(const std::string& path, int64_t first, int64_t count, int side, int resize, int threads);
 

@@ -22,10 +22,9 @@ double Percent(int64_t a, int64_t b) { return b ? 100.0 * static_cast<double>(a)
 
 nlohmann::json EvalReportJson(const EvalResult& r, const EvalContext& c) {
   nlohmann::json per_class = nlohmann::json::array();
-  for (int k = 0; k < kCifarClasses; ++k) {
-    const size_t i = static_cast<size_t>(k);
-    per_class.push_back({{"class", k},
-                         {"name", std::string(kCifarClassNames[i])},
+  for (size_t i = 0; i < r.class_names.size(); ++i) {
+    per_class.push_back({{"class", i},
+                         {"name", r.class_names[i]},
                          {"correct", r.class_correct[i]},
                          {"total", r.class_total[i]},
                          {"accuracy", Percent(r.class_correct[i], r.class_total[i])}});
@@ -69,9 +68,8 @@ std::string EvalSummaryText(const EvalResult& r, const EvalContext& c) {
                 c.params.threads, static_cast<long long>(c.params.batch_size));
   out += line;
   out += "per class:";
-  for (int k = 0; k < kCifarClasses; ++k) {
-    const size_t i = static_cast<size_t>(k);
-    std::snprintf(line, sizeof line, "%s %s %.1f%%", k % 5 == 0 ? "\n " : "", std::string(kCifarClassNames[i]).c_str(),
+  for (size_t i = 0; i < r.class_names.size(); ++i) {
+    std::snprintf(line, sizeof line, "%s %.40s %.1f%%", i % 5 == 0 ? "\n " : "", r.class_names[i].c_str(),
                   Percent(r.class_correct[i], r.class_total[i]));
     out += line;
   }

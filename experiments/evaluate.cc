@@ -27,14 +27,14 @@ void EvalParams::Validate() const {
 
 void CheckLabelsClassifiable(int64_t num_classes, const Cifar10Set& data) {
   const int top = data.labels.empty() ? 0 : *std::max_element(data.labels.begin(), data.labels.end());
-  if (num_classes < kCifarClasses && data.height == kCifarHeight && data.width == kCifarWidth)
+  if (num_classes < kCifarClasses && data.class_names.empty())  // CIFAR-10 data
     throw InputError("the model has " + std::to_string(num_classes) + " outputs, CIFAR-10 needs " +
                      std::to_string(kCifarClasses));
   if (top >= num_classes)
     throw InputError("the model has " + std::to_string(num_classes) + " outputs, the data has label " + std::to_string(top));
-  if (top >= kCifarClasses)
-    throw InputError("the data has label " + std::to_string(top) + ": evaluation reports tally at most " +
-                     std::to_string(kCifarClasses) + " classes (per-class accuracy); training takes any number");
+  if (static_cast<size_t>(top) >= data.ClassNames().size())
+    throw InputError("the data has label " + std::to_string(top) + " but names " +
+                     std::to_string(data.ClassNames().size()) + " classes");
 }
 
 EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,
@@ -47,6 +47,7 @@ EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& dat
   CheckLabelsClassifiable(classes, data);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   EvalResult result;
+  result.Start(data);
   result.macs_per_image = net.MacsPerImage(image_shape);
   result.predictions.reserve(static_cast<size_t>(n));
   if (n == 0) return result;

@@ -33,12 +33,19 @@ struct EvalParams {
 
 struct EvalResult {
   int64_t correct = 0, total = 0;
-  std::array<int64_t, kCifarClasses> class_correct{}, class_total{};
+  std::vector<std::string> class_names;            // by label (the data's; Start sets them)
+  std::vector<int64_t> class_correct, class_total;  // by label
   std::vector<int32_t> predictions;  // per evaluated image, in data order
   double seconds = 0.0;              // wall time of the evaluation loop (normalize + forward)
   int64_t macs_per_image = 0;
 
-  // Tallies one image's prediction against its label.
+  // Sizes the per-class tallies for the classes of `data`.
+  void Start(const Cifar10Set& data) {
+    class_names = data.ClassNames();
+    class_correct.assign(class_names.size(), 0);
+    class_total.assign(class_names.size(), 0);
+  }
+  // Tallies one image's prediction against its label (< class_names.size(): CheckLabelsClassifiable).
   void Record(int32_t prediction, int label) {
     predictions.push_back(prediction);
     class_total[static_cast<size_t>(label)]++;
@@ -51,8 +58,8 @@ struct EvalResult {
   double ImagesPerSecond() const { return seconds > 0 ? static_cast<double>(total) / seconds : 0.0; }
 };
 
-// InputError unless a model with `num_classes` logits can classify every label of `data`, and the
-// labels fit the per-class tallies of EvalResult (CIFAR-10's 10 classes).
+// InputError unless a model with `num_classes` logits can classify every label of `data` and every
+// label names one of the data's classes.
 void CheckLabelsClassifiable(int64_t num_classes, const Cifar10Set& data);
 
 // `progress` may be null. Throws InputError when the network's output cannot classify the data

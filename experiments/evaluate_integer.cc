@@ -33,6 +33,7 @@ EvalResult EvaluateInteger(IntegerNetwork& net, const Cifar10Set& data, const Ev
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   const int64_t classes = m.num_classes;
   EvalResult result;
+  result.Start(data);
   result.macs_per_image = m.MacsPerImage();
   result.predictions.reserve(static_cast<size_t>(n));
   ThreadPool pool(params.threads);

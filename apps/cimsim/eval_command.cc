@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "data/cifar10.h"
+#include "data/image_folder_views.h"
 #include "experiments/eval_report.h"
 #include "experiments/evaluate.h"
 #include "nets/checkpoint.h"
@@ -16,6 +17,7 @@ namespace po = boost::program_options;
 
 int EvalCommand(const std::vector<std::string>& args) {
   std::string model_path, data_flag, json_path;
+  int crop = 224, resize = 0;
   EvalParams params;
   params.threads = ThreadPool::HardwareThreads();
   po::options_description desc(
@@ -24,8 +26,10 @@ int EvalCommand(const std::vector<std::string>& args) {
   desc.add_options()("help,h", "show this help")(
       "model", po::value(&model_path)->required(), "float model, HDF5 (docs/model_format.md)")(
       "data", po::value(&data_flag),
-      "CIFAR-10 binary data: a directory (its test_batch.bin is used) or one .bin file; "
-      "default: $CIMSIM_DATA")("limit", po::value(&params.limit)->default_value(0),
+      "CIFAR-10 binary data: a directory (its test_batch.bin is used) or one .bin file, or an image folder "
+      "(class subfolders; evaluation views); default: $CIMSIM_DATA")(
+      "crop", po::value(&crop)->default_value(crop), "image folder: the side of the evaluation views")(
+      "resize", po::value(&resize)->default_value(0), "image folder: Resize to this side before the CenterCrop (0 = crop·256/224)")("limit", po::value(&params.limit)->default_value(0),
                                "evaluate only the first N images (0 = all)")(
       "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
       "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
@@ -39,7 +43,9 @@ int EvalCommand(const std::vector<std::string>& args) {
 
   const std::string data_path = ResolveDataPath(data_flag);
   LoadedModel model = LoadModel(model_path);
-  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest, params.limit > 0 ? params.limit : -1);
+  const Cifar10Set data = IsImageFolder(data_path)
+                              ? LoadFolderTestImages(data_path, 0, params.limit > 0 ? params.limit : -1, crop, resize, 2)
+                              : LoadCifar10(data_path, Cifar10Split::kTest, params.limit > 0 ? params.limit : -1);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("eval", n);
   const EvalResult result = Evaluate(model.net, model.spec.input_norm, data, params, &progress);

@@ -4,6 +4,7 @@
 // network's predictions, and the experiment runs it on an ideal chip equal to the integer engine and on
 // a PCM chip; bad files in the folder stop the run naming the file (exit 2) or, with "bad_images":
 // "skip", are left out and counted.
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -117,6 +118,23 @@ TEST_F(ImageFolderCliTest, TinyVggTrainsQuantizesAndRunsOnChips) {
   const nlohmann::json summary = nlohmann::json::parse(in);
   EXPECT_EQ(summary["images"].get<int64_t>(), 16);
   EXPECT_EQ(summary["prediction_mismatches"].get<int64_t>(), 0);
+
+  // infer and eval read the folder too, with the folder's class names in the report.
+  const RunResult infer = RunCimsim("infer --qmodel " + Path("qat/model_q.h5") + " --data " + root + "/val --resize 36 --json " +
+                                    Path("infer.json"));
+  ASSERT_EQ(infer.exit_code, 0) << infer.output;
+  std::ifstream iin(Path("infer.json"));
+  const nlohmann::json report = nlohmann::json::parse(iin);
+  EXPECT_EQ(report["top1"].get<double>(), summary["integer_top1"].get<double>());
+  ASSERT_EQ(report["per_class"].size(), 4u);
+  EXPECT_EQ(report["per_class"][2]["name"], "class2");
+  EXPECT_EQ(report["per_class"][2]["total"], 4);
+  const RunResult eval = RunCimsim("eval --model " + Path("vgg/model.h5") + " --data " + root + "/val --crop 32 --resize 36");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("(" + std::to_string(static_cast<int>(std::lround(log.back()["test_accuracy"].get<double>() * 16 / 100))) +
+                             " / 16)"),
+            std::string::npos)
+      << eval.output;
 
   // The experiment reads the val folder at the model's input size: an ideal chip gives the integer
   // engine's accuracy exactly; a PCM chip runs.

@@ -8,6 +8,7 @@
 #include "common/progress.h"
 #include "common/streams.h"
 #include "data/cifar10.h"
+#include "data/image_folder_views.h"
 #include "experiments/eval_report.h"
 #include "experiments/evaluate_integer.h"
 #include "experiments/calibration_file.h"
@@ -20,6 +21,7 @@ namespace po = boost::program_options;
 int InferCommand(const std::vector<std::string>& args) {
   std::string qmodel_path, data_flag, json_path, xbar_path, calibration_path;
   int64_t images_per_call = 1;
+  int resize = 0;
   EvalParams params;
   params.threads = ThreadPool::HardwareThreads();
   params.precision = Precision::kInteger;
@@ -29,7 +31,10 @@ int InferCommand(const std::vector<std::string>& args) {
   desc.add_options()("help,h", "show this help")(
       "qmodel", po::value(&qmodel_path)->required(), "quantized model from `cimsim quantize` (HDF5)")(
       "data", po::value(&data_flag),
-      "CIFAR-10 binary data: a directory (its test_batch.bin is used) or one .bin file; default: $CIMSIM_DATA")(
+      "CIFAR-10 binary data: a directory (its test_batch.bin is used) or one .bin file, or an image folder "
+      "(class subfolders; evaluation views at the model's input side); default: $CIMSIM_DATA")(
+      "resize", po::value(&resize)->default_value(0),
+      "image folder: Resize to this side before the CenterCrop (0 = side·256/224)")(
       "limit", po::value(&params.limit)->default_value(0), "evaluate only the first N images (0 = all)")(
       "batch", po::value(&params.batch_size)->default_value(100), "images per batch")(
       "threads", po::value(&params.threads)->default_value(params.threads), "worker threads")(
@@ -68,7 +73,10 @@ int InferCommand(const std::vector<std::string>& args) {
   }
   IntegerNetwork net(std::move(model), factory, qmodel_path, ChipReadNoiseSeed(xbar.seed));
   net.SetImagesPerCall(images_per_call);
-  const Cifar10Set data = LoadCifar10(data_path, Cifar10Split::kTest, params.limit > 0 ? params.limit : -1);
+  const Cifar10Set data =
+      IsImageFolder(data_path)
+          ? LoadFolderTestImages(data_path, 0, params.limit > 0 ? params.limit : -1, net.model().input_chw[1], resize, 2)
+          : LoadCifar10(data_path, Cifar10Split::kTest, params.limit > 0 ? params.limit : -1);
   const int64_t n = params.limit > 0 ? std::min(params.limit, data.size()) : data.size();
   Progress progress = Progress::ToStderr("infer", n);
   const EvalResult result = EvaluateInteger(net, data, params, &progress);
