@@ -4,7 +4,7 @@
 //
 // Per epoch: StartEpoch(e), then Next(...) until it returns false. Each call writes one batch:
 // images [n, 3, H, W] float NCHW (normalized by the source's Normalizer, data/normalize.h), labels [n]
-// int32, n <= batch_size() (the last batch of an epoch is short; a folder batch is also short by the
+// int32, n <= BatchSize() (the last batch of an epoch is short; a folder batch is also short by the
 // images its BadImagePolicy::kSkip left out, and may then be empty: n = 0 is a valid batch).
 // Everything a batch holds is a pure function of the seed, the epoch and the batch index — never of
 // the thread count or of how far ahead the decoding runs (data/batcher.h, data/image_loader.h).
