@@ -96,7 +96,7 @@ std::string_view ToString(BadImagePolicy p) { return p == BadImagePolicy::kSkip 
 constexpr BadImagePolicy kBadImagePolicies[] = {BadImagePolicy::kError, BadImagePolicy::kSkip};
 
 void ReadImageFolder(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
-  static constexpr std::string_view kKeys[] = {"crop", "resize", "scale", "ratio", "flip", "decode_threads", "bad_images"};
+  static constexpr std::string_view kKeys[] = {"crop", "resize", "scale", "ratio", "flip", "decode_threads", "bad_images", "val_list"};
   r.RequireObject(j, "image_folder");
   r.CheckKeys(j, "image_folder", kKeys);
   ImageFolderConfig f;
@@ -118,6 +118,10 @@ void ReadImageFolder(const JsonReader& r, const nlohmann::json& j, TrainConfig& 
     f.decode_threads = static_cast<int>(r.Integer(j["decode_threads"], "image_folder.decode_threads", 1, 256));
   if (j.contains("bad_images"))
     f.bad_images = r.Choice(j["bad_images"], "image_folder.bad_images", kBadImagePolicies, ToString, "a bad-image policy");
+  if (j.contains("val_list")) {
+    f.val_list = r.String(j["val_list"], "image_folder.val_list");
+    if (f.val_list.empty()) r.Fail("image_folder.val_list", "must name a labels file (or leave the key out)");
+  }
   p.Validate(r.Where("image_folder"));
   c.image_folder = f;
 }
@@ -230,6 +234,7 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
                          {"flip", p.flip},
                          {"decode_threads", c.image_folder->decode_threads},
                          {"bad_images", ToString(c.image_folder->bad_images)}};
+    if (!c.image_folder->val_list.empty()) j["image_folder"]["val_list"] = c.image_folder->val_list;
   }
   return j;
 }

@@ -28,7 +28,9 @@
 //                     "ratio": [0.75, 1.3333], and the evaluation views (Resize + CenterCrop) of
 //                     "flip": true,            data/image_pipeline.h, decode_threads decoding threads,
 //                     "decode_threads": 2,     bad_images "error" (stop, naming the file) or "skip"
-//                     "bad_images": "error"}   (leave it out, count it); train_images must be 0
+//                     "bad_images": "error",   (leave it out, count it); train_images must be 0;
+//                     "val_list": "FILE"}      optional: test_data holds the images flat and FILE
+//                                              labels them ("<path> <class>" lines, data/image_folder.h)
 //    "bn_recalibration_images": 0,             after the last epoch, replace every BatchNorm's running
 //                                              statistics by the mean over ⌊N/batch_size⌋ batches of
 //                                              training images, augmented as in training
@@ -59,6 +61,7 @@ struct ImageFolderConfig {
   ImagePipelineParams pipeline;   // crop, resize, scale, ratio, flip
   int decode_threads = 2;         // the loader's own threads, 1..256
   BadImagePolicy bad_images = BadImagePolicy::kError;
+  std::string val_list;           // non-empty: test_data is a flat folder labelled by this list file
 };
 
 struct TrainConfig {

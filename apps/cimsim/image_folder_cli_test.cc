@@ -150,6 +150,35 @@ TEST_F(ImageFolderCliTest, TinyVggTrainsQuantizesAndRunsOnChips) {
   EXPECT_EQ(points[0]["accuracy"][0].get<double>(), summary["integer_top1"].get<double>() / 100.0);
 }
 
+// A validation set that comes flat, labelled by a list file (as ImageNet's often does).
+TEST_F(ImageFolderCliTest, AFlatValidationSetWithALabelsFile) {
+  const std::string root = MakeFolder("set");
+  fs::create_directories(Path("flat"));
+  std::ofstream list(Path("labels.txt"));
+  list << "# path label\n";
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 4; ++i) {
+      const std::string from = root + "/val/class" + std::to_string(k) + "/" + std::to_string(i) + (i % 4 == 3 ? ".png" : ".JPEG");
+      const std::string name = "v" + std::to_string(k) + "_" + std::to_string(i) + (i % 4 == 3 ? ".png" : ".JPEG");
+      fs::copy_file(from, Path("flat/" + name));
+      list << name << " " << k << "\n";
+    }
+  list.close();
+  const std::string extra = R"(, "val_list": ")" + Path("labels.txt") + R"(")";
+  const RunResult flat = RunCimsim("train --config " + TrainConfig(root, kTinyVgg, 2, extra) + " --test-data " + Path("flat") +
+                                   " --out " + Path("flat_run") + " --threads 1");
+  ASSERT_EQ(flat.exit_code, 0) << flat.output;
+  const RunResult folders = RunCimsim("train --config " + TrainConfig(root, kTinyVgg, 2) + " --out " + Path("folder_run") + " --threads 1");
+  ASSERT_EQ(folders.exit_code, 0) << folders.output;
+  // The same images and labels in another layout: the same test accuracy after every epoch.
+  const std::vector<nlohmann::json> a = Log(Path("flat_run")), b = Log(Path("folder_run"));
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) EXPECT_EQ(a[e]["test_accuracy"], b[e]["test_accuracy"]) << e;
+  ExpectInputError(RunCimsim("train --config " + TrainConfig(root, kTinyVgg, 1, R"(, "val_list": "")") + " --out " + Path("bad")),
+                   {"image_folder.val_list"});
+}
+
 TEST_F(ImageFolderCliTest, ImageNetStemResNet18Trains) {
   const std::string root = MakeFolder("set");
   const RunResult r = RunCimsim("train --config " +

@@ -56,7 +56,7 @@ TrainData LoadTrainData(const TrainConfig& c) {
     const ImageFolderConfig& f = *c.image_folder;
     d.train_folder = ScanImageFolder((std::filesystem::path(c.data) / "train").string());
     d.train = FolderLabels(*d.train_folder);
-    const ImageFolder test = ScanImageFolder(c.test_data);
+    const ImageFolder test = f.val_list.empty() ? ScanImageFolder(c.test_data) : ReadImageList(c.test_data, f.val_list);
     std::vector<int64_t> chosen;  // test_images > 0: a seeded class-balanced subset (a folder is sorted by class)
     if (c.test_images > 0) chosen = CalibrationSubset(FolderLabels(test), c.test_images, c.batches.seed, true);
     int64_t skipped = 0;
