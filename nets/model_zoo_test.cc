@@ -69,6 +69,15 @@ std::map<std::string, Shape> Shapes(Network& net) {
   return out;
 }
 
+// Each (name, shape) of `expected` is in the state dict `sd` with that shape.
+void ExpectShapes(const std::map<std::string, Shape>& sd, const std::vector<std::pair<std::string, Shape>>& expected) {
+  for (const auto& [name, shape] : expected) {
+    const auto it = sd.find(name);
+    ASSERT_NE(it, sd.end()) << name;
+    EXPECT_EQ(it->second, shape) << name;
+  }
+}
+
 Shape NodeShape(const Network& net, const std::string& name, const Shape& input) {
   const int node = net.Find(name);
   EXPECT_GE(node, 0) << name;
@@ -126,11 +135,7 @@ TEST(ModelZoo, ImageNetResNetNamesAndShapesAreTorchvisions) {
       {"fc.weight", {1000, 512}},
       {"fc.bias", {1000}},
   };
-  for (const auto& [name, shape] : expected) {
-    const auto it = sd.find(name);
-    ASSERT_NE(it, sd.end()) << name;
-    EXPECT_EQ(it->second, shape) << name;
-  }
+  ExpectShapes(sd, expected);
   for (const std::string absent : {"linear.weight", "layer2.0.shortcut.0.weight", "layer1.0.downsample.0.weight"})
     EXPECT_EQ(sd.count(absent), 0u) << absent;
   // 224: 112 after conv1, 56 after the pool, 7 at the end; 64: 32, 16, 2.
@@ -177,11 +182,7 @@ TEST(ModelZoo, ResNet18StateDictFollowsThePyTorchPort) {
       {"linear.weight", {10, 512}},
       {"linear.bias", {10}},
   };
-  for (const auto& [name, shape] : expected) {
-    const auto it = sd.find(name);
-    ASSERT_NE(it, sd.end()) << name;
-    EXPECT_EQ(it->second, shape) << name;
-  }
+  ExpectShapes(sd, expected);
   // No conv biases, no shortcut where the shape is kept, no fifth stage or third block.
   for (const std::string absent : {"conv1.bias", "layer1.0.shortcut.0.weight", "layer2.1.shortcut.0.weight",
                                    "layer1.2.conv1.weight", "layer5.0.conv1.weight", "layer1.0.conv1.bias"})
