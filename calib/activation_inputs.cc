@@ -114,10 +114,8 @@ std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& 
     // The evaluation views of a class-balanced subset, at the model's input side (Resize side·256/224).
     const ImageFolder folder = ScanImageFolder(train_path);
     const std::vector<int64_t> subset = CalibrationSubset(FolderLabels(folder), images, params.seed, true);
-    ImagePipelineParams p;
-    p.crop = model.input_chw[1];
-    p.resize = (p.crop * 256 + 112) / 224;
-    const Cifar10Set views = LoadFolderViews(folder, subset, p, 2, BadImagePolicy::kError, nullptr);
+    const Cifar10Set views =
+        LoadFolderViews(folder, subset, EvalViewParams(model.input_chw[1], 0), 2, BadImagePolicy::kError, nullptr);
     if (views.image_bytes() != int64_t{model.input_chw[0]} * model.input_chw[1] * model.input_chw[2])
       throw InputError(train_path + ": the model takes non-square " + std::to_string(model.input_chw[1]) + "×" +
                        std::to_string(model.input_chw[2]) + " inputs; an image folder's views are square");

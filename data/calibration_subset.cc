@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "common/rng.h"
@@ -40,8 +41,9 @@ std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, u
     for (int64_t i = 0; i < n; ++i) pool[static_cast<size_t>(i)] = i;
     DrawWithoutReplacement(pool, count, CalibrationSubsetStream(seed), &out);
   } else {
-    // K = the largest label + 1 (10 for CIFAR-10; an image folder's class count).
-    const int classes = 1 + *std::max_element(train.labels.begin(), train.labels.end());
+    // K = the classes the set names (CIFAR-10's 10, or an image folder's class folders).
+    const std::vector<std::string> names = train.ClassNames();
+    const int classes = static_cast<int>(names.size());
     if (count % classes != 0) {
       throw InputError("class-balanced calibration subset count = " + std::to_string(count) +
                        " is not allowed; it must be a multiple of " + std::to_string(classes) + " (count / " +
@@ -49,14 +51,20 @@ std::vector<int64_t> CalibrationSubset(const Cifar10Set& train, int64_t count, u
     }
     const int64_t per_class = count / classes;
     std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
-    for (int64_t i = 0; i < n; ++i) by_class[train.labels[static_cast<size_t>(i)]].push_back(i);
+    for (int64_t i = 0; i < n; ++i) {
+      const int label = train.labels[static_cast<size_t>(i)];
+      if (label >= classes) {
+        throw InputError("calibration subset: image " + std::to_string(i) + " has label " + std::to_string(label) +
+                         "; labels must be 0.." + std::to_string(classes - 1));
+      }
+      by_class[static_cast<size_t>(label)].push_back(i);
+    }
     for (int c = 0; c < classes; ++c) {
       const int64_t have = static_cast<int64_t>(by_class[c].size());
       if (have < per_class) {
-        const std::string name = classes == kCifarClasses ? " (" + std::string(kCifarClassNames[c]) + ")" : "";
         throw InputError("class-balanced calibration subset of " + std::to_string(count) +
                          " needs " + std::to_string(per_class) + " images of class " +
-                         std::to_string(c) + name + ", but the set has only " + std::to_string(have));
+                         std::to_string(c) + " (" + names[static_cast<size_t>(c)] + "), but the set has only " + std::to_string(have));
       }
     }
     for (int c = 0; c < classes; ++c) {

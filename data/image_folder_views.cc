@@ -74,9 +74,7 @@ Cifar10Set LoadFolderTestImages(const std::string& path, int64_t first, int64_t 
                      ") do not exist; the folder holds " + std::to_string(folder.size()) + " images");
   std::vector<int64_t> indices;
   for (int64_t i = first; i < first + count; ++i) indices.push_back(i);
-  ImagePipelineParams p;
-  p.crop = side;
-  p.resize = resize > 0 ? resize : (side * 256 + 112) / 224;
+  const ImagePipelineParams p = EvalViewParams(side, resize);
   p.Validate(path);
   return LoadFolderViews(folder, indices, p, threads, BadImagePolicy::kError, nullptr);
 }

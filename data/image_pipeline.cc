@@ -24,6 +24,15 @@ void ToChw(const RgbImage& image, bool flip, uint8_t* chw) {
 
 }  // namespace
 
+int DefaultResize(int crop) { return (crop * 256 + 112) / 224; }
+
+ImagePipelineParams EvalViewParams(int crop, int resize) {
+  ImagePipelineParams p;
+  p.crop = crop;
+  p.resize = resize > 0 ? resize : DefaultResize(crop);
+  return p;
+}
+
 void ImagePipelineParams::Validate(const std::string& where) const {
   const auto fail = [&](const std::string& field, const std::string& value, const std::string& allowed) {
     throw InputError(where + ": " + field + ": " + value + " is out of range; allowed " + allowed);

@@ -48,6 +48,12 @@ struct TrainCrop {
   bool flip = false;
 };
 
+// The evaluation Resize that goes with a crop when none is given: crop·256/224 rounded to the nearest
+// integer (ImageNet's 256 → 224, applied at any size: 64 → 73).
+int DefaultResize(int crop);
+// Evaluation-view parameters for a crop side and a Resize (0 = DefaultResize(crop)); the rest default.
+ImagePipelineParams EvalViewParams(int crop, int resize);
+
 // torchvision's RandomResizedCrop.get_params (+ the flip draw) on a height × width image.
 TrainCrop DrawTrainCrop(int height, int width, const ImagePipelineParams& p, Rng& rng);
 

@@ -32,9 +32,9 @@ void CheckLabelsClassifiable(int64_t num_classes, const Cifar10Set& data) {
                      std::to_string(kCifarClasses));
   if (top >= num_classes)
     throw InputError("the model has " + std::to_string(num_classes) + " outputs, the data has label " + std::to_string(top));
-  if (static_cast<size_t>(top) >= data.ClassNames().size())
-    throw InputError("the data has label " + std::to_string(top) + " but names " +
-                     std::to_string(data.ClassNames().size()) + " classes");
+  const size_t named = data.ClassNames().size();
+  if (static_cast<size_t>(top) >= named)
+    throw InputError("the data has label " + std::to_string(top) + " but names " + std::to_string(named) + " classes");
 }
 
 EvalResult Evaluate(Network& net, const ChannelNorm& norm, const Cifar10Set& data, const EvalParams& params,

@@ -286,9 +286,10 @@ json ExperimentConfigToJson(const ExperimentConfig& c) {
   json sweep = json::array();
   for (const SweepAxis& a : c.sweep) sweep.push_back({{"param", a.param}, {"values", a.values}});
   json traces_layers = c.traces.layers;
+  json data = {{"test", c.test_data}, {"count", c.count}, {"first", c.first}};
+  if (c.resize > 0) data["resize"] = c.resize;  // image folders only; absent for CIFAR-10 as before
   json j = {{"model", {{"qmodel", c.qmodel}}},
-          {"data", c.resize > 0 ? nlohmann::json{{"test", c.test_data}, {"count", c.count}, {"first", c.first}, {"resize", c.resize}}
-                                : nlohmann::json{{"test", c.test_data}, {"count", c.count}, {"first", c.first}}},
+          {"data", data},
           {"xbar", c.xbar},
           {"calibration", cal},
           {"placement", placement},

@@ -103,7 +103,7 @@ void ReadImageFolder(const JsonReader& r, const nlohmann::json& j, TrainConfig& 
   ImagePipelineParams& p = f.pipeline;
   if (j.contains("crop")) p.crop = static_cast<int>(r.Integer(j["crop"], "image_folder.crop", 8, 4096));
   p.resize = j.contains("resize") ? static_cast<int>(r.Integer(j["resize"], "image_folder.resize", p.crop, 8192))
-                                  : (p.crop * 256 + 112) / 224;  // torchvision's 256/224, rounded
+                                  : DefaultResize(p.crop);
   for (const char* key : {"scale", "ratio"}) {
     if (!j.contains(key)) continue;
     const std::string path = Child("image_folder", key);

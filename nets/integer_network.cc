@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/streams.h"
+#include "nets/pool_window.h"
 #include "quant/fixed_point.h"
 #include "sim/ideal_core.h"
 
@@ -335,13 +336,11 @@ void IntegerNetwork::RunOther(int index, int64_t b, IntegerWorker& w) const {
       for (int64_t c = 0; c < out[0]; ++c)
         for (int64_t r = 0; r < out[1]; ++r)
           for (int64_t q = 0; q < out[2]; ++q) {
-            // The window clipped to the map (the padding is −∞); never empty (padding <= kernel/2).
-            const int64_t r0 = r * n.stride - n.padding, q0 = q * n.stride - n.padding;
-            const int64_t h_lo = std::max<int64_t>(r0, 0), h_hi = std::min<int64_t>(r0 + n.kernel, in[1]);
-            const int64_t w_lo = std::max<int64_t>(q0, 0), w_hi = std::min<int64_t>(q0 + n.kernel, in[2]);
+            const PoolWindow rows = ClippedPoolWindow(r, n.stride, n.padding, n.kernel, in[1]);
+            const PoolWindow cols = ClippedPoolWindow(q, n.stride, n.padding, n.kernel, in[2]);
             int32_t m = std::numeric_limits<int32_t>::min();
-            for (int64_t h = h_lo; h < h_hi; ++h)
-              for (int64_t w = w_lo; w < w_hi; ++w) m = std::max(m, x[(c * in[1] + h) * in[2] + w]);
+            for (int64_t h = rows.lo; h < rows.hi; ++h)
+              for (int64_t w = cols.lo; w < cols.hi; ++w) m = std::max(m, x[(c * in[1] + h) * in[2] + w]);
             y[(c * out[1] + r) * out[2] + q] = m;
           }
       break;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nets/pool_window.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
@@ -82,19 +83,6 @@ Shape MaxPool2d::OutputShape(const std::vector<Shape>& inputs) const {
           (inputs[0][3] + 2 * padding_ - kernel_) / stride_ + 1};
 }
 
-namespace {
-
-// The rows (or columns) [lo, hi) of the map that output row (column) i's window covers.
-struct WindowSpan {
-  int64_t lo, hi;
-};
-WindowSpan Span(int64_t i, int stride, int padding, int kernel, int64_t size) {
-  const int64_t start = i * stride - padding;
-  return {std::max<int64_t>(start, 0), std::min<int64_t>(start + kernel, size)};
-}
-
-}  // namespace
-
 void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
@@ -104,9 +92,9 @@ void MaxPool2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, T
       const float* src = x.data() + nc * H * W;
       float* dst = out.data() + nc * OH * OW;
       for (int64_t i = 0; i < OH; ++i) {
-        const WindowSpan rows = Span(i, stride_, padding_, kernel_, H);
+        const PoolWindow rows = ClippedPoolWindow(i, stride_, padding_, kernel_, H);
         for (int64_t j = 0; j < OW; ++j) {
-          const WindowSpan cols = Span(j, stride_, padding_, kernel_, W);
+          const PoolWindow cols = ClippedPoolWindow(j, stride_, padding_, kernel_, W);
           float m = src[rows.lo * W + cols.lo];
           for (int64_t h = rows.lo; h < rows.hi; ++h)
             for (int64_t w = cols.lo; w < cols.hi; ++w) m = std::max(m, src[h * W + w]);
@@ -136,9 +124,9 @@ void MaxPool2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&
       float* dst = gx->data() + nc * H * W;
       std::fill(dst, dst + H * W, 0.0f);
       for (int64_t i = 0; i < OH; ++i) {
-        const WindowSpan rows = Span(i, stride_, padding_, kernel_, H);
+        const PoolWindow rows = ClippedPoolWindow(i, stride_, padding_, kernel_, H);
         for (int64_t j = 0; j < OW; ++j) {
-          const WindowSpan cols = Span(j, stride_, padding_, kernel_, W);
+          const PoolWindow cols = ClippedPoolWindow(j, stride_, padding_, kernel_, W);
           // Argmax with strict >, so the first maximum in scan order wins (as std::max in Forward).
           int64_t best = rows.lo * W + cols.lo;
           for (int64_t h = rows.lo; h < rows.hi; ++h)

@@ -11,8 +11,9 @@
 //   GlobalAvgPool: dL/dx[n,c,h,w] = g[n,c] / (H·W).
 //   MaxPool2d: each g[n,c,i,j] goes to the argmax of window (i, j) of x and to nothing else:
 //     dL/dx[n,c,h,w] = Σ_{(i,j): argmax(i,j) = (h,w)} g[n,c,i,j] (overlapping windows, s < k, add up).
-//     Ties: the first maximum in scan order (ky outer, kx inner) among the window's positions inside the
-//     map — the element the forward's running max keeps — as PyTorch's CPU kernel does; the argmax is recomputed from x, nothing is stored.
+//     Ties: the first maximum in scan order (ky outer, kx inner) among the window's positions inside
+//     the map — the element the forward's running max keeps — as PyTorch's CPU kernel does; the
+//     argmax is recomputed from x, nothing is stored.
 // Both fast paths run over (image, channel) planes; each plane's result is computed by one worker in a
 // fixed order, so they do not depend on the thread count.
 #pragma once
