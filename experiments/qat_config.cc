@@ -101,12 +101,14 @@ QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
   const JsonReader r(source, ": ");
   QatConfig c = DefaultQatConfig();
   c.train.source = source;
-  static constexpr std::string_view kExtra[] = {"quant", "batch_norm", "hardware_aware"};
+  static constexpr std::string_view kExtra[] = {"quant", "batch_norm", "batch_norm_freeze_after", "hardware_aware"};
   ReadTrainKeys(r, j, c.train, kExtra);
   if (j.contains("batch_norm")) {
     static constexpr QatBatchNorm kModes[] = {QatBatchNorm::kFolded, QatBatchNorm::kTrain};
     c.batch_norm = r.Choice(j["batch_norm"], "batch_norm", kModes, "a BatchNorm mode");
   }
+  if (j.contains("batch_norm_freeze_after"))
+    c.batch_norm_freeze_after = static_cast<int>(r.Integer(j["batch_norm_freeze_after"], "batch_norm_freeze_after", 0, 1 << 30));
   if (j.contains("hardware_aware")) c.hardware_aware = ParseHardwareAware(j["hardware_aware"], source);
   if (j.contains("quant")) {
     const nlohmann::json& q = j["quant"];
@@ -131,6 +133,7 @@ nlohmann::json QatConfigToJson(const QatConfig& c) {
   nlohmann::json j = TrainConfigToJson(c.train);
   j["quant"] = QuantPlanToJson(c.plan);
   if (c.batch_norm != QatBatchNorm::kFolded) j["batch_norm"] = ToString(c.batch_norm);
+  if (c.batch_norm_freeze_after) j["batch_norm_freeze_after"] = *c.batch_norm_freeze_after;
   if (c.hardware_aware) j["hardware_aware"] = c.hardware_aware->json;
   return j;
 }
@@ -148,6 +151,11 @@ void ApplyQatFlags(const QatFlags& flags, QatConfig& c) {
       throw InputError("--batch-norm: '" + *flags.batch_norm + "' is not a BatchNorm mode; allowed folded, train");
     }
   }
+  if (c.batch_norm_freeze_after && c.batch_norm != QatBatchNorm::kTrain)
+    throw InputError((c.train.source.empty() ? std::string() : c.train.source + ": ") +
+                     "batch_norm_freeze_after = " + std::to_string(*c.batch_norm_freeze_after) +
+                     " freezes BatchNorm statistics, which needs batch_norm \"train\" (it is \"" +
+                     std::string(ToString(c.batch_norm)) + "\")");
   if (flags.method && !flags.weight_bits) throw InputError("--method goes with --w-bits and --a-bits");
   if (!flags.weight_bits) return;
   for (const auto& [flag, bits] : {std::pair{"--w-bits", *flags.weight_bits}, std::pair{"--a-bits", *flags.activation_bits}})

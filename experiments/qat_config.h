@@ -11,6 +11,10 @@
 //   "batch_norm": "folded" | "train"  BatchNorm folded into the weights before QAT (default), or kept
 //                                   with batch statistics while training and folded exactly at export
 //                                   (train/qat_network.h; docs/training.md).
+//   "batch_norm_freeze_after": E    with "batch_norm": "train": after E epochs (E in [0, epochs)) the
+//                                   running statistics are frozen and used in training as at inference
+//                                   (nets/batch_norm.h; γ, β still train) — the network trained in the
+//                                   last epochs is then the deployed one. Default: never.
 //   "hardware_aware": {             hardware-aware (noise-injection) training (docs/hardware_aware_training.md)
 //      "xbar": {...} | "xbar.json",   the chip, as `cimsim experiment` reads it (no "external")
 //      "layers": "all" | ["conv1", ...],  the CIM layers (default all conv/linear layers); others are digital
@@ -60,6 +64,7 @@ struct QatConfig {
   QuantPlan plan;
   bool plan_given = false;  // "quant" present (else the flags must give one)
   QatBatchNorm batch_norm = QatBatchNorm::kFolded;
+  std::optional<int> batch_norm_freeze_after;  // epochs with batch statistics before freezing
   std::optional<HardwareAwareConfig> hardware_aware;
 };
 
@@ -75,7 +80,8 @@ struct QatFlags {
   std::optional<std::string> batch_norm;  // "folded", "train"
 };
 // Replaces the plan with the uniform one when bits are given (both needed), and the BatchNorm mode
-// when given; InputError naming the flag for bits outside 2..8 or an unknown method or mode.
+// when given; InputError naming the flag for bits outside 2..8 or an unknown method or mode, or naming
+// batch_norm_freeze_after when the resulting mode is not "train".
 void ApplyQatFlags(const QatFlags& flags, QatConfig& c);
 
 }  // namespace cimsim

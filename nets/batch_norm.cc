@@ -77,7 +77,7 @@ void BatchNorm2d::ForwardReference(const std::vector<const TensorD*>& inputs, Te
                            var_.Cast<double>(), eps_);
 }
 
-void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) {
+void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
   const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3), m = N * plane;
@@ -88,6 +88,16 @@ void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor&
   batch_mean_.resize(static_cast<size_t>(C));
   batch_inv_std_.resize(static_cast<size_t>(C));
   const double md = static_cast<double>(m);
+  if (frozen_) {
+    // The inference formula (Forward's per-channel affine, the same float32 a_c, b_c) on the running
+    // statistics, which stay as they are.
+    for (int64_t c = 0; c < C; ++c) {
+      batch_mean_[static_cast<size_t>(c)] = mean_[c];
+      batch_inv_std_[static_cast<size_t>(c)] = 1.0 / std::sqrt(static_cast<double>(var_[c]) + eps_);
+    }
+    Forward(inputs, out, pool, ws);
+    return;
+  }
   pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
     for (std::ptrdiff_t c = begin; c < end; ++c) {
       double sum = 0.0;
@@ -150,6 +160,15 @@ void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tenso
       gamma_grad_[c] = static_cast<float>(sum_gxhat);
       beta_grad_[c] = static_cast<float>(sum_g);
       if (gx == nullptr) continue;
+      if (frozen_) {  // dx = a·g: the statistics are constants
+        const float a = static_cast<float>(gamma_[c] * inv_std);
+        for (int64_t n = 0; n < N; ++n) {
+          const float* g = grad_out.data() + (n * C + c) * plane;
+          float* d = gx->data() + (n * C + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) d[i] = a * g[i];
+        }
+        continue;
+      }
       // dx = a·(g − Σg/m − (x − μ_B)·inv_std·Σgx̂/m), a = γ·inv_std.
       const float a = static_cast<float>(gamma_[c] * inv_std);
       const float mean_g = static_cast<float>(sum_g / md);
@@ -172,7 +191,8 @@ void BatchNorm2d::VisitParams(const std::function<void(const std::string&, Tenso
 
 void BatchNorm2d::ForwardTrainReference(const std::vector<const TensorD*>& inputs,
                                         const std::vector<const TensorD*>& params, TensorD& out) const {
-  out = BatchNormTrainReference(*inputs[0], *params[0], *params[1], eps_);
+  out = frozen_ ? BatchNormReference(*inputs[0], *params[0], *params[1], mean_.Cast<double>(), var_.Cast<double>(), eps_)
+                : BatchNormTrainReference(*inputs[0], *params[0], *params[1], eps_);
 }
 
 void BatchNorm2d::BackwardReference(const std::vector<const TensorD*>& inputs,
@@ -180,8 +200,13 @@ void BatchNorm2d::BackwardReference(const std::vector<const TensorD*>& inputs,
                                     std::vector<TensorD>& grad_inputs, std::vector<TensorD>& grad_params) const {
   grad_inputs.resize(1);
   grad_params.resize(2);
-  BatchNormTrainBackwardReference(*inputs[0], *params[0], grad_out, eps_, grad_inputs[0], grad_params[0],
-                                  grad_params[1]);
+  if (frozen_) {
+    BatchNormFrozenBackwardReference(*inputs[0], *params[0], mean_.Cast<double>(), var_.Cast<double>(), grad_out, eps_,
+                                     grad_inputs[0], grad_params[0], grad_params[1]);
+  } else {
+    BatchNormTrainBackwardReference(*inputs[0], *params[0], grad_out, eps_, grad_inputs[0], grad_params[0],
+                                    grad_params[1]);
+  }
 }
 
 void BatchNorm2d::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {

@@ -15,7 +15,12 @@
 //   dL/dγ = Σ g·x̂,   dL/dβ = Σ g,
 //   dL/dx = (γ/(m·√(σ²_B+ε))) · (m·g − Σ g − x̂ · Σ g·x̂),
 // the two sums in float64 per channel (same scheme as the statistics), x̂ recomputed from x.
-// References: BatchNormTrainReference, BatchNormTrainBackwardReference (float64, no state change).
+// Training with frozen statistics (set_frozen_statistics(true); QAT's "batch_norm_freeze_after", as
+// PyTorch's freeze_bn_stats): ForwardTrain normalizes with the running μ, σ² — the inference formula —
+// and leaves them unchanged; γ and β still train. Backward then treats μ, σ² as constants:
+//   dL/dγ = Σ g·x̂,  dL/dβ = Σ g,  dL/dx = γ·g/√(σ²+ε)   (x̂ = (x − μ)/√(σ²+ε), running μ, σ²).
+// References: BatchNormTrainReference, BatchNormTrainBackwardReference, and with frozen statistics
+// BatchNormReference, BatchNormFrozenBackwardReference (float64, no state change).
 // Tensors: weight (γ), bias (β), running_mean (μ), running_var (σ²), each [C]; the parameters are γ
 // and β (VisitParams), the running statistics are buffers.
 #pragma once
@@ -45,7 +50,7 @@ class BatchNorm2d : public Layer {
                 const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
   // ("weight", γ, dγ), ("bias", β, dβ).
   void VisitParams(const std::function<void(const std::string&, Tensor&, Tensor&)>& fn) override;
-  // params: {γ [C], β [C]}; batch statistics, running statistics untouched.
+  // params: {γ [C], β [C]}; batch statistics (frozen: the running ones), running statistics untouched.
   void ForwardTrainReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
                              TensorD& out) const override;
   void BackwardReference(const std::vector<const TensorD*>& inputs, const std::vector<const TensorD*>& params,
@@ -59,6 +64,9 @@ class BatchNorm2d : public Layer {
   // 1/k at the k-th batch: the running statistics are the mean of the k batches' statistics, as
   // PyTorch's momentum=None). Throws std::invalid_argument otherwise.
   void set_momentum(double momentum);
+  // Frozen statistics in training (above); false (the default) restores batch statistics.
+  void set_frozen_statistics(bool frozen) { frozen_ = frozen; }
+  bool frozen_statistics() const { return frozen_; }
   Tensor& gamma() { return gamma_; }
   Tensor& beta() { return beta_; }
   Tensor& running_mean() { return mean_; }
@@ -74,9 +82,10 @@ class BatchNorm2d : public Layer {
   int channels_;
   double eps_;
   double momentum_;
+  bool frozen_ = false;
   Tensor gamma_, beta_, mean_, var_;
   Tensor gamma_grad_, beta_grad_;  // [C], of the last Backward
-  // Of the last ForwardTrain, per channel: μ_B and 1/√(σ²_B + ε).
+  // Of the last ForwardTrain, per channel: μ_B and 1/√(σ²_B + ε) (frozen: the running ones).
   std::vector<double> batch_mean_, batch_inv_std_;
 };
 

@@ -206,29 +206,34 @@ TensorD ShiftedInput(const Shape& shape, uint64_t seed) {
 
 std::vector<Shape> BatchNormShapes() { return {{2, 3, 3, 2}, {4, 2, 1, 1}, {3, 1, 4, 4}, {2, 4, 5, 3}}; }
 
-TEST(BatchNorm2dBackward, ReferenceMatchesFiniteDifferences) {
-  uint64_t seed = 600;
+// A BatchNorm of `channels` with seeded γ, β (and, frozen, seeded running statistics).
+using BatchNormMaker = BatchNorm2d (*)(int channels, uint64_t seed);
+
+void CheckBatchNormReferenceGradients(BatchNormMaker make, uint64_t seed) {
   for (const Shape& shape : BatchNormShapes()) {
     SCOPED_TRACE(ShapeString(shape));
-    BatchNorm2d bn = MakeBatchNorm(static_cast<int>(shape[1]), seed);
+    BatchNorm2d bn = make(static_cast<int>(shape[1]), seed);
     CheckReferenceGradients(bn, {ShiftedInput(shape, seed + 1)}, ParamsAsDouble(bn), seed + 2);
     seed += 10;
   }
 }
 
-TEST(BatchNorm2dBackward, FastMatchesReference) {
+void CheckBatchNormFastGradients(BatchNormMaker make, uint64_t seed) {
   ThreadPool pool(2);
-  uint64_t seed = 700;
   for (Shape shape : BatchNormShapes()) {
     for (int64_t batch : {shape[0], int64_t{19}}) {
       shape[0] = batch;
       SCOPED_TRACE(ShapeString(shape));
-      BatchNorm2d bn = MakeBatchNorm(static_cast<int>(shape[1]), seed);
+      BatchNorm2d bn = make(static_cast<int>(shape[1]), seed);
       CheckFastGradients(bn, {ShiftedInput(shape, seed + 1)}, seed + 2, pool);
       seed += 10;
     }
   }
 }
+
+TEST(BatchNorm2dBackward, ReferenceMatchesFiniteDifferences) { CheckBatchNormReferenceGradients(MakeBatchNorm, 600); }
+
+TEST(BatchNorm2dBackward, FastMatchesReference) { CheckBatchNormFastGradients(MakeBatchNorm, 700); }
 
 TEST(BatchNorm2dBackward, ForwardTrainMatchesReference) {
   ThreadPool pool(2);
@@ -259,6 +264,48 @@ TEST(BatchNorm2dBackward, ForwardTrainMatchesReference) {
       EXPECT_NEAR(sq, 1.0, 1e-3);
     }
   }
+}
+
+// Frozen statistics: running statistics far from the batch's, so that a batch-statistics pass would
+// differ everywhere.
+BatchNorm2d MakeFrozenBatchNorm(int channels, uint64_t seed) {
+  BatchNorm2d bn = MakeBatchNorm(channels, seed);
+  Rng rng(seed + 5);
+  for (int c = 0; c < channels; ++c) {
+    bn.running_mean()[c] = static_cast<float>(rng.Normal());
+    bn.running_var()[c] = static_cast<float>(0.2 + 2.0 * rng.Uniform());
+  }
+  bn.set_frozen_statistics(true);
+  return bn;
+}
+
+TEST(BatchNorm2dFrozenStatistics, ReferenceMatchesFiniteDifferences) {
+  CheckBatchNormReferenceGradients(MakeFrozenBatchNorm, 900);
+}
+
+TEST(BatchNorm2dFrozenStatistics, FastMatchesReference) { CheckBatchNormFastGradients(MakeFrozenBatchNorm, 950); }
+
+TEST(BatchNorm2dFrozenStatistics, TrainsLikeInferenceAndKeepsTheRunningStatistics) {
+  ThreadPool pool(2);
+  const Shape shape{5, 3, 4, 4};
+  BatchNorm2d bn = MakeFrozenBatchNorm(3, 990);
+  const std::vector<float> mean(bn.running_mean().data(), bn.running_mean().data() + 3);
+  const std::vector<float> var(bn.running_var().data(), bn.running_var().data() + 3);
+  const Tensor x = ShiftedInput(shape, 991).Cast<float>();
+  Workspace ws;
+  Tensor y_train, y_infer;
+  bn.ForwardTrain({&x}, y_train, pool, ws);
+  bn.Forward({&x}, y_infer, pool, ws);
+  EXPECT_EQ(std::vector<float>(y_train.data(), y_train.data() + y_train.size()),
+            std::vector<float>(y_infer.data(), y_infer.data() + y_infer.size()));
+  EXPECT_EQ(std::vector<float>(bn.running_mean().data(), bn.running_mean().data() + 3), mean);
+  EXPECT_EQ(std::vector<float>(bn.running_var().data(), bn.running_var().data() + 3), var);
+  // Unfrozen again: batch statistics, and the running statistics move.
+  bn.set_frozen_statistics(false);
+  bn.ForwardTrain({&x}, y_train, pool, ws);
+  EXPECT_NE(std::vector<float>(y_train.data(), y_train.data() + y_train.size()),
+            std::vector<float>(y_infer.data(), y_infer.data() + y_infer.size()));
+  EXPECT_NE(bn.running_mean()[0], mean[0]);
 }
 
 TEST(BatchNorm2dBackward, RunningStatisticsFollowPyTorch) {

@@ -243,4 +243,23 @@ void BatchNormTrainBackwardReference(const TensorD& x, const TensorD& gamma, con
   }
 }
 
+void BatchNormFrozenBackwardReference(const TensorD& x, const TensorD& gamma, const TensorD& mean, const TensorD& var,
+                                      const TensorD& g, double eps, TensorD& grad_x, TensorD& grad_gamma,
+                                      TensorD& grad_beta) {
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  grad_x = TensorD(x.shape());
+  grad_gamma = TensorD({C});
+  grad_beta = TensorD({C});
+  for (int64_t c = 0; c < C; ++c) {
+    const double inv_std = 1.0 / std::sqrt(var[c] + eps);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w) {
+          grad_gamma[c] += g.at(n, c, h, w) * (x.at(n, c, h, w) - mean[c]) * inv_std;
+          grad_beta[c] += g.at(n, c, h, w);
+          grad_x.at(n, c, h, w) = gamma[c] * inv_std * g.at(n, c, h, w);
+        }
+  }
+}
+
 }  // namespace cimsim

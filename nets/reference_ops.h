@@ -73,4 +73,10 @@ TensorD BatchNormTrainReference(const TensorD& x, const TensorD& gamma, const Te
 void BatchNormTrainBackwardReference(const TensorD& x, const TensorD& gamma, const TensorD& g, double eps,
                                      TensorD& grad_x, TensorD& grad_gamma, TensorD& grad_beta);
 
+// The backward of BatchNormReference with μ, σ² constants (BatchNorm training with frozen statistics):
+//   x̂ = (x − μ_c)/√(σ²_c+ε),  dL/dγ_c = Σ g·x̂,  dL/dβ_c = Σ g,  dL/dx = γ_c·g/√(σ²_c+ε).
+void BatchNormFrozenBackwardReference(const TensorD& x, const TensorD& gamma, const TensorD& mean, const TensorD& var,
+                                      const TensorD& g, double eps, TensorD& grad_x, TensorD& grad_gamma,
+                                      TensorD& grad_beta);
+
 }  // namespace cimsim

@@ -54,6 +54,11 @@ QatMethod TensorMethod(const QuantizedModel& m, const std::vector<std::vector<in
 
 std::string_view ToString(QatBatchNorm mode) { return mode == QatBatchNorm::kTrain ? "train" : "folded"; }
 
+void FreezeBatchNormStatistics(QatNetwork& qat, bool frozen) {
+  for (NetworkNode& node : qat.net.nodes())
+    if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->batch_norm()) mvm->batch_norm()->set_frozen_statistics(frozen);
+}
+
 std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Network& float_net,
                                             const std::map<std::string, QatMethod>& methods, QatBatchNorm batch_norm) {
   auto qat = std::make_unique<QatNetwork>();

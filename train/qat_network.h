@@ -54,6 +54,10 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
                                             const std::map<std::string, QatMethod>& methods,
                                             QatBatchNorm batch_norm = QatBatchNorm::kFolded);
 
+// BatchNorm kept (QatBatchNorm::kTrain): every kept BatchNorm trains with frozen running statistics
+// (true) or with batch statistics (false) from now on (nets/batch_norm.h). No effect when folded.
+void FreezeBatchNormStatistics(QatNetwork& qat, bool frozen);
+
 // The latent float network of a QAT network: writes its trained (unquantized) parameters into
 // `float_net`, the float network it was built from (same architecture), so that the float network is
 // the QAT network without its quantizers — the starting point of another QAT run (e.g. progressive

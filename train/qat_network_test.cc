@@ -182,6 +182,55 @@ TEST(QatNetwork, BatchNormKeptComputesWhatItsExportComputes) {
   }
 }
 
+// BatchNorm statistics frozen: a training step's forward is the network that deploys — the first
+// conv's output codes in training are inference's (up to the float rounding of the unfolded
+// BatchNorm against the exported bias code, which may move a code on a near-tie: at most 1 % here,
+// against most of them with batch statistics) — and training steps leave the running statistics as
+// they were, keep inference exact, and still move γ.
+TEST(QatNetwork, FrozenBatchNormTrainsTheDeployedNetwork) {
+  const Cifar10Set images = RandomImages(8, 7);
+  Built b = Build("resnet", 8, 'B', 4, QatMethod::kLsq, 5, 0, QatBatchNorm::kTrain);
+  TrainSteps(b, images, 2, 0.05, 2);  // running statistics away from the model's
+  auto* conv1 = dynamic_cast<QatMvm*>(b.qat->net.nodes().front().layer.get());
+  ASSERT_TRUE(conv1 != nullptr && conv1->batch_norm() != nullptr);
+  ThreadPool pool(2);
+  Workspace ws;
+  const Tensor x = QatInput(b.base, b.spec, images);
+  Tensor inference, train;
+  conv1->Forward({&x}, inference, pool, ws);
+  const double s = conv1->output_quantizer().Scale();
+  auto codes_that_differ = [&] {
+    conv1->ForwardTrain({&x}, train, pool, ws);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < train.size(); ++i) differ += std::lround(train[i] / s) != std::lround(inference[i] / s);
+    return differ;
+  };
+  FreezeBatchNormStatistics(*b.qat, true);
+  EXPECT_LE(codes_that_differ(), inference.size() / 100) << "of " << inference.size();
+  FreezeBatchNormStatistics(*b.qat, false);
+  EXPECT_GT(codes_that_differ(), inference.size() / 4) << "of " << inference.size();
+  FreezeBatchNormStatistics(*b.qat, true);
+  auto bn_state = [&](const char* which) {
+    std::vector<float> v;
+    for (NetworkNode& node : b.qat->net.nodes())
+      node.layer->VisitTensors([&](const std::string& name, Tensor& t) {
+        if (name == which) v.insert(v.end(), t.data(), t.data() + t.size());
+      });
+    return v;
+  };
+  const std::vector<float> mean = bn_state("bn_running_mean"), var = bn_state("bn_running_var"),
+                           gamma = bn_state("bn_weight");
+  ASSERT_FALSE(mean.empty());
+  TrainSteps(b, images, 2, 0.05, 2);
+  EXPECT_EQ(bn_state("bn_running_mean"), mean);
+  EXPECT_EQ(bn_state("bn_running_var"), var);
+  EXPECT_NE(bn_state("bn_weight"), gamma);
+  ExpectSameAsIntegerEngine(b, images);
+  FreezeBatchNormStatistics(*b.qat, false);
+  TrainSteps(b, images, 1, 0.05, 2);
+  EXPECT_NE(bn_state("bn_running_mean"), mean);
+}
+
 // Every tensor of a trained QAT network but the draw counter "hw_step", in node order, and that
 // counter (-1 without hardware noise).
 struct NetworkTensors {

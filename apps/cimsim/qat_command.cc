@@ -124,6 +124,10 @@ int QatCommand(const std::vector<std::string>& args) {
     throw InputError((config_path.empty() ? std::string("flags") : config_path) +
                      ": model: cimsim qat fine-tunes a float model; give model.init or --model");
   const TrainConfig& c = qc.train;
+  if (qc.batch_norm_freeze_after && *qc.batch_norm_freeze_after >= c.epochs)
+    throw InputError((c.source.empty() ? std::string("flags") : c.source) + ": batch_norm_freeze_after = " +
+                     std::to_string(*qc.batch_norm_freeze_after) + " is out of range; allowed 0.." +
+                     std::to_string(c.epochs - 1) + " (fewer than the " + std::to_string(c.epochs) + " epochs)");
 
   LoadedModel float_model = LoadModel(c.init_model);
   const std::vector<std::string> names = MvmLayerNames(float_model.net);
@@ -181,8 +185,10 @@ int QatCommand(const std::vector<std::string>& args) {
   job.out_dir = v.out;
   job.resume = v.resume;
   job.stop = InstallStopHandlers();
-  if (hardware_aware)
-    job.before_epoch = [&](int epoch) { SetHardwareNoiseFactor(*qat, hardware_aware->EpochFactor(epoch)); };
+  job.before_epoch = [&](int epoch) {
+    if (hardware_aware) SetHardwareNoiseFactor(*qat, hardware_aware->EpochFactor(epoch));
+    if (qc.batch_norm_freeze_after) FreezeBatchNormStatistics(*qat, epoch >= *qc.batch_norm_freeze_after);
+  };
   if (!v.resume) {
     ThreadPool pool(v.threads);
     std::cerr << "cimsim qat: start (post-training scales): test accuracy "

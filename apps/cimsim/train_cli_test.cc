@@ -304,6 +304,42 @@ TEST_F(TrainCliTest, DistillationChangesTheWeightsReproduciblyAndIsPartOfTheResu
                    {"distill.temperature", "differs"});
 }
 
+// batch_norm_freeze_after: frozen from the start, a kept BatchNorm's running statistics leave the run
+// as they came in (the QAT checkpoint's equal the input model's) while γ still trains; with batch
+// statistics they move. The export stays exact. Without "batch_norm": "train", or with as many epochs
+// as the freeze point, exit 2 naming the key.
+TEST_F(TrainCliTest, FrozenBatchNormStatisticsStayAsTheyCameWhileGammaTrains) {
+  const std::string data = WriteData("train.bin", 60), model = WriteModel();
+  auto config = [&](const std::string& name, const std::string& extra) {
+    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                            R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
+                            "quant": {"default": {"weight_bits": 4, "activation_bits": 4, "mode": "qat"},
+                            "calibration": {"images": 30}})" + extra + "}");
+  };
+  for (const char* name : {"frozen", "batch"}) {
+    const std::string extra = std::string(name) == "frozen" ? R"(, "batch_norm_freeze_after": 0)" : "";
+    const RunResult r = RunCimsim("qat --config " + config(std::string(name) + ".json", extra) + " --out " + Path(name) + " --threads 2");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(" 0 prediction mismatches"), std::string::npos) << r.output;
+  }
+  const H5File in = H5File::OpenRead(model), frozen = H5File::OpenRead(Path("frozen/checkpoint.h5")),
+               batch = H5File::OpenRead(Path("batch/checkpoint.h5"));
+  for (const char* stat : {"running_mean", "running_var"}) {
+    const std::vector<double> start = in.ReadArray(std::string("/params/layer1.0.bn1.") + stat).values;
+    const std::string trained = std::string("/params/layer1.0.conv1.bn_") + stat;
+    EXPECT_EQ(frozen.ReadArray(trained).values, start) << stat;
+    EXPECT_NE(batch.ReadArray(trained).values, start) << stat;
+  }
+  EXPECT_NE(frozen.ReadArray("/params/layer1.0.conv1.bn_weight").values, in.ReadArray("/params/layer1.0.bn1.weight").values);
+  ExpectInputError(RunCimsim("qat --config " + config("folded.json", R"(, "batch_norm_freeze_after": 0)") +
+                             " --batch-norm folded --out " + Path("folded")),
+                   {"batch_norm_freeze_after = 0", "batch_norm \"train\""});
+  ExpectInputError(RunCimsim("qat --config " + config("late.json", R"(, "batch_norm_freeze_after": 1)") + " --out " + Path("late")),
+                   {"batch_norm_freeze_after = 1", "out of range", "0..0"});
+  ExpectInputError(RunCimsim("qat --config " + config("neg.json", R"(, "batch_norm_freeze_after": -1)") + " --out " + Path("neg")),
+                   {"batch_norm_freeze_after", "-1"});
+}
+
 // Hardware-aware QAT with a strength schedule: epoch 1 at factor 0 is a noise-free epoch, so a one-epoch
 // run exports the integer model of the same run without hardware_aware (h5diff of its nodes); a
 // factor of 1 exports another model.
