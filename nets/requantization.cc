@@ -18,27 +18,39 @@ FixedPointMultiplier Multiplier(double real, const std::string& where, const std
 
 }  // namespace
 
+int64_t MaxInputCode(const QuantizedModel& model, int input) {
+  if (input == QNode::kImage) return 127;
+  const QNode& s = model.nodes[static_cast<size_t>(input)];
+  return std::max(std::abs(static_cast<int64_t>(s.out_min)), std::abs(static_cast<int64_t>(s.out_max)));
+}
+
+FixedPointMultiplier MvmOutputMultiplier(double weight_scale, double in_scale, double out_scale, int64_t depth,
+                                         int weight_bits, int64_t max_input_code, int64_t bias,
+                                         const std::string& where, const std::string& node) {
+  const int64_t worst = depth * ((1 << (weight_bits - 1)) - 1) * max_input_code;
+  return WithHeadroom(Multiplier(weight_scale * in_scale / out_scale, where, node, "output"), worst + std::abs(bias));
+}
+
+FixedPointMultiplier RescaleMultiplier(double real, int64_t max_abs_input, const std::string& where,
+                                       const std::string& node, const char* what) {
+  return WithHeadroom(Multiplier(real, where, node, what), max_abs_input);
+}
+
 void SetMultipliers(QuantizedModel& model, const std::string& where) {
   const auto shapes = model.NodeShapes();
   auto scale_of = [&](int in) { return in == QNode::kImage ? model.input_scale : model.nodes[static_cast<size_t>(in)].out_scale; };
-  auto max_code = [&](int in) -> int64_t {
-    if (in == QNode::kImage) return 127;
-    const QNode& s = model.nodes[static_cast<size_t>(in)];
-    return std::max(std::abs(static_cast<int64_t>(s.out_min)), std::abs(static_cast<int64_t>(s.out_max)));
-  };
   for (QNode& n : model.nodes) {
     const int in = n.inputs[0];
     switch (n.kind) {
       case QNodeKind::kConv:
       case QNodeKind::kLinear: {
-        const int64_t worst = n.Depth() * ((1 << (n.weight_bits - 1)) - 1) * max_code(in);
         n.multipliers.clear();
         n.shifts.clear();
         n.headrooms.clear();
         for (int64_t o = 0; o < n.out_channels; ++o) {
-          const double m = n.weight_scales[static_cast<size_t>(o)] * scale_of(in) / n.out_scale;
           const FixedPointMultiplier f =
-              WithHeadroom(Multiplier(m, where, n.name, "output"), worst + std::abs(static_cast<int64_t>(n.bias[static_cast<size_t>(o)])));
+              MvmOutputMultiplier(n.weight_scales[static_cast<size_t>(o)], scale_of(in), n.out_scale, n.Depth(),
+                                  n.weight_bits, MaxInputCode(model, in), n.bias[static_cast<size_t>(o)], where, n.name);
           n.multipliers.push_back(f.multiplier);
           n.shifts.push_back(f.shift);
           n.headrooms.push_back(f.headroom);
@@ -52,8 +64,8 @@ void SetMultipliers(QuantizedModel& model, const std::string& where) {
         for (size_t i = 0; i < n.inputs.size(); ++i) {
           const FixedPointMultiplier f =
               n.rescale_identity[i] ? FixedPointMultiplier{}
-                                    : WithHeadroom(Multiplier(scale_of(n.inputs[i]) / n.out_scale, where, n.name, "rescale"),
-                                                   max_code(n.inputs[i]));
+                                    : RescaleMultiplier(scale_of(n.inputs[i]) / n.out_scale, MaxInputCode(model, n.inputs[i]),
+                                                        where, n.name, "rescale");
           n.rescale_multipliers.push_back(f.multiplier);
           n.rescale_shifts.push_back(f.shift);
           n.rescale_headrooms.push_back(f.headroom);
@@ -64,12 +76,12 @@ void SetMultipliers(QuantizedModel& model, const std::string& where) {
                                              ? std::array<int64_t, 3>{model.input_chw[0], model.input_chw[1], model.input_chw[2]}
                                              : shapes[static_cast<size_t>(in)];
         const int64_t plane = s[1] * s[2];
-        n.pool = WithHeadroom(Multiplier(scale_of(in) / (static_cast<double>(plane) * n.out_scale), where, n.name, "pool"),
-                              plane * max_code(in));
+        n.pool = RescaleMultiplier(scale_of(in) / (static_cast<double>(plane) * n.out_scale), plane * MaxInputCode(model, in),
+                                   where, n.name, "pool");
         break;
       }
       case QNodeKind::kRequant:
-        n.pool = WithHeadroom(Multiplier(scale_of(in) / n.out_scale, where, n.name, "requant"), max_code(in));
+        n.pool = RescaleMultiplier(scale_of(in) / n.out_scale, MaxInputCode(model, in), where, n.name, "requant");
         break;
       case QNodeKind::kShortcutA:
       case QNodeKind::kMaxPool:

@@ -19,4 +19,18 @@ namespace cimsim {
 
 void SetMultipliers(QuantizedModel& model, const std::string& where);
 
+// The pieces SetMultipliers is made of, for code that must requantize exactly as the engine does
+// (the QAT network's inference, train/qat_layers.h):
+// The largest |code| of a node's input `input` (QNode::kImage: 127, else max(|out_min|, |out_max|)).
+int64_t MaxInputCode(const QuantizedModel& model, int input);
+// A conv/linear output channel: M = weight_scale·in_scale/out_scale (evaluated in that order), headroom
+// for |acc + bias| <= depth·(2^(weight_bits−1) − 1)·max_input_code + |bias|.
+FixedPointMultiplier MvmOutputMultiplier(double weight_scale, double in_scale, double out_scale, int64_t depth,
+                                         int weight_bits, int64_t max_input_code, int64_t bias,
+                                         const std::string& where, const std::string& node);
+// An add input, a pool or a requant: M = real, headroom for |x| <= max_abs_input; `what` names it in
+// the error ("rescale", "pool", "requant").
+FixedPointMultiplier RescaleMultiplier(double real, int64_t max_abs_input, const std::string& where,
+                                       const std::string& node, const char* what);
+
 }  // namespace cimsim

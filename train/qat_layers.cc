@@ -7,6 +7,7 @@
 #include "common/rounding.h"
 #include "common/streams.h"
 #include "nets/reference_ops.h"
+#include "nets/requantization.h"
 
 namespace cimsim {
 namespace {
@@ -20,6 +21,19 @@ constexpr double kWideLimit = 1 << 30;
 // where RoundHalfAway vectorizes).
 inline float Requant(double t, double s, double lo, double hi) {
   return static_cast<float>(s * RoundHalfAway(std::clamp(t, lo, hi)));
+}
+
+// Where a degenerate scale is reported (an InputError from nets/requantization.h).
+constexpr const char* kWhere = "QAT network";
+
+// An integer sum saturated to int32, as the engine's accumulator + bias (quant/fixed_point.h).
+inline int32_t SaturateInt32(int64_t v) {
+  return static_cast<int32_t>(std::clamp<int64_t>(v, INT32_MIN, INT32_MAX));
+}
+
+// s·clamp(q, lo, hi) for a requantized integer q.
+inline float OnGrid(int64_t q, double s, double lo, double hi) {
+  return static_cast<float>(s * std::clamp(static_cast<double>(q), lo, hi));
 }
 
 // Per-image quantizer partials, summed in image order, handed to the quantizer.
@@ -175,12 +189,43 @@ void QatMvm::OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& 
   });
 }
 
+std::vector<FixedPointMultiplier> QatMvm::DeployedMultipliers() const {
+  const Conv2dParams& c = config_.conv;
+  const int64_t depth = static_cast<int64_t>(c.in_channels) * c.kernel * c.kernel;
+  const double s_in = input_->Scale(), s_out = output_quantizer().Scale();
+  std::vector<FixedPointMultiplier> m(static_cast<size_t>(c.out_channels));
+  for (size_t o = 0; o < m.size(); ++o)
+    m[o] = MvmOutputMultiplier(deploy_scales_[o], s_in, s_out, depth, config_.weight_bits, config_.max_input_code,
+                               static_cast<int64_t>(deploy_signs_[o] * bias_codes_[o]), kWhere, std::string(Kind()));
+  return m;
+}
+
+void QatMvm::DeployedOutputStage(const Tensor& acc, Tensor& out, ThreadPool& pool) const {
+  const int64_t N = acc.dim(0), O = config_.conv.out_channels, P = acc.size() / (N * O);
+  out.Resize(config_.linear ? Shape{N, O} : acc.shape());
+  const std::vector<FixedPointMultiplier> m = DeployedMultipliers();
+  const double s = output_quantizer().Scale();
+  const std::pair<double, double> range = OutputRange();
+  const double lo = range.first, hi = range.second;  // plain variables: lambdas capture them (clang 14)
+  pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    for (std::ptrdiff_t no = b; no < e; ++no) {
+      const size_t o = static_cast<size_t>(no % O);
+      // The deployed codes are sign·(these codes) with bias sign·b_code: their sum is sign·(acc + b_code).
+      const int64_t sign = deploy_signs_[o], bc = static_cast<int64_t>(bias_codes_[o]);
+      const float* a = acc.data() + no * P;
+      float* dst = out.data() + no * P;
+      for (int64_t p = 0; p < P; ++p)
+        dst[p] = OnGrid(MultiplyByQuantizedMultiplier(SaturateInt32(sign * (static_cast<int64_t>(a[p]) + bc)), m[o]), s, lo, hi);
+    }
+  });
+}
+
 void QatMvm::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const {
   Tensor& xc = ws.Scratch(0);
   Tensor& acc = ws.Scratch(1);
   InputCodes(*inputs[0], xc, pool);
   conv_.Forward({&xc}, acc, pool, ws);
-  OutputStage(acc, out, nullptr, pool);
+  DeployedOutputStage(acc, out, pool);
 }
 
 void QatMvm::EnableHardwareNoise(std::shared_ptr<const LayerHardwareNoise> noise, uint64_t seed, int64_t node) {
@@ -364,15 +409,17 @@ void QatMvm::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD
   const TensorD acc = Conv2dReference(xc, conv_.weight().Cast<double>(), TensorD(), config_.conv.stride, config_.conv.padding);
   const ActQuantizer& q = output_quantizer();
   const std::pair<double, double> range = OutputRange();
-  const double lo = range.first, hi = range.second;  // plain variables: lambdas capture them (clang 14)
+  const std::vector<FixedPointMultiplier> m = DeployedMultipliers();
   const int64_t N = acc.dim(0), O = acc.dim(1), P = acc.size() / (N * O);
   out = config_.linear ? TensorD({N, O}) : TensorD(acc.shape());
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o)
       for (int64_t p = 0; p < P; ++p) {
         const int64_t i = (n * O + o) * P + p;
-        const double t = (acc[i] + bias_codes_[static_cast<size_t>(o)]) * multipliers_[static_cast<size_t>(o)];
-        out[i] = q.Scale() * std::clamp(std::round(t), lo, hi);
+        const size_t u = static_cast<size_t>(o);
+        const int64_t deployed = deploy_signs_[u] * (static_cast<int64_t>(acc[i]) + static_cast<int64_t>(bias_codes_[u]));
+        const int32_t t = MultiplyByQuantizedMultiplierReference(SaturateInt32(deployed), m[u]);
+        out[i] = q.Scale() * std::clamp(static_cast<double>(t), range.first, range.second);
       }
 }
 
@@ -415,10 +462,13 @@ std::vector<int64_t> QatMvm::BiasCodes() const {
 
 // ---------------------------------------------------------------- QatAdd
 
-QatAdd::QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output)
-    : inputs_(std::move(inputs)), out_(output) {
+QatAdd::QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output, std::vector<bool> identity,
+               std::vector<int64_t> max_input_codes)
+    : inputs_(std::move(inputs)), out_(output), identity_(std::move(identity)), max_input_codes_(std::move(max_input_codes)) {
   if (inputs_.size() < 2 || inputs_.size() > kMaxAddInputs || out_ == nullptr)
     throw std::invalid_argument("QatAdd: needs 2.." + std::to_string(kMaxAddInputs) + " inputs and an output quantizer");
+  if (identity_.size() != inputs_.size() || max_input_codes_.size() != inputs_.size())
+    throw std::invalid_argument("QatAdd: needs an identity flag and a largest code per input");
 }
 
 Shape QatAdd::OutputShape(const std::vector<Shape>& inputs) const {
@@ -431,17 +481,22 @@ Shape QatAdd::OutputShape(const std::vector<Shape>& inputs) const {
 void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   out.Resize(OutputShape({inputs[0]->shape(), inputs[1]->shape()}));
   const double s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
-  std::array<double, kMaxAddInputs> in_s{}, ratio{};
+  std::array<double, kMaxAddInputs> in_s{};
+  std::array<FixedPointMultiplier, kMaxAddInputs> rescale{};
+  std::array<bool, kMaxAddInputs> identity{};
   for (size_t j = 0; j < inputs_.size(); ++j) {
     in_s[j] = inputs_[j]->Scale();
-    ratio[j] = inputs_[j]->Scale() / s;
+    identity[j] = identity_[j];
+    if (!identity[j]) rescale[j] = RescaleMultiplier(in_s[j] / s, max_input_codes_[j], kWhere, "add", "rescale");
   }
   pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t i = b; i < e; ++i) {
-      double k = 0;
-      for (size_t j = 0; j < inputs.size(); ++j)
-        k += RoundHalfAway(RoundHalfAway(inputs[j]->data()[i] / in_s[j]) * ratio[j]);
-      out.data()[i] = static_cast<float>(s * std::clamp(k, lo, hi));
+      int64_t k = 0;
+      for (size_t j = 0; j < inputs.size(); ++j) {
+        const int32_t code = static_cast<int32_t>(RoundHalfAway(inputs[j]->data()[i] / in_s[j]));
+        k += identity[j] ? code : MultiplyByQuantizedMultiplier(code, rescale[j]);
+      }
+      out.data()[i] = OnGrid(k, s, lo, hi);
     }
   });
 }
@@ -450,10 +505,14 @@ void QatAdd::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD
   out = TensorD(inputs[0]->shape());
   const double s = out_->Scale();
   for (int64_t i = 0; i < out.size(); ++i) {
-    double k = 0;
-    for (size_t j = 0; j < inputs.size(); ++j)
-      k += std::round(std::round((*inputs[j])[i] / inputs_[j]->Scale()) * inputs_[j]->Scale() / s);
-    out[i] = s * std::clamp(k, static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
+    int64_t k = 0;
+    for (size_t j = 0; j < inputs.size(); ++j) {
+      const int32_t code = static_cast<int32_t>(std::round((*inputs[j])[i] / inputs_[j]->Scale()));
+      k += identity_[j] ? code
+                        : MultiplyByQuantizedMultiplierReference(
+                              code, RescaleMultiplier(inputs_[j]->Scale() / s, max_input_codes_[j], kWhere, "add", "rescale"));
+    }
+    out[i] = s * std::clamp(static_cast<double>(k), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
   }
 }
 
@@ -484,8 +543,8 @@ void QatAdd::VisitParams(const ParamVisitor& fn) { out_->VisitParams("act", fn);
 
 // ---------------------------------------------------------------- QatAvgPool
 
-QatAvgPool::QatAvgPool(const ActQuantizer* input, ActQuantizer* output)
-    : input_(input), out_(output) {
+QatAvgPool::QatAvgPool(const ActQuantizer* input, ActQuantizer* output, int64_t max_input_code)
+    : input_(input), out_(output), max_input_code_(max_input_code) {
   if (input_ == nullptr || out_ == nullptr) throw std::invalid_argument("QatAvgPool: needs input and output quantizers");
 }
 
@@ -499,13 +558,14 @@ void QatAvgPool::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, 
   out.Resize(OutputShape({x.shape()}));
   const int64_t plane = x.dim(2) * x.dim(3);
   const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
-  const double m = s_in / (static_cast<double>(plane) * s);
+  const FixedPointMultiplier m = RescaleMultiplier(s_in / (static_cast<double>(plane) * s), plane * max_input_code_, kWhere,
+                                                   "global_avg_pool", "pool");
   pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t nc = b; nc < e; ++nc) {
       double sum = 0;
       const float* src = x.data() + nc * plane;
       for (int64_t i = 0; i < plane; ++i) sum += RoundHalfAway(src[i] / s_in);
-      out.data()[nc] = Requant(sum * m, s, lo, hi);
+      out.data()[nc] = OnGrid(MultiplyByQuantizedMultiplier(SaturateInt32(static_cast<int64_t>(sum)), m), s, lo, hi);
     }
   });
 }
@@ -514,11 +574,13 @@ void QatAvgPool::ForwardReference(const std::vector<const TensorD*>& inputs, Ten
   const TensorD& x = *inputs[0];
   out = TensorD({x.dim(0), x.dim(1)});
   const int64_t plane = x.dim(2) * x.dim(3);
+  const FixedPointMultiplier m = RescaleMultiplier(input_->Scale() / (static_cast<double>(plane) * out_->Scale()),
+                                                   plane * max_input_code_, kWhere, "global_avg_pool", "pool");
   for (int64_t nc = 0; nc < out.size(); ++nc) {
-    double sum = 0;
-    for (int64_t i = 0; i < plane; ++i) sum += std::round(x[nc * plane + i] / input_->Scale());
-    const double t = sum * input_->Scale() / (static_cast<double>(plane) * out_->Scale());
-    out[nc] = out_->Scale() * std::clamp(std::round(t), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
+    int64_t sum = 0;
+    for (int64_t i = 0; i < plane; ++i) sum += static_cast<int64_t>(std::round(x[nc * plane + i] / input_->Scale()));
+    const int32_t t = MultiplyByQuantizedMultiplierReference(SaturateInt32(sum), m);
+    out[nc] = out_->Scale() * std::clamp(static_cast<double>(t), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
   }
 }
 
@@ -550,7 +612,8 @@ void QatAvgPool::VisitParams(const ParamVisitor& fn) { out_->VisitParams("act", 
 
 // ---------------------------------------------------------------- QatRequant
 
-QatRequant::QatRequant(const ActQuantizer* input, ActQuantizer* output) : input_(input), out_(output) {
+QatRequant::QatRequant(const ActQuantizer* input, ActQuantizer* output, int64_t max_input_code)
+    : input_(input), out_(output), max_input_code_(max_input_code) {
   if (input_ == nullptr || out_ == nullptr) throw std::invalid_argument("QatRequant: needs input and output quantizers");
 }
 
@@ -562,19 +625,22 @@ Shape QatRequant::OutputShape(const std::vector<Shape>& inputs) const {
 void QatRequant::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   const Tensor& x = *inputs[0];
   out.Resize(x.shape());
-  const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi(), ratio = s_in / s;
+  const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
+  const FixedPointMultiplier m = RescaleMultiplier(s_in / s, max_input_code_, kWhere, "requant", "requant");
   const float s_in_f = static_cast<float>(s_in);
   pool.ParallelFor(x.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t i = b; i < e; ++i) out.data()[i] = Requant(RoundHalfAway(x.data()[i] / s_in_f) * ratio, s, lo, hi);
+    for (std::ptrdiff_t i = b; i < e; ++i)
+      out.data()[i] = OnGrid(MultiplyByQuantizedMultiplier(static_cast<int32_t>(RoundHalfAway(x.data()[i] / s_in_f)), m), s, lo, hi);
   });
 }
 
 void QatRequant::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   const TensorD& x = *inputs[0];
   out = TensorD(x.shape());
+  const FixedPointMultiplier m = RescaleMultiplier(input_->Scale() / out_->Scale(), max_input_code_, kWhere, "requant", "requant");
   for (int64_t i = 0; i < x.size(); ++i) {
-    const double t = std::round(x[i] / input_->Scale()) * input_->Scale() / out_->Scale();
-    out[i] = out_->Scale() * std::clamp(std::round(t), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
+    const int32_t t = MultiplyByQuantizedMultiplierReference(static_cast<int32_t>(std::round(x[i] / input_->Scale())), m);
+    out[i] = out_->Scale() * std::clamp(static_cast<double>(t), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
   }
 }
 

@@ -8,9 +8,12 @@
 //    x_code = round(x/s_in), w_code = the weight quantizer's codes, b_code[o] = round(b[o]/(s_w[o]·s_in)),
 //    acc = Σ w_code·x_code (a float32 GEMM on integers: exact while partial sums stay below 2^24 —
 //    always for ≤ 6-bit weights or inputs of ResNet-20 sizes, almost always at 8 bits),
-//    t = (acc + b_code)·M_o with M_o = s_w[o]·s_in/s_out in float64, out = s_out·clamp(round(t), lo, hi).
-//    Exactly the fake-quantized float64 network of the exported model (nets/fake_quant_forward.h) up to
-//    the 2^-24 relative error of the float multiplier terms, which decides a code only on a near-tie.
+//    training: t = (acc + b_code)·M_o with M_o = s_w[o]·s_in/s_out in float64, out = s_out·clamp(round(t), lo, hi);
+//    inference (Forward): out = s_out·clamp(MultiplyByQuantizedMultiplier(acc + b_code, M_o), lo, hi) with
+//    the engine's fixed-point M_o (quant/fixed_point.h; the multiplier, shift and headroom that
+//    nets/requantization.h gives the exported node), so inference is the exported integer network
+//    bit for bit, not only up to near-ties of the real multiplier (which the fixed-point one
+//    approximates to 2^-31 relative).
 //  QatMvm with BatchNorm kept (QatMvmConfig::batch_norm): the weight quantizer holds the raw conv
 //    weights v (step s_v[o]); training (ForwardTrain) computes z = s_v[o]·s_in·acc + b[o] (acc on the
 //    codes of v), then BatchNorm with the batch statistics (nets/batch_norm.h, running statistics
@@ -19,10 +22,16 @@
 //    codes sign(a_o)·w_code with scale s_v[o]·|a_o| — the same integers, so the fold is exact — and
 //    bias β_o + a_o·(b_o − μ_o) in accumulator units. Inference is thus exactly the exported integer
 //    network; training differs from it only by batch versus running statistics (as in PyTorch QAT).
-//  QatAdd: k = Σ_i round(round(x_i/s_i)·s_i/s_out), out = s_out·clamp(k, lo, hi).
-//  QatAvgPool: out = s_out·clamp(round(Σ round(x/s_in) · s_in/(H·W·s_out)), lo, hi).
-//  QatRequant: out = s_out·clamp(round(round(x/s_in)·s_in/s_out), lo, hi) (a tensor re-quantized to the
-//    fewer bits of the layers that read it).
+//  QatAdd: k = Σ_i R_i(round(x_i/s_i)), out = s_out·clamp(k, lo, hi), where R_i is the identity for an
+//    input the model marks as already at the output's scale (rescale_identity) and otherwise the
+//    fixed-point multiply by s_i/s_out.
+//  QatAvgPool: out = s_out·clamp(R(Σ round(x/s_in)), lo, hi), R the fixed-point multiply by s_in/(H·W·s_out).
+//  QatRequant: out = s_out·clamp(R(round(x/s_in)), lo, hi), R by s_in/s_out (a tensor re-quantized to
+//    the fewer bits of the layers that read it).
+//  Add, pool and requant use the fixed-point multiply in training too (their forward has no other
+//  form); the multipliers are made from the current scales at every call with nets/requantization.h's
+//  functions and headrooms, from the input code ranges of the model (max_input_code).
+//  ForwardReference: the same with MultiplyByQuantizedMultiplierReference (QatMvm: its inference).
 // Backward: the output quantizer's estimator (fixed: straight through inside the range; LSQ; DSQ) on
 // the pre-quantization value y (QatMvm: y = s_out·t; add: Σ x_i; pool: mean x); straight through
 // every inner rounding (input codes, bias codes); weights through the weight quantizer. Gradients do
@@ -37,6 +46,7 @@
 #include "nets/batch_norm.h"
 #include "nets/conv2d.h"
 #include "nets/layer.h"
+#include "quant/fixed_point.h"
 #include "train/fake_quantizer.h"
 #include "train/hardware_noise.h"
 
@@ -58,6 +68,9 @@ struct QatMvmConfig {
   // β, running statistics are set through QatMvm::batch_norm() before the first ParamsChanged.
   bool batch_norm = false;
   double bn_eps = 1e-5, bn_momentum = 0.1;
+  // The largest |input code| the model's requantization headroom counts (nets/requantization.h,
+  // MaxInputCode; 127 for the image).
+  int64_t max_input_code = 127;
 };
 
 class QatMvm : public Layer {
@@ -108,8 +121,12 @@ class QatMvm : public Layer {
  private:
   // x (real) → x codes [N, C, H, W] (a linear input [N, I] becomes [N, I, 1, 1]).
   void InputCodes(const Tensor& x, Tensor& xc, ThreadPool& pool) const;
-  // acc → out (and y = s_out·t when y is non-null).
+  // acc → out (and y = s_out·t when y is non-null): training, with the real multipliers.
   void OutputStage(const Tensor& acc, Tensor& out, Tensor* y, ThreadPool& pool) const;
+  // acc → out with the deployed fixed-point multipliers: inference.
+  void DeployedOutputStage(const Tensor& acc, Tensor& out, ThreadPool& pool) const;
+  // Per output channel, the fixed-point multiplier the export gives this layer's current parameters.
+  std::vector<FixedPointMultiplier> DeployedMultipliers() const;
   // BatchNorm kept, training: acc → z → ŷ (y_, batch statistics) → out.
   void BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace& ws);
   // The output's clamp range (a wide output: ±2^30).
@@ -149,7 +166,10 @@ class QatMvm : public Layer {
 
 class QatAdd : public Layer {
  public:
-  QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output);
+  // identity[i]: input i is at the output's scale already (the model's rescale_identity);
+  // max_input_codes[i]: its largest |code| (nets/requantization.h, MaxInputCode).
+  QatAdd(std::vector<const ActQuantizer*> inputs, ActQuantizer* output, std::vector<bool> identity,
+         std::vector<int64_t> max_input_codes);
   std::string_view Kind() const override { return "qat_add"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
@@ -164,13 +184,15 @@ class QatAdd : public Layer {
  private:
   std::vector<const ActQuantizer*> inputs_;
   ActQuantizer* out_;
+  std::vector<bool> identity_;
+  std::vector<int64_t> max_input_codes_;
   Tensor y_, grad_y_;
   std::vector<QuantGradPartial> partials_;
 };
 
 class QatAvgPool : public Layer {
  public:
-  QatAvgPool(const ActQuantizer* input, ActQuantizer* output);
+  QatAvgPool(const ActQuantizer* input, ActQuantizer* output, int64_t max_input_code);
   std::string_view Kind() const override { return "qat_global_avg_pool"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
@@ -185,13 +207,14 @@ class QatAvgPool : public Layer {
  private:
   const ActQuantizer* input_;
   ActQuantizer* out_;
+  int64_t max_input_code_;
   Tensor y_, grad_y_;
   std::vector<QuantGradPartial> partials_;
 };
 
 class QatRequant : public Layer {
  public:
-  QatRequant(const ActQuantizer* input, ActQuantizer* output);
+  QatRequant(const ActQuantizer* input, ActQuantizer* output, int64_t max_input_code);
   std::string_view Kind() const override { return "qat_requant"; }
   Shape OutputShape(const std::vector<Shape>& inputs) const override;
   void Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const override;
@@ -205,6 +228,7 @@ class QatRequant : public Layer {
  private:
   const ActQuantizer* input_;
   ActQuantizer* out_;
+  int64_t max_input_code_;
   Tensor grad_y_;
   std::vector<QuantGradPartial> partials_;
 };

@@ -119,6 +119,7 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
         c.weight_method = methods.at(n.name);
         c.weight_scales = n.weight_scales;
         c.wide_output = n.out_bits == 0;
+        c.max_input_code = MaxInputCode(m, n.inputs[0]);
         const FoldedLayer folded = FoldLayer(float_net, n.name);
         const BatchNorm2d* bn = batch_norm == QatBatchNorm::kTrain ? folded.batch_norm : nullptr;
         if (bn) {  // the raw weights with the same codes: s_v = s_w/|a|
@@ -151,12 +152,18 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
       }
       case QNodeKind::kAdd: {
         std::vector<const ActQuantizer*> ins;
-        for (int in : n.inputs) ins.push_back(grid_of(in));
-        layer = std::make_unique<QatAdd>(ins, own[i]);
+        std::vector<bool> identity;
+        std::vector<int64_t> max_codes;
+        for (size_t j = 0; j < n.inputs.size(); ++j) {
+          ins.push_back(grid_of(n.inputs[j]));
+          identity.push_back(n.rescale_identity[j] != 0);
+          max_codes.push_back(MaxInputCode(m, n.inputs[j]));
+        }
+        layer = std::make_unique<QatAdd>(ins, own[i], identity, max_codes);
         break;
       }
       case QNodeKind::kGlobalAvgPool:
-        layer = std::make_unique<QatAvgPool>(grid_of(n.inputs[0]), own[i]);
+        layer = std::make_unique<QatAvgPool>(grid_of(n.inputs[0]), own[i], MaxInputCode(m, n.inputs[0]));
         break;
       case QNodeKind::kShortcutA:
         layer = std::make_unique<ShortcutA>(n.stride, n.pad);
@@ -165,7 +172,7 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
         layer = std::make_unique<MaxPool2d>(n.kernel, n.stride, n.padding);
         break;
       case QNodeKind::kRequant:
-        layer = std::make_unique<QatRequant>(grid_of(n.inputs[0]), own[i]);
+        layer = std::make_unique<QatRequant>(grid_of(n.inputs[0]), own[i], MaxInputCode(m, n.inputs[0]));
         break;
     }
     qat->net.Add(n.name, std::move(layer), inputs);

@@ -231,6 +231,37 @@ TEST(QatNetwork, FrozenBatchNormTrainsTheDeployedNetwork) {
   EXPECT_NE(bn_state("bn_running_mean"), mean);
 }
 
+// Inference requantizes with the engine's fixed-point multipliers, not the real ratio: a ratio r just
+// below 2.5/3, whose 31-bit mantissa lies just above it, puts code 3 on either side of the tie 2.5 —
+// real rounding gives 2, the engine (and so the QAT network) 3. QatRequant, QatAvgPool (one value:
+// the same ratio) and QatAdd (a second, zero input) each give the engine's code.
+TEST(QatLayers, RequantizeWithTheEnginesFixedPointMultiplier) {
+  const double r = 1789569706.6 / 2147483648.0;  // r·2^31 = …706.6 rounds to the mantissa …707 > 2^31·2.5/3
+  ASSERT_LT(3 * r, 2.5);
+  const int32_t engine = MultiplyByQuantizedMultiplierReference(3, WithHeadroom(QuantizeMultiplier(r), 127));
+  ASSERT_EQ(engine, 3);
+  ASSERT_EQ(std::lround(3 * r), 2);
+  ActQuantizer in(QatMethod::kFixed, -127, 127, r), out(QatMethod::kFixed, -127, 127, 1.0);
+  ThreadPool pool(1);
+  Workspace ws;
+  Tensor x({1, 1, 1, 1}), y;
+  x[0] = static_cast<float>(3 * r);
+  QatRequant requant(&in, &out, 127);
+  requant.Forward({&x}, y, pool, ws);
+  EXPECT_EQ(y[0], 3.0f);
+  const TensorD xd = x.Cast<double>();
+  TensorD yd;
+  requant.ForwardReference({&xd}, yd);
+  EXPECT_EQ(yd[0], 3.0);
+  QatAvgPool avg(&in, &out, 127);
+  avg.Forward({&x}, y, pool, ws);
+  EXPECT_EQ(y[0], 3.0f);
+  Tensor zero({1, 1, 1, 1});
+  QatAdd add({&in, &out}, &out, {false, true}, {127, 127});
+  add.Forward({&x, &zero}, y, pool, ws);
+  EXPECT_EQ(y[0], 3.0f);
+}
+
 // Every tensor of a trained QAT network but the draw counter "hw_step", in node order, and that
 // counter (-1 without hardware noise).
 struct NetworkTensors {
