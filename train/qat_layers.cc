@@ -12,7 +12,7 @@
 namespace cimsim {
 namespace {
 
-constexpr size_t kMaxAddInputs = 4;
+constexpr size_t kMaxAddInputs = QatAdd::kMaxInputs;
 
 // The code range of a wide (int32) output, as the quantized model's (nets/quantize_network.cc).
 constexpr double kWideLimit = 1 << 30;
@@ -478,16 +478,23 @@ Shape QatAdd::OutputShape(const std::vector<Shape>& inputs) const {
   return inputs[0];
 }
 
+std::array<FixedPointMultiplier, QatAdd::kMaxInputs> QatAdd::RescaleMultipliers() const {
+  std::array<FixedPointMultiplier, kMaxAddInputs> rescale{};
+  for (size_t j = 0; j < inputs_.size(); ++j)
+    if (!identity_[j])
+      rescale[j] = RescaleMultiplier(inputs_[j]->Scale() / out_->Scale(), max_input_codes_[j], kWhere, "add", "rescale");
+  return rescale;
+}
+
 void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
   out.Resize(OutputShape({inputs[0]->shape(), inputs[1]->shape()}));
   const double s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
+  const std::array<FixedPointMultiplier, kMaxAddInputs> rescale = RescaleMultipliers();
   std::array<double, kMaxAddInputs> in_s{};
-  std::array<FixedPointMultiplier, kMaxAddInputs> rescale{};
   std::array<bool, kMaxAddInputs> identity{};
   for (size_t j = 0; j < inputs_.size(); ++j) {
     in_s[j] = inputs_[j]->Scale();
     identity[j] = identity_[j];
-    if (!identity[j]) rescale[j] = RescaleMultiplier(in_s[j] / s, max_input_codes_[j], kWhere, "add", "rescale");
   }
   pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     for (std::ptrdiff_t i = b; i < e; ++i) {
@@ -504,13 +511,12 @@ void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thre
 void QatAdd::ForwardReference(const std::vector<const TensorD*>& inputs, TensorD& out) const {
   out = TensorD(inputs[0]->shape());
   const double s = out_->Scale();
+  const std::array<FixedPointMultiplier, kMaxAddInputs> rescale = RescaleMultipliers();
   for (int64_t i = 0; i < out.size(); ++i) {
     int64_t k = 0;
     for (size_t j = 0; j < inputs.size(); ++j) {
       const int32_t code = static_cast<int32_t>(std::round((*inputs[j])[i] / inputs_[j]->Scale()));
-      k += identity_[j] ? code
-                        : MultiplyByQuantizedMultiplierReference(
-                              code, RescaleMultiplier(inputs_[j]->Scale() / s, max_input_codes_[j], kWhere, "add", "rescale"));
+      k += identity_[j] ? code : MultiplyByQuantizedMultiplierReference(code, rescale[j]);
     }
     out[i] = s * std::clamp(static_cast<double>(k), static_cast<double>(out_->lo()), static_cast<double>(out_->hi()));
   }

@@ -39,6 +39,7 @@
 // in image order, so everything is bit-identical for any thread count.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -181,7 +182,12 @@ class QatAdd : public Layer {
   void ParamsChanged() override { out_->Project(); }
   const ActQuantizer& output_quantizer() const { return *out_; }
 
+  static constexpr size_t kMaxInputs = 4;
+
  private:
+  // Per input, the fixed-point multiplier by s_i/s_out (unset for an identity input).
+  std::array<FixedPointMultiplier, kMaxInputs> RescaleMultipliers() const;
+
   std::vector<const ActQuantizer*> inputs_;
   ActQuantizer* out_;
   std::vector<bool> identity_;
