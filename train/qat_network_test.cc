@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 
 #include "common/error.h"
 #include "nets/integer_network.h"
@@ -260,6 +261,46 @@ TEST(QatLayers, RequantizeWithTheEnginesFixedPointMultiplier) {
   QatAdd add({&in, &out}, &out, {false, true}, {127, 127});
   add.Forward({&x, &zero}, y, pool, ws);
   EXPECT_EQ(y[0], 3.0f);
+}
+
+// The blocked fast paths of add and requant (codes, RequantizeRow, sum, in blocks of 256 per thread
+// range) give ForwardReference's values exactly: three inputs at unrelated scales (two rescaled, one
+// at the output's scale), values off the grid, ties and out-of-range sums included, a size that is no
+// multiple of the block, for 1 and 2 threads.
+TEST(QatLayers, BlockedAddAndRequantEqualTheirReferences) {
+  ActQuantizer a(QatMethod::kFixed, -127, 127, 0.0371), b(QatMethod::kFixed, 0, 255, 0.0113),
+      c(QatMethod::kFixed, -127, 127, 0.0517), out(QatMethod::kFixed, -127, 127, 0.0517);
+  const Shape shape{3, 7, 11, 13};  // 3,003 values
+  std::mt19937 rng(5);
+  auto fill = [&](const ActQuantizer& q, Tensor& t) {
+    t = Tensor(shape);
+    std::uniform_real_distribution<double> code(q.lo() - 2.0, q.hi() + 2.0);
+    for (int64_t i = 0; i < t.size(); ++i) {
+      const double k = code(rng);
+      t[i] = static_cast<float>(q.Scale() * (i % 5 == 0 ? std::round(k) + 0.5 : k));  // every fifth a tie
+    }
+  };
+  Tensor xa, xb, xc;
+  fill(a, xa);
+  fill(b, xb);
+  fill(c, xc);
+  const TensorD da = xa.Cast<double>(), db = xb.Cast<double>(), dc = xc.Cast<double>();
+  QatAdd add({&a, &b, &c}, &out, {false, false, true}, {127, 255, 127});
+  QatRequant requant(&b, &out, 255);
+  TensorD add_ref, requant_ref;
+  add.ForwardReference({&da, &db, &dc}, add_ref);
+  requant.ForwardReference({&db}, requant_ref);
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    Workspace ws;
+    Tensor y;
+    add.Forward({&xa, &xb, &xc}, y, pool, ws);
+    ASSERT_EQ(y.size(), add_ref.size());
+    for (int64_t i = 0; i < y.size(); ++i) ASSERT_EQ(static_cast<double>(y[i]), static_cast<double>(static_cast<float>(add_ref[i]))) << "add " << i;
+    requant.Forward({&xb}, y, pool, ws);
+    for (int64_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(static_cast<double>(y[i]), static_cast<double>(static_cast<float>(requant_ref[i]))) << "requant " << i;
+  }
 }
 
 // Every tensor of a trained QAT network but the draw counter "hw_step", in node order, and that
