@@ -26,6 +26,14 @@ inline float Requant(double t, double s, double lo, double hi) {
   return static_cast<float>(s * RoundHalfAway(std::clamp(t, lo, hi)));
 }
 
+// code[i] = R(round(x[i]/s_in)) for i < n (n <= the block), R the engine's fixed-point multiply by m
+// (RequantizeRow with no bias and no clamp: MultiplyByQuantizedMultiplier element by element), or
+// the identity when m is null — the fast paths of add and requant, in loops the compiler vectorizes.
+inline void RescaledCodes(const float* x, std::ptrdiff_t n, double s_in, const FixedPointMultiplier* m, int32_t* code) {
+  for (std::ptrdiff_t i = 0; i < n; ++i) code[i] = static_cast<int32_t>(RoundHalfAway(x[i] / s_in));
+  if (m != nullptr) RequantizeRow(code, n, 0, *m, INT32_MIN, INT32_MAX, code);
+}
+
 // Where a degenerate scale is reported (an InputError from nets/requantization.h).
 constexpr const char* kWhere = "QAT network";
 
@@ -501,9 +509,8 @@ void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thre
     in_s[j] = inputs_[j]->Scale();
     identity[j] = identity_[j];
   }
-  // Blocks of kBlock elements, input by input: codes, the engine's vectorized RequantizeRow (with no
-  // bias and no clamp it is MultiplyByQuantizedMultiplier, element by element), an int64 sum — the
-  // arithmetic of ForwardReference in loops the compiler vectorizes, without a call per element.
+  // Blocks of kBlock elements, input by input: RescaledCodes, then an int64 sum — the arithmetic of
+  // ForwardReference without a call per element.
   constexpr std::ptrdiff_t kBlock = 256;
   pool.ParallelFor(out.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     std::array<int32_t, kBlock> code;
@@ -512,10 +519,7 @@ void QatAdd::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, Thre
       const std::ptrdiff_t n = std::min(kBlock, e - b0);
       std::fill_n(k.begin(), n, int64_t{0});
       for (size_t j = 0; j < inputs.size(); ++j) {
-        const float* x = inputs[j]->data() + b0;
-        const double s_j = in_s[j];
-        for (std::ptrdiff_t i = 0; i < n; ++i) code[i] = static_cast<int32_t>(RoundHalfAway(x[i] / s_j));
-        if (!identity[j]) RequantizeRow(code.data(), n, 0, rescale[j], INT32_MIN, INT32_MAX, code.data());
+        RescaledCodes(inputs[j]->data() + b0, n, in_s[j], identity[j] ? nullptr : &rescale[j], code.data());
         for (std::ptrdiff_t i = 0; i < n; ++i) k[i] += code[i];
       }
       for (std::ptrdiff_t i = 0; i < n; ++i) out.data()[b0 + i] = OnGrid(k[i], s, lo, hi);
@@ -648,15 +652,13 @@ void QatRequant::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, 
   out.Resize(x.shape());
   const double s_in = input_->Scale(), s = out_->Scale(), lo = out_->lo(), hi = out_->hi();
   const FixedPointMultiplier m = RescaleMultiplier(s_in / s, max_input_code_, kWhere, "requant", "requant");
-  // As QatAdd::Forward: blocks through the engine's vectorized RequantizeRow (no bias, no clamp).
+  // As QatAdd::Forward: blocks through RescaledCodes.
   constexpr std::ptrdiff_t kBlock = 256;
   pool.ParallelFor(x.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
     std::array<int32_t, kBlock> code;
     for (std::ptrdiff_t b0 = b; b0 < e; b0 += kBlock) {
       const std::ptrdiff_t n = std::min(kBlock, e - b0);
-      const float* src = x.data() + b0;
-      for (std::ptrdiff_t i = 0; i < n; ++i) code[i] = static_cast<int32_t>(RoundHalfAway(src[i] / s_in));
-      RequantizeRow(code.data(), n, 0, m, INT32_MIN, INT32_MAX, code.data());
+      RescaledCodes(x.data() + b0, n, s_in, &m, code.data());
       for (std::ptrdiff_t i = 0; i < n; ++i) out.data()[b0 + i] = OnGrid(code[i], s, lo, hi);
     }
   });
