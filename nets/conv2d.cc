@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "nets/aligned_scratch.h"
+#include "nets/direct_conv_f32.h"
 #include "nets/eigen_maps.h"
 #include "nets/reference_ops.h"
 
@@ -164,20 +165,15 @@ void Col2Im(const float* cols, int64_t ld, int64_t channels, int64_t height, int
 void Conv2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) const {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
-  const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
-  const int64_t O = params_.out_channels, K = C * params_.kernel * params_.kernel;
+  const ConvWindow g{x.dim(1), x.dim(2), x.dim(3), params_.kernel, params_.stride, params_.padding, out.dim(2), out.dim(3)};
+  const int64_t O = params_.out_channels, image_size = g.channels * g.height * g.width;
   const int64_t P = out.dim(2) * out.dim(3);
-  const bool direct = params_.kernel == 1 && params_.stride == 1 && params_.padding == 0;
-  const ConstRowMap<float> w(weight_.data(), O, K);
   ws.Reserve(pool.Threads());  // before the workers start: Buffer() then never resizes the outer list
   pool.ParallelFor(x.dim(0), [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
-    float* cols = direct ? nullptr : ws.Buffer(worker, static_cast<size_t>(K * P));
+    float* planes = ws.Buffer(worker, static_cast<size_t>(FloatPlanesSize(g)));  // one image's phase planes
     for (std::ptrdiff_t n = begin; n < end; ++n) {
-      const float* image = x.data() + n * C * H * W;
-      if (!direct) Im2Col(image, C, H, W, params_.kernel, params_.stride, params_.padding, cols);
-      RowMap<float> y(out.data() + n * O * P, O, P);
-      y.noalias() = w * ConstRowMap<float>(direct ? image : cols, K, P);
-      if (bias_.size()) y.colwise() += Eigen::Map<const Eigen::VectorXf>(bias_.data(), O);
+      PackFloatPlanes(x.data() + n * image_size, g, planes);
+      DirectConvF32(planes, weight_.data(), O, g, bias_.size() ? bias_.data() : nullptr, out.data() + n * O * P);
     }
   });
 }

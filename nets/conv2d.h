@@ -3,9 +3,11 @@
 // y[n,o,i,j] = b[o] + Σ_{c,ky,kx} W[o,c,ky,kx] · x[n,c, i·s+ky−p, j·s+kx−p], zero padding.
 // Shapes: x [N, C, H, W], W [O, C, K, K] (OIHW), b [O], y [N, O, OH, OW] with
 // OH = (H + 2p − K)/s + 1 (floor), likewise OW.
-// Fast path: per image, im2col into a per-worker scratch matrix from the Workspace, cols[C·K·K, OH·OW] (row-major;
-// row index (c·K + ky)·K + kx, the OIHW flattening), then one GEMM y_n[O, OH·OW] = W[O, C·K·K] · cols
-// through Eigen; images are spread over the thread pool. Reference: Conv2dReference.
+// Fast path (nets/direct_conv_f32.h): images are spread over the thread pool; per image a worker
+// writes the zero-padded phase planes of x_n into its Workspace buffer and runs the implicit-GEMM
+// kernel over them and the weights in place (no im2col matrix, nothing packed). Every output is one chain
+// of multiply-adds over the OIHW depth, so it depends on the image alone (not the batch or the
+// threads). Reference: Conv2dReference.
 //
 // Backward (g = dL/dy [N, O, OH, OW], P = OH·OW, K = C·k·k, cols_n = Im2Col(x_n) [K, P]):
 //   dL/dW[o,c,ky,kx] = Σ_{n,i,j} g[n,o,i,j] · x[n,c, i·s+ky−p, j·s+kx−p]   i.e. dW[O, K] = Σ_n g_n · cols_nᵀ

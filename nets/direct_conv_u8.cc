@@ -81,15 +81,11 @@ void PackPixelQuads(const int32_t* a, const int32_t* b, const int32_t* c, const 
   }
 }
 
-// PH_s, PW_s: the phase planes' height and width.
-int64_t PhaseHeight(const ConvWindow& g) { return (g.PaddedHeight() + g.stride - 1) / g.stride; }
-int64_t PhaseWidth(const ConvWindow& g) { return (g.PaddedWidth() + g.stride - 1) / g.stride; }
-
 }  // namespace
 
 int64_t ChannelQuadPlaneStride(const ConvWindow& g) {
   // PH_s·PW_s plus a tail of at least 16 (the kernel's last vector), rounded to 16 uint32 (64 bytes).
-  return (PhaseHeight(g) * PhaseWidth(g) + 16 + 15) / 16 * 16;
+  return (g.PhaseHeight() * g.PhaseWidth() + 16 + 15) / 16 * 16;
 }
 
 int64_t ChannelQuadPlanesSize(const ConvWindow& g) {
@@ -126,7 +122,7 @@ void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<ui
       continue;
     }
     // Stride s > 1: phase (a, c) gathers every s-th padded pixel, element by element.
-    const int64_t PHs = PhaseHeight(g), PWs = PhaseWidth(g);
+    const int64_t PHs = g.PhaseHeight(), PWs = g.PhaseWidth();
     for (int64_t a = 0; a < s; ++a)
       for (int64_t c = 0; c < s; ++c) {
         uint32_t* plane = planes.data() + ((q * s + a) * s + c) * stride;
@@ -146,13 +142,9 @@ void PackChannelQuadPlanes(const int32_t* x, const ConvWindow& g, std::vector<ui
   }
 }
 
-bool DirectConvU8::Applies(const ConvWindow& g) {
-  return g.channels >= 1 && g.kernel >= 1 && g.stride >= 1 && g.padding >= 0 && g.PaddedHeight() >= g.kernel &&
-         g.PaddedWidth() >= g.kernel && g.out_height == (g.PaddedHeight() - g.kernel) / g.stride + 1 &&
-         g.out_width == (g.PaddedWidth() - g.kernel) / g.stride + 1;
-}
+bool DirectConvU8::Applies(const ConvWindow& g) { return g.Consistent(); }
 
-int64_t DirectConvU8::GridPitch() const { return PhaseWidth(g_); }
+int64_t DirectConvU8::GridPitch() const { return g_.PhaseWidth(); }
 
 DirectConvU8::DirectConvU8(std::span<const int16_t> w, int64_t N, const ConvWindow& g) : g_(g) {
   if (!Applies(g))
@@ -176,7 +168,7 @@ DirectConvU8::DirectConvU8(std::span<const int16_t> w, int64_t N, const ConvWind
               w[static_cast<size_t>(o * K + (c * k + ky) * k + kx)];
         }
   weights_ = PackedWeights8(reordered.data(), N, 4 * steps);  // checks the range
-  const int64_t PWs = PhaseWidth(g), stride = ChannelQuadPlaneStride(g);
+  const int64_t PWs = g.PhaseWidth(), stride = ChannelQuadPlaneStride(g);
   for (int64_t q = 0; q < Q; ++q)
     for (int64_t ky = 0; ky < k; ++ky)
       for (int64_t kx = 0; kx < k; ++kx)

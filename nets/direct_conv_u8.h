@@ -33,19 +33,10 @@
 #include <span>
 #include <vector>
 
+#include "nets/conv_window.h"
 #include "sim/int8_gemm.h"
 
 namespace cimsim {
-
-// A convolution's geometry.
-struct ConvWindow {
-  int64_t channels = 0, height = 0, width = 0;  // C, H, W of the unpadded input
-  int kernel = 1, stride = 1, padding = 0;      // k, s, p
-  int64_t out_height = 0, out_width = 0;        // OH, OW
-  int64_t PaddedHeight() const { return height + 2 * padding; }
-  int64_t PaddedWidth() const { return width + 2 * padding; }
-  int64_t Depth() const { return channels * kernel * kernel; }
-};
 
 // Packs x [C, H, W] (int32 codes, each in [0, 255]: the caller's range check) into the channel-quad
 // phase planes of window g (its channels, height, width, padding and stride); `planes` is resized

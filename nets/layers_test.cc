@@ -73,7 +73,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{2, 16, 32, 16, 16, 1, 2, 0, false},  // option-B shortcut 1x1/2
                       ConvCase{2, 8, 8, 7, 7, 1, 1, 0, true},       // 1x1 direct path
                       ConvCase{1, 2, 3, 7, 5, 5, 2, 2, false},      // 5x5, stride 2
-                      ConvCase{4, 1, 1, 1, 1, 1, 1, 0, true}));     // 1x1 image
+                      ConvCase{4, 1, 1, 1, 1, 1, 1, 0, true},       // 1x1 image
+                      ConvCase{2, 64, 64, 8, 8, 3, 1, 1, false},    // ResNet-20 stage 3
+                      ConvCase{1, 3, 17, 40, 70, 3, 1, 1, true},    // many column blocks, 17 outputs
+                      ConvCase{2, 3, 9, 11, 13, 4, 3, 2, false}));  // stride 3 (no specialised packing)
 
 TEST(ConvReference, HandWorkedExample) {
   // x = [[1,2,3],[4,5,6],[7,8,9]], w = [[1,0],[0,-1]], stride 1, no padding:
