@@ -169,7 +169,7 @@ void DirectConvF32(const float* planes, const float* w, int64_t outputs, const C
           const int64_t o = t * kDirectConvOutputs + r;
           const float* src = out + r * kDirectConvColumns + (oy * pws + ox0 - j0);
           float* dst = y + o * P + oy * OW + ox0;
-          const float add = bias != nullptr ? bias[o] : 0.0f;  // x + 0 = x: no bias adds nothing
+          const float add = bias != nullptr ? bias[o] : 0.0f;  // no bias: + 0 (changes only −0 to +0)
           for (int64_t i = 0; i < ox1 - ox0; ++i) dst[i] = src[i] + add;
         }
       }
