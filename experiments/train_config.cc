@@ -8,7 +8,7 @@
 namespace cimsim {
 namespace {
 
-constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "test_images",
+constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "train_ranges", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
                                            "schedule",     "distill", "bn_recalibration_images", "image_folder"};
 
@@ -138,6 +138,16 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("data")) c.data = r.String(j["data"], "data");
   if (j.contains("test_data")) c.test_data = r.String(j["test_data"], "test_data");
   if (j.contains("train_images")) c.train_images = r.Integer(j["train_images"], "train_images", 0, 50000);
+  if (j.contains("train_ranges")) {
+    const nlohmann::json& a = j["train_ranges"];
+    if (!a.is_array() || a.empty()) r.Fail("train_ranges", Show(a) + " is not a non-empty array of [begin, end] pairs");
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string at = Element("train_ranges", i);
+      if (!a[i].is_array() || a[i].size() != 2) r.Fail(at, Show(a[i]) + " is not a [begin, end] pair of record indices");
+      c.train_ranges.push_back({r.Integer(a[i][0], Element(at, 0), 0, int64_t{1} << 40),
+                                r.Integer(a[i][1], Element(at, 1), 0, int64_t{1} << 40)});
+    }
+  }
   if (j.contains("test_images")) c.test_images = r.Integer(j["test_images"], "test_images", 0, 10000000);
   if (j.contains("epochs")) c.epochs = static_cast<int>(r.Integer(j["epochs"], "epochs", 1, 100000));
   if (j.contains("batch_size")) c.batches.batch_size = r.Integer(j["batch_size"], "batch_size", 1, 65536);
@@ -158,6 +168,13 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
     throw InputError(p + "train_images: " + std::to_string(c.train_images) +
                      " — a training subset is drawn from CIFAR-10 only; with image_folder train on the whole "
                      "train/ folder (0), or make a smaller folder");
+  if (c.image_folder && !c.train_ranges.empty())
+    throw InputError(p + "train_ranges: a record selection applies to CIFAR-10 files only; with image_folder make a "
+                     "folder of the images to train on");
+  ValidateRecordRanges(c.train_ranges, p + "train_ranges");
+  if (c.train_images > RecordCount(c.train_ranges) && !c.train_ranges.empty())
+    throw InputError(p + "train_images: " + std::to_string(c.train_images) + " exceeds the " +
+                     std::to_string(RecordCount(c.train_ranges)) + " records of train_ranges");
   if (c.image_folder && !c.batches.augment)
     throw InputError(p + "augment: false — with image_folder the training views are the augmentation; to train "
                      "without it set image_folder.scale [1, 1], image_folder.ratio to the images' aspect and "
@@ -205,6 +222,11 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
   j["data"] = c.data;
   j["test_data"] = c.test_data;
   j["train_images"] = c.train_images;
+  if (!c.train_ranges.empty()) {  // absent when unset: checkpoints written before the key still match
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const RecordRange& r : c.train_ranges) ranges.push_back({r.begin, r.end});
+    j["train_ranges"] = ranges;
+  }
   j["test_images"] = c.test_images;
   j["epochs"] = c.epochs;
   j["batch_size"] = c.batches.batch_size;

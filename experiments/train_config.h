@@ -12,6 +12,11 @@
 //                                              <data>/test_batch.bin)
 //    "train_images": 0,                        0: all 50,000; else a seeded class-balanced subset
 //                                              (a multiple of 10)
+//    "train_ranges": [[0, 4000], …],           optional: train on these records only ([begin, end) in
+//                                              file order, data_batch_1..5 concatenated; ascending,
+//                                              not overlapping; data/record_ranges.h); training, range
+//                                              calibration and BatchNorm recalibration all draw from
+//                                              them (train_images then subsets them)
 //    "test_images": 0,                         0: all of test_data; else its first N images
 //    "epochs": 200, "batch_size": 128,
 //    "seed": 1,                                shuffling and augmentation streams (data/batcher.h)
@@ -46,6 +51,7 @@
 
 #include "data/batcher.h"
 #include "data/image_loader.h"
+#include "data/record_ranges.h"
 #include "experiments/json_reader.h"
 #include "nets/model_spec.h"
 #include "train/lr_schedule.h"
@@ -70,6 +76,7 @@ struct TrainConfig {
   uint64_t init_seed = 1;
   std::string data, test_data;
   int64_t train_images = 0, test_images = 0;
+  std::vector<RecordRange> train_ranges;  // empty: every training record
   int epochs = 1;
   BatcherParams batches;    // batch_size, seed, augment (shuffle is always on for training)
   SgdParams sgd;

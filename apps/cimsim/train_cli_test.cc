@@ -17,6 +17,7 @@
 
 #include "apps/cimsim/cli_test_support.h"
 #include "common/h5_file.h"
+#include "data/cifar10.h"
 
 namespace cimsim {
 namespace {
@@ -87,6 +88,32 @@ TEST_F(TrainCliTest, FromScratchTheLossFalls) {
   EXPECT_EQ(e.exit_code, 0) << e.output;
 }
 
+// train_ranges trains on exactly those records: the same weights and log as a run on a file holding only them.
+TEST_F(TrainCliTest, TrainRangesTrainAsAFileOfThoseRecordsWould) {
+  const std::string data = WriteData("train.bin", 160);
+  const std::string all = Read(data);
+  ASSERT_EQ(all.size(), 160u * kCifarRecordBytes);
+  const std::string part_path = Path("part.bin");
+  {
+    std::ofstream part(part_path, std::ios::binary);
+    part << all.substr(0, 40 * kCifarRecordBytes) << all.substr(100 * kCifarRecordBytes, 40 * kCifarRecordBytes);
+  }
+  const std::string test = R"(, "test_data": ")" + data + R"(")";
+  const RunResult ranged = RunCimsim(
+      "train --config " + TrainConfig("r.json", data, 2, test + R"(, "train_ranges": [[0, 40], [100, 140]])") + " --out " +
+      Path("ranged") + " --threads 2");
+  ASSERT_EQ(ranged.exit_code, 0) << ranged.output;
+  const RunResult file = RunCimsim("train --config " + TrainConfig("f.json", part_path, 2, test) + " --out " + Path("file") +
+                                   " --threads 1");
+  ASSERT_EQ(file.exit_code, 0) << file.output;
+  ExpectSameParams(Path("ranged/model.h5"), Path("file/model.h5"));
+  EXPECT_EQ(Losses(Path("ranged")), Losses(Path("file")));
+  // The ranges are part of the resume check.
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("r2.json", data, 2, test + R"(, "train_ranges": [[0, 80]])") +
+                             " --out " + Path("ranged") + " --resume"),
+                   {"train_ranges"});
+}
+
 TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
   const std::string data = WriteData("train.bin", 320);
   const std::string config = TrainConfig("t.json", data, 3);
@@ -154,6 +181,11 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   bad(R"(, "optimizer": {"momentum": 1.5})", {"optimizer.momentum"});
   bad(R"(, "epochs": 0)", {"epochs"});
   bad(R"(, "train_images": 15)", {"train_images"});
+  bad(R"(, "train_ranges": [[5, 3]])", {"train_ranges[0]", "[5, 3]", "begin < end"});
+  bad(R"(, "train_ranges": [[0, 10], [5, 20]])", {"train_ranges[1]", "overlaps"});
+  bad(R"(, "train_ranges": [[0, 50]])", {"train_ranges[0]", "[0, 50]", "beyond the 40 records"});
+  bad(R"(, "train_ranges": [[0, 10, 20]])", {"train_ranges[0]", "[begin, end]"});
+  bad(R"(, "train_ranges": [[0, 20]], "train_images": 30)", {"train_images", "30", "20 records of train_ranges"});
   bad(R"(, "learning_rate": 0.1)", {"learning_rate", "unknown key"});
   // A key given twice (JSON would keep the last one silently), and a number beyond a double.
   ExpectInputError(RunCimsim("train --config " + TrainConfig("dup.json", data, 1, R"(, "epochs": 2)") + " --out " + Path("bad")),

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "data/calibration_subset.h"
+#include "data/record_ranges.h"
 #include "data/image_folder_views.h"
 #include "nets/checkpoint.h"
 
@@ -66,6 +67,8 @@ TrainData LoadTrainData(const TrainConfig& c) {
     return d;
   }
   d.train = LoadCifar10(c.data, Cifar10Split::kTrain);
+  if (!c.train_ranges.empty())
+    d.train = SelectRecords(d.train, c.train_ranges, (c.source.empty() ? std::string("flags") : c.source) + ": train_ranges");
   d.test = LoadCifar10(c.test_data, Cifar10Split::kTest);
   if (c.train_images > 0) {
     d.subset = CalibrationSubset(d.train, c.train_images, c.batches.seed, true);
