@@ -60,6 +60,8 @@ void ColumnSumEngine::Reserve(CrossbarScratch& s, bool trace) const {
     if (squares && s.plane2.N() * s.plane2.K() < kVectorBlock * largest.rows) {
       s.plane2.Reshape(kVectorBlock, largest.rows);
     }
+    if (a.tiles().front().mean_grid.HasBytePath() && s.bytes.K() * s.bytes.n() < kVectorBlock * largest.rows)
+      s.bytes.Resize(largest.rows, kVectorBlock);
   }
   Grow(s.x_sum, kVectorBlock);
   Grow(s.tile_bits, kVectorBlock);
@@ -152,6 +154,32 @@ void ColumnSumEngine::FillPlaneRows(CrossbarScratch& s, const TileSpan& tile, in
   }
 }
 
+template <bool kGather>
+void ColumnSumEngine::FillByteColumns(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift,
+                                      uint32_t mask) const {
+  const int64_t K = array_->layout().K();
+  const int64_t nb_stride = s.block;
+  s.bytes.ReshapeForFill(tile.rows, count);
+  const int32_t* active = s.active.data();
+  for (int64_t kq = 0; kq < s.bytes.quads(); ++kq) {
+    const int64_t k0 = 4 * kq, present = std::min<int64_t>(4, tile.rows - k0);
+    const uint16_t* mag[4];
+    uint32_t masks[4];
+    for (int64_t b = 0; b < 4; ++b) {   // a missing row of the last quad reads row k0 with mask 0
+      mag[b] = s.magnitude.data() + (pass * K + tile.row0 + k0 + (b < present ? b : 0)) * nb_stride;
+      masks[b] = b < present ? mask : 0;
+    }
+    uint32_t* dst = s.bytes.QuadRow(kq);
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t j = kGather ? active[i] : i;
+      dst[i] = ((static_cast<uint32_t>(mag[0][j]) >> shift) & masks[0]) |
+               (((static_cast<uint32_t>(mag[1][j]) >> shift) & masks[1]) << 8) |
+               (((static_cast<uint32_t>(mag[2][j]) >> shift) & masks[2]) << 16) |
+               (((static_cast<uint32_t>(mag[3][j]) >> shift) & masks[3]) << 24);
+    }
+  }
+}
+
 void ColumnSumEngine::FillDoubles(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift,
                                   uint32_t mask) const {
   const int64_t K = array_->layout().K();
@@ -162,6 +190,14 @@ void ColumnSumEngine::FillDoubles(CrossbarScratch& s, const TileSpan& tile, int 
     double* dst = s.x.data() + kl * count;
     for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<double>((static_cast<uint32_t>(mag[active[i]]) >> shift) & mask);
   }
+}
+
+bool ColumnSumEngine::UsesBytes(const ArrayTile& tile, bool ideal) const {
+  // Every grid this read multiplies has a byte path, the slice fits a byte, and no X∘X plane is needed.
+  const ProgrammedArray& a = *array_;
+  const bool noisy = a.HasReadNoise(), binary = a.layout().InputSliceMax() <= 1;
+  return a.UsesIntegerGemm() && tile.mean_grid.HasBytePath() && a.layout().InputSliceMax() <= 255 &&
+         (!noisy || (binary && tile.var_grid.HasBytePath())) && (!ideal || tile.digit_grid.HasBytePath());
 }
 
 void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t count, bool ideal,
@@ -176,7 +212,16 @@ void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t
   Eigen::Map<Eigen::MatrixXd> X(s.x.data(), count, rows);
   Eigen::Map<RowMatrixXd> R(s.reads.data(), count, m2);
 
-  if (array_->UsesIntegerGemm()) {
+  const bool bytes = UsesBytes(tile, ideal);
+  if (bytes) {
+    if (count == s.block) {
+      FillByteColumns<false>(s, tile.span, pass, count, shift, mask);
+    } else {
+      FillByteColumns<true>(s, tile.span, pass, count, shift, mask);
+    }
+    tile.mean_grid.MultiplyBytes(s.bytes, s.units.data(), s.reads.data(), m2);
+    if (noisy) tile.var_grid.MultiplyBytes(s.bytes, s.units.data(), s.reads.data() + m, m2);
+  } else if (array_->UsesIntegerGemm()) {
     FillPlanes(s, tile.span, pass, count, shift, mask);
     tile.mean_grid.Multiply(s.plane, s.units.data(), s.reads.data(), m2);
     if (noisy) tile.var_grid.Multiply(binary ? s.plane : s.plane2, s.units.data(), s.reads.data() + m, m2);
@@ -201,7 +246,9 @@ void ColumnSumEngine::ColumnSums(const ArrayTile& tile, int pass, int t, int64_t
   }
   if (ideal) {
     Eigen::Map<RowMatrixXd> I(s.ideal.data(), count, m);
-    if (array_->UsesIntegerGemm()) {
+    if (bytes) {
+      tile.digit_grid.MultiplyBytes(s.bytes, s.units.data(), s.ideal.data(), m);
+    } else if (array_->UsesIntegerGemm()) {
       tile.digit_grid.Multiply(s.plane, s.units.data(), s.ideal.data(), m);
     } else {
       BlockedProduct(X, tile.digits, I);

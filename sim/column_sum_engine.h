@@ -14,7 +14,10 @@
 // those rows only, compacted: row i of the results is vector active[i]. Back-ends
 // (ProgrammedArray::UsesIntegerGemm()):
 //   integer GEMM — X as int16 PackedWeights (and X∘X in a second plane) against the tile's digit planes
-//                  (GridMatrix, sim/grid_gemm.h), about twice as fast;
+//                  (GridMatrix, sim/grid_gemm.h), about twice as fast; when every grid the read needs
+//                  has a byte path (an ideal device's digits, GridMatrix::HasBytePath) and the products
+//                  need no X∘X plane (no read noise, or 1-bit input slices), X as unsigned bytes
+//                  (QuadCodes) through the u8×s8 GEMM instead, twice as fast again, the same doubles;
 //   Eigen double — X as doubles in Eigen GEMMs sub-blocked to at most 128 in each dimension, so that
 //                  Eigen keeps its packing buffers on the stack (no allocation).
 //
@@ -28,6 +31,7 @@
 
 #include "sim/input_codes.h"
 #include "sim/paired_codes.h"
+#include "sim/quad_codes.h"
 #include "sim/programmed_array.h"
 
 namespace cimsim {
@@ -43,6 +47,7 @@ class CrossbarScratch {
   std::vector<double> reads;       // column sums [count, m | 2m] row-major: means | variances → their sqrt
   std::vector<double> ideal;       // trace only: X·digits [count, m] row-major
   PackedWeights plane, plane2;     // integer-GEMM path: the input slice [count, rows], and its square
+  QuadCodes bytes;                 // its byte path: the input slice as unsigned bytes [rows, count]
   std::vector<int32_t> units;      // integer-GEMM path: digit-plane products [n_block, planes·m]
   std::vector<int64_t> x_sum;      // [n_block]: Σ_k x[k, j] (offset mapping)
   int64_t block = 0;               // n_block, the number of vectors LoadInputs loaded
@@ -71,6 +76,8 @@ class ColumnSumEngine {
   // After LoadTileBits: the vectors j < n_block whose input slice t is non-zero on the tile, in order, into
   // s.active[0, count) and s.needed[j] (1 active, 0 not); returns count.
   int64_t ActiveVectors(int t, CrossbarScratch& s) const;
+  // True when ColumnSums of `tile` (with the ideal sums when `ideal`) takes the byte path.
+  bool UsesBytes(const ArrayTile& tile, bool ideal) const;
   // After ActiveVectors: means | sds of `tile`, pass `pass`, input slice t of the active vectors into
   // s.reads (row i, for vector s.active[i], at i·(noisy ? 2m : m), sds from m on), and with `ideal` the
   // ideal sums into s.ideal (row i at i·m). The rows of the other vectors would be all +0.0.
@@ -83,6 +90,9 @@ class ColumnSumEngine {
   // FillPlanes with row i = vector s.active[i] (kGather) or vector i (every vector active).
   template <bool kGather>
   void FillPlaneRows(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift, uint32_t mask) const;
+  // The byte path's input slice of the active vectors into s.bytes (column i = vector s.active[i]).
+  template <bool kGather>
+  void FillByteColumns(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift, uint32_t mask) const;
   // The double back-end's input slice of the active vectors into s.x (row i = vector s.active[i]).
   void FillDoubles(CrossbarScratch& s, const TileSpan& tile, int pass, int64_t count, int shift, uint32_t mask) const;
 

@@ -153,6 +153,8 @@ class CrossbarCore : public MvmCore, public ColumnReadout, public AgingArray {
   int VarianceGridExponent() const { return array_->VarianceGridExponent(); }
   bool HasReadNoise() const { return array_->HasReadNoise(); }
   bool UsesIntegerGemm() const { return array_->UsesIntegerGemm(); }
+  // True when the first tile's untraced column sums take the u8×s8 byte path (sim/column_sum_engine.h).
+  bool UsesByteGemm() const { return engine_.UsesBytes(array_->tiles().front(), false); }
   const CrossbarParams& params() const { return params_; }
   int weight_bits() const { return layout().weight_bits(); }
   int32_t x_min() const { return x_min_; }

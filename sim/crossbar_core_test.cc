@@ -7,6 +7,7 @@
 // bounds, fixed seeds); drift; geometry; draws only with read noise; threads, pooled and caller scratch,
 // no allocation once warm; validation errors.
 #include "sim/crossbar_core.h"
+#include "sim/int8_gemm.h"
 
 #include <gtest/gtest.h>
 
@@ -338,19 +339,22 @@ TEST(CrossbarCoreTest, FastEqualsReferenceOnFullSizeTilesOnBothGemmPaths) {
 // row only) beside dense ones, in one block and across blocks: the fast path leaves them out of the
 // products and does not transform their normals (Rng::FillNormalRows), and still equals the reference
 // on every read (with the periphery's offsets, so that zero column sums give non-zero codes), on y and
-// on the draws taken, traced or not; unsigned and signed inputs, both GEMM paths.
+// on the draws taken, traced or not; unsigned and signed inputs, all three GEMM paths (the ideal device's
+// bit-serial reads take the u8×s8 byte path when the build has AVX-512 VNNI).
 TEST(CrossbarCoreTest, FastEqualsReferenceWithPerVectorZeroInputSlices) {
   const int64_t N = 70, K = 300, n = 300;
   Rng rng(12);
   const std::vector<int16_t> w = RandomCodes(N * K, -127, 127, rng);
-  const DeviceModel pcm = Device("pcm");
   struct Setup {
     InputMode mode;
     int32_t x_min;
+    const char* device;
   };
-  for (const Setup setup : {Setup{InputMode::kBitSerial, 0}, Setup{InputMode::kBitSerial, -127},
-                            Setup{InputMode::kDac, 0}}) {
-    SCOPED_TRACE(std::string(ToString(setup.mode)) + (setup.x_min < 0 ? " signed" : " unsigned"));
+  for (const Setup setup : {Setup{InputMode::kBitSerial, 0, "pcm"}, Setup{InputMode::kBitSerial, -127, "pcm"},
+                            Setup{InputMode::kDac, 0, "pcm"}, Setup{InputMode::kBitSerial, 0, "ideal"},
+                            Setup{InputMode::kBitSerial, -127, "ideal"}}) {
+    SCOPED_TRACE(std::string(ToString(setup.mode)) + (setup.x_min < 0 ? " signed " : " unsigned ") + setup.device);
+    const DeviceModel device = Device(setup.device);
     const int32_t x_max = setup.x_min < 0 ? 127 : 255;
     std::vector<int16_t> cols(static_cast<size_t>(K * n), 0);
     for (int64_t j = 0; j < n; ++j) {
@@ -376,8 +380,9 @@ TEST(CrossbarCoreTest, FastEqualsReferenceWithPerVectorZeroInputSlices) {
     params.adc.bits = 4;
     params.adc.range = AdcRange::kCalibrated;
     Rng program(4);
-    const CrossbarCore programmed(w, N, K, 8, setup.x_min, x_max, pcm, params, program);
+    const CrossbarCore programmed(w, N, K, 8, setup.x_min, x_max, device, params, program);
     ASSERT_EQ(programmed.UsesIntegerGemm(), setup.mode == InputMode::kBitSerial);
+    ASSERT_EQ(programmed.UsesByteGemm(), kInt8GemmIsFast && std::string(setup.device) == "ideal");
     std::vector<double> ranges = programmed.adc_ranges();
     for (double& r : ranges) r /= 16;
     Rng crng(3);

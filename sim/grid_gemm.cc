@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -41,7 +42,7 @@ void CheckShapes(const char* fn, const PackedWeights& x, int64_t rows, int64_t l
 GridMatrix::GridMatrix(const Eigen::MatrixXd& v, int e) : rows_(v.rows()), cols_(v.cols()), e_(e), v_(v) {
   if (e < -60 || e > 60) throw std::invalid_argument("GridMatrix: e = " + std::to_string(e) + "; allowed [-60, 60]");
   Eigen::Matrix<int64_t, Eigen::Dynamic, Eigen::Dynamic> units(rows_, cols_);
-  int64_t lo = 0, hi = 0;
+  int64_t lo = 0, hi = 0;   // the range of the units, then of the reduced units R
   for (int64_t c = 0; c < cols_; ++c) {
     for (int64_t k = 0; k < rows_; ++k) {
       const double scaled = std::ldexp(v(k, c), e);
@@ -56,8 +57,29 @@ GridMatrix::GridMatrix(const Eigen::MatrixXd& v, int e) : rows_(v.rows()), cols_
       hi = std::max(hi, u);
     }
   }
+  factors_.assign(static_cast<size_t>(cols_), 1);
+  lo = hi = 0;
+  for (int64_t c = 0; c < cols_; ++c) {
+    int64_t f = 0;
+    for (int64_t k = 0; k < rows_; ++k) f = std::gcd(f, units(k, c));   // std::gcd of |values|; gcd(0, u) = |u|
+    if (f == 0) f = 1;
+    factors_[static_cast<size_t>(c)] = f;
+    unit_factors_ = unit_factors_ && f == 1;
+    for (int64_t k = 0; k < rows_; ++k) {
+      units(k, c) /= f;
+      lo = std::min(lo, units(k, c));
+      hi = std::max(hi, units(k, c));
+    }
+  }
   planes_ = 1;
   while (!TopFits(lo, planes_) || !TopFits(hi, planes_)) ++planes_;   // the top digit is monotonic in u
+  byte_path_ = kInt8GemmIsFast && planes_ == 1 && lo >= -128 && hi <= 127 && rows_ <= 65793;
+  if (byte_path_) {
+    std::vector<int16_t> rt(static_cast<size_t>(cols_ * rows_));
+    for (int64_t c = 0; c < cols_; ++c)
+      for (int64_t k = 0; k < rows_; ++k) rt[static_cast<size_t>(c * rows_ + k)] = static_cast<int16_t>(units(k, c));
+    transposed_ = PackedWeights8(rt.data(), cols_, rows_);
+  }
   digits_.Resize(rows_, planes_ * cols_);
   for (int d = 0; d < planes_; ++d)
     for (int64_t c = 0; c < cols_; ++c)
@@ -81,16 +103,49 @@ void GridMatrix::Multiply(const PackedWeights& x, int32_t* units, double* out, i
   for (int64_t j = 0; j < n; ++j) {
     const int32_t* p = units + j * width;
     double* o = out + j * ld_out;
-    if (planes_ == 1) {
+    const int64_t* f = factors_.data();
+    if (planes_ == 1 && unit_factors_) {
       for (int64_t c = 0; c < cols_; ++c) o[c] = static_cast<double>(p[c]) * scale;
+    } else if (planes_ == 1) {
+      for (int64_t c = 0; c < cols_; ++c) o[c] = static_cast<double>(int64_t{p[c]} * f[c]) * scale;
     } else if (planes_ == 2) {
-      for (int64_t c = 0; c < cols_; ++c) o[c] = static_cast<double>(int64_t{p[cols_ + c]} * 65536 + p[c]) * scale;
+      for (int64_t c = 0; c < cols_; ++c) o[c] = static_cast<double>((int64_t{p[cols_ + c]} * 65536 + p[c]) * f[c]) * scale;
     } else {
       for (int64_t c = 0; c < cols_; ++c) {
         int64_t s = p[(planes_ - 1) * cols_ + c];
         for (int d = planes_ - 2; d >= 0; --d) s = s * 65536 + p[d * cols_ + c];
-        o[c] = static_cast<double>(s) * scale;
+        o[c] = static_cast<double>(s * f[c]) * scale;
       }
+    }
+  }
+}
+
+void GridMatrix::MultiplyBytes(const QuadCodes& x, int32_t* units, double* out, int64_t ld_out) const {
+  if (!byte_path_) throw std::logic_error("GridMatrix::MultiplyBytes: the matrix has no byte path (HasBytePath() is false)");
+  if (x.K() != rows_) {
+    throw std::invalid_argument("GridMatrix::MultiplyBytes: x.K() = " + std::to_string(x.K()) + " but the matrix has " +
+                                std::to_string(rows_) + " rows");
+  }
+  if (ld_out < cols_) {
+    throw std::invalid_argument("GridMatrix::MultiplyBytes: ld_out = " + std::to_string(ld_out) + " < cols = " +
+                                std::to_string(cols_));
+  }
+  const int64_t n = x.n();
+  if (n == 0) return;
+  if (rows_ == 0) {
+    for (int64_t j = 0; j < n; ++j) std::fill_n(out + j * ld_out, cols_, 0.0);
+    return;
+  }
+  Int8Gemm(transposed_, x, units, n);   // units [cols, n]
+  const double scale = std::ldexp(1.0, -e_);
+  const int64_t* f = factors_.data();
+  // Transposed into the rows of out, 16 vectors at a time so that the reads of units stay in a few lines.
+  constexpr int64_t kStrip = 16;
+  for (int64_t j0 = 0; j0 < n; j0 += kStrip) {
+    const int64_t j1 = std::min(n, j0 + kStrip);
+    for (int64_t c = 0; c < cols_; ++c) {
+      const int32_t* t = units + c * n;
+      for (int64_t j = j0; j < j1; ++j) out[j * ld_out + c] = static_cast<double>(int64_t{t[j]} * f[c]) * scale;
     }
   }
 }
