@@ -29,6 +29,7 @@
 
 #include "bench/bench_support.h"
 #include "bench/int16_gemm_peak.h"
+#include "bench/int8_gemm_peak.h"
 #include "common/rng.h"
 #include "data/cifar10.h"
 #include "experiments/evaluate.h"
@@ -44,7 +45,6 @@
 namespace cimsim {
 namespace {
 
-constexpr int64_t kGemmSize = bench::kGemmPeakSize;
 const ChannelNorm kNorm{{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
 
 
@@ -98,29 +98,12 @@ void IntGemmPeak(benchmark::State& state) {
 void Int8GemmPeak(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   ThreadPool pool(threads);
-  Rng rng(3);
-  std::vector<int16_t> w(static_cast<size_t>(kGemmSize * kGemmSize));
-  for (auto& v : w) v = static_cast<int16_t>(static_cast<int>(rng.Below(256)) - 128);
-  const PackedWeights8 packed(w.data(), kGemmSize, kGemmSize);
-  // Each worker multiplies its own block of input columns.
-  std::vector<QuadCodes> x(static_cast<size_t>(threads));
-  std::vector<std::vector<int32_t>> y(static_cast<size_t>(threads));
-  const int64_t cols = kGemmSize / threads;
-  for (int t = 0; t < threads; ++t) {
-    x[static_cast<size_t>(t)].Resize(kGemmSize, cols);
-    for (int64_t k = 0; k < kGemmSize; ++k)
-      for (int64_t j = 0; j < cols; ++j) x[static_cast<size_t>(t)].Set(k, j, static_cast<uint8_t>(rng.Below(256)));
-    y[static_cast<size_t>(t)].resize(static_cast<size_t>(kGemmSize * cols));
-  }
+  bench::Int8GemmPeak peak(threads);
   for (auto _ : state) {
-    pool.ParallelFor(threads, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
-      for (std::ptrdiff_t t = begin; t < end; ++t)
-        Int8Gemm(packed, x[static_cast<size_t>(t)], y[static_cast<size_t>(t)].data(), cols);
-    });
-    benchmark::DoNotOptimize(y[0].data());
+    peak.Run(pool);
+    benchmark::DoNotOptimize(peak.output());
   }
-  state.counters["GOP/s"] = benchmark::Counter(2.0 * kGemmSize * kGemmSize * static_cast<double>(cols * threads) * 1e-9,
-                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GOP/s"] = benchmark::Counter(peak.Ops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // One pass (float, or integer at precision state.range(1)) per iteration; manual time = the pass.

@@ -21,7 +21,9 @@
 // counting one N × K product (2·N·K operations) per analog read of every weight digit — input slices
 // × sign passes × weight slices of CrossbarCore — next to the int16 GEMM peak measured in the same
 // run with the same threads (bench/int16_gemm_peak.h): how close the simulation of the reads comes to
-// the exact integer GEMM of the same size.
+// the exact integer GEMM of the same size; and next to the u8×s8 GEMM peak (bench/int8_gemm_peak.h),
+// the matching peak when the column sums run on the byte path (an ideal device's digits; the line
+// names the GEMM the core used: u8xs8, int16 or double).
 // Usage: bench_mvm_throughput [--config a|b|c|d|e|all] [--n 10000] [--threads 2]
 #include <boost/program_options.hpp>
 #include <algorithm>
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include "bench/int16_gemm_peak.h"
+#include "bench/int8_gemm_peak.h"
 #include "common/error.h"
 #include "common/parallel.h"
 #include "calib/chip_calibration.h"
@@ -159,10 +162,11 @@ std::unique_ptr<MvmCore> Chip(const Config& c, const Problem& p, bool calibrated
   return ApplyCalibration(cal, *core, where);
 }
 
-// The int16 GEMM peak in GOP/s on `threads` threads (the median of 5 timed runs after one warm-up).
-double MeasureInt16Peak(int threads) {
+// A GEMM peak in GOP/s on `threads` threads (the median of 5 timed runs after one warm-up).
+template <class Peak>
+double MeasurePeak(int threads) {
   ThreadPool pool(threads);
-  bench::Int16GemmPeak peak(threads);
+  Peak peak(threads);
   peak.Run(pool);
   std::vector<double> gops;
   for (int r = 0; r < 5; ++r) {
@@ -174,7 +178,11 @@ double MeasureInt16Peak(int threads) {
   return gops[2];
 }
 
-void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated, double peak_gops) {
+struct Peaks {
+  double int16 = 0, int8 = 0;   // GOP/s
+};
+
+void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated, const Peaks& peaks) {
   const Config c = MakeConfig(name);
   const std::unique_ptr<MvmCore> chip = Chip(c, p, calibrated);
   const auto& core = dynamic_cast<const CrossbarCore&>(*chip);
@@ -206,11 +214,13 @@ void Run(char name, const Problem& p, int64_t n, int threads, bool calibrated, d
   }
   const int reads = core.InputSlices() * core.SignPasses() * core.WeightSlices();
   const double gops = static_cast<double>(n) / seconds * 2.0 * kOutputs * kDepth * reads * 1e-9;
+  const char* kernel = core.UsesByteGemm() ? "u8xs8" : core.UsesIntegerGemm() ? "int16" : "double";
   std::printf("config %c (%s), ADC range %s: %lld MVMs in %.3f s = %.0f MVM/s, relative error %.3e; "
-              "%d reads of the %lldx%lld product per MVM = %.1f GOP/s = %.1f %% of the int16 GEMM peak\n",
+              "%d reads of the %lldx%lld product per MVM = %.1f GOP/s = %.1f %% of the int16 GEMM peak, "
+              "%.1f %% of the u8xs8 peak (column sums on the %s GEMM)\n",
               name, c.what, calibrated ? "calibrated" : "max", static_cast<long long>(n), seconds,
               static_cast<double>(n) / seconds, RelativeError(p, y), reads, static_cast<long long>(kOutputs),
-              static_cast<long long>(kDepth), gops, 100.0 * gops / peak_gops);
+              static_cast<long long>(kDepth), gops, 100.0 * gops / peaks.int16, 100.0 * gops / peaks.int8, kernel);
 }
 
 // The error of the exact integer product alone (weight quantization).
@@ -255,10 +265,14 @@ int main(int argc, char** argv) {
     for (char c : names) (void)cimsim::MakeConfig(c);  // reject a bad name before the setup work
     const cimsim::Problem p = cimsim::MakeProblem(n);
     cimsim::IdealCodesError(p, n);
-    const double peak = cimsim::MeasureInt16Peak(threads);
-    std::printf("int16 GEMM peak (bench/int16_gemm_peak.h, %d threads): %.1f GOP/s\n", threads, peak);
+    cimsim::Peaks peaks;
+    peaks.int16 = cimsim::MeasurePeak<cimsim::bench::Int16GemmPeak>(threads);
+    peaks.int8 = cimsim::MeasurePeak<cimsim::bench::Int8GemmPeak>(threads);
+    std::printf("int16 GEMM peak (bench/int16_gemm_peak.h, %d threads): %.1f GOP/s\n", threads, peaks.int16);
+    std::printf("u8xs8 GEMM peak (bench/int8_gemm_peak.h, %d threads): %.1f GOP/s%s\n", threads, peaks.int8,
+                cimsim::kInt8GemmIsFast ? "" : " (no AVX-512 VNNI: a scalar loop, not a peak)");
     for (char c : names) {
-      for (bool calibrated : {false, true}) cimsim::Run(c, p, n, threads, calibrated, peak);
+      for (bool calibrated : {false, true}) cimsim::Run(c, p, n, threads, calibrated, peaks);
     }
   } catch (const cimsim::InputError& e) {
     std::cerr << "bench_mvm_throughput: error: " << e.what() << '\n';
