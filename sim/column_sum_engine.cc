@@ -60,8 +60,9 @@ void ColumnSumEngine::Reserve(CrossbarScratch& s, bool trace) const {
     if (squares && s.plane2.N() * s.plane2.K() < kVectorBlock * largest.rows) {
       s.plane2.Reshape(kVectorBlock, largest.rows);
     }
-    if (a.tiles().front().mean_grid.HasBytePath() && s.bytes.K() * s.bytes.n() < kVectorBlock * largest.rows)
-      s.bytes.Resize(largest.rows, kVectorBlock);
+    const bool any_bytes = std::any_of(a.tiles().begin(), a.tiles().end(),
+                                       [](const ArrayTile& t) { return t.mean_grid.HasBytePath(); });
+    if (any_bytes && s.bytes.K() * s.bytes.n() < kVectorBlock * largest.rows) s.bytes.Resize(largest.rows, kVectorBlock);
   }
   Grow(s.x_sum, kVectorBlock);
   Grow(s.tile_bits, kVectorBlock);

@@ -826,20 +826,24 @@ TEST(CrossbarCoreTest, ThreadsPoolAndCallerScratchGiveTheSameResults) {
 TEST(CrossbarCoreTest, NoAllocationOnceTheScratchHasGrown) {
   Case c{CrossbarMapping::kDifferential, 2, true, InputMode::kBitSerial, 2, true};
   Layer layer(c, 13, 300);
-  const DeviceModel pcm = Device("pcm");
-  const CrossbarCore core = layer.Core(pcm, 3);
-  const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
-  std::vector<int32_t> y(static_cast<size_t>(layer.N * layer.n));
-  Rng rng(1);
-  MvmContext ctx{&rng};
-  CrossbarScratch scratch;
-  core.Multiply(x, y.data(), layer.n, ctx, scratch);   // grows the scratch
-  core.Multiply(x, y.data(), layer.n, ctx);            // grows the pool
-  const int64_t before = g_news.load();
-  core.Multiply(x, y.data(), layer.n, ctx, scratch);
-  core.Multiply(x, y.data(), layer.n, ctx);
-  EXPECT_EQ(g_news.load(), before);
-  EXPECT_GT(before, 0);   // the counter does count
+  for (const char* name : {"pcm", "ideal"}) {   // int16 planes, and the byte path (with AVX-512 VNNI)
+    SCOPED_TRACE(name);
+    const DeviceModel device = Device(name);
+    const CrossbarCore core = layer.Core(device, 3);
+    EXPECT_EQ(core.UsesByteGemm(), kInt8GemmIsFast && std::string(name) == "ideal");
+    const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
+    std::vector<int32_t> y(static_cast<size_t>(layer.N * layer.n));
+    Rng rng(1);
+    MvmContext ctx{&rng};
+    CrossbarScratch scratch;
+    core.Multiply(x, y.data(), layer.n, ctx, scratch);   // grows the scratch
+    core.Multiply(x, y.data(), layer.n, ctx);            // grows the pool
+    const int64_t before = g_news.load();
+    core.Multiply(x, y.data(), layer.n, ctx, scratch);
+    core.Multiply(x, y.data(), layer.n, ctx);
+    EXPECT_EQ(g_news.load(), before);
+    EXPECT_GT(before, 0);   // the counter does count
+  }
 }
 
 TEST(CrossbarCoreTest, RejectsBadArgumentsAndCalls) {
