@@ -219,12 +219,29 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
   const size_t partials_size = static_cast<size_t>(chunks * slot + kAlignFloats);
   if (partials_.size() < partials_size) partials_.resize(partials_size);
   float* slots = AlignUp(partials_.data());
-  // Per-worker scratch: cols_n [K, P], later dcols_n (not needed in the direct case).
+  // dx at stride 1 (k > 1): the convolution of g_n with the flipped, transposed weights W' (header).
+  const int k = params_.kernel, pad_t = k - 1 - params_.padding;
+  const ConvWindow gt{O, y_shape[2], y_shape[3], k, 1, std::max(pad_t, 0), H, W};
+  const bool transposed = gx != nullptr && !direct && params_.stride == 1 && pad_t >= 0 && gt.Consistent();
+  if (transposed) {
+    if (flipped_.size() < static_cast<size_t>(C * O * k * k)) flipped_.resize(static_cast<size_t>(C * O * k * k));
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t ci = 0; ci < C; ++ci)
+        for (int ky = 0; ky < k; ++ky)
+          for (int kx = 0; kx < k; ++kx)
+            flipped_[static_cast<size_t>(((ci * O + o) * k + ky) * k + kx)] =
+                weight_[((o * C + ci) * k + (k - 1 - ky)) * k + (k - 1 - kx)];
+  }
+  // Per-worker scratch: cols_n [K, P], later dcols_n (not needed in the direct case), then g_n's
+  // phase planes for the transposed convolution.
   const int64_t cols_size = direct ? 0 : RoundUpToAlignment(K * P);
+  const int64_t planes_size = transposed ? RoundUpToAlignment(FloatPlanesSize(gt)) : 0;
   const ConstRowMap<float> w(weight_.data(), O, K);
   ws.Reserve(pool.Threads());  // before the workers start: Buffer() then never resizes the outer list
   pool.ParallelFor(chunks, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
-    float* scratch = direct ? nullptr : AlignUp(ws.Buffer(worker, static_cast<size_t>(cols_size + kAlignFloats)));
+    float* scratch =
+        direct ? nullptr : AlignUp(ws.Buffer(worker, static_cast<size_t>(cols_size + planes_size + kAlignFloats)));
+    float* planes = transposed ? scratch + cols_size : nullptr;
     for (std::ptrdiff_t c = begin; c < end; ++c) {
       const int64_t n0 = c * kGradChunkImages, m = std::min(kGradChunkImages, N - n0);
       RowMap<float> partial_w(slots + c * slot, O, K);
@@ -250,6 +267,9 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
         if (gx == nullptr) continue;
         if (direct) {
           RowMap<float>(gx->data() + n * C * P, C, P).noalias() = w.transpose() * g;
+        } else if (transposed) {
+          PackFloatPlanes(grad_out.data() + n * O * P, gt, planes);
+          DirectConvF32(planes, flipped_.data(), C, gt, nullptr, gx->data() + n * C * H * W);
         } else {
           RowMap<float>(scratch, K, P).noalias() = w.transpose() * g;  // dcols_n over cols_n (no longer needed)
           Col2Im(scratch, P, C, H, W, params_.kernel, params_.stride, params_.padding, gx->data() + n * C * H * W);

@@ -19,6 +19,11 @@
 // forward; a 1×1/stride-1/pad-0 kernel uses x_n itself, the "direct" case), accumulates the chunk's
 // partial dW += g_n · cols_nᵀ (one Eigen GEMM; partial db += the row sums of g_n, in float64), then
 // writes dcols_n = Wᵀ · g_n over cols_n and Col2Im's it into dx_n (direct case: dx_n = Wᵀ · g_n).
+// At stride 1 with k > 1 (p <= k − 1), dx_n is instead itself a convolution, run on the forward's
+// direct kernel without Col2Im:
+//     dx_n = conv(g_n, W', stride 1, padding k − 1 − p),   W'[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]
+// (substitute ky → k − 1 − ky in the sum above: the output size is H + 2p − k + 1 + 2(k − 1 − p) − k
+// + 1 = H), with W' [C, O·k·k] flipped and transposed once per call into a buffer the layer owns.
 // Per-image lowering keeps cols_n in L2; measured as fast as lowering the 8 images side by side into
 // one [K, 8·P] matrix for one GEMM. The partials, in 64-byte-aligned slots of a buffer the layer
 // owns, are summed in chunk order, so every gradient is bit-identical for any thread count. Scratch:
@@ -79,6 +84,7 @@ class Conv2d : public Layer {
   Tensor bias_grad_;    // [O] or empty, dL/db of the last Backward
   // Per-chunk partial dW and db of Backward (64-byte-aligned slots); grows to the largest batch seen.
   std::vector<float> partials_;
+  std::vector<float> flipped_;   // W' of the stride-1 input gradient [C, O·k·k]
 };
 
 // Lowers one image x_n [C, H, W] into cols [C·K·K, OH·OW] (row-major), zeros where the window
