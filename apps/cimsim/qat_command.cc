@@ -196,7 +196,7 @@ int QatCommand(const std::vector<std::string>& args) {
               << " images\n";
   }
   const TrainingOutcome outcome = RunTraining(job);
-  if (outcome.stopped) return FinishTraining(outcome, c, v.out);
+  if (outcome.stopped) return FinishTraining(outcome, c, v.out, "qat");
 
   // 3. Export and check.
   const std::string out_model = (std::filesystem::path(v.out) / "model_q.h5").string();
@@ -218,7 +218,7 @@ int QatCommand(const std::vector<std::string>& args) {
                             {"bn_recalibration", outcome.recalibration ? outcome.recalibration->ToJson() : nlohmann::json()},
                             {"provenance", ProvenanceJson(provenance)}};
   WriteJsonAtomically((std::filesystem::path(v.out) / "qat_summary.json").string(), summary);
-  const int code = FinishTraining(outcome, c, v.out);
+  const int code = FinishTraining(outcome, c, v.out, "qat");
   std::printf("wrote %s; on %lld test images: QAT network %.2f %%, integer engine %.2f %%, %lld prediction mismatches\n",
               out_model.c_str(), static_cast<long long>(check.images), summary["qat_top1"].get<double>(),
               summary["integer_top1"].get<double>(), static_cast<long long>(check.mismatches));

@@ -82,7 +82,7 @@ int TrainCommand(const std::vector<std::string>& args) {
             << "x" << W << ", " << c.epochs << " epochs, batch " << c.batches.batch_size << ", " << v.threads << " threads\n";
   const TrainingOutcome outcome = RunTraining(job);
   if (!outcome.stopped) SaveModel((std::filesystem::path(v.out) / "model.h5").string(), spec, net, &provenance);
-  return FinishTraining(outcome, c, v.out);
+  return FinishTraining(outcome, c, v.out, "train");
 }
 
 }  // namespace cimsim::cli

@@ -133,10 +133,10 @@ std::optional<Network> LoadTeacher(const TrainConfig& c, const ModelSpec& studen
   return std::move(teacher.net);
 }
 
-int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const std::string& out) {
+int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const std::string& out, std::string_view command) {
   if (outcome.stopped) {
     const int sig = StopSignal();
-    std::cerr << "cimsim train: stopped by signal " << sig << " after " << outcome.epochs_done << " of " << c.epochs
+    std::cerr << "cimsim " << command << ": stopped by signal " << sig << " after " << outcome.epochs_done << " of " << c.epochs
               << " epochs; the last checkpoint is " << (std::filesystem::path(out) / "checkpoint.h5").string()
               << "; continue with the same command and --resume\n";
     return 128 + sig;

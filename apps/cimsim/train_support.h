@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <memory>
@@ -60,7 +61,7 @@ void CheckLabelsFit(const TrainData& d, int num_classes, const std::string& wher
 // classify into the student's classes from the same input normalisation (else an InputError naming
 // the teacher file and what differs).
 std::optional<Network> LoadTeacher(const TrainConfig& c, const ModelSpec& student);
-// Prints the epochs (or how to resume after a stop); returns the exit code.
-int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const std::string& out);
+// Prints the epochs (or, after a stop, how to resume `cimsim <command>`); returns the exit code.
+int FinishTraining(const TrainingOutcome& outcome, const TrainConfig& c, const std::string& out, std::string_view command);
 
 }  // namespace cimsim::cli
