@@ -42,7 +42,6 @@ void CheckShapes(const char* fn, const PackedWeights& x, int64_t rows, int64_t l
 GridMatrix::GridMatrix(const Eigen::MatrixXd& v, int e) : rows_(v.rows()), cols_(v.cols()), e_(e), v_(v) {
   if (e < -60 || e > 60) throw std::invalid_argument("GridMatrix: e = " + std::to_string(e) + "; allowed [-60, 60]");
   Eigen::Matrix<int64_t, Eigen::Dynamic, Eigen::Dynamic> units(rows_, cols_);
-  int64_t lo = 0, hi = 0;   // the range of the units, then of the reduced units R
   for (int64_t c = 0; c < cols_; ++c) {
     for (int64_t k = 0; k < rows_; ++k) {
       const double scaled = std::ldexp(v(k, c), e);
@@ -51,14 +50,11 @@ GridMatrix::GridMatrix(const Eigen::MatrixXd& v, int e) : rows_(v.rows()), cols_
                                     std::to_string(v(k, c)) + " is not an integer multiple of 2^-" +
                                     std::to_string(e) + " below 2^62 units");
       }
-      const auto u = static_cast<int64_t>(scaled);
-      units(k, c) = u;
-      lo = std::min(lo, u);
-      hi = std::max(hi, u);
+      units(k, c) = static_cast<int64_t>(scaled);
     }
   }
   factors_.assign(static_cast<size_t>(cols_), 1);
-  lo = hi = 0;
+  int64_t lo = 0, hi = 0;   // the range of the reduced units R
   for (int64_t c = 0; c < cols_; ++c) {
     int64_t f = 0;
     for (int64_t k = 0; k < rows_; ++k) f = std::gcd(f, units(k, c));   // std::gcd of |values|; gcd(0, u) = |u|
