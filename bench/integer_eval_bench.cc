@@ -28,8 +28,7 @@
 #include <cstdlib>
 
 #include "bench/bench_support.h"
-#include "bench/int16_gemm_peak.h"
-#include "bench/int8_gemm_peak.h"
+#include "bench/gemm_peak.h"
 #include "common/rng.h"
 #include "data/cifar10.h"
 #include "experiments/evaluate.h"

@@ -20,8 +20,8 @@
 // Against the machine: each configuration's MVM/s is also printed as integer operations per second,
 // counting one N × K product (2·N·K operations) per analog read of every weight digit — input slices
 // × sign passes × weight slices of CrossbarCore — next to the int16 GEMM peak measured in the same
-// run with the same threads (bench/int16_gemm_peak.h): how close the simulation of the reads comes to
-// the exact integer GEMM of the same size; and next to the u8×s8 GEMM peak (bench/int8_gemm_peak.h),
+// run with the same threads (bench/gemm_peak.h): how close the simulation of the reads comes to
+// the exact integer GEMM of the same size; and next to the u8×s8 GEMM peak (bench/gemm_peak.h),
 // the matching peak when the column sums run on the byte path (an ideal device's digits; the line
 // names the GEMM the core used: u8xs8, int16 or double).
 // Usage: bench_mvm_throughput [--config a|b|c|d|e|all] [--n 10000] [--threads 2]
@@ -35,8 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/int16_gemm_peak.h"
-#include "bench/int8_gemm_peak.h"
+#include "bench/gemm_peak.h"
 #include "common/error.h"
 #include "common/parallel.h"
 #include "calib/chip_calibration.h"
@@ -268,8 +267,8 @@ int main(int argc, char** argv) {
     cimsim::Peaks peaks;
     peaks.int16 = cimsim::MeasurePeak<cimsim::bench::Int16GemmPeak>(threads);
     peaks.int8 = cimsim::MeasurePeak<cimsim::bench::Int8GemmPeak>(threads);
-    std::printf("int16 GEMM peak (bench/int16_gemm_peak.h, %d threads): %.1f GOP/s\n", threads, peaks.int16);
-    std::printf("u8xs8 GEMM peak (bench/int8_gemm_peak.h, %d threads): %.1f GOP/s%s\n", threads, peaks.int8,
+    std::printf("int16 GEMM peak (bench/gemm_peak.h, %d threads): %.1f GOP/s\n", threads, peaks.int16);
+    std::printf("u8xs8 GEMM peak (bench/gemm_peak.h, %d threads): %.1f GOP/s%s\n", threads, peaks.int8,
                 cimsim::kInt8GemmIsFast ? "" : " (no AVX-512 VNNI: a scalar loop, not a peak)");
     for (char c : names) {
       for (bool calibrated : {false, true}) cimsim::Run(c, p, n, threads, calibrated, peaks);
