@@ -80,8 +80,11 @@ TEST(GridMatrix, ColumnCommonFactorsComeOutAndLeaveTheProductsExact) {
   ideal.col(10).setZero();
   const GridMatrix one(ideal, 16);
   EXPECT_EQ(one.planes(), 1) << "digits in [-255, 255] after the factors come out";
-  for (int64_t c = 0; c < cols; ++c)
-    if (c != 7 && c != 10) EXPECT_EQ(one.factor(c) % deltas[static_cast<size_t>(c) % deltas.size()], 0) << c;
+  for (int64_t c = 0; c < cols; ++c) {
+    if (c != 7 && c != 10) {
+      EXPECT_EQ(one.factor(c) % deltas[static_cast<size_t>(c) % deltas.size()], 0) << c;
+    }
+  }
   for (const GridMatrix* m : {&g, &one}) {
     const PackedWeights x = Inputs(rows, n, 1, true, rng);
     std::vector<double> ref(static_cast<size_t>(n * cols));
