@@ -26,9 +26,9 @@ bool TopFits(int64_t u, int planes) {
   return top >= std::numeric_limits<int16_t>::min() && top <= std::numeric_limits<int16_t>::max();
 }
 
-void CheckShapes(const char* fn, const PackedWeights& x, int64_t rows, int64_t ld_out, int64_t cols) {
-  if (x.K() != rows) {
-    throw std::invalid_argument(std::string(fn) + ": x.K() = " + std::to_string(x.K()) + " but the matrix has " +
+void CheckShapes(const char* fn, int64_t x_k, int64_t rows, int64_t ld_out, int64_t cols) {
+  if (x_k != rows) {
+    throw std::invalid_argument(std::string(fn) + ": x.K() = " + std::to_string(x_k) + " but the matrix has " +
                                 std::to_string(rows) + " rows");
   }
   if (ld_out < cols) {
@@ -88,7 +88,7 @@ int64_t GridMatrix::MaxInput(int64_t rows) {
 }
 
 void GridMatrix::Multiply(const PackedWeights& x, int32_t* units, double* out, int64_t ld_out) const {
-  CheckShapes("GridMatrix::Multiply", x, rows_, ld_out, cols_);
+  CheckShapes("GridMatrix::Multiply", x.K(), rows_, ld_out, cols_);
   const int64_t n = x.N(), width = planes_ * cols_;
   if (rows_ == 0) {
     for (int64_t j = 0; j < n; ++j) std::fill_n(out + j * ld_out, cols_, 0.0);
@@ -118,14 +118,7 @@ void GridMatrix::Multiply(const PackedWeights& x, int32_t* units, double* out, i
 
 void GridMatrix::MultiplyBytes(const QuadCodes& x, int32_t* units, double* out, int64_t ld_out) const {
   if (!byte_path_) throw std::logic_error("GridMatrix::MultiplyBytes: the matrix has no byte path (HasBytePath() is false)");
-  if (x.K() != rows_) {
-    throw std::invalid_argument("GridMatrix::MultiplyBytes: x.K() = " + std::to_string(x.K()) + " but the matrix has " +
-                                std::to_string(rows_) + " rows");
-  }
-  if (ld_out < cols_) {
-    throw std::invalid_argument("GridMatrix::MultiplyBytes: ld_out = " + std::to_string(ld_out) + " < cols = " +
-                                std::to_string(cols_));
-  }
+  CheckShapes("GridMatrix::MultiplyBytes", x.K(), rows_, ld_out, cols_);
   const int64_t n = x.n();
   if (n == 0) return;
   if (rows_ == 0) {
@@ -147,7 +140,7 @@ void GridMatrix::MultiplyBytes(const QuadCodes& x, int32_t* units, double* out, 
 }
 
 void GridMatrix::MultiplyReference(const PackedWeights& x, double* out, int64_t ld_out) const {
-  CheckShapes("GridMatrix::MultiplyReference", x, rows_, ld_out, cols_);
+  CheckShapes("GridMatrix::MultiplyReference", x.K(), rows_, ld_out, cols_);
   for (int64_t j = 0; j < x.N(); ++j) {
     for (int64_t c = 0; c < cols_; ++c) {
       double s = 0;
