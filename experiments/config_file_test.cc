@@ -154,7 +154,7 @@ std::string CanonicalConfig(const ConfigDocument& doc, ConfigKind kind) {
 TEST(ConfigFile, EveryShippedConfigHasAYamlTwinThatReadsTheSame) {
   const fs::path root = CIMSIM_SOURCE_DIR;
   int pairs = 0;
-  for (const fs::path dir : {root / "configs/qat", root / "configs/quant", root / "configs/train", root / "experiments/configs"}) {
+  for (const fs::path& dir : {root / "configs/qat", root / "configs/quant", root / "configs/train", root / "experiments/configs"}) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       const fs::path p = entry.path();
       if (p.extension() != ".json" && p.extension() != ".yaml") continue;

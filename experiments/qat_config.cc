@@ -70,6 +70,23 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
   return h;
 }
 
+OscillationDampeningParams ParseOscillationDampening(const JsonReader& r, const nlohmann::json& j) {
+  r.RequireObject(j, "oscillation_dampening");
+  static constexpr std::string_view kKeys[] = {"weight", "start_weight"};
+  r.CheckKeys(j, "oscillation_dampening", kKeys);
+  auto weight = [&](const std::string& key) {
+    const std::string path = "oscillation_dampening." + key;
+    const double value = r.Number(j[key], path);
+    if (!(value >= 0) || !std::isfinite(value)) r.Fail(path, Show(j[key]) + " is out of range; allowed a finite number >= 0");
+    return value;
+  };
+  if (!j.contains("weight")) r.Fail("oscillation_dampening.weight", "required: the dampening weight at the end of the run (>= 0; e.g. 0.1)");
+  OscillationDampeningParams p;
+  p.weight = weight("weight");
+  if (j.contains("start_weight")) p.start_weight = weight("start_weight");
+  return p;
+}
+
 }  // namespace
 
 HardwareAwareParams HardwareAwareConfig::Resolve(const std::vector<std::string>& names) const {
@@ -101,7 +118,8 @@ QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
   const JsonReader r(source, ": ");
   QatConfig c = DefaultQatConfig();
   c.train.source = source;
-  static constexpr std::string_view kExtra[] = {"quant", "batch_norm", "batch_norm_freeze_after", "hardware_aware"};
+  static constexpr std::string_view kExtra[] = {"quant", "batch_norm", "batch_norm_freeze_after", "hardware_aware",
+                                                "oscillation_dampening"};
   ReadTrainKeys(r, j, c.train, kExtra);
   if (j.contains("batch_norm")) {
     static constexpr QatBatchNorm kModes[] = {QatBatchNorm::kFolded, QatBatchNorm::kTrain};
@@ -110,6 +128,7 @@ QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
   if (j.contains("batch_norm_freeze_after"))
     c.batch_norm_freeze_after = static_cast<int>(r.Integer(j["batch_norm_freeze_after"], "batch_norm_freeze_after", 0, 1 << 30));
   if (j.contains("hardware_aware")) c.hardware_aware = ParseHardwareAware(j["hardware_aware"], source);
+  if (j.contains("oscillation_dampening")) c.oscillation_dampening = ParseOscillationDampening(r, j["oscillation_dampening"]);
   if (j.contains("quant")) {
     const nlohmann::json& q = j["quant"];
     if (q.is_string()) {
@@ -135,6 +154,8 @@ nlohmann::json QatConfigToJson(const QatConfig& c) {
   if (c.batch_norm != QatBatchNorm::kFolded) j["batch_norm"] = ToString(c.batch_norm);
   if (c.batch_norm_freeze_after) j["batch_norm_freeze_after"] = *c.batch_norm_freeze_after;
   if (c.hardware_aware) j["hardware_aware"] = c.hardware_aware->json;
+  if (c.oscillation_dampening)
+    j["oscillation_dampening"] = {{"weight", c.oscillation_dampening->weight}, {"start_weight", c.oscillation_dampening->start_weight}};
   return j;
 }
 

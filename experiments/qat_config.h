@@ -15,6 +15,9 @@
 //                                   running statistics are frozen and used in training as at inference
 //                                   (nets/batch_norm.h; γ, β still train) — the network trained in the
 //                                   last epochs is then the deployed one. Default: never.
+//   "oscillation_dampening": {      optional: pull every LSQ/DSQ layer's latent weights to the centres of
+//      "weight": 0.1,               their bins (train/oscillation_dampening.h): λ at the end of the run
+//      "start_weight": 0}           (>= 0) and at its start (>= 0, default 0), a cosine ramp over the steps
 //   "hardware_aware": {             hardware-aware (noise-injection) training (docs/hardware_aware_training.md)
 //      "xbar": {...} | "xbar.json",   the chip, as `cimsim experiment` reads it (no "external")
 //      "layers": "all" | ["conv1", ...],  the CIM layers (default all conv/linear layers); others are digital
@@ -40,6 +43,7 @@
 #include "experiments/xbar_config.h"
 #include "quant/quant_plan.h"
 #include "train/hardware_aware.h"
+#include "train/oscillation_dampening.h"
 #include "train/qat_network.h"
 
 namespace cimsim {
@@ -66,6 +70,7 @@ struct QatConfig {
   QatBatchNorm batch_norm = QatBatchNorm::kFolded;
   std::optional<int> batch_norm_freeze_after;  // epochs with batch statistics before freezing
   std::optional<HardwareAwareConfig> hardware_aware;
+  std::optional<OscillationDampeningParams> oscillation_dampening;
 };
 
 QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source);

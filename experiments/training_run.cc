@@ -231,6 +231,9 @@ TrainingOutcome RunTraining(TrainingJob& job) {
       if (n == 0) continue;  // every image of the batch skipped (BadImagePolicy::kSkip); b still counts for the schedule
       images.Resize({n, C, H, W});
       const std::span<const int32_t> batch_labels(labels.data(), static_cast<size_t>(n));
+      if (job.before_step)
+        job.before_step(static_cast<double>(epoch * source.NumBatches() + b) /
+                        static_cast<double>(static_cast<int64_t>(c.epochs) * source.NumBatches()));
       if (job.teacher != nullptr) job.teacher->Forward(images, teacher_logits, pool);
       const Tensor& logits = graph.ForwardTrain(images, pool);
       const LossResult r = job.teacher != nullptr ? DistillationLoss(logits, teacher_logits, batch_labels, c.distill, &grad)

@@ -64,6 +64,9 @@ struct TrainingJob {
   // Called before each epoch's first step with its 0-based index (also for the first epoch of a resumed
   // run), e.g. to set a hardware-noise schedule's factor; optional.
   std::function<void(int)> before_epoch;
+  // Called before every training step with the run's progress p = (e·N + b) / (epochs·N) in [0, 1)
+  // (epoch e, batch b of N), e.g. to set a regulariser's weight on a schedule; optional.
+  std::function<void(double)> before_step;
 };
 
 struct EpochRecord {

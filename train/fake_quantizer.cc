@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
+
+#include "train/oscillation_dampening.h"
 
 namespace cimsim {
 namespace {
@@ -154,6 +157,20 @@ void WeightQuantizer::Backward(const float* w, const float* grad_what, float* gr
     }
   }
   alpha_grad_[0] = static_cast<float>(alpha_sum * LsqGradScale(rows_ * cols_, q_max_));
+  dampening_loss_ = 0;
+  if (dampening_ > 0 && method_ != QatMethod::kFixed) {
+    for (int64_t o = 0; o < rows_; ++o) {
+      std::span<const float> row(w + o * cols_, static_cast<size_t>(cols_));
+      std::span<float> gw(grad_w + o * cols_, static_cast<size_t>(cols_));
+      dampening_loss_ += DampenRow(row, static_cast<float>(Scale(o)), q_max_, dampening_, gw);
+    }
+  }
+}
+
+void WeightQuantizer::SetDampening(double lambda) {
+  if (!(lambda >= 0) || !std::isfinite(lambda))
+    throw std::invalid_argument("WeightQuantizer::SetDampening: lambda = " + std::to_string(lambda) + ": must be finite and >= 0");
+  dampening_ = lambda;
 }
 
 void WeightQuantizer::VisitParams(const std::string& prefix, const ParamVisitor& fn) {

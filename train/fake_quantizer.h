@@ -89,7 +89,14 @@ class WeightQuantizer {
   // codes[rows, cols] (integers held in floats) of the weights w[rows, cols] (no allocation).
   void Codes(const float* w, float* codes);
   // grad_w = dL/dw given dL/dŵ for the dequantized weights ŵ = s_row·code; sets the parameter gradients.
+  // With a dampening weight λ > 0 (SetDampening; LSQ and DSQ only) grad_w also gets the gradient of the
+  // oscillation-dampening term R (train/oscillation_dampening.h) of every row, on the row's step.
   void Backward(const float* w, const float* grad_what, float* grad_w);
+  // λ >= 0 for the following Backward calls (0: off, the default); ignored by kFixed.
+  void SetDampening(double lambda);
+  double dampening() const { return dampening_; }
+  // R summed over the rows in the last Backward (0 when off).
+  double DampeningLoss() const { return dampening_loss_; }
   void VisitParams(const std::string& prefix, const ParamVisitor& fn);
   void Project();
 
@@ -101,6 +108,7 @@ class WeightQuantizer {
   Tensor step_, step_grad_;                          // LSQ [rows]
   Tensor clip_, clip_grad_, alpha_{1}, alpha_grad_{1};  // DSQ: clip [rows], one alpha
   std::vector<int16_t> code_scratch_;
+  double dampening_ = 0, dampening_loss_ = 0;
 };
 
 }  // namespace cimsim

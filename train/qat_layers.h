@@ -98,6 +98,9 @@ class QatMvm : public Layer {
   Tensor& bias() { return bias_; }      // [O]
   const ActQuantizer& output_quantizer() const { return *output_; }
   const WeightQuantizer& weight_quantizer() const { return wq_; }
+  // The oscillation-dampening weight λ of the weight quantizer for the following steps
+  // (WeightQuantizer::SetDampening; train/oscillation_dampening.h).
+  void SetWeightDampening(double lambda) { wq_.SetDampening(lambda); }
   BatchNorm2d* batch_norm() { return bn_.get(); }  // null unless config().batch_norm
   // Hardware-aware training (train/hardware_noise.h): from now on every ForwardTrain programs the current
   // weight codes on a fresh chip — draw number `step` (a counter kept as the tensor "hw_step", so a

@@ -59,6 +59,18 @@ void FreezeBatchNormStatistics(QatNetwork& qat, bool frozen) {
     if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->batch_norm()) mvm->batch_norm()->set_frozen_statistics(frozen);
 }
 
+void SetOscillationDampening(QatNetwork& qat, double lambda) {
+  for (NetworkNode& node : qat.net.nodes())
+    if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get())) mvm->SetWeightDampening(lambda);
+}
+
+double OscillationDampeningLoss(const QatNetwork& qat) {
+  double sum = 0;
+  for (const NetworkNode& node : qat.net.nodes())
+    if (const auto* mvm = dynamic_cast<const QatMvm*>(node.layer.get())) sum += mvm->weight_quantizer().DampeningLoss();
+  return sum;
+}
+
 std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Network& float_net,
                                             const std::map<std::string, QatMethod>& methods, QatBatchNorm batch_norm) {
   auto qat = std::make_unique<QatNetwork>();

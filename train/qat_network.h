@@ -58,6 +58,12 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
 // (true) or with batch statistics (false) from now on (nets/batch_norm.h). No effect when folded.
 void FreezeBatchNormStatistics(QatNetwork& qat, bool frozen);
 
+// Oscillation dampening (train/oscillation_dampening.h) with weight λ >= 0 on every conv/linear layer's
+// weight quantizer from the next step on; layers with post-training ranges (kFixed) ignore it.
+void SetOscillationDampening(QatNetwork& qat, double lambda);
+// Σ over the layers of the dampening term R of the last Backward (0 when off).
+double OscillationDampeningLoss(const QatNetwork& qat);
+
 // The latent float network of a QAT network: writes its trained (unquantized) parameters into
 // `float_net`, the float network it was built from (same architecture), so that the float network is
 // the QAT network without its quantizers — the starting point of another QAT run (e.g. progressive

@@ -95,6 +95,26 @@ void TrainSteps(Built& b, const Cifar10Set& images, int steps, double lr, int th
   }
 }
 
+// Oscillation dampening pulls the latent weights to the centres of their bins: after the same steps,
+// Σ (clip(w) − ŵ)² (R/λ of the last step) is far smaller with a strong weight than with a negligible one
+// (which computes R but hardly moves the weights), for LSQ and DSQ.
+TEST(QatNetwork, OscillationDampeningPullsLatentWeightsToTheirBinCentres) {
+  const Cifar10Set images = RandomImages(16, 21);
+  for (QatMethod method : {QatMethod::kLsq, QatMethod::kDsq}) {
+    SCOPED_TRACE(std::string(ToString(method)));
+    double distance[2] = {0, 0};
+    const double lambdas[2] = {1e-12, 2.0};
+    for (int k = 0; k < 2; ++k) {
+      Built b = Build("resnet", 8, 'A', 2, method, 12, 8, QatBatchNorm::kTrain);
+      SetOscillationDampening(*b.qat, lambdas[k]);
+      TrainSteps(b, images, 10, 0.02, 2);
+      distance[k] = OscillationDampeningLoss(*b.qat) / lambdas[k];
+    }
+    EXPECT_GT(distance[0], 0.0);
+    EXPECT_LT(distance[1], 0.25 * distance[0]) << "without " << distance[0] << ", with " << distance[1];
+  }
+}
+
 TEST(QatNetwork, ComputesWhatItsExportComputes) {
   const Cifar10Set images = RandomImages(6, 99);
   for (const auto& [arch, depth, shortcut] : {std::tuple{"resnet", 8, 'A'}, std::tuple{"resnet", 8, 'B'}, std::tuple{"vgg", 0, 'A'}}) {

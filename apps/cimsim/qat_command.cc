@@ -189,6 +189,8 @@ int QatCommand(const std::vector<std::string>& args) {
     if (hardware_aware) SetHardwareNoiseFactor(*qat, hardware_aware->EpochFactor(epoch));
     if (qc.batch_norm_freeze_after) FreezeBatchNormStatistics(*qat, epoch >= *qc.batch_norm_freeze_after);
   };
+  if (qc.oscillation_dampening)
+    job.before_step = [&](double progress) { SetOscillationDampening(*qat, DampeningWeightAt(*qc.oscillation_dampening, progress)); };
   if (!v.resume) {
     ThreadPool pool(v.threads);
     std::cerr << "cimsim qat: start (post-training scales): test accuracy "

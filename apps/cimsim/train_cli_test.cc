@@ -372,6 +372,43 @@ TEST_F(TrainCliTest, FrozenBatchNormStatisticsStayAsTheyCameWhileGammaTrains) {
                    {"batch_norm_freeze_after", "-1"});
 }
 
+// oscillation_dampening: at weight 0 the run trains exactly the weights of a run without the key; at
+// weight 1 other latent weights (the export still exact); bad settings exit 2 naming the key, and a
+// resume with another weight names the key that differs.
+TEST_F(TrainCliTest, OscillationDampeningAtWeightZeroTrainsAsWithoutIt) {
+  const std::string data = WriteData("train.bin", 60), model = WriteModel();
+  auto config = [&](const std::string& name, const std::string& extra) {
+    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                            R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
+                            "quant": {"default": {"weight_bits": 2, "activation_bits": 2, "mode": "qat"},
+                            "calibration": {"images": 30}})" + extra + "}");
+  };
+  const std::pair<const char*, const char*> runs[] = {{"plain", ""},
+                                                      {"zero", R"(, "oscillation_dampening": {"weight": 0})"},
+                                                      {"damped", R"(, "oscillation_dampening": {"weight": 1, "start_weight": 0.5})"}};
+  for (const auto& [name, extra] : runs) {
+    const RunResult r = RunCimsim("qat --config " + config(std::string(name) + ".json", extra) + " --out " + Path(name));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(" 0 prediction mismatches"), std::string::npos) << r.output;
+  }
+  const std::string w = "/params/layer1.0.conv1.weight";
+  const H5File plain = H5File::OpenRead(Path("plain/checkpoint.h5")), zero = H5File::OpenRead(Path("zero/checkpoint.h5")),
+               damped = H5File::OpenRead(Path("damped/checkpoint.h5"));
+  EXPECT_EQ(zero.ReadArray(w).values, plain.ReadArray(w).values);
+  EXPECT_NE(damped.ReadArray(w).values, plain.ReadArray(w).values);
+  ExpectInputError(RunCimsim("qat --config " + config("neg.json", R"(, "oscillation_dampening": {"weight": -0.1})") + " --out " + Path("neg")),
+                   {"oscillation_dampening.weight", "-0.1", ">= 0"});
+  ExpectInputError(RunCimsim("qat --config " + config("none.json", R"(, "oscillation_dampening": {"start_weight": 0.1})") + " --out " + Path("none")),
+                   {"oscillation_dampening.weight", "required"});
+  ExpectInputError(RunCimsim("qat --config " + config("key.json", R"(, "oscillation_dampening": {"weight": 1, "lambda": 2})") + " --out " + Path("key")),
+                   {"oscillation_dampening.lambda", "unknown key"});
+  ExpectInputError(RunCimsim("qat --config " + config("str.json", R"(, "oscillation_dampening": "strong")") + " --out " + Path("str")),
+                   {"oscillation_dampening"});
+  ExpectInputError(RunCimsim("qat --config " + config("other.json", R"(, "oscillation_dampening": {"weight": 2})") + " --out " +
+                             Path("damped") + " --resume"),
+                   {"oscillation_dampening", "differs"});
+}
+
 // Hardware-aware QAT with a strength schedule: epoch 1 at factor 0 is a noise-free epoch, so a one-epoch
 // run exports the integer model of the same run without hardware_aware (h5diff of its nodes); a
 // factor of 1 exports another model.
