@@ -336,18 +336,23 @@ TEST_F(TrainCliTest, DistillationChangesTheWeightsReproduciblyAndIsPartOfTheResu
                    {"distill.temperature", "differs"});
 }
 
+// A one-epoch QAT config (JSON text) from `model` on `data` with BatchNorm kept, every layer at `bits`
+// with LSQ, 20-image batches, 30 calibration images, 20 test images, plus the keys in `extra`
+// (", \"key\": value" or empty).
+std::string KeptBatchNormQat(const std::string& model, const std::string& data, int bits, const std::string& extra) {
+  const std::string b = std::to_string(bits);
+  return R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+         R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train", "quant": {"default": {"weight_bits": )" + b +
+         R"(, "activation_bits": )" + b + R"(, "mode": "qat"}, "calibration": {"images": 30}})" + extra + "}";
+}
+
 // batch_norm_freeze_after: frozen from the start, a kept BatchNorm's running statistics leave the run
 // as they came in (the QAT checkpoint's equal the input model's) while γ still trains; with batch
 // statistics they move. The export stays exact. Without "batch_norm": "train", or with as many epochs
 // as the freeze point, exit 2 naming the key.
 TEST_F(TrainCliTest, FrozenBatchNormStatisticsStayAsTheyCameWhileGammaTrains) {
   const std::string data = WriteData("train.bin", 60), model = WriteModel();
-  auto config = [&](const std::string& name, const std::string& extra) {
-    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
-                            R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
-                            "quant": {"default": {"weight_bits": 4, "activation_bits": 4, "mode": "qat"},
-                            "calibration": {"images": 30}})" + extra + "}");
-  };
+  auto config = [&](const std::string& name, const std::string& extra) { return Config(name, KeptBatchNormQat(model, data, 4, extra)); };
   for (const char* name : {"frozen", "batch"}) {
     const std::string extra = std::string(name) == "frozen" ? R"(, "batch_norm_freeze_after": 0)" : "";
     const RunResult r = RunCimsim("qat --config " + config(std::string(name) + ".json", extra) + " --out " + Path(name) + " --threads 2");
@@ -377,12 +382,7 @@ TEST_F(TrainCliTest, FrozenBatchNormStatisticsStayAsTheyCameWhileGammaTrains) {
 // resume with another weight names the key that differs.
 TEST_F(TrainCliTest, OscillationDampeningAtWeightZeroTrainsAsWithoutIt) {
   const std::string data = WriteData("train.bin", 60), model = WriteModel();
-  auto config = [&](const std::string& name, const std::string& extra) {
-    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
-                            R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
-                            "quant": {"default": {"weight_bits": 2, "activation_bits": 2, "mode": "qat"},
-                            "calibration": {"images": 30}})" + extra + "}");
-  };
+  auto config = [&](const std::string& name, const std::string& extra) { return Config(name, KeptBatchNormQat(model, data, 2, extra)); };
   const std::pair<const char*, const char*> runs[] = {{"plain", ""},
                                                       {"zero", R"(, "oscillation_dampening": {"weight": 0})"},
                                                       {"damped", R"(, "oscillation_dampening": {"weight": 1, "start_weight": 0.5})"}};
