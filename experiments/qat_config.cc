@@ -21,6 +21,13 @@ QatConfig DefaultQatConfig() {
 
 namespace {
 
+// A finite number >= 0 at `path` (a strength or a regulariser weight), else an InputError via r.
+double NonNegativeNumber(const JsonReader& r, const nlohmann::json& v, const std::string& path) {
+  const double value = r.Number(v, path);
+  if (!(value >= 0) || !std::isfinite(value)) r.Fail(path, Show(v) + " is out of range; allowed a finite number >= 0");
+  return value;
+}
+
 HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::string& source) {
   const std::string where = (source.empty() ? std::string() : source + ": ") + "hardware_aware";
   const JsonReader r(where, ".");
@@ -51,11 +58,7 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
       r.Fail("layers", Show(l) + " is not \"all\" or a non-empty list of layer names");
     }
   }
-  auto strength = [&](const nlohmann::json& v, const std::string& path) {
-    const double value = r.Number(v, path);
-    if (!(value >= 0) || !std::isfinite(value)) r.Fail(path, Show(v) + " is out of range; allowed a finite number >= 0");
-    return value;
-  };
+  auto strength = [&](const nlohmann::json& v, const std::string& path) { return NonNegativeNumber(r, v, path); };
   if (j.contains("strength")) h.strength = strength(j["strength"], "strength");
   if (j.contains("layer_strength")) {
     r.RequireObject(j["layer_strength"], "layer_strength");
@@ -74,12 +77,7 @@ OscillationDampeningParams ParseOscillationDampening(const JsonReader& r, const 
   r.RequireObject(j, "oscillation_dampening");
   static constexpr std::string_view kKeys[] = {"weight", "start_weight"};
   r.CheckKeys(j, "oscillation_dampening", kKeys);
-  auto weight = [&](const std::string& key) {
-    const std::string path = "oscillation_dampening." + key;
-    const double value = r.Number(j[key], path);
-    if (!(value >= 0) || !std::isfinite(value)) r.Fail(path, Show(j[key]) + " is out of range; allowed a finite number >= 0");
-    return value;
-  };
+  auto weight = [&](const std::string& key) { return NonNegativeNumber(r, j[key], "oscillation_dampening." + key); };
   if (!j.contains("weight")) r.Fail("oscillation_dampening.weight", "required: the dampening weight at the end of the run (>= 0; e.g. 0.1)");
   OscillationDampeningParams p;
   p.weight = weight("weight");

@@ -137,6 +137,8 @@ void WeightQuantizer::Backward(const float* w, const float* grad_what, float* gr
   const LsqRange range{q_max_, q_max_};
   const double g_row = LsqGradScale(cols_, q_max_);
   double alpha_sum = 0;
+  const bool dampen = dampening_ > 0 && method_ != QatMethod::kFixed;
+  dampening_loss_ = 0;
   for (int64_t o = 0; o < rows_; ++o) {
     std::span<const float> row(w + o * cols_, static_cast<size_t>(cols_));
     std::span<const float> g(grad_what + o * cols_, static_cast<size_t>(cols_));
@@ -155,16 +157,9 @@ void WeightQuantizer::Backward(const float* w, const float* grad_what, float* gr
         break;
       }
     }
+    if (dampen) dampening_loss_ += DampenRow(row, static_cast<float>(Scale(o)), q_max_, dampening_, gw);
   }
   alpha_grad_[0] = static_cast<float>(alpha_sum * LsqGradScale(rows_ * cols_, q_max_));
-  dampening_loss_ = 0;
-  if (dampening_ > 0 && method_ != QatMethod::kFixed) {
-    for (int64_t o = 0; o < rows_; ++o) {
-      std::span<const float> row(w + o * cols_, static_cast<size_t>(cols_));
-      std::span<float> gw(grad_w + o * cols_, static_cast<size_t>(cols_));
-      dampening_loss_ += DampenRow(row, static_cast<float>(Scale(o)), q_max_, dampening_, gw);
-    }
-  }
 }
 
 void WeightQuantizer::SetDampening(double lambda) {
