@@ -28,13 +28,41 @@ double NonNegativeNumber(const JsonReader& r, const nlohmann::json& v, const std
   return value;
 }
 
+// hardware_aware.read_times: {"min": s, "max": s, "compensation": "global" | "per_column"}, with
+// calibrate_at (the chip's crossbar.read_time) <= min <= max, finite.
+HardwareReadTimes ParseReadTimes(const JsonReader& r, const nlohmann::json& j, double calibrate_at) {
+  r.RequireObject(j, "read_times");
+  static constexpr std::string_view kKeys[] = {"min", "max", "compensation"};
+  r.CheckKeys(j, "read_times", kKeys);
+  HardwareReadTimes t;
+  for (const char* key : {"min", "max"})
+    if (!j.contains(key))
+      r.Fail(std::string("read_times.") + key, "required: seconds after programming (the range of read times drawn log-uniformly)");
+  t.t_min = r.Number(j["min"], "read_times.min");
+  t.t_max = r.Number(j["max"], "read_times.max");
+  if (!(t.t_min > 0) || !std::isfinite(t.t_min) || t.t_min < calibrate_at)
+    r.Fail("read_times.min", Show(j["min"]) + " is out of range; allowed a finite number of seconds > 0 and >= the chip's crossbar.read_time (" +
+                                 Show(nlohmann::json(calibrate_at)) + ", when it is calibrated)");
+  if (!(t.t_max >= t.t_min) || !std::isfinite(t.t_max))
+    r.Fail("read_times.max", Show(j["max"]) + " is out of range; allowed a finite number of seconds >= read_times.min (" +
+                                 Show(j["min"]) + ")");
+  using Compensation = HardwareReadTimes::Compensation;
+  static constexpr Compensation kCompensations[] = {Compensation::kGlobal, Compensation::kPerColumn};
+  if (j.contains("compensation"))
+    t.compensation = r.Choice(j["compensation"], "read_times.compensation", kCompensations,
+                              [](Compensation c) -> std::string_view { return c == Compensation::kGlobal ? "global" : "per_column"; },
+                              "a drift compensation");
+  return t;
+}
+
 HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::string& source) {
   const std::string where = (source.empty() ? std::string() : source + ": ") + "hardware_aware";
   const JsonReader r(where, ".");
   HardwareAwareConfig h;
   h.where = where;
   r.RequireObject(j, "");
-  static constexpr std::string_view kKeys[] = {"xbar", "layers", "strength", "layer_strength", "epoch_strength", "seed"};
+  static constexpr std::string_view kKeys[] = {"xbar",           "layers", "strength",  "layer_strength",
+                                               "epoch_strength", "seed",   "read_times"};
   r.CheckKeys(j, "", kKeys);
   if (!j.contains("xbar")) r.Fail("xbar", "required: the chip to train for (a crossbar config object or file, as in cimsim experiment)");
   const XbarShape xbar = ReadXbarShape(r, j["xbar"]);  // "<file>: hardware_aware.xbar" inline
@@ -70,6 +98,7 @@ HardwareAwareConfig ParseHardwareAware(const nlohmann::json& j, const std::strin
     for (size_t i = 0; i < e.size(); ++i) h.epoch_strength.push_back(strength(e[i], Element("epoch_strength", i)));
   }
   if (j.contains("seed")) h.seed = r.Unsigned64(j["seed"], "seed");
+  if (j.contains("read_times")) h.read_times = ParseReadTimes(r, j["read_times"], h.chip.crossbar.read_time);
   return h;
 }
 
@@ -94,6 +123,7 @@ HardwareAwareParams HardwareAwareConfig::Resolve(const std::vector<std::string>&
   p.device = chip.device;
   p.seed = seed;
   p.epoch_factors = epoch_strength;
+  p.read_times = read_times;
   const std::vector<std::string>& cim = all_layers ? names : layers;
   std::string allowed;
   for (const std::string& n : names) allowed += (allowed.empty() ? "" : ", ") + n;

@@ -25,7 +25,11 @@
 //      "layer_strength": {"conv1": 0.5},  per CIM layer, overriding "strength"
 //      "epoch_strength": [0.5, 1, 0],  factor on every strength in epoch 1, 2, ... (the last for later
 //                                   epochs; >= 0, 0 = a noise-free epoch); default all 1
-//      "seed": 1}                     root of the noise streams
+//      "seed": 1,                     root of the noise streams
+//      "read_times": {                optional: each draw reads the chip at a time t after programming,
+//         "min": 3600, "max": 3.2e7,  log-uniform in [min, max] s (crossbar.read_time <= min <= max), the
+//         "compensation": "global"}   drift compensated by one factor per layer (default) or "per_column"
+//                                   (train/hardware_noise.h); default: every draw read at crossbar.read_time
 // QAT defaults (where a training config has its own): epochs 15, optimizer.lr 0.01, schedule cosine.
 // The flags --w-bits, --a-bits [--method lsq|dsq|auto] build the uniform plan instead of "quant": every
 // layer at those bits except the first conv and the last linear (8 bits, post-training ranges), mode
@@ -56,6 +60,7 @@ struct HardwareAwareConfig {
   double strength = 1;
   std::map<std::string, double> layer_strength;
   std::vector<double> epoch_strength;  // the schedule's factors (HardwareAwareParams::epoch_factors)
+  HardwareReadTimes read_times;        // "read_times" (HardwareAwareParams::read_times)
   uint64_t seed = 1;
   std::string where;                   // "<file>: hardware_aware", for messages
   // The parameters for a model whose conv/linear layers are `names` (InputError naming `where` for a

@@ -29,7 +29,8 @@ void EnableHardwareAwareTraining(QatNetwork& qat, const HardwareAwareParams& par
     if (!mvm) throw std::logic_error("EnableHardwareAwareTraining: node " + name + " is not a QatMvm");
     auto noise = std::make_shared<const LayerHardwareNoise>(params.crossbar, device, node->out_channels, node->Depth(),
                                                             node->weight_bits, node->InputMin(), node->InputMax(),
-                                                            strength, where + ".xbar.crossbar (layer " + name + ")");
+                                                            strength, where + ".xbar.crossbar (layer " + name + ")",
+                                                            params.read_times);
     mvm->EnableHardwareNoise(std::move(noise), params.seed, index);
   }
 }

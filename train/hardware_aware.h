@@ -15,6 +15,7 @@
 
 #include "devices/device_params.h"
 #include "sim/crossbar_params.h"
+#include "train/hardware_noise.h"
 #include "train/qat_network.h"
 
 namespace cimsim {
@@ -27,6 +28,9 @@ struct HardwareAwareParams {
   // The strength schedule: epoch e (0-based) multiplies every layer's strength by epoch_factors[e] (the
   // last entry for later epochs; 1 when empty), e.g. {0.5, 1, 1, 0}: a ramp, then a noise-free epoch.
   std::vector<double> epoch_factors;
+  // The read-time axis: each draw reads the chip at a log-uniform time after programming, compensated
+  // globally or per column (train/hardware_noise.h); disabled by default (read at crossbar.read_time).
+  HardwareReadTimes read_times;
   double EpochFactor(int epoch) const;
 };
 

@@ -1,15 +1,21 @@
 #include "train/hardware_noise.h"
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include "sim/crossbar_core.h"
 
 namespace cimsim {
 
+double HardwareReadTimes::Draw(Rng& rng) const {
+  const double u = rng.Uniform();
+  return t_min * std::pow(t_max / t_min, u);
+}
+
 LayerHardwareNoise::LayerHardwareNoise(const CrossbarParams& crossbar, const DeviceModel& device, int64_t O, int64_t K,
                                        int weight_bits, int32_t x_min, int32_t x_max, double strength,
-                                       const std::string& where)
+                                       const std::string& where, const HardwareReadTimes& read_times)
     : crossbar_(crossbar),
       device_(device),
       O_(O),
@@ -18,9 +24,13 @@ LayerHardwareNoise::LayerHardwareNoise(const CrossbarParams& crossbar, const Dev
       x_min_(x_min),
       x_max_(x_max),
       strength_(strength),
+      read_times_(read_times),
       where_(where) {
   if (!(strength >= 0) || !std::isfinite(strength))
     throw std::invalid_argument("LayerHardwareNoise: strength must be finite and >= 0");
+  if (read_times.t_max != 0 && !(read_times.t_min > 0 && read_times.t_min <= read_times.t_max &&
+                                 std::isfinite(read_times.t_max) && read_times.t_min >= crossbar.read_time))
+    throw std::invalid_argument("LayerHardwareNoise: read times must be finite, crossbar.read_time <= t_min <= t_max, t_min > 0");
   const std::vector<int16_t> zeros(static_cast<size_t>(O * K), 0);
   Rng rng(0);
   const CrossbarCore probe(zeros, O, K, weight_bits, x_min, x_max, device_, crossbar_, rng, where_);
@@ -43,9 +53,15 @@ LayerHardwareNoise::LayerHardwareNoise(const CrossbarParams& crossbar, const Dev
 void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& out, double factor) const {
   if (!(factor >= 0) || !std::isfinite(factor)) throw std::invalid_argument("LayerHardwareNoise: factor must be finite and >= 0");
   if (static_cast<int64_t>(codes.size()) != O_ * K_) throw std::invalid_argument("LayerHardwareNoise: codes are not [O, K]");
+  const bool lifetime = read_times_.enabled();
+  const double t_read = lifetime ? read_times_.Draw(rng) : crossbar_.read_time;
   const CrossbarCore core(codes, O_, K_, weight_bits_, x_min_, x_max_, device_, crossbar_, rng, where_);
   const CrossbarLayout& layout = core.layout();
-  const ProgrammedArray& array = core.array();
+  // `array` is read (at t_read); `calibrated` gives the column gains (at t_cal for global compensation).
+  const std::shared_ptr<const ProgrammedArray> aged = lifetime ? core.array().AtReadTime(t_read) : nullptr;
+  const ProgrammedArray& array = lifetime ? *aged : core.array();
+  const bool global = lifetime && read_times_.compensation == HardwareReadTimes::Compensation::kGlobal;
+  const ProgrammedArray& calibrated = global ? core.array() : array;
   const double dg = array.DeltaG();
   const int S = layout.WeightSlices(), c_bits = layout.CellBits();
   const bool adc_known = crossbar_.adc.range != AdcRange::kCalibrated;
@@ -59,6 +75,7 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
   out.read_variance.assign(static_cast<size_t>(O_ * K_), 0.0f);
   out.adc_variance.assign(static_cast<size_t>(O_), 0.0);
   std::vector<double> w_eff(static_cast<size_t>(O_ * K_), 0.0), v_eff(static_cast<size_t>(O_ * K_), 0.0);
+  std::vector<double> w_cal(global ? w_eff.size() : 0, 0.0);  // ŵ_cal: the weights read at t_cal
   bool exact = !read_noise_;
   size_t index = 0;
   for (int64_t tr = 0; tr < layout.TileRows(); ++tr) {
@@ -66,6 +83,8 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
       const TileSpan sp = layout.Tile(tr, tc);
       const Eigen::MatrixXd delta = array.TileDeltaG(index);
       const Eigen::MatrixXd var = array.TileReadVariance(index);
+      const Eigen::MatrixXd delta_cal = global ? calibrated.TileDeltaG(index) : Eigen::MatrixXd();
+      const Eigen::MatrixXd& gain_delta = global ? delta_cal : delta;
       for (int s = 0; s < S; ++s) {
         const double scale = std::ldexp(1.0, s * c_bits);
         for (int64_t c = 0; c < sp.outs; ++c) {
@@ -73,15 +92,16 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
           const int16_t* w = codes.data() + o * K_ + sp.row0;
           double de = 0, ee = 0;
           for (int64_t k = 0; k < sp.rows; ++k) {
-            const double e = delta(k, col) / dg, d = static_cast<double>(layout.Digit(w[k], s));
+            const double e = gain_delta(k, col) / dg, d = static_cast<double>(layout.Digit(w[k], s));
             de += d * e;
             ee += e * e;
-            exact = exact && e == d;
+            exact = exact && delta(k, col) / dg == d;
           }
           const double a = ee > 0 ? de / ee : 1.0;
           for (int64_t k = 0; k < sp.rows; ++k) {
             const size_t i = static_cast<size_t>(o * K_ + sp.row0 + k);
             w_eff[i] += scale * a * delta(k, col) / dg;
+            if (global) w_cal[i] += scale * a * delta_cal(k, col) / dg;
             if (var.size() > 0) v_eff[i] += scale * scale * a * a * var(k, col) / (dg * dg);
           }
           if (adc_known) {
@@ -97,6 +117,19 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
   bool coarse = false;
   for (double step : lsb) coarse = coarse || step > 1;
   if (exact && !coarse) out.adc_variance.assign(out.adc_variance.size(), 0.0);
+  if (global) {  // one factor per layer: ŵ_t → α·ŵ_t, the variances × α²
+    double ct = 0, tt = 0;
+    for (size_t i = 0; i < w_eff.size(); ++i) {
+      ct += w_cal[i] * w_eff[i];
+      tt += w_eff[i] * w_eff[i];
+    }
+    const double alpha = tt > 0 ? ct / tt : 1.0;
+    for (size_t i = 0; i < w_eff.size(); ++i) {
+      w_eff[i] *= alpha;
+      v_eff[i] *= alpha * alpha;
+    }
+    for (double& u : out.adc_variance) u *= alpha * alpha;
+  }
   const double offset = layout.differential() ? 0.0 : layout.w_max();
   const double strength = strength_ * factor, s2 = strength * strength;
   for (size_t i = 0; i < w_eff.size(); ++i) {

@@ -23,6 +23,19 @@
 // is not injected). Offsets of the periphery are what calibration removes; they are not injected.
 // `strength` scales every deviation: w + strength·(ŵ − w), variances × strength²; a draw may scale it
 // once more (the epoch's factor of a strength schedule): strength·factor in place of strength.
+//
+// Lifetime draws (HardwareReadTimes enabled): the chip above is calibrated at t_cal = crossbar.read_time
+// and read at a time t drawn per draw, log-uniform in [t_min, t_max] (t_cal <= t_min):
+//   t = t_min·(t_max/t_min)^u,  u = rng.Uniform() — one word, taken before the programming draws.
+// The same programmed cells are aged to t (ProgrammedArray::AtReadTime: no new draws) and read there
+// (e_k, S2 at t), with the column gains a of
+//   per_column: t  — the least-squares gain at t (the chip recalibrated at every read time: the
+//               `per_column` lifetime policy; identical to a chip with crossbar.read_time = t)
+//   global:     t_cal — the gains calibrated once, then one factor per layer
+//               α = Σ_{o,k} ŵ_cal[o, k]·ŵ_t[o, k] / Σ_{o,k} ŵ_t[o, k]²   (1 if Σ ŵ_t² = 0)
+//               on every effective weight (variances × α²): the least-squares stand-in for the
+//               `global` lifetime policy's α = Σ|y_ref| / Σ|y_t| of a known input read at 1 and at t
+//               (experiments/lifetime; both undo a drift that shrinks every conductance alike).
 #pragma once
 
 #include <algorithm>
@@ -37,12 +50,24 @@
 
 namespace cimsim {
 
+// The read-time axis of hardware-aware training (see above); disabled when t_max == 0.
+struct HardwareReadTimes {
+  enum class Compensation { kGlobal, kPerColumn };
+  double t_min = 0, t_max = 0;  // s after programming: crossbar.read_time <= t_min <= t_max, finite
+  Compensation compensation = Compensation::kGlobal;
+  bool enabled() const { return t_max > 0; }
+  // t = t_min·(t_max/t_min)^u for u = rng.Uniform() (one word).
+  double Draw(Rng& rng) const;
+};
+
 class LayerHardwareNoise {
  public:
   // O outputs, K rows, weights of weight_bits, input codes in [x_min, x_max]. Checks the chip against the
-  // layer (InputError naming `where`, as CrossbarCore does) by building it once with zero weights.
+  // layer (InputError naming `where`, as CrossbarCore does) by building it once with zero weights;
+  // std::invalid_argument for read times that are not 0 < t_min <= t_max, finite, t_min >= read_time.
   LayerHardwareNoise(const CrossbarParams& crossbar, const DeviceModel& device, int64_t O, int64_t K, int weight_bits,
-                     int32_t x_min, int32_t x_max, double strength, const std::string& where);
+                     int32_t x_min, int32_t x_max, double strength, const std::string& where,
+                     const HardwareReadTimes& read_times = {});
 
   struct Draw {
     std::vector<float> weights;        // ŵ mixed with w by strength [O, K]
@@ -68,6 +93,7 @@ class LayerHardwareNoise {
   int weight_bits_;
   int32_t x_min_, x_max_;
   double strength_;
+  HardwareReadTimes read_times_;
   bool read_noise_ = false;
   std::string where_;
   std::vector<float> q_table_;  // q(x_min + i)

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "devices/device_presets.h"
 #include "nets/integer_network.h"
 #include "nets/quant_test_util.h"
 #include "train/hardware_aware.h"
@@ -365,6 +366,34 @@ TEST(QatNetwork, HardwareAwareStepsAreReproducibleAndLeaveInferenceExact) {
   ASSERT_EQ(one.size(), two.size());
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
   EXPECT_NE(0, std::memcmp(one.data(), other.data(), one.size() * sizeof(float)));
+}
+
+// The read-time axis (PCM, read between 1 h and a year, global compensation) keeps the steps
+// reproducible for 1 and 2 threads, and the draws differ from reads at the chip's own read time.
+TEST(QatNetwork, HardwareAwareReadTimesAreReproducible) {
+  const Cifar10Set images = RandomImages(12, 22);
+  HardwareAwareParams hw;
+  hw.device = DevicePreset("pcm");
+  hw.crossbar.rows_max = 64;
+  hw.crossbar.read_noise = true;
+  hw.crossbar.read_time = 3600;
+  auto run = [&](int threads, bool lifetime) {
+    Built b = Build("resnet", 8, 'A', 4, QatMethod::kLsq, 17, 8, QatBatchNorm::kTrain);
+    HardwareAwareParams p = hw;
+    if (lifetime) {
+      p.read_times.t_min = 3600;
+      p.read_times.t_max = 3.15e7;
+    }
+    for (const std::string& name : MvmLayerNames(b.float_net)) p.layers.emplace_back(name, 1.0);
+    EnableHardwareAwareTraining(*b.qat, p, "test");
+    TrainSteps(b, images, 2, 0.05, threads);
+    ExpectSameAsIntegerEngine(b, images);
+    return CollectTensors(b).values;
+  };
+  const std::vector<float> one = run(1, true), two = run(2, true), fixed = run(2, false);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+  EXPECT_NE(0, std::memcmp(one.data(), fixed.data(), one.size() * sizeof(float)));
 }
 
 // A strength schedule's factor 0 makes a step noise-free: the weights after it are bit-identical to a

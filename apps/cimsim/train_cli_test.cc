@@ -228,6 +228,15 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   bad_hw(R"({"layers": "all"})", {"hardware_aware.xbar", "required"});
   bad_hw(R"({"xbar": ")" + chip + R"(", "noise": 1})", {"hardware_aware.noise", "unknown key"});
   bad_hw(R"({"xbar": {"device": {"preset": "flash"}}})", {"hardware_aware.xbar", "device.preset", "flash"});
+  const std::string late = Config("late.json", R"({"device": {"preset": "pcm"}, "crossbar": {"read_time": 3600}})");
+  bad_hw(R"({"xbar": ")" + late + R"(", "read_times": {"min": 60, "max": 1e7}})", {"hardware_aware.read_times.min", "60", "3600"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "read_times": {"min": -1, "max": 1e7}})", {"hardware_aware.read_times.min", "-1", "> 0"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "read_times": {"min": 3600, "max": 60}})", {"hardware_aware.read_times.max", "60", ">= read_times.min"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "read_times": {"max": 60}})", {"hardware_aware.read_times.min", "required"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "read_times": {"min": 1, "max": 60, "compensation": "reprogram"}})",
+         {"hardware_aware.read_times.compensation", "reprogram", "global, per_column"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "read_times": {"min": 1, "max": 60, "at": 5}})", {"hardware_aware.read_times.at", "unknown key"});
+  bad_hw(R"({"xbar": ")" + chip + R"(", "read_times": [1, 60]})", {"hardware_aware.read_times"});
 
   const std::string teacher = WriteModel();
   bad(R"(, "distill": {"temperature": 2})", {"distill.teacher", "required when training from scratch"});
