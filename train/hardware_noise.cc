@@ -54,14 +54,18 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
   if (!(factor >= 0) || !std::isfinite(factor)) throw std::invalid_argument("LayerHardwareNoise: factor must be finite and >= 0");
   if (static_cast<int64_t>(codes.size()) != O_ * K_) throw std::invalid_argument("LayerHardwareNoise: codes are not [O, K]");
   const bool lifetime = read_times_.enabled();
+  const bool global = lifetime && read_times_.compensation == HardwareReadTimes::Compensation::kGlobal;
+  // Per-column compensation (and a fixed read time) reads the core where it was built: programmed and
+  // aged to t_read. Global compensation builds it at t_cal for the gains and reads its cells aged to t.
+  CrossbarParams chip = crossbar_;
   const double t_read = lifetime ? read_times_.Draw(rng) : crossbar_.read_time;
-  const CrossbarCore core(codes, O_, K_, weight_bits_, x_min_, x_max_, device_, crossbar_, rng, where_);
+  if (!global) chip.read_time = t_read;
+  const CrossbarCore core(codes, O_, K_, weight_bits_, x_min_, x_max_, device_, chip, rng, where_);
   const CrossbarLayout& layout = core.layout();
   // `array` is read (at t_read); `calibrated` gives the column gains (at t_cal for global compensation).
-  const std::shared_ptr<const ProgrammedArray> aged = lifetime ? core.array().AtReadTime(t_read) : nullptr;
-  const ProgrammedArray& array = lifetime ? *aged : core.array();
-  const bool global = lifetime && read_times_.compensation == HardwareReadTimes::Compensation::kGlobal;
-  const ProgrammedArray& calibrated = global ? core.array() : array;
+  const std::shared_ptr<const ProgrammedArray> aged = global ? core.array().AtReadTime(t_read) : nullptr;
+  const ProgrammedArray& array = global ? *aged : core.array();
+  const ProgrammedArray& calibrated = core.array();
   const double dg = array.DeltaG();
   const int S = layout.WeightSlices(), c_bits = layout.CellBits();
   const bool adc_known = crossbar_.adc.range != AdcRange::kCalibrated;

@@ -27,8 +27,9 @@
 // Lifetime draws (HardwareReadTimes enabled): the chip above is calibrated at t_cal = crossbar.read_time
 // and read at a time t drawn per draw, log-uniform in [t_min, t_max] (t_cal <= t_min):
 //   t = t_min·(t_max/t_min)^u,  u = rng.Uniform() — one word, taken before the programming draws.
-// The same programmed cells are aged to t (ProgrammedArray::AtReadTime: no new draws) and read there
-// (e_k, S2 at t), with the column gains a of
+// The same programmed cells are read at t (e_k, S2 at t: per_column builds the core with read time t,
+// global ages the t_cal core's cells with ProgrammedArray::AtReadTime — the same cells, no new draws),
+// with the column gains a of
 //   per_column: t  — the least-squares gain at t (the chip recalibrated at every read time: the
 //               `per_column` lifetime policy; identical to a chip with crossbar.read_time = t)
 //   global:     t_cal — the gains calibrated once, then one factor per layer
