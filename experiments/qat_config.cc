@@ -1,6 +1,7 @@
 #include "experiments/qat_config.h"
 
 #include <cmath>
+#include <limits>
 
 #include "common/error.h"
 #include "experiments/config_shapes.h"
@@ -114,6 +115,29 @@ OscillationDampeningParams ParseOscillationDampening(const JsonReader& r, const 
   return p;
 }
 
+WeightFreezingParams ParseWeightFreezing(const JsonReader& r, const nlohmann::json& j) {
+  r.RequireObject(j, "weight_freezing");
+  static constexpr std::string_view kKeys[] = {"threshold", "start_threshold", "momentum"};
+  r.CheckKeys(j, "weight_freezing", kKeys);
+  // A frequency in (0, hi]: the EMA of a 0/1 indicator never exceeds 1.
+  auto fraction = [&](const std::string& key, double hi, const std::string& meaning) {
+    const std::string path = "weight_freezing." + key;
+    const double value = r.Number(j[key], path);
+    if (!(value > 0 && value <= hi))
+      r.Fail(path, Show(j[key]) + " is out of range; allowed " + meaning);
+    return value;
+  };
+  if (!j.contains("threshold"))
+    r.Fail("weight_freezing.threshold", "required: the oscillation frequency above which a weight freezes, at the end of the run (in (0, 1]; e.g. 0.01)");
+  WeightFreezingParams p;
+  p.threshold = fraction("threshold", 1, "a frequency in (0, 1]");
+  p.start_threshold = j.contains("start_threshold")
+                          ? fraction("start_threshold", std::numeric_limits<double>::max(), "a finite number > 0 (above 1: no weight freezes at the start)")
+                          : p.threshold;
+  if (j.contains("momentum")) p.momentum = fraction("momentum", 1, "an EMA momentum in (0, 1]");
+  return p;
+}
+
 }  // namespace
 
 HardwareAwareParams HardwareAwareConfig::Resolve(const std::vector<std::string>& names) const {
@@ -147,7 +171,7 @@ QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
   QatConfig c = DefaultQatConfig();
   c.train.source = source;
   static constexpr std::string_view kExtra[] = {"quant", "batch_norm", "batch_norm_freeze_after", "hardware_aware",
-                                                "oscillation_dampening"};
+                                                "oscillation_dampening", "weight_freezing"};
   ReadTrainKeys(r, j, c.train, kExtra);
   if (j.contains("batch_norm")) {
     static constexpr QatBatchNorm kModes[] = {QatBatchNorm::kFolded, QatBatchNorm::kTrain};
@@ -157,6 +181,7 @@ QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source) {
     c.batch_norm_freeze_after = static_cast<int>(r.Integer(j["batch_norm_freeze_after"], "batch_norm_freeze_after", 0, 1 << 30));
   if (j.contains("hardware_aware")) c.hardware_aware = ParseHardwareAware(j["hardware_aware"], source);
   if (j.contains("oscillation_dampening")) c.oscillation_dampening = ParseOscillationDampening(r, j["oscillation_dampening"]);
+  if (j.contains("weight_freezing")) c.weight_freezing = ParseWeightFreezing(r, j["weight_freezing"]);
   if (j.contains("quant")) {
     const nlohmann::json& q = j["quant"];
     if (q.is_string()) {
@@ -184,6 +209,10 @@ nlohmann::json QatConfigToJson(const QatConfig& c) {
   if (c.hardware_aware) j["hardware_aware"] = c.hardware_aware->json;
   if (c.oscillation_dampening)
     j["oscillation_dampening"] = {{"weight", c.oscillation_dampening->weight}, {"start_weight", c.oscillation_dampening->start_weight}};
+  if (c.weight_freezing)
+    j["weight_freezing"] = {{"threshold", c.weight_freezing->threshold},
+                            {"start_threshold", c.weight_freezing->start_threshold},
+                            {"momentum", c.weight_freezing->momentum}};
   return j;
 }
 

@@ -18,6 +18,11 @@
 //   "oscillation_dampening": {      optional: pull every LSQ/DSQ layer's latent weights to the centres of
 //      "weight": 0.1,               their bins (train/oscillation_dampening.h): λ at the end of the run
 //      "start_weight": 0}           (>= 0) and at its start (>= 0, default 0), a cosine ramp over the steps
+//   "weight_freezing": {            optional: freeze every LSQ/DSQ weight whose code oscillates
+//      "threshold": 0.01,           (train/weight_freezing.h): the frequency above which a weight freezes
+//      "start_threshold": 0.1,      at the end of the run (in (0, 1]) and at its start (> 0, default the
+//      "momentum": 0.01}            end value; above 1: nothing freezes early), a cosine ramp over the
+//                                   steps; the EMA momentum (in (0, 1], default 0.01)
 //   "hardware_aware": {             hardware-aware (noise-injection) training (docs/hardware_aware_training.md)
 //      "xbar": {...} | "xbar.json",   the chip, as `cimsim experiment` reads it (no "external")
 //      "layers": "all" | ["conv1", ...],  the CIM layers (default all conv/linear layers); others are digital
@@ -49,6 +54,7 @@
 #include "train/hardware_aware.h"
 #include "train/oscillation_dampening.h"
 #include "train/qat_network.h"
+#include "train/weight_freezing.h"
 
 namespace cimsim {
 
@@ -76,6 +82,7 @@ struct QatConfig {
   std::optional<int> batch_norm_freeze_after;  // epochs with batch statistics before freezing
   std::optional<HardwareAwareConfig> hardware_aware;
   std::optional<OscillationDampeningParams> oscillation_dampening;
+  std::optional<WeightFreezingParams> weight_freezing;
 };
 
 QatConfig ParseQatConfig(const nlohmann::json& j, const std::string& source);

@@ -144,6 +144,7 @@ nlohmann::json EpochRecord::ToJson() const {
   nlohmann::json j = {{"epoch", epoch}, {"loss", loss},       {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy},
                       {"lr", lr},       {"seconds", seconds}, {"images_per_s", images_per_s}};
   if (skipped_images > 0) j["skipped_images"] = skipped_images;  // only image folders with bad_images: skip
+  for (const auto& [key, value] : extras.items()) j[key] = value;
   return j;
 }
 
@@ -267,6 +268,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rec.images_per_s = static_cast<double>(seen) / train_seconds;
     rec.skipped_images = skipped;
+    if (job.epoch_extras) rec.extras = job.epoch_extras();
     WriteCheckpoint(job, sgd, epoch + 1);
     AppendTrainingLog(job.out_dir, rec.ToJson());
     outcome.epochs.push_back(rec);

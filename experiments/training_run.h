@@ -67,12 +67,16 @@ struct TrainingJob {
   // Called before every training step with the run's progress p = (e·N + b) / (epochs·N) in [0, 1)
   // (epoch e, batch b of N), e.g. to set a regulariser's weight on a schedule; optional.
   std::function<void(double)> before_step;
+  // Called after each epoch's last step: further fields of that epoch's log line (a JSON object whose
+  // keys differ from EpochRecord's), e.g. a regulariser's state; optional.
+  std::function<nlohmann::json()> epoch_extras;
 };
 
 struct EpochRecord {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, test_accuracy = 0, lr = 0, seconds = 0, images_per_s = 0;
   int64_t skipped_images = 0;  // unreadable images left out this epoch (written only when > 0)
+  nlohmann::json extras = nlohmann::json::object();  // TrainingJob::epoch_extras' fields
   nlohmann::json ToJson() const;
 };
 

@@ -131,6 +131,7 @@ void WeightQuantizer::Codes(const float* w, float* codes) {
     }
     for (int64_t k = 0; k < cols_; ++k) codes[o * cols_ + k] = c[static_cast<size_t>(k)];
   }
+  if (freezing_) freezing_->Apply(std::span<float>(codes, static_cast<size_t>(rows_ * cols_)));
 }
 
 void WeightQuantizer::Backward(const float* w, const float* grad_what, float* grad_w) {
@@ -143,21 +144,35 @@ void WeightQuantizer::Backward(const float* w, const float* grad_what, float* gr
     std::span<const float> row(w + o * cols_, static_cast<size_t>(cols_));
     std::span<const float> g(grad_what + o * cols_, static_cast<size_t>(cols_));
     std::span<float> gw(grad_w + o * cols_, static_cast<size_t>(cols_));
+    // Frozen weights: ŵ = s·c_frozen, so their dL/dŵ goes to the step only (Σ dL/dŵ·c_frozen).
+    double frozen_step = 0;
+    if (freezing_) {
+      for (int64_t k = 0; k < cols_; ++k) {
+        const int64_t i = o * cols_ + k;
+        const bool frozen = freezing_->frozen(i);
+        if (frozen) frozen_step += static_cast<double>(g[static_cast<size_t>(k)]) * freezing_->frozen_code(i);
+        grad_scratch_[static_cast<size_t>(k)] = frozen ? 0.0f : g[static_cast<size_t>(k)];
+      }
+      g = grad_scratch_;
+    }
     switch (method_) {
       case QatMethod::kFixed:
         (void)LsqBackward(row, g, static_cast<float>(fixed_scales_[static_cast<size_t>(o)]), range, gw);
         break;
       case QatMethod::kLsq:
-        step_grad_[o] = static_cast<float>(LsqBackward(row, g, step_[o], range, gw) * g_row);
+        step_grad_[o] = static_cast<float>((LsqBackward(row, g, step_[o], range, gw) + frozen_step) * g_row);
         break;
       case QatMethod::kDsq: {
         const DsqGrads d = DsqBackward(row, g, clip_[o], alpha_[0], DsqRange{q_max_, true}, gw);
-        clip_grad_[o] = static_cast<float>(d.u * g_row);
+        clip_grad_[o] = static_cast<float>((d.u + frozen_step / q_max_) * g_row);
         alpha_sum += d.alpha;
         break;
       }
     }
     if (dampen) dampening_loss_ += DampenRow(row, static_cast<float>(Scale(o)), q_max_, dampening_, gw);
+    if (freezing_)
+      for (int64_t k = 0; k < cols_; ++k)
+        if (freezing_->frozen(o * cols_ + k)) gw[static_cast<size_t>(k)] = 0;
   }
   alpha_grad_[0] = static_cast<float>(alpha_sum * LsqGradScale(rows_ * cols_, q_max_));
 }
@@ -174,6 +189,25 @@ void WeightQuantizer::VisitParams(const std::string& prefix, const ParamVisitor&
     fn(prefix + "_clip", clip_, clip_grad_);
     fn(prefix + "_alpha", alpha_, alpha_grad_);
   }
+}
+
+void WeightQuantizer::EnableFreezing(std::span<const float> codes) {
+  if (method_ == QatMethod::kFixed)
+    throw std::invalid_argument("WeightQuantizer::EnableFreezing: a quantizer with fixed (post-training) scales does not train its codes");
+  if (static_cast<int64_t>(codes.size()) != rows_ * cols_)
+    throw std::invalid_argument("WeightQuantizer::EnableFreezing: " + std::to_string(codes.size()) + " codes for " +
+                                std::to_string(rows_) + " x " + std::to_string(cols_) + " weights");
+  freezing_.emplace(codes, q_max_);
+  grad_scratch_.assign(static_cast<size_t>(cols_), 0.0f);
+}
+
+int64_t WeightQuantizer::TrackOscillations(std::span<const float> codes, double momentum, double threshold) {
+  if (!freezing_) throw std::logic_error("WeightQuantizer::TrackOscillations: freezing is not enabled");
+  return freezing_->Update(codes, momentum, threshold);
+}
+
+void WeightQuantizer::VisitState(const std::string& prefix, const std::function<void(const std::string&, Tensor&)>& fn) {
+  if (freezing_) freezing_->VisitState(prefix, fn);
 }
 
 void WeightQuantizer::Project() {

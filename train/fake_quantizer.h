@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 #include "nets/tensor.h"
 #include "quant/dsq.h"
 #include "quant/lsq.h"
+#include "train/weight_freezing.h"
 
 namespace cimsim {
 
@@ -86,11 +88,14 @@ class WeightQuantizer {
   QatMethod method() const { return method_; }
   int q_max() const { return q_max_; }
   double Scale(int64_t row) const;
-  // codes[rows, cols] (integers held in floats) of the weights w[rows, cols] (no allocation).
+  // codes[rows, cols] (integers held in floats) of the weights w[rows, cols] (no allocation); with
+  // freezing on, frozen weights get their frozen codes (train/weight_freezing.h).
   void Codes(const float* w, float* codes);
   // grad_w = dL/dw given dL/dŵ for the dequantized weights ŵ = s_row·code; sets the parameter gradients.
   // With a dampening weight λ > 0 (SetDampening; LSQ and DSQ only) grad_w also gets the gradient of the
   // oscillation-dampening term R (train/oscillation_dampening.h) of every row, on the row's step.
+  // With freezing on, a frozen weight gets no gradient and adds dL/dŵ·c_frozen to its row's step
+  // (∂ŵ/∂s = c_frozen; DSQ: ∂ŵ/∂u = c_frozen/Q).
   void Backward(const float* w, const float* grad_what, float* grad_w);
   // λ >= 0 for the following Backward calls (0: off, the default); ignored by kFixed.
   void SetDampening(double lambda);
@@ -99,6 +104,16 @@ class WeightQuantizer {
   double DampeningLoss() const { return dampening_loss_; }
   void VisitParams(const std::string& prefix, const ParamVisitor& fn);
   void Project();
+
+  // Iterative freezing of oscillating weights (train/weight_freezing.h; LSQ and DSQ only, else
+  // std::invalid_argument), tracked from `codes` [rows, cols], the current codes, on.
+  void EnableFreezing(std::span<const float> codes);
+  // One training step of the tracker with this step's codes (Codes' output); returns the number of
+  // weights it froze. Requires EnableFreezing.
+  int64_t TrackOscillations(std::span<const float> codes, double momentum, double threshold);
+  const OscillationTracker* freezing() const { return freezing_ ? &*freezing_ : nullptr; }
+  // The tracker's state tensors (nothing when freezing is off), suffixes prefixed by `prefix`.
+  void VisitState(const std::string& prefix, const std::function<void(const std::string&, Tensor&)>& fn);
 
  private:
   QatMethod method_;
@@ -109,6 +124,8 @@ class WeightQuantizer {
   Tensor clip_, clip_grad_, alpha_{1}, alpha_grad_{1};  // DSQ: clip [rows], one alpha
   std::vector<int16_t> code_scratch_;
   double dampening_ = 0, dampening_loss_ = 0;
+  std::optional<OscillationTracker> freezing_;
+  std::vector<float> grad_scratch_;  // a row's dL/dŵ with the frozen weights' entries zeroed
 };
 
 }  // namespace cimsim

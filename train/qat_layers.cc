@@ -441,6 +441,19 @@ void QatMvm::VisitTensors(const std::function<void(const std::string&, Tensor&)>
     fn("bn_running_var", bn_->running_var());
   }
   if (hw_) fn("hw_step", hw_step_);
+  wq_.VisitState("weight_osc", fn);
+}
+
+void QatMvm::EnableWeightFreezing() {
+  const Tensor& codes = conv_.weight();
+  wq_.EnableFreezing(std::span<const float>(codes.data(), static_cast<size_t>(codes.size())));
+}
+
+int64_t QatMvm::TrackWeightOscillations(double momentum, double threshold) {
+  const Tensor& codes = conv_.weight();
+  const int64_t frozen = wq_.TrackOscillations(std::span<const float>(codes.data(), static_cast<size_t>(codes.size())), momentum, threshold);
+  if (frozen > 0) ParamsChanged();
+  return frozen;
 }
 
 void QatMvm::VisitParams(const ParamVisitor& fn) {

@@ -101,6 +101,12 @@ class QatMvm : public Layer {
   // The oscillation-dampening weight λ of the weight quantizer for the following steps
   // (WeightQuantizer::SetDampening; train/oscillation_dampening.h).
   void SetWeightDampening(double lambda) { wq_.SetDampening(lambda); }
+  // Iterative freezing of oscillating weights (train/weight_freezing.h), tracked from the current codes
+  // on; its state becomes tensors "weight_osc_*" of the layer (checkpointed with the parameters).
+  void EnableWeightFreezing();
+  // One training step of the tracker on the current codes; re-derives the codes when it froze a weight
+  // whose frozen code differs. Returns the number of weights it froze.
+  int64_t TrackWeightOscillations(double momentum, double threshold);
   BatchNorm2d* batch_norm() { return bn_.get(); }  // null unless config().batch_norm
   // Hardware-aware training (train/hardware_noise.h): from now on every ForwardTrain programs the current
   // weight codes on a fresh chip — draw number `step` (a counter kept as the tensor "hw_step", so a

@@ -64,6 +64,30 @@ void SetOscillationDampening(QatNetwork& qat, double lambda) {
     if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get())) mvm->SetWeightDampening(lambda);
 }
 
+void EnableWeightFreezing(QatNetwork& qat) {
+  for (NetworkNode& node : qat.net.nodes())
+    if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->weight_quantizer().method() != QatMethod::kFixed)
+      mvm->EnableWeightFreezing();
+}
+
+WeightFreezingCount TrackWeightOscillations(QatNetwork& qat, double momentum, double threshold) {
+  for (NetworkNode& node : qat.net.nodes())
+    if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->weight_quantizer().freezing())
+      (void)mvm->TrackWeightOscillations(momentum, threshold);
+  return CountFrozenWeights(qat);
+}
+
+WeightFreezingCount CountFrozenWeights(const QatNetwork& qat) {
+  WeightFreezingCount count;
+  for (const NetworkNode& node : qat.net.nodes())
+    if (const auto* mvm = dynamic_cast<const QatMvm*>(node.layer.get()))
+      if (const OscillationTracker* t = mvm->weight_quantizer().freezing()) {
+        count.frozen += t->FrozenCount();
+        count.tracked += t->size();
+      }
+  return count;
+}
+
 double OscillationDampeningLoss(const QatNetwork& qat) {
   double sum = 0;
   for (const NetworkNode& node : qat.net.nodes())

@@ -64,6 +64,19 @@ void SetOscillationDampening(QatNetwork& qat, double lambda);
 // Σ over the layers of the dampening term R of the last Backward (0 when off).
 double OscillationDampeningLoss(const QatNetwork& qat);
 
+// Iterative freezing of oscillating weights (train/weight_freezing.h) on every conv/linear layer that
+// trains its weight steps (LSQ, DSQ); tracked from the current codes on.
+void EnableWeightFreezing(QatNetwork& qat);
+struct WeightFreezingCount {
+  int64_t frozen = 0;   // weights frozen so far
+  int64_t tracked = 0;  // weights tracked
+};
+// One training step of every layer's tracker (before the step's forward pass) with threshold f_th and
+// momentum m; returns the counts after it.
+WeightFreezingCount TrackWeightOscillations(QatNetwork& qat, double momentum, double threshold);
+// The counts without a step.
+WeightFreezingCount CountFrozenWeights(const QatNetwork& qat);
+
 // The latent float network of a QAT network: writes its trained (unquantized) parameters into
 // `float_net`, the float network it was built from (same architecture), so that the float network is
 // the QAT network without its quantizers — the starting point of another QAT run (e.g. progressive

@@ -189,8 +189,18 @@ int QatCommand(const std::vector<std::string>& args) {
     if (hardware_aware) SetHardwareNoiseFactor(*qat, hardware_aware->EpochFactor(epoch));
     if (qc.batch_norm_freeze_after) FreezeBatchNormStatistics(*qat, epoch >= *qc.batch_norm_freeze_after);
   };
-  if (qc.oscillation_dampening)
-    job.before_step = [&](double progress) { SetOscillationDampening(*qat, DampeningWeightAt(*qc.oscillation_dampening, progress)); };
+  if (qc.weight_freezing) EnableWeightFreezing(*qat);
+  if (qc.oscillation_dampening || qc.weight_freezing)
+    job.before_step = [&](double progress) {
+      if (qc.oscillation_dampening) SetOscillationDampening(*qat, DampeningWeightAt(*qc.oscillation_dampening, progress));
+      if (qc.weight_freezing)
+        (void)TrackWeightOscillations(*qat, qc.weight_freezing->momentum, FreezingThresholdAt(*qc.weight_freezing, progress));
+    };
+  if (qc.weight_freezing)
+    job.epoch_extras = [&] {
+      const WeightFreezingCount n = CountFrozenWeights(*qat);
+      return nlohmann::json{{"frozen_weights", n.frozen}, {"tracked_weights", n.tracked}};
+    };
   if (!v.resume) {
     ThreadPool pool(v.threads);
     std::cerr << "cimsim qat: start (post-training scales): test accuracy "

@@ -418,6 +418,81 @@ TEST_F(TrainCliTest, OscillationDampeningAtWeightZeroTrainsAsWithoutIt) {
                    {"oscillation_dampening", "differs"});
 }
 
+// weight_freezing: a 2-bit run at a high learning rate freezes oscillating weights (counted in every log
+// line), its export runs on the integer engine with 0 mismatches and deploys each frozen weight's frozen
+// code (up to the BatchNorm fold's sign), and SIGTERM + --resume gives the parameters and tracker state
+// of an uninterrupted run; bad settings exit 2 naming the key.
+TEST_F(TrainCliTest, WeightFreezingFreezesDeploysTheFrozenCodesAndResumes) {
+  const std::string data = WriteData("train.bin", 400), model = WriteModel();
+  const std::string config = Config("f.json", KeptBatchNormQat(model, data, 2, R"(, "optimizer": {"lr": 0.2},
+      "weight_freezing": {"threshold": 0.2, "momentum": 0.5})"));
+  const RunResult whole = RunCimsim("qat --config " + config + " --epochs 3 --out " + Path("whole") + " --threads 2");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  EXPECT_NE(whole.output.find(" 0 prediction mismatches"), std::string::npos) << whole.output;
+  std::ifstream log(Path("whole/log.jsonl"));
+  std::string line;
+  int64_t frozen = -1, tracked = -1;
+  while (std::getline(log, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    ASSERT_TRUE(j.contains("frozen_weights") && j.contains("tracked_weights")) << line;
+    EXPECT_GE(j["frozen_weights"].get<int64_t>(), frozen) << line;  // frozen weights stay frozen
+    frozen = j["frozen_weights"].get<int64_t>();
+    tracked = j["tracked_weights"].get<int64_t>();
+  }
+  EXPECT_GT(frozen, 0);
+  EXPECT_LT(frozen, tracked);
+
+  // The deployed codes of layer1.0.conv1 (node group found by name) against the checkpoint's tracker.
+  const H5File ckpt = H5File::OpenRead(Path("whole/checkpoint.h5")), q = H5File::OpenRead(Path("whole/model_q.h5"));
+  const std::vector<double> is_frozen = ckpt.ReadArray("/params/layer1.0.conv1.weight_osc_frozen").values;
+  const std::vector<double> code = ckpt.ReadArray("/params/layer1.0.conv1.weight_osc_frozen_code").values;
+  std::vector<double> deployed;
+  for (int64_t i = 0; i < q.ReadIntAttribute("/", "node_count"); ++i) {
+    char g[32];
+    std::snprintf(g, sizeof g, "/nodes/%04lld", static_cast<long long>(i));
+    if (q.ReadStringAttribute(g, "name") == "layer1.0.conv1") deployed = q.ReadArray(std::string(g) + "/weight").values;
+  }
+  ASSERT_EQ(deployed.size(), code.size());
+  int64_t frozen_here = 0;
+  for (size_t i = 0; i < code.size(); ++i)
+    if (is_frozen[i] != 0) {
+      EXPECT_EQ(std::abs(deployed[i]), std::abs(code[i])) << i;
+      ++frozen_here;
+    }
+  EXPECT_GT(frozen_here, 0);
+
+  const pid_t pid = SpawnCimsim({"qat", "--config", config, "--epochs", "3", "--out", Path("cut"), "--threads", "1"}, Path("cut.log"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!fs::exists(Path("cut/checkpoint.h5")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(Path("cut/checkpoint.h5")));
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << Read(Path("cut.log"));
+  ASSERT_EQ(WEXITSTATUS(status), 143) << Read(Path("cut.log"));
+  const RunResult resumed = RunCimsim("qat --config " + config + " --epochs 3 --out " + Path("cut") + " --resume --threads 2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  ExpectSameParams(Path("whole/checkpoint.h5"), Path("cut/checkpoint.h5"));  // weights, steps, BatchNorm, tracker state
+  EXPECT_EQ(Losses(Path("whole")), Losses(Path("cut")));
+
+  auto bad = [&](const std::string& name, const std::string& setting, std::initializer_list<std::string> parts) {
+    ExpectInputError(RunCimsim("qat --config " + Config(name, KeptBatchNormQat(model, data, 2, ", \"weight_freezing\": " + setting)) +
+                               " --out " + Path(name + ".out")),
+                     parts);
+  };
+  bad("zero.json", R"({"threshold": 0})", {"weight_freezing.threshold", "0", "(0, 1]"});
+  bad("big.json", R"({"threshold": 1.5})", {"weight_freezing.threshold", "1.5", "(0, 1]"});
+  bad("start.json", R"({"threshold": 0.1, "start_threshold": -1})", {"weight_freezing.start_threshold", "-1", "> 0"});
+  bad("mom.json", R"({"threshold": 0.1, "momentum": 2})", {"weight_freezing.momentum", "2", "(0, 1]"});
+  bad("none.json", R"({"momentum": 0.1})", {"weight_freezing.threshold", "required"});
+  bad("key.json", R"({"threshold": 0.1, "f_th": 2})", {"weight_freezing.f_th", "unknown key"});
+  bad("str.json", R"("often")", {"weight_freezing"});
+  ExpectInputError(RunCimsim("qat --config " + Config("other.json", KeptBatchNormQat(model, data, 2, R"(, "optimizer": {"lr": 0.2},
+      "weight_freezing": {"threshold": 0.3, "momentum": 0.5})")) + " --epochs 3 --out " + Path("whole") + " --resume"),
+                   {"weight_freezing", "differs"});
+}
+
 // Hardware-aware QAT with a strength schedule: epoch 1 at factor 0 is a noise-free epoch, so a one-epoch
 // run exports the integer model of the same run without hardware_aware (h5diff of its nodes); a
 // factor of 1 exports another model.
