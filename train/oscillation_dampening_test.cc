@@ -14,12 +14,14 @@
 #include "common/rng.h"
 #include "common/test_support.h"
 #include "train/fake_quantizer.h"
+#include "train/weight_rows_test_util.h"
 
 namespace cimsim {
 namespace {
 
 using ::cimsim::testing::HasPart;
 using ::cimsim::testing::InvalidArgumentOf;
+using ::cimsim::testing::RandomWeightRows;
 
 // n weights of a 2-bit row (Q = 1) with step s, spread over [−2s, 2s] so that some are clipped.
 std::vector<float> RowWeights(int64_t n, float s, Rng& rng) {
@@ -98,12 +100,7 @@ TEST(OscillationDampening, WeightQuantizerAddsTheRowTermsToTheTaskGradient) {
   Rng rng(13);
   const int64_t rows = 3, cols = 50;
   const std::vector<double> scales = {0.05, 0.08, 0.02};
-  std::vector<float> w(static_cast<size_t>(rows * cols)), g(w.size());
-  for (int64_t o = 0; o < rows; ++o)
-    for (int64_t k = 0; k < cols; ++k) {
-      w[static_cast<size_t>(o * cols + k)] = static_cast<float>((4 * rng.Uniform() - 2) * scales[static_cast<size_t>(o)]);
-      g[static_cast<size_t>(o * cols + k)] = static_cast<float>(rng.Normal());
-    }
+  const auto [w, g] = RandomWeightRows(cols, scales, 2, rng);
   for (const QatMethod method : {QatMethod::kLsq, QatMethod::kDsq, QatMethod::kFixed}) {
     WeightQuantizer plain(method, 2, rows, cols, scales), damped(method, 2, rows, cols, scales);
     damped.SetDampening(0.25);

@@ -14,12 +14,14 @@
 #include "common/test_support.h"
 #include "quant/lsq.h"
 #include "train/fake_quantizer.h"
+#include "train/weight_rows_test_util.h"
 
 namespace cimsim {
 namespace {
 
 using ::cimsim::testing::HasPart;
 using ::cimsim::testing::InvalidArgumentOf;
+using ::cimsim::testing::RandomWeightRows;
 
 // Weight 0 alternates 0, 1, 0, 1, ...; weight 1 walks 0, 1, 2, 2, 2 (never back); weight 2 goes 0, 1,
 // 1, 0, 0 (back after a pause: one oscillation). Momentum 1/2, so each frequency is exact in binary.
@@ -102,12 +104,7 @@ TEST(WeightQuantizerFreezing, FrozenWeightsTrainOnlyTheirStep) {
   Rng rng(5);
   const int64_t rows = 3, cols = 40;
   const std::vector<double> scales = {0.05, 0.08, 0.02};
-  std::vector<float> w(static_cast<size_t>(rows * cols)), g(w.size());
-  for (int64_t o = 0; o < rows; ++o)
-    for (int64_t k = 0; k < cols; ++k) {
-      w[static_cast<size_t>(o * cols + k)] = static_cast<float>((4 * rng.Uniform() - 2) * scales[static_cast<size_t>(o)]);
-      g[static_cast<size_t>(o * cols + k)] = static_cast<float>(rng.Normal());
-    }
+  const auto [w, g] = RandomWeightRows(cols, scales, 2, rng);
   for (const QatMethod method : {QatMethod::kLsq, QatMethod::kDsq}) {
     WeightQuantizer frozen(method, 2, rows, cols, scales), plain(method, 2, rows, cols, scales);
     std::vector<float> codes(w.size());
@@ -153,11 +150,7 @@ TEST(WeightQuantizerFreezing, StepGradientOfFrozenWeightsMatchesCentralDifferenc
   Rng rng(8);
   const int64_t rows = 2, cols = 30;
   const std::vector<double> scales = {0.05, 0.11};
-  std::vector<float> w(static_cast<size_t>(rows * cols)), g(w.size());
-  for (size_t i = 0; i < w.size(); ++i) {
-    w[i] = static_cast<float>((8 * rng.Uniform() - 4) * scales[i / static_cast<size_t>(cols)]);
-    g[i] = static_cast<float>(rng.Normal());
-  }
+  const auto [w, g] = RandomWeightRows(cols, scales, 4, rng);
   WeightQuantizer q(QatMethod::kLsq, 3, rows, cols, scales);
   std::vector<float> codes(w.size());
   q.Codes(w.data(), codes.data());

@@ -64,6 +64,21 @@ class TrainCliTest : public CliTest {
                             R"(, "batch_size": 16, "test_images": 20, "optimizer": {"lr": 0.05}, "schedule": {"kind": "cosine"})" +
                             extra + "}");
   }
+  // Starts `cimsim args` (its --out is `dir`, its output in dir.log), sends SIGTERM once the first
+  // checkpoint exists, and expects the run to stop with exit code 143.
+  void StopAtFirstCheckpoint(const std::vector<std::string>& args, const std::string& dir) {
+    const pid_t pid = SpawnCimsim(args, Path(dir + ".log"));
+    const std::string checkpoint = Path(dir + "/checkpoint.h5");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+    while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(fs::exists(checkpoint));
+    kill(pid, SIGTERM);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << Read(Path(dir + ".log"));
+    ASSERT_EQ(WEXITSTATUS(status), 143) << Read(Path(dir + ".log"));
+  }
   // Every /params dataset of two model files, compared bit for bit.
   void ExpectSameParams(const std::string& a, const std::string& b) {
     const H5File fa = H5File::OpenRead(a), fb = H5File::OpenRead(b);
@@ -120,16 +135,7 @@ TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
   const RunResult whole = RunCimsim("train --config " + config + " --out " + Path("whole") + " --threads 2");
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
 
-  const pid_t pid = SpawnCimsim({"train", "--config", config, "--out", Path("cut"), "--threads", "1"}, Path("cut.log"));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
-  while (!fs::exists(Path("cut/checkpoint.h5")) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(fs::exists(Path("cut/checkpoint.h5")));
-  kill(pid, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << Read(Path("cut.log"));
-  ASSERT_EQ(WEXITSTATUS(status), 143) << Read(Path("cut.log"));
+  ASSERT_NO_FATAL_FAILURE(StopAtFirstCheckpoint({"train", "--config", config, "--out", Path("cut"), "--threads", "1"}, "cut"));
   EXPECT_NE(Read(Path("cut.log")).find("--resume"), std::string::npos);
   EXPECT_FALSE(fs::exists(Path("cut/model.h5")));
   // Without --resume the directory is refused (its checkpoint kept); with it the run completes,
@@ -461,16 +467,7 @@ TEST_F(TrainCliTest, WeightFreezingFreezesDeploysTheFrozenCodesAndResumes) {
     }
   EXPECT_GT(frozen_here, 0);
 
-  const pid_t pid = SpawnCimsim({"qat", "--config", config, "--epochs", "3", "--out", Path("cut"), "--threads", "1"}, Path("cut.log"));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
-  while (!fs::exists(Path("cut/checkpoint.h5")) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(fs::exists(Path("cut/checkpoint.h5")));
-  kill(pid, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << Read(Path("cut.log"));
-  ASSERT_EQ(WEXITSTATUS(status), 143) << Read(Path("cut.log"));
+  ASSERT_NO_FATAL_FAILURE(StopAtFirstCheckpoint({"qat", "--config", config, "--epochs", "3", "--out", Path("cut"), "--threads", "1"}, "cut"));
   const RunResult resumed = RunCimsim("qat --config " + config + " --epochs 3 --out " + Path("cut") + " --resume --threads 2");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   ExpectSameParams(Path("whole/checkpoint.h5"), Path("cut/checkpoint.h5"));  // weights, steps, BatchNorm, tracker state
