@@ -456,6 +456,18 @@ int64_t QatMvm::TrackWeightOscillations(double momentum, double threshold) {
   return frozen;
 }
 
+Tensor QatMvm::LatentWeights() const {
+  Tensor v = weight_;
+  const OscillationTracker* frozen = wq_.freezing();
+  if (frozen == nullptr) return v;
+  const int64_t O = config_.conv.out_channels, K = v.size() / O;
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t k = 0; k < K; ++k)
+      if (frozen->frozen(o * K + k) && config_.fold_scale[static_cast<size_t>(o)] != 0)  // a_o = 0: no value quantizes to c
+        v[o * K + k] = static_cast<float>(frozen->frozen_code(o * K + k) * wq_.Scale(o) / config_.fold_scale[static_cast<size_t>(o)]);
+  return v;
+}
+
 void QatMvm::VisitParams(const ParamVisitor& fn) {
   fn("weight", weight_, weight_grad_);
   fn("bias", bias_, bias_grad_);

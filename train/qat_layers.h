@@ -107,6 +107,9 @@ class QatMvm : public Layer {
   // One training step of the tracker on the current codes; re-derives the codes when it froze a weight
   // whose frozen code differs. Returns the number of weights it froze.
   int64_t TrackWeightOscillations(double momentum, double threshold);
+  // The trained weights v with every frozen weight at the value of its frozen code, c·s_o/a_o (so that
+  // it quantizes to c at the current step); v itself when nothing is frozen.
+  Tensor LatentWeights() const;
   BatchNorm2d* batch_norm() { return bn_.get(); }  // null unless config().batch_norm
   // Hardware-aware training (train/hardware_noise.h): from now on every ForwardTrain programs the current
   // weight codes on a fresh chip — draw number `step` (a counter kept as the tensor "hw_step", so a

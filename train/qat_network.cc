@@ -237,7 +237,8 @@ void WriteLatentFloatNetwork(QatNetwork& qat, Network& float_net) {
     }
     if (weight->size() != mvm->weight().size())
       throw std::invalid_argument("WriteLatentFloatNetwork: float layer " + n.name + " does not match the QAT network");
-    std::copy_n(mvm->weight().data(), weight->size(), weight->data());
+    const Tensor latent = mvm->LatentWeights();
+    std::copy_n(latent.data(), weight->size(), weight->data());
     BatchNorm2d* bn = nullptr;
     for (NetworkNode& node : float_net.nodes())
       if (node.layer.get() == folded.batch_norm) bn = static_cast<BatchNorm2d*>(node.layer.get());

@@ -86,7 +86,8 @@ WeightFreezingCount CountFrozenWeights(const QatNetwork& qat);
 //                     own bias, if the float layer has none: BN(z + b) with mean μ is BN(z) with μ − b);
 //   BatchNorm folded: N.weight = v; γ, β, σ² unchanged, μ = b_raw + (β − b_f)/a_o, where b_f is the
 //                     trained folded bias and a_o = γ/√(σ²+ε) (b_f = β + a_o·(b_raw − μ) inverted);
-//   no BatchNorm:     N.weight = v, N.bias = b.
+//   no BatchNorm:     N.weight = v, N.bias = b;
+//   v is QatMvm::LatentWeights: a frozen weight (train/weight_freezing.h) at its frozen code's value.
 // The float network then computes, up to float rounding, what the QAT network computes before its
 // roundings. Throws std::invalid_argument if the networks do not match, or a layer without bias or
 // BatchNorm has a non-zero trained bias, or a folded a_o is 0.

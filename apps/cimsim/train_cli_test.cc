@@ -426,7 +426,7 @@ TEST_F(TrainCliTest, OscillationDampeningAtWeightZeroTrainsAsWithoutIt) {
 
 // weight_freezing: a 2-bit run at a high learning rate freezes oscillating weights (counted in every log
 // line), its export runs on the integer engine with 0 mismatches and deploys each frozen weight's frozen
-// code (up to the BatchNorm fold's sign), and SIGTERM + --resume gives the parameters and tracker state
+// code (up to the BatchNorm fold's sign) and its latent float model the value of that code, and SIGTERM + --resume gives the parameters and tracker state
 // of an uninterrupted run; bad settings exit 2 naming the key.
 TEST_F(TrainCliTest, WeightFreezingFreezesDeploysTheFrozenCodesAndResumes) {
   const std::string data = WriteData("train.bin", 400), model = WriteModel();
@@ -466,6 +466,13 @@ TEST_F(TrainCliTest, WeightFreezingFreezesDeploysTheFrozenCodesAndResumes) {
       ++frozen_here;
     }
   EXPECT_GT(frozen_here, 0);
+  // The latent float model holds each frozen weight at its frozen code's value: v / s = c.
+  const std::vector<double> latent = H5File::OpenRead(Path("whole/model_float.h5")).ReadArray("/params/layer1.0.conv1.weight").values;
+  const std::vector<double> step = ckpt.ReadArray("/params/layer1.0.conv1.weight_step").values;
+  ASSERT_EQ(latent.size(), code.size());
+  const size_t per_row = code.size() / step.size();
+  for (size_t i = 0; i < code.size(); ++i)
+    if (is_frozen[i] != 0) EXPECT_NEAR(latent[i] / step[i / per_row], code[i], 1e-4) << i;
 
   ASSERT_NO_FATAL_FAILURE(StopAtFirstCheckpoint({"qat", "--config", config, "--epochs", "3", "--out", Path("cut"), "--threads", "1"}, "cut"));
   const RunResult resumed = RunCimsim("qat --config " + config + " --epochs 3 --out " + Path("cut") + " --resume --threads 2");
