@@ -104,8 +104,8 @@ class QatMvm : public Layer {
   // Iterative freezing of oscillating weights (train/weight_freezing.h), tracked from the current codes
   // on; its state becomes tensors "weight_osc_*" of the layer (checkpointed with the parameters).
   void EnableWeightFreezing();
-  // One training step of the tracker on the current codes; re-derives the codes when it froze a weight
-  // whose frozen code differs. Returns the number of weights it froze.
+  // One training step of the tracker on the current codes; re-derives the codes (ParamsChanged) when it
+  // froze a weight, whose frozen code may differ from its current one. Returns the number it froze.
   int64_t TrackWeightOscillations(double momentum, double threshold);
   // The trained weights v with every frozen weight at the value of its frozen code, c·s_o/a_o (so that
   // it quantizes to c at the current step); v itself when nothing is frozen.
