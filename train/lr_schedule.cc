@@ -1,5 +1,6 @@
 #include "train/lr_schedule.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
@@ -7,6 +8,11 @@
 #include "common/field_checker.h"
 
 namespace cimsim {
+
+double CosineRamp(double start, double end, double progress) {
+  const double p = std::clamp(progress, 0.0, 1.0);
+  return end + (start - end) * 0.5 * (1 + std::cos(std::numbers::pi * p));
+}
 
 void LrScheduleParams::Validate(const std::string& where) const {
   const FieldChecker check(where);

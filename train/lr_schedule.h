@@ -23,6 +23,10 @@
 
 namespace cimsim {
 
+// A value that ramps with a cosine over a run: end + (start − end)·(1 + cos(π·p))/2 at progress p in
+// [0, 1] (clamped) — start at p = 0, end at p = 1 (regulariser weights, thresholds).
+double CosineRamp(double start, double end, double progress);
+
 struct LrScheduleParams {
   std::string kind = "step";          // "step" | "cosine" | "constant"
   double base_lr = 0.1;               // η₀ > 0

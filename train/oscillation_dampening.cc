@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <stdexcept>
 #include <string>
 
 #include "common/rounding.h"
 #include "quant/kernel_checks.h"
+#include "train/lr_schedule.h"
 
 namespace cimsim {
 
@@ -27,8 +27,7 @@ void CheckArguments(const char* fn, double s, int q, double lambda) {
 }  // namespace
 
 double DampeningWeightAt(const OscillationDampeningParams& params, double progress) {
-  const double p = std::clamp(progress, 0.0, 1.0);
-  return params.weight + (params.start_weight - params.weight) * 0.5 * (1 + std::cos(std::numbers::pi * p));
+  return CosineRamp(params.start_weight, params.weight, progress);
 }
 
 double DampenRow(std::span<const float> w, float s, int q, double lambda, std::span<float> grad_w) {

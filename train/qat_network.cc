@@ -70,11 +70,12 @@ void EnableWeightFreezing(QatNetwork& qat) {
       mvm->EnableWeightFreezing();
 }
 
-WeightFreezingCount TrackWeightOscillations(QatNetwork& qat, double momentum, double threshold) {
+int64_t TrackWeightOscillations(QatNetwork& qat, double momentum, double threshold) {
+  int64_t frozen = 0;
   for (NetworkNode& node : qat.net.nodes())
     if (auto* mvm = dynamic_cast<QatMvm*>(node.layer.get()); mvm && mvm->weight_quantizer().freezing())
-      (void)mvm->TrackWeightOscillations(momentum, threshold);
-  return CountFrozenWeights(qat);
+      frozen += mvm->TrackWeightOscillations(momentum, threshold);
+  return frozen;
 }
 
 WeightFreezingCount CountFrozenWeights(const QatNetwork& qat) {

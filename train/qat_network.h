@@ -72,8 +72,8 @@ struct WeightFreezingCount {
   int64_t tracked = 0;  // weights tracked
 };
 // One training step of every layer's tracker (before the step's forward pass) with threshold f_th and
-// momentum m; returns the counts after it.
-WeightFreezingCount TrackWeightOscillations(QatNetwork& qat, double momentum, double threshold);
+// momentum m; returns the number of weights it froze.
+int64_t TrackWeightOscillations(QatNetwork& qat, double momentum, double threshold);
 // The counts without a step.
 WeightFreezingCount CountFrozenWeights(const QatNetwork& qat);
 

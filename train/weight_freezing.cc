@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <stdexcept>
 #include <string>
 
 #include "common/rounding.h"
+#include "train/lr_schedule.h"
 
 namespace cimsim {
 
@@ -20,8 +20,7 @@ void CheckCount(const char* fn, size_t got, int64_t want) {
 }  // namespace
 
 double FreezingThresholdAt(const WeightFreezingParams& params, double progress) {
-  const double p = std::clamp(progress, 0.0, 1.0);
-  return params.threshold + (params.start_threshold - params.threshold) * 0.5 * (1 + std::cos(std::numbers::pi * p));
+  return CosineRamp(params.start_threshold, params.threshold, progress);
 }
 
 OscillationTracker::OscillationTracker(std::span<const float> codes, int q_max)
