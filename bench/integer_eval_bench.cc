@@ -80,7 +80,7 @@ QuantizedModel QuantizedResnet20(Precision precision) {
 // Every layer on the int16 GEMM, whatever its input range.
 std::unique_ptr<MvmCore> MakeInt16IdealCore(const QNode& node, int /*index*/) {
   return std::make_unique<IdealCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
-                                     node.weight_bits, node.InputMin(), node.InputMax(), IdealCore::Kernel::kInt16);
+                                     node.CoreWeightBits(), node.InputMin(), node.InputMax(), IdealCore::Kernel::kInt16);
 }
 
 void IntGemmPeak(benchmark::State& state) {

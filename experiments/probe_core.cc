@@ -41,7 +41,7 @@ void LayerTrace::Append(const LayerTrace& o) {
 
 ProbeCore::ProbeCore(std::unique_ptr<MvmCore> chip, const QNode& node, int node_index, const TraceSpec& traces)
     : chip_(std::move(chip)),
-      exact_(node.weights, node.out_channels, node.Depth(), node.weight_bits, node.InputMin(), node.InputMax()),
+      exact_(node.weights, node.out_channels, node.Depth(), node.CoreWeightBits(), node.InputMin(), node.InputMax()),
       node_(node_index),
       spec_(traces) {}
 

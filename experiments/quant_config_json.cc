@@ -25,11 +25,11 @@ using nlohmann::json;
 constexpr std::string_view kTopKeys[] = {"default", "layers", "calibration"};
 constexpr std::string_view kLayerKeys[] = {
     "weight_bits", "activation_bits", "per_channel", "weight_calibration", "activation_calibration",
-    "bias_correction", "mode", "qat_method", "output_clip_search", "output_bias_correction", "rounding", "adaround",
+    "bias_correction", "mode", "qat_method", "weight_grid", "output_clip_search", "output_bias_correction", "rounding", "adaround",
     "reconstruction_images"};
 constexpr std::string_view kRuleKeys[] = {
     "match", "weight_bits", "activation_bits", "per_channel", "weight_calibration", "activation_calibration",
-    "bias_correction", "mode", "qat_method", "output_clip_search", "output_bias_correction", "rounding", "adaround",
+    "bias_correction", "mode", "qat_method", "weight_grid", "output_clip_search", "output_bias_correction", "rounding", "adaround",
     "reconstruction_images"};
 constexpr std::string_view kAdaRoundKeys[] = {"iterations", "learning_rate", "lambda", "beta_start", "beta_end", "warmup"};
 constexpr WeightRounding kRoundings[] = {WeightRounding::kNearest, WeightRounding::kAdaRound};
@@ -38,6 +38,7 @@ constexpr std::string_view kCalibrationKeys[] = {"images", "seed", "class_balanc
 constexpr RangeMethod kMethods[] = {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kMse, RangeMethod::kAciq};
 constexpr QuantMode kModes[] = {QuantMode::kAuto, QuantMode::kPtq, QuantMode::kQat};
 constexpr QatAlgorithm kQatMethods[] = {QatAlgorithm::kLsq, QatAlgorithm::kDsq};
+constexpr WeightGrid kWeightGrids[] = {WeightGrid::kSymmetric, WeightGrid::kFull};
 constexpr int kMinMseCandidates = 8;
 constexpr int kMaxMseCandidates = 65536;  // RangeParams' own limit (range_calibration.h)
 
@@ -138,6 +139,9 @@ class Reader : public JsonReader {
     }
     if (j.contains("qat_method")) {
       o.qat_method = Choice(j["qat_method"], Child(path, "qat_method"), kQatMethods, "a QAT method");
+    }
+    if (j.contains("weight_grid")) {
+      o.weight_grid = Choice(j["weight_grid"], Child(path, "weight_grid"), kWeightGrids, "a weight grid");
     }
     if (j.contains("output_clip_search")) {
       o.output_clip_search = Bool(j["output_clip_search"], Child(path, "output_clip_search"));
@@ -257,6 +261,8 @@ json QuantPlanToJson(const QuantPlan& plan) {
                     {"rounding", std::string(ToString(d.rounding))},
                     {"adaround", AdaRoundToJson(d.adaround)},
                     {"reconstruction_images", d.reconstruction_images}};
+  // Written only when not the default, so configs and summaries without the key stay as they were.
+  if (d.weight_grid != WeightGrid::kSymmetric) out["default"]["weight_grid"] = std::string(ToString(d.weight_grid));
   json layers = json::array();
   for (const LayerRule& rule : plan.rules) {
     const LayerQuantOverride& s = rule.set;
@@ -269,6 +275,7 @@ json QuantPlanToJson(const QuantPlan& plan) {
     if (s.bias_correction) r["bias_correction"] = *s.bias_correction;
     if (s.mode) r["mode"] = std::string(ToString(*s.mode));
     if (s.qat_method) r["qat_method"] = std::string(ToString(*s.qat_method));
+    if (s.weight_grid) r["weight_grid"] = std::string(ToString(*s.weight_grid));
     if (s.output_clip_search) r["output_clip_search"] = *s.output_clip_search;
     if (s.output_bias_correction) r["output_bias_correction"] = *s.output_bias_correction;
     if (s.rounding) r["rounding"] = std::string(ToString(*s.rounding));

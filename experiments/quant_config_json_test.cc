@@ -206,6 +206,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{R"({"default": {"weight_calibration": {"method": "mse", "bins": 64}}})",
                   "default.weight_calibration.bins", "unknown key; allowed: method, prior, percentile, candidates"},
         BadConfig{R"({"default": {"mode": "hybrid"}})", "default.mode", "\"hybrid\" is not a mode; allowed auto, ptq, qat"},
+        BadConfig{R"({"layers": [{"match": "*", "weight_grid": "narrow"}]})", "layers[0].weight_grid",
+                  "\"narrow\" is not a weight grid; allowed symmetric, full"},
+        BadConfig{R"({"default": {"weight_grid": true}})", "default.weight_grid", "expected a string, got true"},
         BadConfig{R"({"default": {"per_channel": 1}})", "default.per_channel", "expected true or false, got 1"},
         BadConfig{R"({"layers": [{"match": "*", "bias_correction": "yes"}]})", "layers[0].bias_correction",
                   "expected true or false, got \"yes\""},
@@ -338,6 +341,22 @@ TEST(QuantConfigJsonTest, RoundTripsThroughQuantPlanToJson) {
   EXPECT_EQ(l.params.activation_bits, 3);
   EXPECT_EQ(l.params.weight_range.prior, AciqPrior::kGauss);
   EXPECT_EQ(l.mode, QuantMode::kPtq);
+}
+
+// "weight_grid": written only where set (the defaults' only when full), read back the same; a config
+// without it writes exactly what it wrote before the key existed.
+TEST(QuantConfigJsonTest, WeightGridParsesAndRoundTrips) {
+  const QuantPlan plan = Parse(R"({"default": {"weight_bits": 2, "activation_bits": 2, "weight_grid": "full"},
+                                   "layers": [{"match": "conv1", "weight_bits": 8, "weight_grid": "symmetric"}]})");
+  EXPECT_EQ(plan.defaults.weight_grid, WeightGrid::kFull);
+  EXPECT_EQ(plan.rules[0].set.weight_grid, WeightGrid::kSymmetric);
+  const json j = QuantPlanToJson(plan);
+  EXPECT_EQ(j["default"]["weight_grid"], "full");
+  EXPECT_EQ(j["layers"][0]["weight_grid"], "symmetric");
+  EXPECT_EQ(QuantPlanToJson(ParseQuantConfig(json::parse(j.dump()), "back.json")), j);
+  const json plain = QuantPlanToJson(Parse(R"({"default": {"weight_bits": 4}})"));
+  EXPECT_FALSE(plain["default"].contains("weight_grid"));
+  EXPECT_EQ(Parse(R"({"default": {"weight_bits": 4}})").defaults.weight_grid, WeightGrid::kSymmetric);
 }
 
 TEST(QuantConfigJsonTest, JsonWritesOnlyTheKeysEachMethodUses) {

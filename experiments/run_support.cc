@@ -40,7 +40,7 @@ void CheckPoints(const ExperimentConfig& c, const QuantizedModel& model, const s
     for (size_t i = 0; i < model.nodes.size(); ++i) {
       if (!plans[p].cim[i]) continue;
       const QNode& n = model.nodes[i];
-      points[p].xbar.crossbar.ValidateLayer(where + " (layer " + n.name + ")", n.weight_bits, n.InputMin(), n.InputMax());
+      points[p].xbar.crossbar.ValidateLayer(where + " (layer " + n.name + ")", n.CoreWeightBits(), n.InputMin(), n.InputMax());
     }
   }
 }

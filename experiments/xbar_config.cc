@@ -40,7 +40,7 @@ MvmCoreFactory ExternalCoreFactory(const XbarConfig& config) {
   return [session, params, where](const QNode& node, int /*index*/) -> std::unique_ptr<MvmCore> {
     if (!*session) *session = hil::ExternalChip::Open(params, where);
     return (*session)->Program(node.name, std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
-                               node.weight_bits, CodeRange{node.InputMin(), node.InputMax()});
+                               node.CoreWeightBits(), CodeRange{node.InputMin(), node.InputMax()});
   };
 }
 
@@ -61,7 +61,7 @@ MvmCoreFactory ChipCoreFactory(const XbarConfig& config, const std::function<Rng
     const int32_t x_lo = node.InputMin(), x_hi = node.InputMax();
     Rng program = program_stream(index);
     return std::make_unique<CrossbarCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(),
-                                          node.weight_bits, x_lo, x_hi, *device, config.crossbar, program,
+                                          node.CoreWeightBits(), x_lo, x_hi, *device, config.crossbar, program,
                                           prefix + "crossbar (layer " + node.name + ")");
   };
 }

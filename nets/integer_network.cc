@@ -77,7 +77,7 @@ ConvWindow Window(const QNode& n, const std::array<int64_t, 3>& in, const std::a
 std::unique_ptr<MvmCore> MakeIdealCore(const QNode& node, int /*index*/) {
   const int32_t in_lo = node.InputMin();
   const int32_t in_hi = node.InputMax();
-  return std::make_unique<IdealCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(), node.weight_bits,
+  return std::make_unique<IdealCore>(std::span<const int16_t>(node.weights), node.out_channels, node.Depth(), node.CoreWeightBits(),
                                      in_lo, in_hi);
 }
 

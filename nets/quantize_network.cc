@@ -775,7 +775,7 @@ QuantizedModel QuantizeNetwork(const Network& net, const ModelSpec& spec, const 
         const int64_t in_max = n.input_signed ? 127
                                : rq           ? std::max(std::abs(rq->lo), std::abs(rq->hi))
                                : (in == kImage ? 127 : std::max(std::abs(groups[static_cast<size_t>(in)].lo), std::abs(groups[static_cast<size_t>(in)].hi)));
-        const int64_t worst = K * ((1 << (n.weight_bits - 1)) - 1) * in_max;
+        const int64_t worst = K * n.WeightRange().MaxAbs() * in_max;
         for (int64_t o = 0; o < n.out_channels; ++o) {
           const double sw = qw.scales[static_cast<size_t>(o)];
           const FixedPointMultiplier m = WithHeadroom(Multiplier(sw * in_scale / grp.scale, n.name, "output"),

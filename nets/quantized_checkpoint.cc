@@ -105,6 +105,8 @@ void SaveQuantizedModel(const QuantizedModel& m, const std::string& path,
                                    {"padding", n.padding}, {"weight_bits", n.weight_bits},
                                    {"input_bits", n.input_bits}, {"input_signed", n.input_signed ? 1 : 0}})
           f.WriteIntAttribute(g, k, v);
+        // Absent means symmetric (every file written before the full grid existed).
+        if (n.weight_grid != WeightGrid::kSymmetric) f.WriteStringAttribute(g, "weight_grid", std::string(ToString(n.weight_grid)));
         const std::vector<int64_t> wshape = n.kind == QNodeKind::kConv
                                                 ? std::vector<int64_t>{O, n.in_channels, n.kernel, n.kernel}
                                                 : std::vector<int64_t>{O, n.in_channels};
@@ -201,6 +203,14 @@ QuantizedModel LoadQuantizedModel(const std::string& path) {
         n.weight_bits = Int32Attr(f, g, "weight_bits");
         n.input_bits = Int32Attr(f, g, "input_bits");
         n.input_signed = Int32Attr(f, g, "input_signed") != 0;
+        if (f.HasAttribute(g, "weight_grid")) {
+          const std::string grid = StringAttr(f, g, "weight_grid");
+          if (grid == ToString(WeightGrid::kFull)) {
+            n.weight_grid = WeightGrid::kFull;
+          } else if (grid != ToString(WeightGrid::kSymmetric)) {
+            throw InputError(path + ": " + g + " weight_grid \"" + grid + "\" is not a weight grid; allowed symmetric, full");
+          }
+        }
         if (n.in_channels < 1 || n.out_channels < 1 || n.kernel < 1 || n.kernel > 64)
           throw InputError(path + ": " + g + " has channels < 1 or a kernel outside 1..64");
         const int64_t O = n.out_channels;

@@ -36,6 +36,7 @@ void ExpectSame(const QuantizedModel& a, const QuantizedModel& b) {
     EXPECT_EQ(x.out_max, y.out_max);
     EXPECT_EQ(x.out_bits, y.out_bits);
     EXPECT_EQ(x.weights, y.weights);
+    EXPECT_EQ(x.weight_grid, y.weight_grid);
     EXPECT_EQ(x.weight_scales, y.weight_scales);
     EXPECT_EQ(x.bias, y.bias);
     EXPECT_EQ(x.multipliers, y.multipliers);
@@ -102,6 +103,32 @@ TEST(QuantizedCheckpointTest, RejectsOutOfRangeCodes) {
   m.nodes[1].weights[3] = 100;  // 5-bit weights allow ±15
   const std::string msg = InputErrorOf([&] { SaveQuantizedModel(m, (dir.path() / "bad.h5").string()); });
   EXPECT_TRUE(HasPart(msg, "weight code 100")) << msg;
+}
+
+// The full weight grid: −2^(b−1) is a valid code there (and round-trips with the grid), not on the
+// symmetric grid; an 8-bit full grid is rejected.
+TEST(QuantizedCheckpointTest, FullWeightGridKeepsItsMostNegativeCode) {
+  testing::ScopedTempDir dir("qckpt");
+  QuantizedModel m = SmallModel();
+  QNode& n = m.nodes[1];
+  ASSERT_EQ(n.kind, QNodeKind::kConv);
+  ASSERT_EQ(n.weight_bits, 5);
+  n.weights[3] = -16;
+  const std::string bad = (dir.path() / "bad.h5").string();
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { SaveQuantizedModel(m, bad); }), "weight code -16 is outside [-15, 15] (symmetric grid)"));
+  n.weight_grid = WeightGrid::kFull;
+  const std::string path = (dir.path() / "full.h5").string();
+  SaveQuantizedModel(m, path);
+  const QuantizedModel back = LoadQuantizedModel(path);
+  ExpectSame(m, back);
+  EXPECT_EQ(back.nodes[1].WeightRange().min, -16);
+  EXPECT_EQ(back.nodes[1].CoreWeightBits(), 6);
+  EXPECT_EQ(back.nodes[2].weight_grid, WeightGrid::kSymmetric);  // no attribute: symmetric
+  n.weights[3] = 16;
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { SaveQuantizedModel(m, bad); }), "weight code 16 is outside [-16, 15] (full grid)"));
+  n.weights[3] = 0;
+  n.weight_bits = 8;
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { SaveQuantizedModel(m, bad); }), "weight_bits 8 with the full weight grid; allowed 2..7"));
 }
 
 TEST(QuantizedCheckpointTest, MissingFileIsAnInputError) {

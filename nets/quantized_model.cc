@@ -171,11 +171,14 @@ void QuantizedModel::Validate(const std::string& where) const {
         if (n.bias.size() != O || n.multipliers.size() != O || n.shifts.size() != O || n.headrooms.size() != O ||
             n.weight_scales.size() != O)
           Fail(where, n, "bias, multipliers, shifts, headrooms and weight_scales need one entry per output channel");
-        const int wmax = (1 << (n.weight_bits - 1)) - 1;
+        if (n.weight_grid == WeightGrid::kFull && n.weight_bits > 7)
+          Fail(where, n, "weight_bits " + std::to_string(n.weight_bits) + " with the full weight grid; allowed 2..7");
+        const WeightCodeRange wr = n.WeightRange();
         for (int16_t w : n.weights)
-          if (w < -wmax || w > wmax)
-            Fail(where, n, "weight code " + std::to_string(w) + " is outside ±" + std::to_string(wmax));
-        const int64_t worst = K * wmax * MaxAbs(in_lo, in_hi);
+          if (w < wr.min || w > wr.max)
+            Fail(where, n, "weight code " + std::to_string(w) + " is outside [" + std::to_string(wr.min) + ", " +
+                               std::to_string(wr.max) + "] (" + std::string(ToString(n.weight_grid)) + " grid)");
+        const int64_t worst = K * wr.MaxAbs() * MaxAbs(in_lo, in_hi);
         for (size_t o = 0; o < O; ++o) {
           if (worst + std::llabs(n.bias[o]) >= (int64_t{1} << 31))
             Fail(where, n, "accumulator may overflow int32 (K·max|w|·max|x| + |bias| >= 2^31)");

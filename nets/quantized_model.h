@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "quant/fixed_point.h"
+#include "quant/weight_grid.h"
 
 namespace cimsim {
 
@@ -57,7 +58,8 @@ struct QNode {
 
   // conv / linear
   int in_channels = 0, out_channels = 0, kernel = 1, stride = 1, padding = 0;
-  int weight_bits = 8;           // weight codes in ±(2^(bits−1)−1)
+  int weight_bits = 8;           // weight codes in ±(2^(bits−1)−1), or [−2^(bits−1), 2^(bits−1)−1] (full grid)
+  WeightGrid weight_grid = WeightGrid::kSymmetric;  // quant/weight_grid.h; file attribute absent = symmetric
   int input_bits = 8;            // width of the input codes (the DAC/bit-serial precision on CIM)
   bool input_signed = false;     // true only for the image input
   std::vector<int16_t> weights;  // [O, C·k·k]
@@ -77,6 +79,9 @@ struct QNode {
   // shortcut_a (stride, pad) and max_pool (kernel, stride) reuse `stride` / `kernel`; pad:
   int pad = 0;
 
+  // The weight codes' range, and the symmetric grid width the MVM cores are given (quant/weight_grid.h).
+  WeightCodeRange WeightRange() const { return WeightCodes(weight_bits, weight_grid); }
+  int CoreWeightBits() const { return cimsim::CoreWeightBits(weight_bits, weight_grid); }
   int64_t Depth() const { return static_cast<int64_t>(in_channels) * kernel * kernel; }  // K
   // The input code range: [−(2^(b−1) − 1), 2^(b−1) − 1] for signed inputs (the image), else [0, 2^b − 1].
   int32_t InputMin() const { return input_signed ? -((1 << (input_bits - 1)) - 1) : 0; }

@@ -25,9 +25,9 @@ int64_t MaxInputCode(const QuantizedModel& model, int input) {
 }
 
 FixedPointMultiplier MvmOutputMultiplier(double weight_scale, double in_scale, double out_scale, int64_t depth,
-                                         int weight_bits, int64_t max_input_code, int64_t bias,
+                                         int64_t max_weight_code, int64_t max_input_code, int64_t bias,
                                          const std::string& where, const std::string& node) {
-  const int64_t worst = depth * ((1 << (weight_bits - 1)) - 1) * max_input_code;
+  const int64_t worst = depth * max_weight_code * max_input_code;
   return WithHeadroom(Multiplier(weight_scale * in_scale / out_scale, where, node, "output"), worst + std::abs(bias));
 }
 
@@ -50,7 +50,7 @@ void SetMultipliers(QuantizedModel& model, const std::string& where) {
         for (int64_t o = 0; o < n.out_channels; ++o) {
           const FixedPointMultiplier f =
               MvmOutputMultiplier(n.weight_scales[static_cast<size_t>(o)], scale_of(in), n.out_scale, n.Depth(),
-                                  n.weight_bits, MaxInputCode(model, in), n.bias[static_cast<size_t>(o)], where, n.name);
+                                  n.WeightRange().MaxAbs(), MaxInputCode(model, in), n.bias[static_cast<size_t>(o)], where, n.name);
           n.multipliers.push_back(f.multiplier);
           n.shifts.push_back(f.shift);
           n.headrooms.push_back(f.headroom);

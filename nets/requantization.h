@@ -24,9 +24,10 @@ void SetMultipliers(QuantizedModel& model, const std::string& where);
 // The largest |code| of a node's input `input` (QNode::kImage: 127, else max(|out_min|, |out_max|)).
 int64_t MaxInputCode(const QuantizedModel& model, int input);
 // A conv/linear output channel: M = weight_scale·in_scale/out_scale (evaluated in that order), headroom
-// for |acc + bias| <= depth·(2^(weight_bits−1) − 1)·max_input_code + |bias|.
+// for |acc + bias| <= depth·max_weight_code·max_input_code + |bias| (max_weight_code = the largest |weight
+// code|, QNode::WeightRange().MaxAbs(): 2^(b−1) − 1 symmetric, 2^(b−1) on the full grid).
 FixedPointMultiplier MvmOutputMultiplier(double weight_scale, double in_scale, double out_scale, int64_t depth,
-                                         int weight_bits, int64_t max_input_code, int64_t bias,
+                                         int64_t max_weight_code, int64_t max_input_code, int64_t bias,
                                          const std::string& where, const std::string& node);
 // An add input, a pool or a requant: M = real, headroom for |x| <= max_abs_input; `what` names it in
 // the error ("rescale", "pool", "requant").

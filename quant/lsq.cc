@@ -26,10 +26,10 @@ void CheckSize(const char* fn, const char* name, size_t got, size_t want) {
 }
 
 void CheckRange(const char* fn, LsqRange r) {
-  if (r.q_p < 1 || r.q_p > 255 || r.q_n < 0 || r.q_n > r.q_p) {
+  if (r.q_p < 1 || r.q_p > 255 || r.q_n < 0 || r.q_n > r.q_p + 1) {
     throw std::invalid_argument(std::string(fn) + " range {q_n = " + std::to_string(r.q_n) +
                                 ", q_p = " + std::to_string(r.q_p) +
-                                "}: must satisfy 0 <= q_n <= q_p, 1 <= q_p <= 255 (see LsqCodeRange)");
+                                "}: must satisfy 0 <= q_n <= q_p + 1, 1 <= q_p <= 255 (see LsqCodeRange)");
   }
 }
 

@@ -3,7 +3,9 @@
 //
 // Code range (LsqCodeRange): signed (weights) codes in [−Q_N, Q_P] = [−Q, Q], Q = 2^(bits−1) − 1
 // (symmetric, zero point 0, the integer engine's weight grid); unsigned (activations after a ReLU)
-// codes in [0, Q_P] = [0, 2^bits − 1]. bits in 2..8.
+// codes in [0, Q_P] = [0, 2^bits − 1]. bits in 2..8. Any LsqRange with 0 <= q_n <= q_p + 1 is
+// accepted, among them the paper's full signed grid Q_N = 2^(bits−1), Q_P = 2^(bits−1) − 1
+// (quant/weight_grid.h).
 //
 // The quotient. Every discrete decision (code, inside/outside) is taken on the float32 quotient
 //     x = fl32(v / s)        (IEEE float32 division, correctly rounded — not v · (1/s)),
@@ -53,7 +55,7 @@ namespace cimsim {
 
 // Codes −q_n..q_p.
 struct LsqRange {
-  int q_n = 0;   // signed: 2^(bits−1) − 1; unsigned: 0
+  int q_n = 0;   // signed: 2^(bits−1) − 1 (full grid: 2^(bits−1)); unsigned: 0
   int q_p = 0;   // signed: 2^(bits−1) − 1; unsigned: 2^bits − 1
 };
 

@@ -106,15 +106,21 @@ struct Case {
   bool is_signed;
   float s;
   int64_t n;
+  bool full = false;   // signed only: the full grid Q_N = Q_P + 1 (quant/weight_grid.h)
 };
+
+LsqRange RangeOf(const Case& c) {
+  const LsqRange r = LsqCodeRange(c.bits, c.is_signed);
+  return c.full ? LsqRange{r.q_p + 1, r.q_p} : r;
+}
 
 // Values around the clip range (some far outside), a few exactly on ties and on the bounds.
 std::vector<float> RandomValues(const Case& c, uint64_t seed) {
-  const LsqRange r = LsqCodeRange(c.bits, c.is_signed);
+  const LsqRange r = RangeOf(c);
   Rng rng(seed);
   std::vector<float> v(static_cast<size_t>(c.n));
   for (size_t i = 0; i < v.size(); ++i) {
-    const double span = 1.3 * r.q_p * c.s;
+    const double span = 1.3 * std::max(r.q_n, r.q_p) * c.s;
     v[i] = static_cast<float>(c.is_signed ? span * (2 * rng.Uniform() - 1) : span * (1.2 * rng.Uniform() - 0.2));
     if (i % 37 == 5) v[i] = c.s * (std::floor(static_cast<float>(v[i] / c.s)) + 0.5f);   // ties (approximately)
     if (i % 53 == 7) v[i] = c.s * static_cast<float>(r.q_p);                            // on the upper bound
@@ -132,12 +138,13 @@ std::vector<float> RandomGrad(int64_t n, uint64_t seed) {
 
 const Case kCases[] = {{2, true, 0.37f, 1000},  {3, false, 0.05f, 999},  {4, true, 0.0123f, 4097},
                        {5, false, 1.7f, 17},    {6, true, 0.1f, 15},     {8, true, 0.0031f, 10007},
-                       {8, false, 0.021f, 5000}, {7, false, 3.3f, 1}};
+                       {8, false, 0.021f, 5000}, {7, false, 3.3f, 1},
+                       {2, true, 0.37f, 1000, true}, {4, true, 0.0123f, 4097, true}};
 
 TEST(LsqFastVsReference, CodesValuesAndGradients) {
   for (const Case& c : kCases) {
-    SCOPED_TRACE(::testing::Message() << "bits " << c.bits << " signed " << c.is_signed << " n " << c.n);
-    const LsqRange r = LsqCodeRange(c.bits, c.is_signed);
+    SCOPED_TRACE(::testing::Message() << "bits " << c.bits << " signed " << c.is_signed << " full " << c.full << " n " << c.n);
+    const LsqRange r = RangeOf(c);
     const std::vector<float> v = RandomValues(c, 100 + c.bits);
     const std::vector<float> g = RandomGrad(c.n, 200 + c.bits);
     const std::vector<double> vd = ToDouble(v), gd = ToDouble(g);
@@ -195,8 +202,8 @@ struct Surrogate {
 
 TEST(LsqBackward, MatchesFiniteDifferencesOfTheSurrogate) {
   for (const Case& c : kCases) {
-    SCOPED_TRACE(::testing::Message() << "bits " << c.bits << " signed " << c.is_signed << " n " << c.n);
-    const LsqRange r = LsqCodeRange(c.bits, c.is_signed);
+    SCOPED_TRACE(::testing::Message() << "bits " << c.bits << " signed " << c.is_signed << " full " << c.full << " n " << c.n);
+    const LsqRange r = RangeOf(c);
     const std::vector<float> vf = RandomValues(c, 300 + c.bits);
     const std::vector<double> v = ToDouble(vf), g = ToDouble(RandomGrad(c.n, 400 + c.bits));
     const double s = c.s;
@@ -263,6 +270,15 @@ TEST(LsqBackward, HandWorked) {
   std::vector<float> gu(vu.size());
   EXPECT_NEAR(LsqBackward(vu, std::vector<float>(4, 1.0f), 0.5f, ru, gu), 0 + 0 + (1 - 0.5) + 3, 1e-7);
   EXPECT_EQ(gu, (std::vector<float>{0, 0, 1, 0}));
+  // The full 2-bit grid (Q_N = 2, Q_P = 1), s = 0.5: x = −4, −2, −1.6, 0.4, 1
+  const LsqRange rf{2, 1};
+  const std::vector<float> vf = {-2.0f, -1.0f, -0.8f, 0.2f, 0.5f};
+  std::vector<float> gf(vf.size());
+  std::vector<int16_t> cf(vf.size());
+  LsqCodes(vf, 0.5f, rf, cf);
+  EXPECT_EQ(cf, (std::vector<int16_t>{-2, -2, -2, 0, 1}));
+  EXPECT_NEAR(LsqBackward(vf, std::vector<float>(5, 1.0f), 0.5f, rf, gf), -2 + -2 + (-2 + 1.6) + (0 - 0.4) + 1, 1e-6);
+  EXPECT_EQ(gf, (std::vector<float>{0, 0, 1, 1, 0}));
 }
 
 TEST(LsqHelpers, GradScaleAndInitStep) {
@@ -291,6 +307,7 @@ TEST(LsqErrors, InvalidArguments) {
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { LsqForward(v, -2.0f, r, out); }), "s = -2"));
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { LsqForward(v, 1.0f, LsqRange{3, 0}, out); }), "q_p = 0"));
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { LsqForward(v, 1.0f, LsqRange{-1, 3}, out); }), "q_n = -1"));
+  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { LsqForward(v, 1.0f, LsqRange{5, 3}, out); }), "q_n = 5"));
   std::vector<float> short_out(2);
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { LsqForward(v, 1.0f, r, short_out); }), "out has 2 values"));
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { LsqBackward(v, short_out, 1.0f, r, out); }), "grad_out has 2"));

@@ -75,6 +75,7 @@ void LayerQuantOverride::ApplyTo(LayerQuantParams& p) const {
   if (activation_range) p.activation_range = *activation_range;
   if (mode) p.mode = *mode;
   if (qat_method) p.qat_method = *qat_method;
+  if (weight_grid) p.weight_grid = *weight_grid;
   if (output_clip_search) p.output_clip_search = *output_clip_search;
   if (output_bias_correction) p.output_bias_correction = *output_bias_correction;
   if (rounding) p.rounding = *rounding;
@@ -111,7 +112,8 @@ std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& la
   for (const std::string& name : layer_names) {
     LayerQuantParams p = defaults;
     // Where each field that decides PTQ/QAT got its value, for the messages.
-    std::string weight_from = default_where, activation_from = default_where, mode_from = default_where;
+    std::string weight_from = default_where, activation_from = default_where, mode_from = default_where,
+                grid_from = default_where;
     std::vector<std::string> applied = {default_where};
     for (size_t i = 0; i < rules.size(); ++i) {
       if (!GlobMatch(rules[i].pattern, name)) continue;
@@ -121,6 +123,7 @@ std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& la
       if (set.weight_bits) weight_from = applied.back();
       if (set.activation_bits) activation_from = applied.back();
       if (set.mode) mode_from = applied.back();
+      if (set.weight_grid) grid_from = applied.back();
     }
     try {
       p.Validate(name);
@@ -134,6 +137,17 @@ std::vector<ResolvedLayer> QuantPlan::Resolve(const std::vector<std::string>& la
 
     const bool needs_qat =
         p.mode == QuantMode::kQat || (p.mode == QuantMode::kAuto && std::min(p.weight_bits, p.activation_bits) < kMinPtqBits);
+    if (p.weight_grid == WeightGrid::kFull && (allow_qat || !needs_qat)) {  // (else the QAT message below)
+      const std::string grid = prefix + name + ".weight_grid: \"full\" (from " + grid_from + ") ";
+      if (!allow_qat || !needs_qat || p.qat_method != QatAlgorithm::kLsq)
+        throw InputError(grid + "is for layers trained with LSQ by cimsim qat, but this layer is " +
+                         (needs_qat && allow_qat ? "trained with DSQ" : "quantized post-training") +
+                         "; allowed \"symmetric\" here");
+      if (p.weight_bits > kMaxQuantBits - 1)
+        throw InputError(grid + "with weight_bits " + std::to_string(p.weight_bits) + " (from " + weight_from +
+                         "); the full grid allows 2.." + std::to_string(kMaxQuantBits - 1) +
+                         " bits (its cores take the symmetric grid one bit wider)");
+    }
     if (allow_qat) {
       out.push_back({name, p, needs_qat ? QuantMode::kQat : QuantMode::kPtq});
       continue;

@@ -9,7 +9,8 @@
 // its name (GlobMatch) overwrites the fields it sets, in rule order, so later rules win.
 //
 // Bit widths (2..8): weight_bits b_w gives symmetric signed codes [-(2^(b_w-1)-1), 2^(b_w-1)-1],
-// per output channel or per tensor; activation_bits b_a is the width of the layer's INPUT codes,
+// per output channel or per tensor (weight_grid kFull, LSQ layers of cimsim qat only: codes
+// [−2^(b_w−1), 2^(b_w−1) − 1], quant/weight_grid.h); activation_bits b_a is the width of the layer's INPUT codes,
 // unsigned [0, 2^b_a - 1] after a ReLU (the image input of the first layer is signed).
 //
 // The hybrid rule (mode kAuto): a layer with min(b_w, b_a) >= 4 is quantized post-training; below 4
@@ -27,6 +28,7 @@
 
 #include "quant/adaround.h"
 #include "quant/range_calibration.h"
+#include "quant/weight_grid.h"
 
 namespace cimsim {
 
@@ -47,6 +49,7 @@ struct LayerQuantParams {
   bool bias_correction = false;                 // ACIQ per-channel weight bias correction
   QuantMode mode = QuantMode::kAuto;
   QatAlgorithm qat_method = QatAlgorithm::kLsq;  // used when the layer resolves to QAT (cimsim qat)
+  WeightGrid weight_grid = WeightGrid::kSymmetric;  // kFull: LSQ (QAT) layers only, weight_bits <= 7
   // Output-error weight quantization (quant/adaround.h), on the layer's calibration patches: the
   // float layer on float inputs is the target, the quantized layer on the inputs coming out of the
   // already-quantized preceding layers the fit.
@@ -71,6 +74,7 @@ struct LayerQuantOverride {
   std::optional<RangeParams> weight_range, activation_range;   // replace the whole RangeParams
   std::optional<QuantMode> mode;
   std::optional<QatAlgorithm> qat_method;
+  std::optional<WeightGrid> weight_grid;
   std::optional<bool> output_clip_search, output_bias_correction;
   std::optional<WeightRounding> rounding;
   std::optional<AdaRoundParams> adaround;       // replaces the whole AdaRoundParams

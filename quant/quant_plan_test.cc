@@ -197,6 +197,44 @@ TEST(QuantPlanTest, HybridRuleSendsBelowFourBitsToQatWhichIsAnErrorForPtqNamingL
     EXPECT_EQ(l.mode, l.name.rfind("layer3.", 0) == 0 ? QuantMode::kQat : QuantMode::kPtq) << l.name;
 }
 
+// The full weight grid belongs to LSQ layers of cimsim qat: it resolves there, and is an error naming
+// the layer, the key and the rule on a post-training layer, a DSQ layer, or at 8 bits.
+TEST(QuantPlanTest, FullWeightGridIsForLsqLayersOfQatOnly) {
+  QuantPlan plan;
+  plan.source = "q.json";
+  LayerQuantOverride full = Bits(2, 2);
+  full.weight_grid = WeightGrid::kFull;
+  plan.rules = {Rule("layer*", full, "q.json: layers[0]")};
+  for (const ResolvedLayer& l : plan.Resolve(kNames, true))
+    EXPECT_EQ(l.params.weight_grid, l.name.rfind("layer", 0) == 0 ? WeightGrid::kFull : WeightGrid::kSymmetric) << l.name;
+  // cimsim quantize: the 2-bit layers need QAT whatever their grid, and the message says so.
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { plan.Resolve(kNames); }), "layer1.0.conv1: W2A2 is below 4 bits"));
+
+  LayerQuantOverride ptq;
+  ptq.mode = QuantMode::kPtq;
+  plan.rules.push_back(Rule("layer3.0.shortcut.0", ptq, "q.json: layers[1]"));
+  EXPECT_EQ(InputErrorOf([&] { plan.Resolve(kNames, true); }),
+            "q.json: layer3.0.shortcut.0.weight_grid: \"full\" (from q.json: layers[0]) is for layers trained with LSQ by "
+            "cimsim qat, but this layer is quantized post-training; allowed \"symmetric\" here");
+  plan.rules.pop_back();
+
+  LayerQuantOverride dsq;
+  dsq.qat_method = QatAlgorithm::kDsq;
+  plan.rules.push_back(Rule("layer1.0.conv2", dsq, "q.json: layers[1]"));
+  EXPECT_TRUE(HasPart(InputErrorOf([&] { plan.Resolve(kNames, true); }),
+                      "layer1.0.conv2.weight_grid: \"full\" (from q.json: layers[0]) is for layers trained with LSQ by "
+                      "cimsim qat, but this layer is trained with DSQ"));
+  plan.rules.pop_back();
+
+  LayerQuantOverride eight = Bits(8);
+  eight.mode = QuantMode::kQat;
+  plan.rules.push_back(Rule("linear", full, "q.json: layers[1]"));
+  plan.rules.push_back(Rule("linear", eight, "q.json: layers[2]"));
+  EXPECT_EQ(InputErrorOf([&] { plan.Resolve(kNames, true); }),
+            "q.json: linear.weight_grid: \"full\" (from q.json: layers[1]) with weight_bits 8 (from q.json: layers[2]); the "
+            "full grid allows 2..7 bits (its cores take the symmetric grid one bit wider)");
+}
+
 TEST(QuantPlanTest, HybridRuleNamesActivationBitsAndTheDefaultWhenTheyAreLow) {
   QuantPlan plan;
   plan.defaults.activation_bits = 2;

@@ -93,11 +93,31 @@ void ActQuantizer::Project() {
   alpha_[0] = std::clamp(alpha_[0], static_cast<float>(kMinAlpha), static_cast<float>(1 - kMinAlpha));
 }
 
+namespace {
+
+WeightCodeRange SymmetricCodes(int bits) {
+  if (bits < 2 || bits > 8) throw std::invalid_argument("WeightQuantizer: bits " + std::to_string(bits) + " outside 2..8");
+  return WeightCodes(bits, WeightGrid::kSymmetric);
+}
+
+}  // namespace
+
 WeightQuantizer::WeightQuantizer(QatMethod method, int bits, int64_t rows, int64_t cols,
                                  const std::vector<double>& init_scales)
-    : method_(method), q_max_((1 << (bits - 1)) - 1), rows_(rows), cols_(cols), fixed_scales_(init_scales),
+    : WeightQuantizer(method, SymmetricCodes(bits), rows, cols, init_scales) {}
+
+WeightQuantizer::WeightQuantizer(QatMethod method, WeightCodeRange codes, int64_t rows, int64_t cols,
+                                 const std::vector<double>& init_scales)
+    : method_(method), q_n_(-codes.min), q_max_(codes.max), rows_(rows), cols_(cols), fixed_scales_(init_scales),
       step_({rows}), step_grad_({rows}), clip_({rows}), clip_grad_({rows}) {
-  if (bits < 2 || bits > 8) throw std::invalid_argument("WeightQuantizer: bits " + std::to_string(bits) + " outside 2..8");
+  const bool symmetric = q_n_ == q_max_, full = q_n_ == q_max_ + 1;
+  if (q_max_ < 1 || q_max_ > 127 || !(symmetric || full) || (q_max_ & (q_max_ + 1)) != 0)
+    throw std::invalid_argument("WeightQuantizer: codes [" + std::to_string(codes.min) + ", " + std::to_string(codes.max) +
+                                "] are not a symmetric or full grid of 2..8 bits (quant/weight_grid.h)");
+  if (full && method != QatMethod::kLsq)
+    throw std::invalid_argument("WeightQuantizer: the full grid [" + std::to_string(codes.min) + ", " +
+                                std::to_string(codes.max) + "] is for LSQ; " + std::string(ToString(method)) +
+                                " takes the symmetric grid");
   if (rows < 1 || cols < 1 || static_cast<int64_t>(init_scales.size()) != rows)
     throw std::invalid_argument("WeightQuantizer: need one initial scale per row");
   for (int64_t o = 0; o < rows; ++o) {
@@ -108,6 +128,7 @@ WeightQuantizer::WeightQuantizer(QatMethod method, int bits, int64_t rows, int64
   }
   alpha_[0] = static_cast<float>(kDsqDefaultAlpha);
   code_scratch_.resize(static_cast<size_t>(cols));
+  mirrored_.assign(static_cast<size_t>(rows), 0);
 }
 
 double WeightQuantizer::Scale(int64_t row) const {
@@ -121,21 +142,27 @@ double WeightQuantizer::Scale(int64_t row) const {
 
 void WeightQuantizer::Codes(const float* w, float* codes) {
   std::vector<int16_t>& c = code_scratch_;
-  const LsqRange range{q_max_, q_max_};
   for (int64_t o = 0; o < rows_; ++o) {
     std::span<const float> row(w + o * cols_, static_cast<size_t>(cols_));
     if (method_ == QatMethod::kDsq) {
       DsqCodes(row, clip_[o], DsqRange{q_max_, true}, c);
     } else {
-      LsqCodes(row, static_cast<float>(Scale(o)), range, c);
+      LsqCodes(row, static_cast<float>(Scale(o)), RowRange(o), c);
     }
     for (int64_t k = 0; k < cols_; ++k) codes[o * cols_ + k] = c[static_cast<size_t>(k)];
   }
-  if (freezing_) freezing_->Apply(std::span<float>(codes, static_cast<size_t>(rows_ * cols_)));
+  if (!freezing_) return;
+  freezing_->Apply(std::span<float>(codes, static_cast<size_t>(rows_ * cols_)));
+  if (q_n_ == q_max_) return;
+  // Full grid: a row mirrored after its weights froze keeps them on its current range.
+  for (int64_t o = 0; o < rows_; ++o) {
+    const LsqRange r = RowRange(o);
+    for (int64_t k = 0; k < cols_; ++k)
+      codes[o * cols_ + k] = std::clamp(codes[o * cols_ + k], static_cast<float>(-r.q_n), static_cast<float>(r.q_p));
+  }
 }
 
 void WeightQuantizer::Backward(const float* w, const float* grad_what, float* grad_w) {
-  const LsqRange range{q_max_, q_max_};
   const double g_row = LsqGradScale(cols_, q_max_);
   double alpha_sum = 0;
   const bool dampen = dampening_ > 0 && method_ != QatMethod::kFixed;
@@ -157,10 +184,10 @@ void WeightQuantizer::Backward(const float* w, const float* grad_what, float* gr
     }
     switch (method_) {
       case QatMethod::kFixed:
-        (void)LsqBackward(row, g, static_cast<float>(fixed_scales_[static_cast<size_t>(o)]), range, gw);
+        (void)LsqBackward(row, g, static_cast<float>(fixed_scales_[static_cast<size_t>(o)]), RowRange(o), gw);
         break;
       case QatMethod::kLsq:
-        step_grad_[o] = static_cast<float>((LsqBackward(row, g, step_[o], range, gw) + frozen_step) * g_row);
+        step_grad_[o] = static_cast<float>((LsqBackward(row, g, step_[o], RowRange(o), gw) + frozen_step) * g_row);
         break;
       case QatMethod::kDsq: {
         const DsqGrads d = DsqBackward(row, g, clip_[o], alpha_[0], DsqRange{q_max_, true}, gw);
@@ -180,6 +207,9 @@ void WeightQuantizer::Backward(const float* w, const float* grad_what, float* gr
 void WeightQuantizer::SetDampening(double lambda) {
   if (!(lambda >= 0) || !std::isfinite(lambda))
     throw std::invalid_argument("WeightQuantizer::SetDampening: lambda = " + std::to_string(lambda) + ": must be finite and >= 0");
+  if (lambda > 0 && q_n_ != q_max_)
+    throw std::invalid_argument("WeightQuantizer::SetDampening: the dampening term is defined on the symmetric grid, not the full grid [" +
+                                std::to_string(-q_n_) + ", " + std::to_string(q_max_) + "]");
   dampening_ = lambda;
 }
 
@@ -197,7 +227,7 @@ void WeightQuantizer::EnableFreezing(std::span<const float> codes) {
   if (static_cast<int64_t>(codes.size()) != rows_ * cols_)
     throw std::invalid_argument("WeightQuantizer::EnableFreezing: " + std::to_string(codes.size()) + " codes for " +
                                 std::to_string(rows_) + " x " + std::to_string(cols_) + " weights");
-  freezing_.emplace(codes, q_max_);
+  freezing_.emplace(codes, WeightCodeRange{-q_n_, q_n_});  // mirrored rows included (Codes clamps per row)
   grad_scratch_.assign(static_cast<size_t>(cols_), 0.0f);
 }
 

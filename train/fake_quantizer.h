@@ -29,6 +29,7 @@
 #include "nets/tensor.h"
 #include "quant/dsq.h"
 #include "quant/lsq.h"
+#include "quant/weight_grid.h"
 #include "train/weight_freezing.h"
 
 namespace cimsim {
@@ -82,11 +83,19 @@ class ActQuantizer {
 
 class WeightQuantizer {
  public:
-  // Signed codes ±(2^(bits−1) − 1), one scale per row; init_scales[rows] > 0.
+  // Signed codes in [codes.min, codes.max] (quant/weight_grid.h: the symmetric grid, or for kLsq the full
+  // grid, LSQ's Q_N = −codes.min, Q_P = codes.max), one scale per row; init_scales[rows] > 0. The second
+  // form: the symmetric grid of `bits`.
+  WeightQuantizer(QatMethod method, WeightCodeRange codes, int64_t rows, int64_t cols, const std::vector<double>& init_scales);
   WeightQuantizer(QatMethod method, int bits, int64_t rows, int64_t cols, const std::vector<double>& init_scales);
 
   QatMethod method() const { return method_; }
   int q_max() const { return q_max_; }
+  WeightCodeRange codes() const { return {-q_n_, q_max_}; }
+  // A mirrored row takes its codes in [−codes().max, −codes().min] (the same on the symmetric grid).
+  // For a layer whose deployed codes are the negated trained codes (BatchNorm kept in training, a
+  // negative γ: QatMvm), so that the deployed codes lie in codes(). Default: no row mirrored.
+  void SetRowMirrored(int64_t row, bool mirrored) { mirrored_[static_cast<size_t>(row)] = mirrored ? 1 : 0; }
   double Scale(int64_t row) const;
   // codes[rows, cols] (integers held in floats) of the weights w[rows, cols] (no allocation); with
   // freezing on, frozen weights get their frozen codes (train/weight_freezing.h).
@@ -97,7 +106,8 @@ class WeightQuantizer {
   // With freezing on, a frozen weight gets no gradient and adds dL/dŵ·c_frozen to its row's step
   // (∂ŵ/∂s = c_frozen; DSQ: ∂ŵ/∂u = c_frozen/Q).
   void Backward(const float* w, const float* grad_what, float* grad_w);
-  // λ >= 0 for the following Backward calls (0: off, the default); ignored by kFixed.
+  // λ >= 0 for the following Backward calls (0: off, the default); ignored by kFixed. The dampening
+  // term assumes the symmetric grid: λ > 0 on the full grid throws std::invalid_argument.
   void SetDampening(double lambda);
   double dampening() const { return dampening_; }
   // R summed over the rows in the last Backward (0 when off).
@@ -117,12 +127,16 @@ class WeightQuantizer {
 
  private:
   QatMethod method_;
-  int q_max_;
+  int q_n_, q_max_;  // codes in [−q_n, q_max]
   int64_t rows_, cols_;
   std::vector<double> fixed_scales_;
   Tensor step_, step_grad_;                          // LSQ [rows]
   Tensor clip_, clip_grad_, alpha_{1}, alpha_grad_{1};  // DSQ: clip [rows], one alpha
   std::vector<int16_t> code_scratch_;
+  std::vector<uint8_t> mirrored_;  // [rows]
+  LsqRange RowRange(int64_t row) const {
+    return mirrored_[static_cast<size_t>(row)] ? LsqRange{q_max_, q_n_} : LsqRange{q_n_, q_max_};
+  }
   double dampening_ = 0, dampening_loss_ = 0;
   std::optional<OscillationTracker> freezing_;
   std::vector<float> grad_scratch_;  // a row's dL/dŵ with the frozen weights' entries zeroed

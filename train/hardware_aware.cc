@@ -28,7 +28,7 @@ void EnableHardwareAwareTraining(QatNetwork& qat, const HardwareAwareParams& par
     auto* mvm = dynamic_cast<QatMvm*>(qat.net.nodes()[static_cast<size_t>(index)].layer.get());
     if (!mvm) throw std::logic_error("EnableHardwareAwareTraining: node " + name + " is not a QatMvm");
     auto noise = std::make_shared<const LayerHardwareNoise>(params.crossbar, device, node->out_channels, node->Depth(),
-                                                            node->weight_bits, node->InputMin(), node->InputMax(),
+                                                            node->CoreWeightBits(), node->InputMin(), node->InputMax(),
                                                             strength, where + ".xbar.crossbar (layer " + name + ")",
                                                             params.read_times);
     mvm->EnableHardwareNoise(std::move(noise), params.seed, index);

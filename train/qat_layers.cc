@@ -82,7 +82,7 @@ QatMvm::QatMvm(const QatMvmConfig& config, const ActQuantizer* input, ActQuantiz
       input_(input),
       output_(output),
       trains_output_(trains_output),
-      wq_(config.weight_method, config.weight_bits, config.conv.out_channels,
+      wq_(config.weight_method, cimsim::WeightCodes(config.weight_bits, config.weight_grid), config.conv.out_channels,
           static_cast<int64_t>(config.conv.in_channels) * config.conv.kernel * config.conv.kernel, config.weight_scales),
       conv_([&] {
         Conv2dParams p = config.conv;
@@ -128,6 +128,10 @@ void QatMvm::ParamsChanged() {
     const double a = config_.fold_scale[static_cast<size_t>(o)];
     for (int64_t k = 0; k < K; ++k) folded_[static_cast<size_t>(o * K + k)] = static_cast<float>(weight_[o * K + k] * a);
   }
+  // BatchNorm kept: a channel with γ < 0 deploys its codes negated (below), so it trains on the
+  // mirrored grid (full grid only; the symmetric grid is its own mirror image).
+  if (bn_)
+    for (int64_t o = 0; o < O; ++o) wq_.SetRowMirrored(o, bn_->gamma()[o] < 0);
   Tensor& codes = conv_.weight();
   wq_.Codes(folded_.data(), codes.data());
   const double s_in = input_->Scale(), s_out = output_quantizer().Scale();
@@ -206,7 +210,7 @@ std::vector<FixedPointMultiplier> QatMvm::DeployedMultipliers() const {
   const double s_in = input_->Scale(), s_out = output_quantizer().Scale();
   std::vector<FixedPointMultiplier> m(static_cast<size_t>(c.out_channels));
   for (size_t o = 0; o < m.size(); ++o)
-    m[o] = MvmOutputMultiplier(deploy_scales_[o], s_in, s_out, depth, config_.weight_bits, config_.max_input_code,
+    m[o] = MvmOutputMultiplier(deploy_scales_[o], s_in, s_out, depth, wq_.codes().MaxAbs(), config_.max_input_code,
                                static_cast<int64_t>(deploy_signs_[o] * bias_codes_[o]), kWhere, std::string(Kind()));
   return m;
 }

@@ -57,6 +57,7 @@ struct QatMvmConfig {
   bool linear = false;   // linear: x [N, I] → [N, O] (computed as a 1×1 conv)
   Conv2dParams conv;     // linear: in_channels = I, out_channels = O, kernel 1, stride 1, padding 0
   int weight_bits = 8;
+  WeightGrid weight_grid = WeightGrid::kSymmetric;  // kFull: LSQ only (quant/weight_grid.h)
   QatMethod weight_method = QatMethod::kFixed;
   std::vector<double> weight_scales;  // initial per-output-channel scales
   bool wide_output = false;           // int32 codes on the output grid: no clamp, straight through

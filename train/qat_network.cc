@@ -153,6 +153,7 @@ std::unique_ptr<QatNetwork> BuildQatNetwork(const QuantizedModel& base, const Ne
         c.conv.stride = n.stride;
         c.conv.padding = n.padding;
         c.weight_bits = n.weight_bits;
+        c.weight_grid = n.weight_grid;
         c.weight_method = methods.at(n.name);
         c.weight_scales = n.weight_scales;
         c.wide_output = n.out_bits == 0;

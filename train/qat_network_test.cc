@@ -204,6 +204,55 @@ TEST(QatNetwork, BatchNormKeptComputesWhatItsExportComputes) {
   }
 }
 
+// The full 2-bit grid {−2, −1, 0, 1} with BatchNorm kept: a channel with γ < 0 deploys its trained
+// codes negated, so it trains on the mirrored grid {−1, 0, 1, 2}. With negative γ on every odd
+// channel and steps shrunk to put many weights on both ends, the export holds −2 in both kinds of
+// channel, nothing outside [−2, 1], and the integer engine computes what the QAT network computes,
+// before and after training steps.
+TEST(QatNetwork, FullWeightGridDeploysItsMostNegativeCodeExactly) {
+  const Cifar10Set images = RandomImages(6, 21);
+  Built b;
+  b.spec = SpecFor("resnet", 8, 'B');
+  b.float_net = BuildNetwork(b.spec);
+  b.base = QuantizedRandomNet(b.spec, b.float_net, Uniform(b.float_net, 2, 2), 9);
+  std::map<std::string, QatMethod> methods;
+  for (QNode& n : b.base.nodes)
+    if (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear) {
+      n.weight_grid = WeightGrid::kFull;
+      methods[n.name] = QatMethod::kLsq;
+    }
+  b.qat = BuildQatNetwork(b.base, b.float_net, methods, QatBatchNorm::kTrain);
+  for (NetworkNode& node : b.qat->net.nodes()) {
+    node.layer->VisitTensors([](const std::string& name, Tensor& t) {
+      if (name == "bn_weight")
+        for (int64_t o = 1; o < t.size(); o += 2) t[o] = -std::abs(t[o]);
+      if (name == "weight_step")
+        for (int64_t o = 0; o < t.size(); ++o) t[o] *= 0.3f;
+    });
+    node.layer->ParamsChanged();
+  }
+  const QuantizedModel exported = ExportQuantizedModel(*b.qat, "test", "test");
+  int64_t min_in_odd = 0, min_in_even = 0, checked = 0;
+  for (const QNode& n : exported.nodes) {
+    if (n.kind != QNodeKind::kConv) continue;  // (the linear layer has no BatchNorm)
+    ASSERT_EQ(n.weight_grid, WeightGrid::kFull) << n.name;
+    const int64_t K = n.Depth();
+    for (int64_t i = 0; i < static_cast<int64_t>(n.weights.size()); ++i) {
+      const int16_t c = n.weights[static_cast<size_t>(i)];
+      ASSERT_GE(c, -2) << n.name;
+      ASSERT_LE(c, 1) << n.name;
+      if (c == -2) ((i / K) % 2 == 1 ? min_in_odd : min_in_even) += 1;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+  EXPECT_GT(min_in_odd, 0) << "no −2 deployed from a mirrored (γ < 0) channel";
+  EXPECT_GT(min_in_even, 0);
+  ExpectSameAsIntegerEngine(b, images);
+  TrainSteps(b, images, 2, 0.05, 2);
+  ExpectSameAsIntegerEngine(b, images);
+}
+
 // BatchNorm statistics frozen: a training step's forward is the network that deploys — the first
 // conv's output codes in training are inference's (up to the float rounding of the unfolded
 // BatchNorm against the exported bias code, which may move a code on a near-tie: at most 1 % here,

@@ -23,15 +23,17 @@ double FreezingThresholdAt(const WeightFreezingParams& params, double progress) 
   return CosineRamp(params.start_threshold, params.threshold, progress);
 }
 
-OscillationTracker::OscillationTracker(std::span<const float> codes, int q_max)
-    : q_max_(q_max),
+OscillationTracker::OscillationTracker(std::span<const float> codes, WeightCodeRange range)
+    : range_(range),
       prev_code_({static_cast<int64_t>(codes.size())}),
       prev_dir_({static_cast<int64_t>(codes.size())}),
       frequency_({static_cast<int64_t>(codes.size())}),
       mean_code_({static_cast<int64_t>(codes.size())}),
       frozen_({static_cast<int64_t>(codes.size())}),
       frozen_code_({static_cast<int64_t>(codes.size())}) {
-  if (q_max < 1) throw std::invalid_argument("OscillationTracker: q_max = " + std::to_string(q_max) + ": must be >= 1");
+  if (range.min > -1 || range.max < 1)
+    throw std::invalid_argument("OscillationTracker: codes [" + std::to_string(range.min) + ", " + std::to_string(range.max) +
+                                "]: need min <= -1 and max >= 1");
   std::copy(codes.begin(), codes.end(), prev_code_.data());
   std::copy(codes.begin(), codes.end(), mean_code_.data());
 }
@@ -43,7 +45,7 @@ int64_t OscillationTracker::Update(std::span<const float> codes, double momentum
   if (!(threshold > 0) || !std::isfinite(threshold))
     throw std::invalid_argument("OscillationTracker::Update: threshold = " + std::to_string(threshold) + ": must be finite and > 0");
   const float m = static_cast<float>(momentum), keep = 1 - m, th = static_cast<float>(threshold);
-  const float lo = static_cast<float>(-q_max_), hi = static_cast<float>(q_max_);
+  const float lo = static_cast<float>(range_.min), hi = static_cast<float>(range_.max);
   int64_t newly = 0;
   for (int64_t i = 0; i < size(); ++i) {
     const float c = codes[static_cast<size_t>(i)];

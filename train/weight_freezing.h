@@ -34,6 +34,7 @@
 #include <string>
 
 #include "nets/tensor.h"
+#include "quant/weight_grid.h"
 
 namespace cimsim {
 
@@ -48,8 +49,10 @@ double FreezingThresholdAt(const WeightFreezingParams& params, double progress);
 
 class OscillationTracker {
  public:
-  // The state of `codes.size()` weights with codes in [−q_max, q_max], started at `codes`.
-  OscillationTracker(std::span<const float> codes, int q_max);
+  // The state of `codes.size()` weights with codes in [range.min, range.max] (range.min <= −1,
+  // range.max >= 1), started at `codes`; the second form: [−q_max, q_max].
+  OscillationTracker(std::span<const float> codes, WeightCodeRange range);
+  OscillationTracker(std::span<const float> codes, int q_max) : OscillationTracker(codes, WeightCodeRange{-q_max, q_max}) {}
 
   // One training step (the rule above) with the codes c_t of this step (frozen codes applied);
   // momentum in (0, 1], threshold > 0, codes.size() == size(), else std::invalid_argument.
@@ -67,7 +70,7 @@ class OscillationTracker {
   void VisitState(const std::string& prefix, const std::function<void(const std::string&, Tensor&)>& fn);
 
  private:
-  int q_max_;
+  WeightCodeRange range_;
   Tensor prev_code_, prev_dir_, frequency_, mean_code_, frozen_, frozen_code_;
 };
 

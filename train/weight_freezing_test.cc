@@ -181,7 +181,7 @@ TEST(WeightFreezingErrors, BadArgumentsThrowNamingThem) {
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { t.Update(std::vector<float>{0}, 0.5, 0.1); }), "1 codes for a tracker of 2"));
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { t.Update(std::vector<float>{0, 0}, 0.0, 0.1); }), "momentum = 0"));
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { t.Update(std::vector<float>{0, 0}, 0.5, -1); }), "threshold = -1"));
-  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { OscillationTracker(std::vector<float>{0}, 0); }), "q_max = 0"));
+  EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { OscillationTracker(std::vector<float>{0}, 0); }), "codes [0, 0]"));
   WeightQuantizer fixed(QatMethod::kFixed, 2, 1, 2, {0.1});
   EXPECT_TRUE(HasPart(InvalidArgumentOf([&] { fixed.EnableFreezing(std::vector<float>{0, 0}); }), "fixed"));
   WeightQuantizer lsq(QatMethod::kLsq, 2, 1, 2, {0.1});

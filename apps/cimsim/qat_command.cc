@@ -133,6 +133,12 @@ int QatCommand(const std::vector<std::string>& args) {
   const std::vector<std::string> names = MvmLayerNames(float_model.net);
   if (qc.plan.source == "flags") KeepEndsAt8Bits(qc.plan, names);
   const std::vector<ResolvedLayer> layers = qc.plan.Resolve(names, true);
+  if (qc.oscillation_dampening)
+    for (const ResolvedLayer& l : layers)
+      if (l.params.weight_grid == WeightGrid::kFull)
+        throw InputError((c.source.empty() ? std::string("flags") : c.source) +
+                         ": oscillation_dampening: the dampening term is defined on the symmetric weight grid, but layer " +
+                         l.name + " has \"weight_grid\": \"full\"; drop one of the two");
   std::optional<HardwareAwareParams> hardware_aware;  // checked before any work
   if (qc.hardware_aware) hardware_aware = qc.hardware_aware->Resolve(names);
   std::optional<Network> teacher = LoadTeacher(c, float_model.spec);
@@ -145,9 +151,14 @@ int QatCommand(const std::vector<std::string>& args) {
   const PlannedCalibration cal = PlanCalibration(data.train, qc.plan.calibration);
   const CalibrationImages cal_images = LoadCalibrationImages(data, c, cal.indices);
   Progress cal_progress = Progress::ToStderr("calibrate", static_cast<int64_t>(cal_images.indices.size()));
-  const QuantizedModel base = QuantizeNetwork(float_model.net, float_model.spec, ptq, *cal_images.set, cal_images.indices,
-                                              cal.options, &cal_progress);
+  QuantizedModel base = QuantizeNetwork(float_model.net, float_model.spec, ptq, *cal_images.set, cal_images.indices,
+                                        cal.options, &cal_progress);
   cal_progress.Finish();
+  // The post-training codes are symmetric, so they lie on a full grid as well; the LSQ layers that
+  // asked for it train on it from here on (quant/weight_grid.h).
+  for (const ResolvedLayer& l : layers)
+    for (QNode& n : base.nodes)
+      if (n.name == l.name && (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear)) n.weight_grid = l.params.weight_grid;
   std::map<std::string, QatMethod> methods;
   for (const ResolvedLayer& l : layers)
     methods[l.name] = l.mode == QuantMode::kPtq ? QatMethod::kFixed
@@ -160,7 +171,8 @@ int QatCommand(const std::vector<std::string>& args) {
   std::printf("%-22s %4s %4s %s\n", "layer", "W", "A_in", "method");
   for (const QNode& n : base.nodes)
     if (n.kind == QNodeKind::kConv || n.kind == QNodeKind::kLinear)
-      std::printf("%-22s %4d %4d %s\n", n.name.c_str(), n.weight_bits, n.input_bits, std::string(ToString(methods[n.name])).c_str());
+      std::printf("%-22s %4d %4d %s%s\n", n.name.c_str(), n.weight_bits, n.input_bits, std::string(ToString(methods[n.name])).c_str(),
+                  n.weight_grid == WeightGrid::kFull ? " (full weight grid)" : "");
 
   const std::unique_ptr<BatchSource> batches = TrainingBatches(data, c, input);
   TrainingJob job;

@@ -497,6 +497,58 @@ TEST_F(TrainCliTest, WeightFreezingFreezesDeploysTheFrozenCodesAndResumes) {
                    {"weight_freezing", "differs"});
 }
 
+// "weight_grid": "full": a 2-bit LSQ run with BatchNorm kept exports codes in [−2, 1] (−2 used) with
+// 0 prediction mismatches, `infer --check` agrees, and an ideal chip whose 12-bit ADC is exact gives
+// the integer engine's accuracy (the layers take the 3-bit symmetric cells). The full grid on a
+// post-training layer, or with oscillation dampening, exits 2 naming the keys.
+TEST_F(TrainCliTest, FullWeightGridTrainsExportsAndRunsOnAChip) {
+  const std::string data = WriteData("train.bin", 60), model = WriteModel();
+  auto qat = [&](const std::string& rules, const std::string& extra) {
+    return R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+           R"(", "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train", "optimizer": {"lr": 0.2},
+           "quant": {"default": {"weight_bits": 2, "activation_bits": 2, "mode": "qat", "weight_grid": "full"},
+           "layers": [)" + rules + R"(], "calibration": {"images": 30}})" + extra + "}";
+  };
+  const std::string config = Config("full.json", qat("", ""));
+  const RunResult r = RunCimsim("qat --config " + config + " --out " + Path("full") + " --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(" 0 prediction mismatches"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(full weight grid)"), std::string::npos) << r.output;
+  const std::string q = Path("full/model_q.h5");
+  const H5File f = H5File::OpenRead(q);
+  int64_t at_min = 0, mvm = 0;
+  for (int64_t i = 0; i < f.ReadIntAttribute("/", "node_count"); ++i) {
+    char g[32];
+    std::snprintf(g, sizeof g, "/nodes/%04lld", static_cast<long long>(i));
+    if (!f.HasAttribute(g, "weight_bits")) continue;
+    ++mvm;
+    EXPECT_EQ(f.ReadStringAttribute(g, "weight_grid"), "full") << g;
+    for (double w : f.ReadArray(std::string(g) + "/weight").values) {
+      EXPECT_GE(w, -2) << g;
+      EXPECT_LE(w, 1) << g;
+      at_min += w == -2;
+    }
+  }
+  EXPECT_GT(mvm, 0);
+  EXPECT_GT(at_min, 0);
+  const RunResult check = RunCimsim("infer --qmodel " + q + " --data " + data + " --check --json " + Path("int.json"));
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  const double int_accuracy = nlohmann::json::parse(Read(Path("int.json")))["correct"].get<double>() / 60;
+  const std::string run = Config("run.json", R"({"model": {"qmodel": ")" + q + R"("}, "data": {"test": ")" + data + R"(", "count": 60},
+      "xbar": {"device": {"preset": "ideal"}, "crossbar": {"rows_max": 64, "cols_max": 64, "slice_bits": 2, "adc": {"bits": 12}}}})");
+  const RunResult e = RunCimsim("experiment --config " + run + " --out " + Path("chip"));
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  const nlohmann::json summary = nlohmann::json::parse(Read(Path("chip/summary.json")));
+  for (double a : summary["points"][0]["accuracy"].get<std::vector<double>>()) EXPECT_EQ(a, int_accuracy);
+
+  ExpectInputError(RunCimsim("qat --config " + Config("ptq.json", qat(R"({"match": "conv1", "weight_bits": 8, "activation_bits": 8, "mode": "ptq"})", "")) +
+                             " --out " + Path("ptq")),
+                   {"conv1.weight_grid", "\"full\"", "quantized post-training", "allowed \"symmetric\""});
+  ExpectInputError(RunCimsim("qat --config " + Config("damp.json", qat("", R"(, "oscillation_dampening": {"weight": 0.1})")) +
+                             " --out " + Path("damp")),
+                   {"oscillation_dampening", "weight_grid", "layer conv1"});
+}
+
 // Hardware-aware QAT with a strength schedule: epoch 1 at factor 0 is a noise-free epoch, so a one-epoch
 // run exports the integer model of the same run without hardware_aware (h5diff of its nodes); a
 // factor of 1 exports another model.
