@@ -10,7 +10,8 @@ namespace {
 
 constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "train_ranges", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
-                                           "schedule",     "distill", "bn_recalibration_images", "image_folder"};
+                                           "schedule",     "distill", "bn_recalibration_images", "bn_recalibration_ranges",
+                                           "image_folder"};
 
 void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
@@ -126,6 +127,24 @@ void ReadImageFolder(const JsonReader& r, const nlohmann::json& j, TrainConfig& 
   c.image_folder = f;
 }
 
+// A non-empty [[begin, end], …] of record indices under `key`.
+std::vector<RecordRange> ReadRecordRanges(const JsonReader& r, const nlohmann::json& a, const std::string& key) {
+  if (!a.is_array() || a.empty()) r.Fail(key, Show(a) + " is not a non-empty array of [begin, end] pairs");
+  std::vector<RecordRange> out;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::string at = Element(key, i);
+    if (!a[i].is_array() || a[i].size() != 2) r.Fail(at, Show(a[i]) + " is not a [begin, end] pair of record indices");
+    out.push_back({r.Integer(a[i][0], Element(at, 0), 0, int64_t{1} << 40), r.Integer(a[i][1], Element(at, 1), 0, int64_t{1} << 40)});
+  }
+  return out;
+}
+
+nlohmann::json RecordRangesJson(const std::vector<RecordRange>& ranges) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const RecordRange& r : ranges) out.push_back({r.begin, r.end});
+  return out;
+}
+
 }  // namespace
 
 void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
@@ -138,16 +157,7 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("data")) c.data = r.String(j["data"], "data");
   if (j.contains("test_data")) c.test_data = r.String(j["test_data"], "test_data");
   if (j.contains("train_images")) c.train_images = r.Integer(j["train_images"], "train_images", 0, 50000);
-  if (j.contains("train_ranges")) {
-    const nlohmann::json& a = j["train_ranges"];
-    if (!a.is_array() || a.empty()) r.Fail("train_ranges", Show(a) + " is not a non-empty array of [begin, end] pairs");
-    for (size_t i = 0; i < a.size(); ++i) {
-      const std::string at = Element("train_ranges", i);
-      if (!a[i].is_array() || a[i].size() != 2) r.Fail(at, Show(a[i]) + " is not a [begin, end] pair of record indices");
-      c.train_ranges.push_back({r.Integer(a[i][0], Element(at, 0), 0, int64_t{1} << 40),
-                                r.Integer(a[i][1], Element(at, 1), 0, int64_t{1} << 40)});
-    }
-  }
+  if (j.contains("train_ranges")) c.train_ranges = ReadRecordRanges(r, j["train_ranges"], "train_ranges");
   if (j.contains("test_images")) c.test_images = r.Integer(j["test_images"], "test_images", 0, 10000000);
   if (j.contains("epochs")) c.epochs = static_cast<int>(r.Integer(j["epochs"], "epochs", 1, 100000));
   if (j.contains("batch_size")) c.batches.batch_size = r.Integer(j["batch_size"], "batch_size", 1, 65536);
@@ -158,6 +168,8 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("distill")) ReadDistill(r, j["distill"], c);
   if (j.contains("bn_recalibration_images"))
     c.bn_recalibration_images = r.Integer(j["bn_recalibration_images"], "bn_recalibration_images", 0, 50000);
+  if (j.contains("bn_recalibration_ranges"))
+    c.bn_recalibration_ranges = ReadRecordRanges(r, j["bn_recalibration_ranges"], "bn_recalibration_ranges");
   if (j.contains("image_folder")) ReadImageFolder(r, j["image_folder"], c);
 }
 
@@ -195,6 +207,13 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
     throw InputError(p + "bn_recalibration_images: " + std::to_string(c.bn_recalibration_images) +
                      " is fewer than one batch (batch_size " + std::to_string(c.batches.batch_size) +
                      "); allowed 0 (off) or batch_size..50000");
+  if (!c.bn_recalibration_ranges.empty()) {
+    if (c.bn_recalibration_images == 0)
+      throw InputError(p + "bn_recalibration_ranges: set, but bn_recalibration_images is 0 (no recalibration); give both or neither");
+    if (c.image_folder)
+      throw InputError(p + "bn_recalibration_ranges: a record selection applies to CIFAR-10 files only, not with image_folder");
+    ValidateRecordRanges(c.bn_recalibration_ranges, p + "bn_recalibration_ranges");
+  }
   if (c.distill_enabled) {
     if (c.distill_teacher.empty())
       throw InputError(p + "distill.teacher: required when training from scratch (there is no model.init to distil from)");
@@ -222,11 +241,8 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
   j["data"] = c.data;
   j["test_data"] = c.test_data;
   j["train_images"] = c.train_images;
-  if (!c.train_ranges.empty()) {  // absent when unset: checkpoints written before the key still match
-    nlohmann::json ranges = nlohmann::json::array();
-    for (const RecordRange& r : c.train_ranges) ranges.push_back({r.begin, r.end});
-    j["train_ranges"] = ranges;
-  }
+  // absent when unset: checkpoints written before the key still match
+  if (!c.train_ranges.empty()) j["train_ranges"] = RecordRangesJson(c.train_ranges);
   j["test_images"] = c.test_images;
   j["epochs"] = c.epochs;
   j["batch_size"] = c.batches.batch_size;
@@ -247,6 +263,7 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
     j["distill"] = {{"teacher", c.distill_teacher}, {"temperature", c.distill.temperature}, {"weight", c.distill.weight}};
   // Only when set: a post-training step (it changes no trained weight), checkpoints resume without it.
   if (c.bn_recalibration_images > 0) j["bn_recalibration_images"] = c.bn_recalibration_images;
+  if (!c.bn_recalibration_ranges.empty()) j["bn_recalibration_ranges"] = RecordRangesJson(c.bn_recalibration_ranges);
   if (c.image_folder) {
     const ImagePipelineParams& p = c.image_folder->pipeline;
     j["image_folder"] = {{"crop", p.crop},

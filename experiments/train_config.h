@@ -41,6 +41,11 @@
 //                                              training images, augmented as in training
 //                                              (train/batch_norm_recalibration.h);
 //                                              0 (default): keep the moving averages
+//    "bn_recalibration_ranges": [[0, 4000], …], optional (CIFAR-10, with bn_recalibration_images > 0):
+//                                              draw the recalibration batches from these training
+//                                              records only (coordinates as train_ranges, over all
+//                                              50,000 records, whatever train_ranges says); e.g. the
+//                                              lossless records, when the test images are lossless
 // Unknown keys, wrong types and out-of-range values are InputErrors naming the key path. The flags
 // --model, --epochs, --lr, --batch-size override the file (ApplyTrainFlags).
 #pragma once
@@ -85,6 +90,7 @@ struct TrainConfig {
   std::string distill_teacher;   // empty in the file = model.init (resolved by ApplyTrainFlags)
   DistillLossParams distill;
   int64_t bn_recalibration_images = 0;  // 0: off
+  std::vector<RecordRange> bn_recalibration_ranges;  // empty: the training images
   std::optional<ImageFolderConfig> image_folder;  // set: `data` is an image-folder root
   std::string source;       // the config file, for messages
 };

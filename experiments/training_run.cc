@@ -85,7 +85,7 @@ int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
   // checkpointed weights: a resumed (or finished) run may be evaluated on another set, or recalibrated
   // with another image count.
   nlohmann::json now = job.config_json, then = saved;
-  for (const char* key : {"test_data", "test_images", "bn_recalibration_images"}) {
+  for (const char* key : {"test_data", "test_images", "bn_recalibration_images", "bn_recalibration_ranges"}) {
     now.erase(key);
     then.erase(key);
   }
@@ -125,7 +125,7 @@ namespace {
 // config.epochs, which no training epoch used).
 BnRecalibration Recalibrate(const TrainingJob& job, ThreadPool& pool) {
   const TrainConfig& c = job.config;
-  BatchSource& source = *job.train;
+  BatchSource& source = job.recalibration ? *job.recalibration : *job.train;
   source.StartEpoch(c.epochs);
   // At least one batch: ValidateTrainConfig requires bn_recalibration_images >= batch_size.
   const int64_t batches = std::min(c.bn_recalibration_images / source.BatchSize(), source.NumBatches());

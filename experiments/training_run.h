@@ -46,6 +46,7 @@ struct TrainingJob {
   Network* net = nullptr;
   const Normalizer* input = nullptr;        // pixel → network input (float or quantized)
   BatchSource* train = nullptr;             // the training epochs (shuffled, augmented)
+  BatchSource* recalibration = nullptr;     // the BatchNorm recalibration's batches (null: `train`)
   const Cifar10Set* test = nullptr;         // in memory, any image size (the network's input)
   int64_t test_count = 0;                   // first test_count images of `test`
   TrainConfig config;

@@ -175,10 +175,12 @@ int QatCommand(const std::vector<std::string>& args) {
                   n.weight_grid == WeightGrid::kFull ? " (full weight grid)" : "");
 
   const std::unique_ptr<BatchSource> batches = TrainingBatches(data, c, input);
+  const std::unique_ptr<BatchSource> recalibration = RecalibrationBatches(data, c, input);
   TrainingJob job;
   job.net = &qat->net;
   job.input = &input;
   job.train = batches.get();
+  job.recalibration = recalibration.get();
   job.test = &data.test;
   job.test_count = data.test_count;
   job.config = c;

@@ -327,6 +327,43 @@ TEST_F(TrainCliTest, QatRecalibratesBatchNormAndItsLatentFloatModelStartsAnother
   EXPECT_FALSE(std::filesystem::exists(Path("e/log.jsonl")));
 }
 
+// bn_recalibration_ranges: recalibrating on records [0, 40) of a run that trains on train_ranges
+// [[0, 40]] draws what recalibrating on its training batches draws (the same records, shuffle and
+// augmentation: the same exported model), other records give another model, and a finished run
+// resumes with the ranges (a post-training step). Ranges without recalibration, or outside the file,
+// exit 2 naming the key.
+TEST_F(TrainCliTest, BatchNormRecalibrationDrawsFromTheGivenRecords) {
+  const std::string data = WriteData("train.bin", 100), model = WriteModel();
+  auto config = [&](const std::string& name, const std::string& extra) {
+    return Config(name, R"({"model": {"init": ")" + model + R"("}, "data": ")" + data +
+                            R"(", "train_ranges": [[0, 40]], "epochs": 1, "batch_size": 20, "test_images": 20, "batch_norm": "train",
+                            "quant": {"default": {"weight_bits": 3, "activation_bits": 3, "mode": "qat"},
+                            "calibration": {"images": 30}})" + extra + "}");
+  };
+  auto run = [&](const std::string& name, const std::string& extra, const std::string& more = "") {
+    const RunResult r = RunCimsim("qat --config " + config(name + ".json", extra) + " --out " + Path(name) + " --threads 2" + more);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(" 0 prediction mismatches"), std::string::npos) << r.output;
+    return Path(name + "/model_q.h5");
+  };
+  const std::string own = run("own", R"(, "bn_recalibration_images": 40)");
+  const std::string same = run("same", R"(, "bn_recalibration_images": 40, "bn_recalibration_ranges": [[0, 40]])");
+  const std::string other = run("other", R"(, "bn_recalibration_images": 40, "bn_recalibration_ranges": [[40, 100]])");
+  EXPECT_EQ(std::system(("h5diff -q " + own + " " + same + " /nodes /nodes").c_str()), 0);
+  EXPECT_NE(std::system(("h5diff -q " + own + " " + other + " /nodes /nodes > /dev/null").c_str()), 0);
+  // A finished run resumed with other ranges recalibrates again, from the same trained weights.
+  const std::string resumed = run("other", R"(, "bn_recalibration_images": 40, "bn_recalibration_ranges": [[0, 40]])", " --resume");
+  EXPECT_EQ(std::system(("h5diff -q " + own + " " + resumed + " /nodes /nodes").c_str()), 0);
+  ExpectInputError(RunCimsim("qat --config " + config("n.json", R"(, "bn_recalibration_ranges": [[0, 40]])") + " --out " + Path("n")),
+                   {"bn_recalibration_ranges", "bn_recalibration_images is 0"});
+  ExpectInputError(RunCimsim("qat --config " + config("f.json", R"(, "bn_recalibration_images": 40, "bn_recalibration_ranges": [[50, 140]])") +
+                             " --out " + Path("f")),
+                   {"bn_recalibration_ranges"});
+  ExpectInputError(RunCimsim("qat --config " + config("g.json", R"(, "bn_recalibration_images": 40, "bn_recalibration_ranges": [])") +
+                             " --out " + Path("g")),
+                   {"bn_recalibration_ranges", "not a non-empty array"});
+}
+
 // Fine-tuning with distillation from a teacher (here the starting model itself): the run ends with
 // other weights than plain fine-tuning, with the same weights on 1 and 2 threads, and a resume with
 // another temperature is refused naming distill.temperature.

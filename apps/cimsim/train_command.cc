@@ -52,11 +52,13 @@ int TrainCommand(const std::vector<std::string>& args) {
   CheckLabelsFit(data, spec.num_classes, c.source.empty() ? "flags" : c.source);
   const Normalizer input(spec.input_norm, "model input normalization");
   const std::unique_ptr<BatchSource> batches = TrainingBatches(data, c, input);
+  const std::unique_ptr<BatchSource> recalibration = RecalibrationBatches(data, c, input);
 
   TrainingJob job;
   job.net = &net;
   job.input = &input;
   job.train = batches.get();
+  job.recalibration = recalibration.get();
   job.test = &data.test;
   job.test_count = data.test_count;
   job.config = c;

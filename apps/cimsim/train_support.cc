@@ -69,6 +69,9 @@ TrainData LoadTrainData(const TrainConfig& c) {
   d.train = LoadCifar10(c.data, Cifar10Split::kTrain);
   if (!c.train_ranges.empty())
     d.train = SelectRecords(d.train, c.train_ranges, (c.source.empty() ? std::string("flags") : c.source) + ": train_ranges");
+  if (!c.bn_recalibration_ranges.empty())
+    d.recalibration = SelectRecords(LoadCifar10(c.data, Cifar10Split::kTrain), c.bn_recalibration_ranges,
+                                    (c.source.empty() ? std::string("flags") : c.source) + ": bn_recalibration_ranges");
   d.test = LoadCifar10(c.test_data, Cifar10Split::kTest);
   if (c.train_images > 0) {
     d.subset = CalibrationSubset(d.train, c.train_images, c.batches.seed, true);
@@ -93,6 +96,15 @@ std::unique_ptr<BatchSource> TrainingBatches(const TrainData& d, const TrainConf
   BatcherParams bp = c.batches;
   bp.shuffle = true;
   return std::make_unique<CifarBatches>(d.train, d.subset, input, bp);
+}
+
+std::unique_ptr<BatchSource> RecalibrationBatches(const TrainData& d, const TrainConfig& c, const Normalizer& input) {
+  if (c.bn_recalibration_ranges.empty()) return nullptr;
+  std::vector<int64_t> all(static_cast<size_t>(d.recalibration.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  BatcherParams bp = c.batches;
+  bp.shuffle = true;
+  return std::make_unique<CifarBatches>(d.recalibration, all, input, bp);
 }
 
 CalibrationImages LoadCalibrationImages(const TrainData& d, const TrainConfig& c, const std::vector<int64_t>& indices) {

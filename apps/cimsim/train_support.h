@@ -35,6 +35,7 @@ struct TrainFlagValues {
 // of test_data (<data>/val) in memory.
 struct TrainData {
   Cifar10Set train, test;
+  Cifar10Set recalibration;     // bn_recalibration_ranges' records (empty when unset)
   std::vector<int64_t> subset;  // CIFAR-10: training images used
   std::optional<ImageFolder> train_folder;
   int64_t test_count = 0;
@@ -47,6 +48,9 @@ TrainConfig ResolveTrainConfig(const boost::program_options::variables_map& vm, 
 TrainData LoadTrainData(const TrainConfig& c);
 // The training epochs: a Batcher over the CIFAR-10 images, or the image folder's loader.
 std::unique_ptr<BatchSource> TrainingBatches(const TrainData& d, const TrainConfig& c, const Normalizer& input);
+// The BatchNorm recalibration's batches over d.recalibration (augmented and shuffled as training);
+// null without bn_recalibration_ranges (the recalibration then draws from the training batches).
+std::unique_ptr<BatchSource> RecalibrationBatches(const TrainData& d, const TrainConfig& c, const Normalizer& input);
 // Calibration images for QuantizeNetwork: CIFAR-10 → the training set itself and `indices` into it;
 // an image folder → the evaluation views of items `indices` of train/, loaded now, and 0..n−1.
 struct CalibrationImages {
