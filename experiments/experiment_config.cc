@@ -59,6 +59,21 @@ void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& 
   ReadCalibrationKeys(r, a, ap, cal, false);
 }
 
+// "all" or a non-empty array of distinct layer names (checked against the model when the run starts).
+Placement ReadCimLayers(const JsonReader& r, const json& cim, const std::string& path) {
+  Placement p;
+  p.cim_path = path;
+  if (cim.is_string() && cim.get<std::string>() == "all") return p;
+  if (!cim.is_array() || cim.empty()) r.Fail(path, Show(cim) + " is neither \"all\" nor a non-empty array of layer names");
+  p.all = false;
+  for (size_t i = 0; i < cim.size(); ++i) {
+    const std::string name = r.String(cim[i], Element(path, i));
+    if (std::find(p.cim.begin(), p.cim.end(), name) != p.cim.end()) r.Fail(Element(path, i), "'" + name + "' appears twice");
+    p.cim.push_back(name);
+  }
+  return p;
+}
+
 void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {
   const std::string path = "placement";
   r.RequireObject(j, path);
@@ -71,16 +86,7 @@ void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {
     if (p.split.empty()) r.Fail(Child(path, "split"), "expected a node name");
     return;
   }
-  const json& cim = j["cim"];
-  if (cim.is_string() && cim.get<std::string>() == "all") return;
-  if (!cim.is_array() || cim.empty()) r.Fail(Child(path, "cim"), Show(cim) + " is neither \"all\" nor a non-empty array of layer names");
-  p.all = false;
-  for (size_t i = 0; i < cim.size(); ++i) {
-    const std::string name = r.String(cim[i], Element(Child(path, "cim"), i));
-    if (std::find(p.cim.begin(), p.cim.end(), name) != p.cim.end())
-      r.Fail(Element(Child(path, "cim"), i), "'" + name + "' appears twice");
-    p.cim.push_back(name);
-  }
+  p = ReadCimLayers(r, j["cim"], Child(path, "cim"));
 }
 
 void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
@@ -101,14 +107,15 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
     for (const std::string& key : keys)
       if (key.empty()) r.Fail(Child(path, "param"), Show(e["param"]) + " has an empty key");
     const bool chip = (keys[0] == "device" || keys[0] == "crossbar") && keys.size() >= 2;
-    if (axis.param != "split" && axis.param != "seed" && !chip)
+    const bool placement = axis.param == "split" || axis.param == "cim";
+    if (!placement && axis.param != "seed" && !chip)
       r.Fail(Child(path, "param"), Show(e["param"]) +
-                                       " is not sweepable; allowed \"split\", \"seed\" or a path inside the chip "
-                                       "config starting with \"device.\" or \"crossbar.\"");
+                                       " is not sweepable; allowed \"split\", \"cim\", \"seed\" or a path inside "
+                                       "the chip config starting with \"device.\" or \"crossbar.\"");
     const json& values = e["values"];
     const std::string vpath = Child(path, "values");
     if (!values.is_array() || values.empty()) r.Fail(vpath, "expected a non-empty array, got " + Show(values));
-    if (axis.param != "split") {
+    if (!placement) {
       // The path, once: a typed setter on the chip's values.
       try {
         axis.setter = ResolveXbarPath(axis.param);
@@ -120,6 +127,12 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
       const std::string at = Element(vpath, k);
       if (axis.param == "split") {
         if (!values[k].is_string() || values[k].get<std::string>().empty()) r.Fail(at, "expected a node name, got " + Show(values[k]));
+        Placement p;
+        p.all = false;
+        p.split = values[k].get<std::string>();
+        axis.placements.push_back(std::move(p));
+      } else if (axis.param == "cim") {
+        axis.placements.push_back(ReadCimLayers(r, values[k], at));
       } else {
         // Converted once; alone on the base chip it must give a valid chip.
         try {
@@ -138,6 +151,13 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
     }
     c.sweep.push_back(std::move(axis));
   }
+  bool split = false, cim = false;
+  for (const SweepAxis& axis : c.sweep) {
+    split = split || axis.param == "split";
+    cim = cim || axis.param == "cim";
+  }
+  if (split && cim)
+    r.Fail("sweep", "\"split\" and \"cim\" are both swept; each sets the whole placement of a point, sweep one of them");
 }
 
 // What "lifetime" needs from the rest of the config: auto calibration, a simulated chip, no other read time.
@@ -209,7 +229,8 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source,
   if (c.calibration.kind == CalibrationKind::kFile) {
     if (c.instances > 1) r.Fail("calibration", "a calibration file fits one chip; with \"instances\" > 1 use \"auto\"");
     for (const SweepAxis& a : c.sweep)
-      if (a.param != "split") r.Fail("calibration", "a calibration file fits one chip; sweeping \"" + a.param + "\" needs \"auto\"");
+      if (a.param != "split" && a.param != "cim")
+        r.Fail("calibration", "a calibration file fits one chip; sweeping \"" + a.param + "\" needs \"auto\"");
   }
   for (const SweepAxis& a : c.sweep)
     if (a.param == "split" && (c.placement.all == false && c.placement.split.empty()))
@@ -247,10 +268,8 @@ std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
       const SweepAxis& axis = c.sweep[a];
       const json& v = axis.values[pick[a]];
       p.params[axis.param] = v;
-      if (axis.param == "split") {
-        p.placement.all = false;
-        p.placement.cim.clear();
-        p.placement.split = v.get<std::string>();
+      if (!axis.placements.empty()) {
+        p.placement = axis.placements[pick[a]];
       } else {
         ApplyXbarValue(axis.setter, axis.typed[pick[a]], chip);
       }

@@ -23,7 +23,10 @@
 //    "instances": 1,                                        chip instances (seeds xbar.seed + k), 1..1000
 //    "sweep": [{"param": "crossbar.adc.bits", "values": [4, 6, 8]}, ...],
 //                          a cartesian product; param is a path inside the xbar config
-//                          ("device.preset", "crossbar.read_time", ...) or "split"
+//                          ("device.preset", "crossbar.read_time", ...), "split" (values: node
+//                          names) or "cim" (values: "all" or arrays of layer names, e.g. [["conv1"],
+//                          ["linear"], "all"]: which layers run on CIM, per point; the swept placement
+//                          replaces the config's own; not together with a swept split)
 //    "traces": {"layers": ["conv1", ...], "vectors": 64},   sampled vectors per traced CIM layer and instance
 //    "threads": 0,                                          0 = all cores
 //    "noise_seed": 1,                                       read-noise streams
@@ -68,11 +71,13 @@ struct Placement {
   bool all = true;                       // every conv/linear layer on CIM
   std::vector<std::string> cim;          // !all and split empty: these layers
   std::string split;                     // non-empty: device/cloud split after this node
+  std::string cim_path = "placement.cim";  // where the list was written (a swept one: "sweep[a].values[k]"), for messages
 };
 
 struct SweepAxis {
-  std::string param;                     // "crossbar.adc.bits", "device.preset", "split", ...
+  std::string param;                     // "crossbar.adc.bits", "device.preset", "split", "cim", ...
   std::vector<nlohmann::json> values;    // as written (results files and messages show these)
+  std::vector<Placement> placements;     // "split" and "cim" axes: values[k] read at load
   XbarSetter setter;                     // chip axes ("seed", "device.…", "crossbar.…"): resolved at load
   std::vector<XbarValue> typed;          // chip axes: values[k] converted at load
 };

@@ -316,6 +316,36 @@ TEST_F(ExperimentConfigTest, ASplitAxisSetsThePlacementAndLeavesTheChip) {
   EXPECT_EQ(one[0].placement.split, "fc");
 }
 
+TEST_F(ExperimentConfigTest, ACimAxisSetsTheLayersOnCimPerPointAndLeavesTheChip) {
+  const ExperimentConfig c = Parse(R"({"model": {"qmodel": "$MODEL"}, "placement": {"split": "layer1.0.add"},
+      "xbar": {"seed": 3, "crossbar": {"adc": {"bits": 5}}},
+      "sweep": [{"param": "cim", "values": [["conv1"], ["layer1.0.conv1", "fc"], "all"]},
+                {"param": "seed", "values": [3, 4]}]})");
+  const std::vector<ExperimentPoint> points = ExpandSweep(c);
+  ASSERT_EQ(points.size(), 6u);
+  const std::vector<std::vector<std::string>> lists = {{"conv1"}, {"layer1.0.conv1", "fc"}, {}};
+  for (size_t i = 0; i < points.size(); ++i) {
+    SCOPED_TRACE(i);
+    const size_t v = i / 2;   // the last axis (seed) varies fastest
+    EXPECT_EQ(points[i].params.at("cim"), c.sweep[0].values[v]);
+    EXPECT_EQ(points[i].placement.all, v == 2);
+    EXPECT_EQ(points[i].placement.cim, lists[v]);
+    EXPECT_EQ(points[i].placement.split, "");   // the config's own split is replaced
+    EXPECT_EQ(points[i].placement.cim_path, "sweep[0].values[" + std::to_string(v) + "]");
+    EXPECT_EQ(points[i].xbar.seed, 3u + i % 2);
+    EXPECT_EQ(points[i].xbar.crossbar.adc.bits, 5);
+  }
+  // The stored config keeps the sweep as written and reads back to the same points.
+  const ExperimentConfig back = ParseExperimentConfig(ExperimentConfigToJson(c), "stored");
+  const std::vector<ExperimentPoint> again = ExpandSweep(back);
+  ASSERT_EQ(again.size(), points.size());
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].params, points[i].params);
+    EXPECT_EQ(again[i].placement.cim, points[i].placement.cim);
+    EXPECT_EQ(again[i].placement.all, points[i].placement.all);
+  }
+}
+
 TEST_F(ExperimentConfigTest, WithoutASweepThereIsOnePointWithEmptyParams) {
   const ExperimentConfig c = Parse(R"({"model": {"qmodel": "$MODEL"}, "xbar": {"seed": 11,
       "crossbar": {"adc": {"bits": 7}}}, "placement": {"split": "layer3.2.conv2"}})");
@@ -388,8 +418,8 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
   const std::string top_keys = "allowed: model, data, xbar, calibration, placement, instances, sweep, traces, "
                                "threads, noise_seed, lifetime";
   const std::string a = R"({"model": {"qmodel": "$MODEL"}, "calibration": "auto", )";   // lifetime cases
-  const std::string not_sweepable = " is not sweepable; allowed \"split\", \"seed\" or a path inside the chip "
-                                    "config starting with \"device.\" or \"crossbar.\"";
+  const std::string not_sweepable = " is not sweepable; allowed \"split\", \"cim\", \"seed\" or a path inside the "
+                                    "chip config starting with \"device.\" or \"crossbar.\"";
   const std::vector<Bad> table = {
       // Structure and unknown keys.
       {R"([1])", "run.json: expected an object {...}, got [1]"},
@@ -477,6 +507,15 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
       {m + R"("sweep": [{"param": "split", "values": [""]}]})", "run.json: sweep[0].values[0]: expected a node name, got \"\""},
       {m + R"("placement": {"cim": ["conv1"]}, "sweep": [{"param": "split", "values": ["conv1"]}]})",
        "run.json: sweep: sweeping \"split\" needs \"placement\" {\"cim\": \"all\"} or {\"split\": ...}"},
+      {m + R"("sweep": [{"param": "cim", "values": [["conv1"], []]}]})",
+       "run.json: sweep[0].values[1]: [] is neither \"all\" nor a non-empty array of layer names"},
+      {m + R"("sweep": [{"param": "cim", "values": ["conv1"]}]})",
+       "run.json: sweep[0].values[0]: \"conv1\" is neither \"all\" nor a non-empty array of layer names"},
+      {m + R"("sweep": [{"param": "cim", "values": [["conv1", "fc", "conv1"]]}]})",
+       "run.json: sweep[0].values[0][2]: 'conv1' appears twice"},
+      {m + R"("sweep": [{"param": "cim", "values": [["fc"], ["fc"]]}]})", "run.json: sweep[0].values[1]: [\"fc\"] appears twice"},
+      {m + R"("sweep": [{"param": "cim", "values": [["fc"]]}, {"param": "split", "values": ["conv1"]}]})",
+       "run.json: sweep: \"split\" and \"cim\" are both swept; each sets the whole placement of a point, sweep one of them"},
       // Placement.
       {m + R"("placement": {"cim": "all", "split": "conv1"}})",
        "run.json: placement: expected exactly one of \"cim\" and \"split\""},

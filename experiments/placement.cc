@@ -57,7 +57,7 @@ PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& pla
   } else if (placement.all) {
     for (size_t i = 0; i < count; ++i) plan.cim[i] = IsMvm(model.nodes[i]);
   } else {
-    for (const std::string& name : placement.cim) plan.cim[static_cast<size_t>(find(name, "placement.cim"))] = true;
+    for (const std::string& name : placement.cim) plan.cim[static_cast<size_t>(find(name, placement.cim_path))] = true;
   }
   for (size_t i = 0; i < count; ++i)
     if (plan.cim[i]) plan.cim_layers.push_back(model.nodes[i].name);

@@ -27,8 +27,8 @@ struct PlacementPlan {
   int64_t transmitted_bytes = 0;          // per image (0 without a split)
 };
 
-// InputError "<where>: placement.cim: '<name>' is not a conv/linear layer of the model; layers: ..." for
-// an unknown layer name, "<where>: placement.split: '<name>' is not a node of the model; nodes: ..."
+// InputError "<where>: <placement.cim_path>: '<name>' is not a conv/linear layer of the model; layers: ..."
+// for an unknown layer name (cim_path: "placement.cim", or "sweep[a].values[k]" for a swept list), "<where>: placement.split: '<name>' is not a node of the model; nodes: ..."
 // for an unknown split node.
 PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& placement, const std::string& where);
 

@@ -149,6 +149,48 @@ TEST_F(ExperimentCliTest, SweepWritesResultsIdealChipEqualsIntegerEngineAndFigur
   EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 5000u);
 }
 
+// A sweep of which layers run on CIM ("cim"): each point runs as a config with that placement would
+// (the chip of an instance is programmed from its seed alone; read noise, off here, is drawn from a stream
+// of the point's index, so with it the points would differ from the standalone runs by their noise draws),
+// its digital layers have no error, and the results record the layers on CIM.
+TEST_F(ExperimentCliTest, ACimSweepRunsEachPlacementAsItsOwnConfigWould) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 12);
+  const std::string chip = R"(
+      "xbar": {"device": {"preset": "pcm"}, "crossbar": {"rows_max": 64, "cols_max": 64, "read_noise": false}},
+      "calibration": {"auto": {"inputs": "random", "fit_vectors": 32, "holdout_vectors": 32}}, "instances": 2)";
+  const std::string sweep = Config("cim.json", Experiment(q, data, 12, chip + R"(,
+      "sweep": [{"param": "cim", "values": [["conv1"], ["layer2.0.conv1", "linear"], "all"]}])"));
+  const RunResult r = RunCimsim("experiment --config " + sweep + " --out " + Path("cim"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json points = nlohmann::json::parse(Read(Path("cim/summary.json")))["points"];
+  ASSERT_EQ(points.size(), 3u);
+  const std::vector<std::string> layers = points[0]["layers"].get<std::vector<std::string>>();
+  const size_t L = layers.size();
+  const std::vector<std::vector<std::string>> on_cim = {{"conv1"}, {"layer2.0.conv1", "linear"}, layers};
+  for (size_t p = 0; p < 3; ++p) {
+    SCOPED_TRACE(p);
+    const nlohmann::json value = p == 2 ? nlohmann::json("all") : nlohmann::json(on_cim[p]);
+    EXPECT_EQ(points[p]["params"], (nlohmann::json{{"cim", value}}));
+    const std::string alone = Config("alone" + std::to_string(p) + ".json",
+                                     Experiment(q, data, 12, chip + R"(, "placement": {"cim": )" + value.dump() + "}"));
+    const RunResult a = RunCimsim("experiment --config " + alone + " --out " + Path("alone" + std::to_string(p)));
+    ASSERT_EQ(a.exit_code, 0) << a.output;
+    const nlohmann::json own = nlohmann::json::parse(Read(Path("alone" + std::to_string(p) + "/summary.json")))["points"][0];
+    EXPECT_EQ(points[p]["accuracy"], own["accuracy"]);
+    EXPECT_EQ(points[p]["dot_relative"], own["dot_relative"]);
+    const auto rel = points[p]["dot_relative"].get<std::vector<double>>();
+    ASSERT_EQ(rel.size(), 2 * L);
+    for (size_t k = 0; k < 2; ++k)
+      for (size_t l = 0; l < L; ++l) {
+        const bool cim = std::find(on_cim[p].begin(), on_cim[p].end(), layers[l]) != on_cim[p].end();
+        if (cim) EXPECT_GT(rel[k * L + l], 0.0) << layers[l];
+        else EXPECT_EQ(rel[k * L + l], 0.0) << layers[l];
+      }
+    const H5File f = H5File::OpenRead(Path("cim/results.h5"));
+    EXPECT_EQ(nlohmann::json::parse(f.ReadStringAttribute("/points/000" + std::to_string(p), "cim_layers")),
+              nlohmann::json(on_cim[p]));
+  }
+}
 
 // Point files carry a content checksum: on --resume a point file whose value was changed after it was
 // written, or a truncated one, is named, moved to DIR/damaged/ and computed again — the results are those
@@ -286,6 +328,8 @@ TEST_F(ExperimentCliTest, BadConfigsExitTwoAndWriteNothing) {
        {"sweep[0].values[1]", "40 is out of range"}},
       {Experiment(q, data, 10, R"("traces": {"layers": ["layer9.conv"]})"), {"traces.layers: 'layer9.conv'"}},
       {Experiment(q, data, 10, R"("placement": {"split": "nope"})"), {"placement.split: 'nope' is not a node of the model"}},
+      {Experiment(q, data, 10, R"("sweep": [{"param": "cim", "values": [["conv1"], ["conv1", "nope"]]}])"),
+       {"sweep[0].values[1]: 'nope' is not a conv/linear layer of the model; layers: conv1, "}},
       {Experiment(q, data, 21, ""), {"data: images [0, 21) do not exist"}},
       {Experiment(q, data, 10, R"("xbar": {"crossbar": {"slice_bits": 8}})"), {"slice_bits: 8 is larger than"}},
       {Experiment(q, data, 10, R"("instances": 0)"), {"instances: 0 is out of range"}},
