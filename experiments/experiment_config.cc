@@ -107,15 +107,14 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
     for (const std::string& key : keys)
       if (key.empty()) r.Fail(Child(path, "param"), Show(e["param"]) + " has an empty key");
     const bool chip = (keys[0] == "device" || keys[0] == "crossbar") && keys.size() >= 2;
-    const bool placement = axis.param == "split" || axis.param == "cim";
-    if (!placement && axis.param != "seed" && !chip)
+    if (!axis.SetsPlacement() && axis.param != "seed" && !chip)
       r.Fail(Child(path, "param"), Show(e["param"]) +
                                        " is not sweepable; allowed \"split\", \"cim\", \"seed\" or a path inside "
                                        "the chip config starting with \"device.\" or \"crossbar.\"");
     const json& values = e["values"];
     const std::string vpath = Child(path, "values");
     if (!values.is_array() || values.empty()) r.Fail(vpath, "expected a non-empty array, got " + Show(values));
-    if (!placement) {
+    if (!axis.SetsPlacement()) {
       // The path, once: a typed setter on the chip's values.
       try {
         axis.setter = ResolveXbarPath(axis.param);
@@ -229,7 +228,7 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source,
   if (c.calibration.kind == CalibrationKind::kFile) {
     if (c.instances > 1) r.Fail("calibration", "a calibration file fits one chip; with \"instances\" > 1 use \"auto\"");
     for (const SweepAxis& a : c.sweep)
-      if (a.param != "split" && a.param != "cim")
+      if (!a.SetsPlacement())
         r.Fail("calibration", "a calibration file fits one chip; sweeping \"" + a.param + "\" needs \"auto\"");
   }
   for (const SweepAxis& a : c.sweep)
@@ -268,7 +267,7 @@ std::vector<ExperimentPoint> ExpandSweep(const ExperimentConfig& c) {
       const SweepAxis& axis = c.sweep[a];
       const json& v = axis.values[pick[a]];
       p.params[axis.param] = v;
-      if (!axis.placements.empty()) {
+      if (axis.SetsPlacement()) {
         p.placement = axis.placements[pick[a]];
       } else {
         ApplyXbarValue(axis.setter, axis.typed[pick[a]], chip);

@@ -80,6 +80,9 @@ struct SweepAxis {
   std::vector<Placement> placements;     // "split" and "cim" axes: values[k] read at load
   XbarSetter setter;                     // chip axes ("seed", "device.…", "crossbar.…"): resolved at load
   std::vector<XbarValue> typed;          // chip axes: values[k] converted at load
+
+  // "split" and "cim" set the placement of a point; every other axis sets a value of the chip.
+  bool SetsPlacement() const { return param == "split" || param == "cim"; }
 };
 
 struct TraceParams {

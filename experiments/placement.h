@@ -28,8 +28,8 @@ struct PlacementPlan {
 };
 
 // InputError "<where>: <placement.cim_path>: '<name>' is not a conv/linear layer of the model; layers: ..."
-// for an unknown layer name (cim_path: "placement.cim", or "sweep[a].values[k]" for a swept list), "<where>: placement.split: '<name>' is not a node of the model; nodes: ..."
-// for an unknown split node.
+// for an unknown layer name (cim_path: "placement.cim", or "sweep[a].values[k]" for a swept list), and
+// "<where>: placement.split: '<name>' is not a node of the model; nodes: ..." for an unknown split node.
 PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& placement, const std::string& where);
 
 }  // namespace cimsim
