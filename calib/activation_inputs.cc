@@ -107,25 +107,31 @@ std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedMode
   return result;
 }
 
-std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
-                                                          const std::string& train_path, int64_t images,
-                                                          const ChipCalibrationParams& params) {
+std::vector<uint8_t> TrainingSubsetPixels(const QuantizedModel& model, const std::string& train_path, int64_t images,
+                                          uint64_t seed) {
   if (IsImageFolder(train_path)) {
     // The evaluation views of a class-balanced subset, at the model's input side (Resize side·256/224).
     const ImageFolder folder = ScanImageFolder(train_path);
-    const std::vector<int64_t> subset = CalibrationSubset(FolderLabels(folder), images, params.seed, true);
-    const Cifar10Set views =
+    const std::vector<int64_t> subset = CalibrationSubset(FolderLabels(folder), images, seed, true);
+    Cifar10Set views =
         LoadFolderViews(folder, subset, EvalViewParams(model.input_chw[1], 0), 2, BadImagePolicy::kError, nullptr);
     if (views.image_bytes() != int64_t{model.input_chw[0]} * model.input_chw[1] * model.input_chw[2])
       throw InputError(train_path + ": the model takes non-square " + std::to_string(model.input_chw[1]) + "×" +
                        std::to_string(model.input_chw[2]) + " inputs; an image folder's views are square");
-    return ActivationCalibrationInputs(model, nodes, views.pixels.data(), views.size(), params);
+    return std::move(views.pixels);
   }
   const Cifar10Set train = LoadCifar10(train_path, Cifar10Split::kTrain);
-  const std::vector<int64_t> subset = CalibrationSubset(train, images, params.seed, true);
+  const std::vector<int64_t> subset = CalibrationSubset(train, images, seed, true);
   std::vector<uint8_t> pixels;
   for (int64_t i : subset) pixels.insert(pixels.end(), train.image(i), train.image(i) + train.image_bytes());
-  return ActivationCalibrationInputs(model, nodes, pixels.data(), static_cast<int64_t>(subset.size()), params);
+  return pixels;
+}
+
+std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
+                                                          const std::string& train_path, int64_t images,
+                                                          const ChipCalibrationParams& params) {
+  const std::vector<uint8_t> pixels = TrainingSubsetPixels(model, train_path, images, params.seed);
+  return ActivationCalibrationInputs(model, nodes, pixels.data(), images, params);
 }
 
 }  // namespace cimsim

@@ -35,10 +35,14 @@ std::map<int, CalibrationInputs> ActivationCalibrationInputs(const QuantizedMode
                                                              const uint8_t* images, int64_t n_images,
                                                              const ChipCalibrationParams& params);
 
-// ActivationCalibrationInputs on a class-balanced subset of `images` training images from
+// The pixels (images × (C·H·W) uint8) of a class-balanced subset of `images` training images from
 // `train_path` (a CIFAR-10 directory or one .bin file; or an image folder's train/ — class folders —
 // read as evaluation views at the model's input side, Resize side·256/224), drawn by CalibrationSubset
-// with params.seed.
+// with `seed`. InputError for unreadable data or an impossible subset.
+std::vector<uint8_t> TrainingSubsetPixels(const QuantizedModel& model, const std::string& train_path, int64_t images,
+                                          uint64_t seed);
+
+// ActivationCalibrationInputs on TrainingSubsetPixels(model, train_path, images, params.seed).
 // InputError for unreadable data or an impossible subset.
 std::map<int, CalibrationInputs> TrainingActivationInputs(const QuantizedModel& model, const std::vector<int>& nodes,
                                                           const std::string& train_path, int64_t images,

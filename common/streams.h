@@ -133,6 +133,10 @@ inline uint64_t InstanceTracePositionSeed(const Rng& instance_root) { return ins
 // W(instance_root/3): the instance's trace read seed (roots TraceReadStream).
 inline uint64_t InstanceTraceReadSeed(const Rng& instance_root) { return instance_root.Derive(3).NextU64(); }
 
+// W(root/6): the read noise of the output-statistics calibration images (calib/output_statistics.h) —
+// root an instance root, or in a lifetime run the time root of the read time (each time refits).
+inline uint64_t OutputStatisticsNoiseSeed(const Rng& root) { return root.Derive(6).NextU64(); }
+
 // R(position_seed)/image/node: which output position of image `image` a traced layer records
 // (experiments/probe_core.h).
 inline Rng TracePositionStream(uint64_t position_seed, int64_t image, int64_t node) {

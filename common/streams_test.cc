@@ -111,13 +111,16 @@ TEST(StreamsTest, LifetimeStreamsAreTheirDerivationsAndDistinct) {
   EXPECT_EQ(First(t3), First(root.Derive(4).Derive(3)));
   EXPECT_EQ(LifetimeDriftReadSeed(t3), First(root.Derive(4).Derive(3).Derive(4)));
   EXPECT_EQ(LifetimeReferenceReadSeed(root, 1), First(root.Derive(5).Derive(1)));
+  EXPECT_EQ(OutputStatisticsNoiseSeed(root), First(root.Derive(6)));
+  EXPECT_EQ(OutputStatisticsNoiseSeed(t3), First(root.Derive(4).Derive(3).Derive(6)));
   EXPECT_EQ(First(DriftReadStream(9, 4)), First(Rng(9).Derive(4)));
   EXPECT_EQ(First(ChipReprogramStream(1, 6, 2)), First(Rng(1).Derive(2).Derive(6).Derive(2)));
   const Rng t0 = LifetimeTimeRoot(root, 0);
   EXPECT_TRUE(AllDistinct({InstanceNetworkNoiseSeed(t0), InstanceNetworkNoiseSeed(t3), InstanceTraceReadSeed(t0),
                            LifetimeDriftReadSeed(t0), LifetimeDriftReadSeed(t3), LifetimeReferenceReadSeed(root, 0),
                            LifetimeReferenceReadSeed(root, 1), InstanceNetworkNoiseSeed(root),
-                           InstanceTracePositionSeed(root), InstanceTraceReadSeed(root)}));
+                           InstanceTracePositionSeed(root), InstanceTraceReadSeed(root),
+                           OutputStatisticsNoiseSeed(root), OutputStatisticsNoiseSeed(t0), OutputStatisticsNoiseSeed(t3)}));
   EXPECT_TRUE(AllDistinct({First(ChipProgramStream(1, 6)), First(ChipReprogramStream(1, 6, 1)),
                            First(ChipReprogramStream(1, 6, 2)), First(ChipReprogramStream(1, 7, 1)),
                            ChipReadNoiseSeed(1)}));

@@ -16,7 +16,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kTopKeys[] = {"model", "data",  "xbar",   "calibration", "placement", "instances",
-                                         "sweep", "traces", "threads", "noise_seed", "lifetime"};
+                                         "sweep", "traces", "threads", "noise_seed", "lifetime",
+                                         "output_statistics"};
 
 void ReadData(const JsonReader& r, const json& j, ExperimentConfig& c) {
   r.RequireObject(j, "data");
@@ -178,6 +179,19 @@ void CheckLifetime(const JsonReader& r, const ExperimentConfig& c) {
              "(ambiguous); remove the sweep or the \"lifetime\" key");
 }
 
+OutputStatisticsParams ReadOutputStatistics(const JsonReader& r, const json& j) {
+  r.RequireObject(j, "output_statistics");
+  static constexpr std::string_view kKeys[] = {"images", "seed", "data"};
+  r.CheckKeys(j, "output_statistics", kKeys);
+  OutputStatisticsParams s;
+  if (j.contains("images")) s.images = r.Integer(j["images"], "output_statistics.images", 10, 50000);
+  if (s.images % 10 != 0)
+    r.Fail("output_statistics.images", std::to_string(s.images) + " is not a multiple of 10 (a class-balanced subset)");
+  if (j.contains("seed")) s.seed = r.Unsigned64(j["seed"], "output_statistics.seed");
+  if (j.contains("data")) s.data = r.String(j["data"], "output_statistics.data");
+  return s;
+}
+
 void ReadTraces(const JsonReader& r, const json& j, TraceParams& t) {
   r.RequireObject(j, "traces");
   static constexpr std::string_view kKeys[] = {"layers", "vectors"};
@@ -223,6 +237,7 @@ ExperimentConfig ParseExperimentConfig(const json& j, const std::string& source,
     c.lifetime = ReadLifetime(r, j["lifetime"]);
     CheckLifetime(r, c);
   }
+  if (j.contains("output_statistics")) c.output_statistics = ReadOutputStatistics(r, j["output_statistics"]);
 
   // A calibration file belongs to one chip: no chip sweeps, one instance.
   if (c.calibration.kind == CalibrationKind::kFile) {
@@ -317,6 +332,10 @@ json ExperimentConfigToJson(const ExperimentConfig& c) {
           {"threads", c.threads},
           {"noise_seed", c.noise_seed}};
   if (c.lifetime) j["lifetime"] = LifetimeToJson(*c.lifetime);
+  if (c.output_statistics)
+    j["output_statistics"] = {{"images", c.output_statistics->images},
+                              {"seed", c.output_statistics->seed},
+                              {"data", c.output_statistics->data}};
   return j;
 }
 

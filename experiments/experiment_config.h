@@ -30,10 +30,16 @@
 //    "traces": {"layers": ["conv1", ...], "vectors": 64},   sampled vectors per traced CIM layer and instance
 //    "threads": 0,                                          0 = all cores
 //    "noise_seed": 1,                                       read-noise streams
-//    "lifetime": {"times": [...], "policies": [...], ...}}  optional: the same programmed chip read at
+//    "lifetime": {"times": [...], "policies": [...], ...},  optional: the same programmed chip read at
 //                          several times after programming, under drift-compensation policies
 //                          (experiments/lifetime_config.h, docs/lifetime.md); needs auto calibration, a
 //                          simulated chip, no crossbar.read_time (in the chip or swept)
+//    "output_statistics": {"images": 200, "seed": 1, "data": ""}}
+//                          optional: after its calibration (and in a lifetime run at every time, after
+//                          the policy's compensation) every chip's network re-measures the per-channel
+//                          mean and spread of each CIM layer's outputs on a class-balanced subset of
+//                          `images` training images (`seed`; `data` default $CIMSIM_DATA) and matches
+//                          them to the exact engine's (calib/output_statistics.h); images 10..50000
 // Every error is an InputError "<file>: <path>: <problem>", e.g. "run.json: sweep[2].values[0]: ...".
 // "model" and "xbar" are read as `cimsim calibrate` reads them (experiments/config_shapes.h).
 // Sweeps are typed: the base chip is read once into typed values (XbarInputs), each swept path is
@@ -90,6 +96,13 @@ struct TraceParams {
   int64_t vectors = 64;
 };
 
+// "output_statistics" (calib/output_statistics.h).
+struct OutputStatisticsParams {
+  int64_t images = 200;   // class-balanced training subset (a multiple of the class count)
+  uint64_t seed = 1;      // the subset
+  std::string data;       // training data; empty = CIMSIM_DATA
+};
+
 struct ExperimentConfig {
   std::string source;                    // the config file, for messages
   std::string qmodel;
@@ -107,6 +120,7 @@ struct ExperimentConfig {
   int threads = 0;
   uint64_t noise_seed = 1;
   std::optional<LifetimeParams> lifetime;   // set: a lifetime run (ExperimentConfigToJson writes it only then)
+  std::optional<OutputStatisticsParams> output_statistics;   // set: fitted on every chip (written only then)
 };
 
 // One point of the sweep: its index, the swept values, the chip and placement it runs with.

@@ -87,6 +87,12 @@ void ExpectSameConfig(const ExperimentConfig& a, const ExperimentConfig& b) {
   EXPECT_EQ(a.traces.vectors, b.traces.vectors);
   EXPECT_EQ(a.threads, b.threads);
   EXPECT_EQ(a.noise_seed, b.noise_seed);
+  ASSERT_EQ(a.output_statistics.has_value(), b.output_statistics.has_value());
+  if (a.output_statistics) {
+    EXPECT_EQ(a.output_statistics->images, b.output_statistics->images);
+    EXPECT_EQ(a.output_statistics->seed, b.output_statistics->seed);
+    EXPECT_EQ(a.output_statistics->data, b.output_statistics->data);
+  }
   ASSERT_EQ(a.lifetime.has_value(), b.lifetime.has_value());
   if (a.lifetime) {
     EXPECT_EQ(a.lifetime->times, b.lifetime->times);
@@ -126,7 +132,27 @@ TEST_F(ExperimentConfigTest, OnlyTheModelGivesTheDefaults) {
   EXPECT_EQ(c.noise_seed, 1u);
   EXPECT_FALSE(c.lifetime.has_value());
   EXPECT_FALSE(ExperimentConfigToJson(c).contains("lifetime"));   // results of runs without it stay as they were
+  EXPECT_FALSE(c.output_statistics.has_value());
+  EXPECT_FALSE(ExperimentConfigToJson(c).contains("output_statistics"));
   ExpectRoundTrip(c);
+}
+
+TEST_F(ExperimentConfigTest, OutputStatisticsParseWithDefaultsAndRoundTrip) {
+  const ExperimentConfig c = Parse(R"({"model": {"qmodel": "$MODEL"}, "output_statistics": {}})");
+  ASSERT_TRUE(c.output_statistics.has_value());
+  EXPECT_EQ(c.output_statistics->images, 200);
+  EXPECT_EQ(c.output_statistics->seed, 1u);
+  EXPECT_EQ(c.output_statistics->data, "");
+  ExpectRoundTrip(c);
+  const ExperimentConfig d = Parse(R"({"model": {"qmodel": "$MODEL"}, "calibration": "auto",
+      "output_statistics": {"images": 500, "seed": 7, "data": "train.bin"},
+      "lifetime": {"times": [3600], "policies": ["global"]}})");
+  EXPECT_EQ(d.output_statistics->images, 500);
+  EXPECT_EQ(d.output_statistics->seed, 7u);
+  EXPECT_EQ(d.output_statistics->data, "train.bin");
+  EXPECT_EQ(ExperimentConfigToJson(d)["output_statistics"],
+            json::parse(R"({"images": 500, "seed": 7, "data": "train.bin"})"));
+  ExpectRoundTrip(d);
 }
 
 TEST_F(ExperimentConfigTest, LifetimeParsesResolvesAndRoundTrips) {
@@ -416,7 +442,7 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
   };
   const std::string m = R"({"model": {"qmodel": "$MODEL"}, )";   // a valid start; each case adds its keys
   const std::string top_keys = "allowed: model, data, xbar, calibration, placement, instances, sweep, traces, "
-                               "threads, noise_seed, lifetime";
+                               "threads, noise_seed, lifetime, output_statistics";
   const std::string a = R"({"model": {"qmodel": "$MODEL"}, "calibration": "auto", )";   // lifetime cases
   const std::string not_sweepable = " is not sweepable; allowed \"split\", \"cim\", \"seed\" or a path inside the "
                                     "chip config starting with \"device.\" or \"crossbar.\"";
@@ -441,6 +467,15 @@ TEST_F(ExperimentConfigTest, EveryRejectionNamesTheFileThePathAndTheProblem) {
       {m + R"("sweep": [3]})", "run.json: sweep[0]: expected an object {...}, got 3"},
       {m + R"("sweep": [{"values": [1]}]})", "run.json: sweep[0].param: required (e.g. \"crossbar.adc.bits\")"},
       {m + R"("sweep": [{"param": "seed"}]})", "run.json: sweep[0].values: required, a non-empty array"},
+      {m + R"("output_statistics": {"image": 100}})",
+       "run.json: output_statistics.image: unknown key; allowed: images, seed, data"},
+      {m + R"("output_statistics": true})", "run.json: output_statistics: expected an object {...}, got true"},
+      {m + R"("output_statistics": {"images": 5}})",
+       "run.json: output_statistics.images: 5 is out of range; allowed 10..50000"},
+      {m + R"("output_statistics": {"images": 25}})",
+       "run.json: output_statistics.images: 25 is not a multiple of 10 (a class-balanced subset)"},
+      {m + R"("output_statistics": {"seed": -2}})",
+       "run.json: output_statistics.seed: -2 is out of range; allowed 0..18446744073709551615"},
       // Wrong types.
       {m + R"("data": {"count": "100"}})", "run.json: data.count: expected an integer, got \"100\""},
       {m + R"("instances": 1.5})", "run.json: instances: expected an integer, got 1.5"},

@@ -68,7 +68,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   const std::vector<ExperimentPoint>& points = prep.points;
   const std::vector<PlacementPlan>& plans = prep.plans;
   ThreadPool pool(ThreadCount(c, o));
-  RunContext ctx{c, prep.model, prep.test, {}, {}, pool, nullptr, o.stop};
+  RunContext ctx{c, prep.model, prep.test, {}, {}, {}, pool, nullptr, o.stop};
   if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
 
   // ---- the output directory ----
@@ -93,7 +93,10 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
                                  "another --out");
 
   // ---- calibration inputs shared by every chip ----
-  if (std::find(finished.begin(), finished.end(), false) != finished.end()) ctx.activations = CalibrationActivations(c, prep);
+  if (std::find(finished.begin(), finished.end(), false) != finished.end()) {
+    ctx.activations = CalibrationActivations(c, prep);
+    ctx.statistics = StatisticsInputs(c, prep, pool);
+  }
 
   // ---- the points ----
   int64_t to_run = 0;
@@ -106,7 +109,7 @@ std::vector<PointSummary> RunExperiment(const ExperimentConfig& c, const Experim
   int finished_count = 0;
   for (bool fin : finished) finished_count += fin ? 1 : 0;
   if (c.lifetime) {
-    const LifetimeRun run{c, prep.model, prep.test, ctx.activations, pool, progress.get(), o.stop};
+    const LifetimeRun run{c, prep.model, prep.test, ctx.activations, ctx.statistics, pool, progress.get(), o.stop};
     const int64_t per_point = LifetimePointCount(*c.lifetime, 1);
     for (size_t g = 0; g < points.size(); ++g) {
       const std::vector<bool> was_finished = finished;

@@ -2,7 +2,9 @@
 //
 // Per point p and instance k: the chip is point p's xbar config with seed + k (InstanceChipSeed); every CIM layer
 // (PlacementPlan) is programmed (ChipCoreFactory), calibrated (auto: CalibrateLayer on inputs
-// shared by every chip — real activations of training images or random codes; or a calibration file)
+// shared by every chip — real activations of training images or random codes; or a calibration file),
+// with "output_statistics" corrected per output channel on the whole chip network
+// (CorrectOutputStatistics, calib/output_statistics.h; read noise from OutputStatisticsNoiseSeed(root))
 // and wrapped in a probe that also computes the exact integer product of every vector it sees, so
 // that the layer's dot-product error is measured on every output of every image:
 //     dot_rmse = sqrt(Σ (y − exact)² / count),  dot_relative = sqrt(Σ (y − exact)² / Σ exact²)

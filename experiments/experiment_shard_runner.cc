@@ -26,7 +26,7 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
                      "; expected I/N with 0 <= I < N");
   const Prepared prep = Prepare(c);
   ThreadPool pool(ThreadCount(c, o));
-  RunContext ctx{c, prep.model, prep.test, {}, {}, pool, nullptr, o.stop};
+  RunContext ctx{c, prep.model, prep.test, {}, {}, {}, pool, nullptr, o.stop};
   if (c.calibration.kind == CalibrationKind::kFile) ctx.file = LoadChipCalibration(c.calibration.file);
   const RunFiles f = MakeRunFiles(c, o.out_dir, static_cast<int64_t>(prep.points.size()), o.provenance);
 
@@ -67,13 +67,14 @@ ShardOutcome RunExperimentShard(const ExperimentConfig& c, const ExperimentOptio
   if (mine.empty()) return out;
   MakeDirectory(o.out_dir + (lifetime ? "/points" : "/units"));
   ctx.activations = CalibrationActivations(c, prep);
+  ctx.statistics = StatisticsInputs(c, prep, pool);
   std::unique_ptr<Progress> progress;
   if (o.progress)
     progress = std::make_unique<Progress>(
         Progress::ToStderr("shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count),
                            static_cast<int64_t>(mine.size()) * per_point * (lifetime ? c.instances : 1) * c.count));
   ctx.progress = progress.get();
-  const LifetimeRun run{c, prep.model, prep.test, ctx.activations, pool, progress.get(), o.stop};
+  const LifetimeRun run{c, prep.model, prep.test, ctx.activations, ctx.statistics, pool, progress.get(), o.stop};
   for (const int64_t u : mine) {
     const auto start = std::chrono::steady_clock::now();
     try {

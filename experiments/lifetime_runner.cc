@@ -218,6 +218,8 @@ class PointRunner {
       reprogrammed[n] = pl.reprogrammed ? 1 : 0;
     }
     if (data == nullptr) return;
+    if (run_.statistics.count > 0)
+      CorrectOutputStatistics(run_.model, cores, run_.statistics, OutputStatisticsNoiseSeed(time_root));
 
     std::vector<const ProbeCore*> probes(nodes, nullptr);
     const auto traced = [&](const std::string& name) {

@@ -44,6 +44,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calib/chip_calibration.h"
+#include "calib/output_statistics.h"
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "data/cifar10.h"
@@ -60,6 +61,7 @@ struct LifetimeRun {
   const QuantizedModel& model;
   const Cifar10Set& test;
   const std::map<int, CalibrationInputs>& activations;      // by node (activation inputs); empty for random
+  const OutputStatisticsInputs& statistics;                // "output_statistics" (count 0: none)
   ThreadPool& pool;
   Progress* progress;                                       // may be null
   const std::atomic<bool>* stop;                            // may be null

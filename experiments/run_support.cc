@@ -65,16 +65,23 @@ PointData RunInstance(RunContext& rc, const ExperimentPoint& point, const Placem
   const MvmCoreFactory chip = c.calibration.kind == CalibrationKind::kFile
                                   ? CalibratedChipCoreFactory(xbar, rc.file, rc.model, c.calibration.file)
                                   : ChipCoreFactory(xbar);
+  std::vector<std::unique_ptr<MvmCore>> cores(rc.model.nodes.size());
+  for (size_t i = 0; i < cores.size(); ++i) {
+    if (!plan.cim[i]) continue;
+    const QNode& node = rc.model.nodes[i];
+    const int index = static_cast<int>(i);
+    cores[i] = chip(node, index);
+    if (c.calibration.kind == CalibrationKind::kAuto) {
+      const LayerCalibration cal = c.calibration.inputs == CalibrationInputKind::kActivations
+                                       ? CalibrateLayer(node, *cores[i], rc.activations.at(index), c.calibration.params)
+                                       : CalibrateLayer(node, *cores[i], c.calibration.params);
+      cores[i] = ApplyCalibration(cal, *cores[i], "auto calibration");
+    }
+  }
+  if (rc.statistics.count > 0) CorrectOutputStatistics(rc.model, cores, rc.statistics, OutputStatisticsNoiseSeed(root));
   std::vector<const ProbeCore*> probes(rc.model.nodes.size(), nullptr);
   const auto factory = [&](const QNode& node, int index) -> std::unique_ptr<MvmCore> {
     if (!plan.cim[static_cast<size_t>(index)]) return MakeIdealCore(node, index);
-    std::unique_ptr<MvmCore> core = chip(node, index);
-    if (c.calibration.kind == CalibrationKind::kAuto) {
-      const LayerCalibration cal = c.calibration.inputs == CalibrationInputKind::kActivations
-                                       ? CalibrateLayer(node, *core, rc.activations.at(index), c.calibration.params)
-                                       : CalibrateLayer(node, *core, c.calibration.params);
-      core = ApplyCalibration(cal, *core, "auto calibration");
-    }
     TraceSpec spec;
     if (std::find(c.traces.layers.begin(), c.traces.layers.end(), node.name) != c.traces.layers.end()) {
       spec.vectors = c.traces.vectors;
@@ -82,7 +89,7 @@ PointData RunInstance(RunContext& rc, const ExperimentPoint& point, const Placem
       spec.position_seed = InstanceTracePositionSeed(root);
       spec.read_seed = InstanceTraceReadSeed(root);
     }
-    auto probe = std::make_unique<ProbeCore>(std::move(core), node, index, spec);
+    auto probe = std::make_unique<ProbeCore>(std::move(cores[static_cast<size_t>(index)]), node, index, spec);
     probes[static_cast<size_t>(index)] = probe.get();
     return probe;
   };
@@ -206,6 +213,23 @@ std::map<int, CalibrationInputs> CalibrationActivations(const ExperimentConfig& 
       }
   return TrainingActivationInputs(r.model, nodes, ResolveDataPath(c.calibration.data), c.calibration.images,
                                   c.calibration.params);
+}
+
+OutputStatisticsInputs StatisticsInputs(const ExperimentConfig& c, const Prepared& r, ThreadPool& pool) {
+  OutputStatisticsInputs in;
+  if (!c.output_statistics) return in;
+  std::vector<int> nodes;
+  for (size_t i = 0; i < r.model.nodes.size(); ++i)
+    for (const PlacementPlan& plan : r.plans)
+      if (plan.cim[i]) {
+        nodes.push_back(static_cast<int>(i));
+        break;
+      }
+  const OutputStatisticsParams& s = *c.output_statistics;
+  in.images = TrainingSubsetPixels(r.model, ResolveDataPath(s.data), s.images, s.seed);
+  in.count = s.images;
+  in.reference = ReferenceMoments(r.model, nodes, in.images.data(), in.count, pool);
+  return in;
 }
 
 int ThreadCount(const ExperimentConfig& c, const ExperimentOptions& o) {

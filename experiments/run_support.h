@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calib/activation_inputs.h"
+#include "calib/output_statistics.h"
 #include "common/h5_file.h"
 #include "common/parallel.h"
 #include "common/progress.h"
@@ -35,6 +36,7 @@ struct RunContext {
   const Cifar10Set& test;
   std::map<int, CalibrationInputs> activations;   // auto calibration on activations, by node
   ChipCalibrationFile file;                      // calibration from a file
+  OutputStatisticsInputs statistics;             // "output_statistics" (count 0: none)
   ThreadPool& pool;
   Progress* progress;
   const std::atomic<bool>* stop;
@@ -80,6 +82,9 @@ void WriteTables(const RunFiles& f, const std::vector<PointSummary>& done, const
 double UnitCost(const QuantizedModel& model, const PlacementPlan& plan);
 // The activations the auto calibration reads, for the layers that run on CIM at any point.
 std::map<int, CalibrationInputs> CalibrationActivations(const ExperimentConfig& c, const Prepared& r);
+// The "output_statistics" images and the exact engine's moments on them at every node that is on CIM at
+// some point; empty (count 0) without the key.
+OutputStatisticsInputs StatisticsInputs(const ExperimentConfig& c, const Prepared& r, ThreadPool& pool);
 // --threads, else the config's threads, else the CPUs this process may use.
 int ThreadCount(const ExperimentConfig& c, const ExperimentOptions& o);
 // "point i/N {params}: accuracy …" on stderr.

@@ -3,11 +3,13 @@
 // summary.json; none equals per_column at calibrate_at; drift makes errors grow and global compensation
 // shrink them again; reprogramming counted (0 with a threshold no layer reaches, > 0 with a tiny one);
 // results do not depend on the thread count or on which other policies run; a resumed run equals an
-// uninterrupted one; the figure scripts draw; bad lifetime settings exit 2 naming file, key and value.
+// uninterrupted one; the figure scripts draw; bad lifetime settings exit 2 naming file, key and value;
+// output-statistics recalibration at every time, independent of the thread count.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -172,6 +174,44 @@ TEST_F(LifetimeCliTest, ReprogramsWithATinyThresholdAndResultsDependOnNeitherThr
     EXPECT_EQ(a.dot_rmse, b.dot_rmse);
     EXPECT_EQ(a.drift_alpha, b.drift_alpha);
   }
+}
+
+// "output_statistics" (docs/output_statistics.md) in a lifetime run and in a plain run: both run, give the
+// same points for 1 and 2 threads, and at a year without compensation (conductances drifted far below
+// what the calibration saw) the recalibrated layers' dot-product errors are smaller than without it.
+TEST_F(LifetimeCliTest, OutputStatisticsAreRefittedAtEveryTimeAndDoNotDependOnThreads) {
+  const std::string q = Quantize(), data = WriteData("test.bin", 6), train = WriteData("train.bin", 60);
+  const std::string lifetime = std::string("{") + kTimes + R"(, "policies": ["none"]})";
+  const std::string stats = R"(, "output_statistics": {"images": 20, "data": ")" + train + R"("})";
+  const RunResult plain = RunCimsim("experiment --config " + Config("p.json", LifetimeConfig(q, data, lifetime)) +
+                                    " --out " + Path("p"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  for (const char* threads : {"1", "2"}) {
+    const std::string name = std::string("s") + threads;
+    const RunResult r = RunCimsim("experiment --config " +
+                                  Config(name + ".json", LifetimeConfig(q, data, lifetime, stats + R"(, "threads": )" + threads)) +
+                                  " --out " + Path(name));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  EXPECT_EQ(std::system(("h5diff " + Path("s1/results.h5") + " " + Path("s2/results.h5") + " /points /points").c_str()), 0);
+  const H5File f = H5File::OpenRead(Path("p/results.h5"));
+  const int layers = static_cast<int>(json::parse(f.ReadStringAttribute("/points/0000", "layers")).size());
+  const PointRead year = ReadPoint(Path("p/results.h5"), 2, layers), fitted = ReadPoint(Path("s1/results.h5"), 2, layers);
+  EXPECT_EQ(fitted.params, year.params);
+  EXPECT_LT(Mean(fitted.dot_rmse), 0.5 * Mean(year.dot_rmse));
+  EXPECT_TRUE(json::parse(Read(Path("s1/summary.json")))["config"].contains("output_statistics"));
+
+  // Without "lifetime": the plain run path fits too, whatever the thread count.
+  for (const char* threads : {"1", "2"}) {
+    json config = json::parse(LifetimeConfig(q, data, "{}", stats + R"(, "threads": )" + threads));
+    config.erase("lifetime");
+    config["xbar"]["crossbar"]["read_time"] = 3600;
+    std::ofstream(Path(std::string("n") + threads + ".json")) << config.dump();
+    const RunResult r = RunCimsim("experiment --config " + Path(std::string("n") + threads + ".json") + " --out " +
+                                  Path(std::string("n") + threads));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  EXPECT_EQ(std::system(("h5diff " + Path("n1/results.h5") + " " + Path("n2/results.h5") + " /points /points").c_str()), 0);
 }
 
 TEST_F(LifetimeCliTest, AResumedRunEqualsAnUninterruptedOne) {
