@@ -63,7 +63,7 @@ void ReadCalibration(const JsonReader& r, const json& j, ExperimentCalibration& 
 // "all" or a non-empty array of distinct layer names (checked against the model when the run starts).
 Placement ReadCimLayers(const JsonReader& r, const json& cim, const std::string& path) {
   Placement p;
-  p.cim_path = path;
+  p.path = path;
   if (cim.is_string() && cim.get<std::string>() == "all") return p;
   if (!cim.is_array() || cim.empty()) r.Fail(path, Show(cim) + " is neither \"all\" nor a non-empty array of layer names");
   p.all = false;
@@ -83,8 +83,9 @@ void ReadPlacement(const JsonReader& r, const json& j, Placement& p) {
   if (j.contains("cim") == j.contains("split")) r.Fail(path, "expected exactly one of \"cim\" and \"split\"");
   if (j.contains("split")) {
     p.all = false;
-    p.split = r.String(j["split"], Child(path, "split"));
-    if (p.split.empty()) r.Fail(Child(path, "split"), "expected a node name");
+    p.path = Child(path, "split");
+    p.split = r.String(j["split"], p.path);
+    if (p.split.empty()) r.Fail(p.path, "expected a node name");
     return;
   }
   p = ReadCimLayers(r, j["cim"], Child(path, "cim"));
@@ -130,6 +131,7 @@ void ReadSweep(const JsonReader& r, const json& j, ExperimentConfig& c) {
         Placement p;
         p.all = false;
         p.split = values[k].get<std::string>();
+        p.path = at;
         axis.placements.push_back(std::move(p));
       } else if (axis.param == "cim") {
         axis.placements.push_back(ReadCimLayers(r, values[k], at));

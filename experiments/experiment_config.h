@@ -77,7 +77,8 @@ struct Placement {
   bool all = true;                       // every conv/linear layer on CIM
   std::vector<std::string> cim;          // !all and split empty: these layers
   std::string split;                     // non-empty: device/cloud split after this node
-  std::string cim_path = "placement.cim";  // where the list was written (a swept one: "sweep[a].values[k]"), for messages
+  std::string path = "placement.cim";    // where the list or split was written ("placement.split", a swept one:
+                                         // "sweep[a].values[k]"), for messages
 };
 
 struct SweepAxis {

@@ -357,7 +357,7 @@ TEST_F(ExperimentConfigTest, ACimAxisSetsTheLayersOnCimPerPointAndLeavesTheChip)
     EXPECT_EQ(points[i].placement.all, v == 2);
     EXPECT_EQ(points[i].placement.cim, lists[v]);
     EXPECT_EQ(points[i].placement.split, "");   // the config's own split is replaced
-    EXPECT_EQ(points[i].placement.cim_path, "sweep[0].values[" + std::to_string(v) + "]");
+    EXPECT_EQ(points[i].placement.path, "sweep[0].values[" + std::to_string(v) + "]");
     EXPECT_EQ(points[i].xbar.seed, 3u + i % 2);
     EXPECT_EQ(points[i].xbar.crossbar.adc.bits, 5);
   }

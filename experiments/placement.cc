@@ -39,7 +39,7 @@ PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& pla
       if (model.nodes[i].name == placement.split) plan.split_node = static_cast<int>(i);
     if (plan.split_node < 0) {
       for (const QNode& n : model.nodes) node_names += (node_names.empty() ? "" : ", ") + n.name;
-      throw InputError(where + ": placement.split: '" + placement.split + "' is not a node of the model; nodes: " +
+      throw InputError(where + ": " + placement.path + ": '" + placement.split + "' is not a node of the model; nodes: " +
                        node_names);
     }
     for (int i = 0; i <= plan.split_node; ++i) plan.cim[static_cast<size_t>(i)] = IsMvm(model.nodes[static_cast<size_t>(i)]);
@@ -57,7 +57,7 @@ PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& pla
   } else if (placement.all) {
     for (size_t i = 0; i < count; ++i) plan.cim[i] = IsMvm(model.nodes[i]);
   } else {
-    for (const std::string& name : placement.cim) plan.cim[static_cast<size_t>(find(name, placement.cim_path))] = true;
+    for (const std::string& name : placement.cim) plan.cim[static_cast<size_t>(find(name, placement.path))] = true;
   }
   for (size_t i = 0; i < count; ++i)
     if (plan.cim[i]) plan.cim_layers.push_back(model.nodes[i].name);

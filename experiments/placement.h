@@ -27,9 +27,9 @@ struct PlacementPlan {
   int64_t transmitted_bytes = 0;          // per image (0 without a split)
 };
 
-// InputError "<where>: <placement.cim_path>: '<name>' is not a conv/linear layer of the model; layers: ..."
-// for an unknown layer name (cim_path: "placement.cim", or "sweep[a].values[k]" for a swept list), and
-// "<where>: placement.split: '<name>' is not a node of the model; nodes: ..." for an unknown split node.
+// InputError "<where>: <placement.path>: '<name>' is not a conv/linear layer of the model; layers: ..."
+// for an unknown layer name, and "<where>: <placement.path>: '<name>' is not a node of the model; nodes: ..."
+// for an unknown split node (path: "placement.cim", "placement.split", or "sweep[a].values[k]" when swept).
 PlacementPlan ResolvePlacement(const QuantizedModel& model, const Placement& placement, const std::string& where);
 
 }  // namespace cimsim

@@ -330,6 +330,8 @@ TEST_F(ExperimentCliTest, BadConfigsExitTwoAndWriteNothing) {
       {Experiment(q, data, 10, R"("placement": {"split": "nope"})"), {"placement.split: 'nope' is not a node of the model"}},
       {Experiment(q, data, 10, R"("sweep": [{"param": "cim", "values": [["conv1"], ["conv1", "nope"]]}])"),
        {"sweep[0].values[1]: 'nope' is not a conv/linear layer of the model; layers: conv1, "}},
+      {Experiment(q, data, 10, R"("sweep": [{"param": "split", "values": ["conv1", "nope"]}])"),
+       {"sweep[0].values[1]: 'nope' is not a node of the model; nodes: conv1, "}},
       {Experiment(q, data, 21, ""), {"data: images [0, 21) do not exist"}},
       {Experiment(q, data, 10, R"("xbar": {"crossbar": {"slice_bits": 8}})"), {"slice_bits: 8 is larger than"}},
       {Experiment(q, data, 10, R"("instances": 0)"), {"instances: 0 is out of range"}},
