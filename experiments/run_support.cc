@@ -45,6 +45,18 @@ void CheckPoints(const ExperimentConfig& c, const QuantizedModel& model, const s
   }
 }
 
+// The nodes on CIM at one point or more, in node order.
+std::vector<int> CimAtAnyPoint(const Prepared& r) {
+  std::vector<int> nodes;
+  for (size_t i = 0; i < r.model.nodes.size(); ++i)
+    for (const PlacementPlan& plan : r.plans)
+      if (plan.cim[i]) {
+        nodes.push_back(static_cast<int>(i));
+        break;
+      }
+  return nodes;
+}
+
 }  // namespace
 
 PointData RunInstance(RunContext& rc, const ExperimentPoint& point, const PlacementPlan& plan, int64_t k) {
@@ -204,13 +216,7 @@ double UnitCost(const QuantizedModel& model, const PlacementPlan& plan) {
 std::map<int, CalibrationInputs> CalibrationActivations(const ExperimentConfig& c, const Prepared& r) {
   if (c.calibration.kind != CalibrationKind::kAuto || c.calibration.inputs != CalibrationInputKind::kActivations)
     return {};
-  std::vector<int> nodes;
-  for (size_t i = 0; i < r.model.nodes.size(); ++i)
-    for (const PlacementPlan& plan : r.plans)
-      if (plan.cim[i]) {
-        nodes.push_back(static_cast<int>(i));
-        break;
-      }
+  const std::vector<int> nodes = CimAtAnyPoint(r);
   return TrainingActivationInputs(r.model, nodes, ResolveDataPath(c.calibration.data), c.calibration.images,
                                   c.calibration.params);
 }
@@ -218,13 +224,7 @@ std::map<int, CalibrationInputs> CalibrationActivations(const ExperimentConfig& 
 OutputStatisticsInputs StatisticsInputs(const ExperimentConfig& c, const Prepared& r, ThreadPool& pool) {
   OutputStatisticsInputs in;
   if (!c.output_statistics) return in;
-  std::vector<int> nodes;
-  for (size_t i = 0; i < r.model.nodes.size(); ++i)
-    for (const PlacementPlan& plan : r.plans)
-      if (plan.cim[i]) {
-        nodes.push_back(static_cast<int>(i));
-        break;
-      }
+  const std::vector<int> nodes = CimAtAnyPoint(r);
   const OutputStatisticsParams& s = *c.output_statistics;
   in.images = TrainingSubsetPixels(r.model, ResolveDataPath(s.data), s.images, s.seed);
   in.count = s.images;
