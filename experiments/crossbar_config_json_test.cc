@@ -27,7 +27,7 @@ TEST(CrossbarConfigJsonTest, AnEmptyObjectIsTheDefaults) { EXPECT_EQ(Parse("{}")
 // The example of docs/crossbar.md.
 TEST(CrossbarConfigJsonTest, EveryKeyAndTheDocumentedExample) {
   const CrossbarParams p = Parse(R"({"rows_max": 256, "cols_max": 256, "mapping": "offset", "slice_bits": 2,
-      "input": {"mode": "bit_serial", "slice_bits": 2},
+      "devices_per_cell": 2, "input": {"mode": "bit_serial", "slice_bits": 2},
       "adc": {"bits": 6, "range": "calibrated"},
       "read_time": 3600, "read_noise": false, "periphery": {"gain_sigma": 0.05, "offset_sigma": 0.01}})");
   CrossbarParams expected;
@@ -35,6 +35,7 @@ TEST(CrossbarConfigJsonTest, EveryKeyAndTheDocumentedExample) {
   expected.cols_max = 256;
   expected.mapping = CrossbarMapping::kOffset;
   expected.slice_bits = 2;
+  expected.devices_per_cell = 2;
   expected.input.slice_bits = 2;
   expected.adc.bits = 6;
   expected.adc.range = AdcRange::kCalibrated;
@@ -60,7 +61,7 @@ TEST(CrossbarConfigJsonTest, EveryRejectionNamesThePathAndTheProblem) {
   const std::vector<Bad> table = {
       {R"([1, 2])", "xbar.json: crossbar: expected an object {...}, got [1,2]"},
       {R"({"rows": 128})",
-       "xbar.json: crossbar.rows: unknown key; allowed: rows_max, cols_max, mapping, slice_bits, input, adc, "
+       "xbar.json: crossbar.rows: unknown key; allowed: rows_max, cols_max, mapping, slice_bits, devices_per_cell, input, adc, "
        "read_time, read_noise, periphery"},
       {R"({"rows_max": "128"})", "xbar.json: crossbar.rows_max: expected an integer, got \"128\""},
       {R"({"rows_max": 12.5})", "xbar.json: crossbar.rows_max: expected an integer, got 12.5"},
@@ -68,6 +69,8 @@ TEST(CrossbarConfigJsonTest, EveryRejectionNamesThePathAndTheProblem) {
       {R"({"cols_max": 1e12})", "xbar.json: crossbar.cols_max: 1000000000000.0 is out of range for an integer"},
       {R"({"mapping": "pairs"})", "xbar.json: crossbar.mapping: \"pairs\" is not a mapping; allowed differential, offset"},
       {R"({"slice_bits": 17})", "xbar.json: crossbar.slice_bits: 17 is out of range; allowed 0..16"},
+      {R"({"devices_per_cell": 0})", "xbar.json: crossbar.devices_per_cell: 0 is out of range; allowed 1..16"},
+      {R"({"devices_per_cell": 17})", "xbar.json: crossbar.devices_per_cell: 17 is out of range; allowed 1..16"},
       {R"({"input": 3})", "xbar.json: crossbar.input: expected an object {...}, got 3"},
       {R"({"input": {"bits": 8}})", "xbar.json: crossbar.input.bits: unknown key; allowed: mode, dac_bits, slice_bits"},
       {R"({"input": {"mode": "pwm"}})",

@@ -89,12 +89,14 @@ struct Case {
   InputMode mode;
   int input_slice_bits;   // bit_serial
   bool signed_input;      // [−127, 127]; else [0, 255]
+  int devices_per_cell = 1;   // AllCases: 3 for the 2-bit slices (their cells are sums of devices)
 };
 
 std::string Describe(const Case& c) {
   return std::string(ToString(c.mapping)) + "_slice" + std::to_string(c.slice_bits) + (c.tiled ? "_tiled" : "_onetile") +
          (c.mode == InputMode::kDac ? std::string("_dac") : "_bs" + std::to_string(c.input_slice_bits)) +
-         (c.signed_input ? "_signed" : "_unsigned");
+         (c.signed_input ? "_signed" : "_unsigned") +
+         (c.devices_per_cell > 1 ? "_dev" + std::to_string(c.devices_per_cell) : std::string());
 }
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) { return Describe(info.param); }
@@ -108,7 +110,7 @@ std::vector<Case> AllCases() {
         for (int input : {0, 1, 2})
           for (bool signed_input : {false, true})
             cases.push_back({mapping, slice_bits, tiled, input == 0 ? InputMode::kDac : InputMode::kBitSerial,
-                             input == 0 ? 1 : input, signed_input});
+                             input == 0 ? 1 : input, signed_input, slice_bits == 2 ? 3 : 1});
   return cases;
 }
 
@@ -137,6 +139,7 @@ struct Layer {
     params.cols_max = c.tiled ? 8 : 256;
     params.mapping = c.mapping;
     params.slice_bits = c.slice_bits;
+    params.devices_per_cell = c.devices_per_cell;
     params.input.mode = c.mode;
     params.input.dac_bits = 8;
     params.input.slice_bits = c.input_slice_bits;

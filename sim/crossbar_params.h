@@ -13,6 +13,11 @@
 //                        (differential: |w|, b_w − 1 bits; offset: u, b_w bits) is cut into
 //                        S = ⌈bits / slice_bits⌉ digits; 0..16, and at most the magnitude bits of the
 //                        layer (checked by ValidateLayer).
+//   devices_per_cell     n devices in parallel form each cell (each g+ / g− of a digit, and the offset
+//                        mapping's reference cell): all n programmed to the same device target, each
+//                        with its own programming noise, drift exponent and read noise; the cell's
+//                        conductance is their sum (sim/programmed_array.h). Independent errors average:
+//                        the relative error of a cell falls as 1/√n, at n times the devices. 1..16.
 //   input.mode           dac: one read per vector, the code is the DAC level (dac_bits must cover the
 //                        input magnitude bits); bit_serial: slice_bits input bits per read. Signed
 //                        inputs take two passes (x = x⁺ − x⁻), either way.
@@ -47,6 +52,7 @@ namespace cimsim {
 constexpr int kMaxCrossbarTileSize = 65536;
 constexpr int kMaxAdcBits = 24;
 constexpr int kMaxInputBits = 16;
+constexpr int kMaxDevicesPerCell = 16;
 
 enum class CrossbarMapping { kDifferential, kOffset };
 enum class InputMode { kDac, kBitSerial };
@@ -82,6 +88,7 @@ struct CrossbarParams {
   int rows_max = 128, cols_max = 128;
   CrossbarMapping mapping = CrossbarMapping::kDifferential;
   int slice_bits = 0;
+  int devices_per_cell = 1;
   InputParams input;
   AdcParams adc;
   double read_time = 0;            // s

@@ -39,19 +39,24 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
   const int64_t max_rows = layout_.MaxTileRows();
   const double x_bound = std::max(layout_.InputSliceMax(), 1);
   const int cell_bits = layout_.CellBits();
+  const double n = layout_.DevicesPerCell();
 
-  // The target grid: targets must be floats (g_max·2^e <= 2^24) and the nominal sums exact.
+  // The target grid: device targets must be floats (g_max·2^e <= 2^24) and the nominal sums of cells of
+  // n devices exact.
   int e = kTargetGridExponent;
-  while (std::ldexp(dp.g_max, e) > kTwo24 || !SumsExact(max_rows, x_bound, dp.g_max, e, false)) --e;
+  while (std::ldexp(dp.g_max, e) > kTwo24 || !SumsExact(max_rows, x_bound, n * dp.g_max, e, false)) --e;
   const double digit_levels = std::ldexp(1.0, cell_bits) - 1;
-  g_0_ = std::ldexp(std::ceil(std::ldexp(dp.g_min, e)), -e);
-  delta_g_ = std::ldexp(std::floor(std::ldexp((dp.g_max - g_0_) / digit_levels, e)), -e);
-  while (delta_g_ > 0 && g_0_ + digit_levels * delta_g_ > dp.g_max) delta_g_ -= std::ldexp(1.0, -e);
-  if (!(delta_g_ > 0)) {
+  device_g_0_ = std::ldexp(std::ceil(std::ldexp(dp.g_min, e)), -e);
+  device_delta_g_ = std::ldexp(std::floor(std::ldexp((dp.g_max - device_g_0_) / digit_levels, e)), -e);
+  while (device_delta_g_ > 0 && device_g_0_ + digit_levels * device_delta_g_ > dp.g_max)
+    device_delta_g_ -= std::ldexp(1.0, -e);
+  if (!(device_delta_g_ > 0)) {
     throw InputError(where + ": the device range [" + std::to_string(dp.g_min) + ", " + std::to_string(dp.g_max) +
                      "] µS is too narrow for " + std::to_string(cell_bits) + "-bit digits on a grid of 2^-" +
                      std::to_string(e) + " µS");
   }
+  g_0_ = n * device_g_0_;              // exact: a small integer times a value on the grid
+  delta_g_ = n * device_delta_g_;
   target_e_ = e;
 
   // Program and draw drift, tile by tile; then age and build.
@@ -61,7 +66,8 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
 
 ProgrammedArray::ProgrammedArray(AtTime, const ProgrammedArray& p, double read_time)
     : layout_(p.layout_), codes_(p.codes_), device_(p.device_), read_time_(read_time), noisy_(p.noisy_),
-      g_0_(p.g_0_), delta_g_(p.delta_g_), target_e_(p.target_e_), programmed_(p.programmed_) {
+      device_g_0_(p.device_g_0_), device_delta_g_(p.device_delta_g_), g_0_(p.g_0_), delta_g_(p.delta_g_),
+      target_e_(p.target_e_), programmed_(p.programmed_) {
   Build();
 }
 
@@ -139,38 +145,49 @@ ProgrammedCells ProgrammedArray::ProgramCells(Rng& rng) const {
     for (int64_t tc = 0; tc < layout_.TileCols(); ++tc) {
       const TileSpan t = layout_.Tile(tr, tc);
       const int64_t columns = layout_.PhysicalColumns(t.outs);
-      Eigen::ArrayXXf g = Eigen::ArrayXXf::Constant(t.rows, columns, static_cast<float>(g_0_));
+      Eigen::ArrayXXf targets = Eigen::ArrayXXf::Constant(t.rows, columns, static_cast<float>(device_g_0_));
       for (int s = 0; s < slices; ++s) {
         for (int64_t c = 0; c < t.outs; ++c) {
           const int16_t* w = codes_.data() + (t.out0 + c) * K + t.row0;
           for (int64_t k = 0; k < t.rows; ++k) {
             const int64_t d = layout_.Digit(w[k], s);
-            const float target = static_cast<float>(g_0_ + static_cast<double>(std::abs(d)) * delta_g_);
-            g(k, d >= 0 ? layout_.PlusColumn(s, c, t.outs) : layout_.MinusColumn(s, c, t.outs)) = target;
+            const float target = static_cast<float>(device_g_0_ + static_cast<double>(std::abs(d)) * device_delta_g_);
+            targets(k, d >= 0 ? layout_.PlusColumn(s, c, t.outs) : layout_.MinusColumn(s, c, t.outs)) = target;
           }
         }
       }
-      device_.Program(g, rng);
-      Eigen::ArrayXXf nu(t.rows, columns);
-      device_.DrawDrift(g, nu, rng);
-      cells.g.push_back(std::move(g));
-      cells.nu.push_back(std::move(nu));
+      for (int j = 0; j < layout_.DevicesPerCell(); ++j) {
+        Eigen::ArrayXXf g = targets;
+        device_.Program(g, rng);
+        Eigen::ArrayXXf nu(t.rows, columns);
+        device_.DrawDrift(g, nu, rng);
+        cells.g.push_back(std::move(g));
+        cells.nu.push_back(std::move(nu));
+      }
     }
   }
   return cells;
 }
 
 ReferenceCells ProgrammedArray::AgedCells() const {
+  const size_t n = static_cast<size_t>(layout_.DevicesPerCell());
   ReferenceCells cells;
-  for (size_t i = 0; i < programmed_->g.size(); ++i) {
-    Eigen::ArrayXXf g = programmed_->g[i];
-    device_.Age(g, programmed_->nu[i], read_time_);
-    cells.g.push_back(g.cast<double>());
-    if (noisy_) {
-      Eigen::ArrayXXf sigma(g.rows(), g.cols());
-      device_.ReadSigma(g, read_time_, sigma);
-      cells.var.push_back(sigma.cast<double>().square());
+  for (size_t i = 0; i < programmed_->g.size(); i += n) {
+    Eigen::ArrayXXd g_sum, var_sum;
+    for (size_t j = 0; j < n; ++j) {   // the cell: its n devices, each aged and read on its own, summed
+      Eigen::ArrayXXf g = programmed_->g[i + j];
+      device_.Age(g, programmed_->nu[i + j], read_time_);
+      const Eigen::ArrayXXd gd = g.cast<double>();
+      g_sum = j == 0 ? gd : Eigen::ArrayXXd(g_sum + gd);
+      if (noisy_) {
+        Eigen::ArrayXXf sigma(g.rows(), g.cols());
+        device_.ReadSigma(g, read_time_, sigma);
+        const Eigen::ArrayXXd v = sigma.cast<double>().square();
+        var_sum = j == 0 ? v : Eigen::ArrayXXd(var_sum + v);
+      }
     }
+    cells.g.push_back(std::move(g_sum));
+    if (noisy_) cells.var.push_back(std::move(var_sum));
   }
   return cells;
 }

@@ -4,26 +4,35 @@
 // Part of CrossbarCore (sim/crossbar_core.h, the overview); geometry and digits: sim/crossbar_layout.h;
 // the device: devices/device_model.h.
 //
-// Conductances. Δg = (g_max − g_min)/(2^c − 1) and digit d → target g_0 + d·Δg, where g_0 is g_min
-// rounded up and Δg rounded down to the conductance grid 2^−e µS (below), so that every target is
-// exactly a float and an ideal device reproduces d·Δg exactly. Differential: w > 0 puts the target on g+
-// and g_0 on g−, w < 0 the other way round; offset: one cell at the target and, per tile and row, one
+// Conductances. Δg = (g_max − g_min)/(2^c − 1) and digit d → device target g_0 + d·Δg, where g_0 is
+// g_min rounded up and Δg rounded down to the conductance grid 2^−e µS (below), so that every target
+// is exactly a float and an ideal device reproduces d·Δg exactly. Differential: w > 0 puts the target on
+// g+ and g_0 on g−, w < 0 the other way round; offset: one cell at the target and, per tile and row, one
 // reference cell at g_0.
 //
+// Devices per cell. A cell is n = devices_per_cell devices in parallel on its row and column, each
+// programmed to the cell's device target; its conductance is their sum g = Σ_j g_j and its read
+// variance σ² = Σ_j σ_j² (independent devices). A cell therefore reads n·(g_0 + d·Δg) ideally: DeltaG()
+// and GMin() are the cell's n·Δg and n·g_0, and a column value v = mean/DeltaG() stays in integer units.
+// With independent programming errors, drift exponents and read noise the relative error of a cell
+// falls as 1/√n (tested); n = 1 is one device per cell.
+//
 // Programming (in the constructor, from the caller's rng): for each tile in order (tile_row, then
-// tile_col), the targets [rows, physical columns] go through DeviceModel::Program (its draws in cell
-// order), then DrawDrift for the same cells. These programmed cells — g as programmed and ν, floats —
-// are kept (ProgrammedCells, shared by every twin). Then Age to read_time; the read σ is
-// DeviceModel::ReadSigma at read_time. The core has read noise when read_noise is set and the device's
-// read-noise kind is not none (whatever σ comes out).
+// tile_col) and each device j = 0..n−1 of its cells, the targets [rows, physical columns] go through
+// DeviceModel::Program (its draws in cell order), then DrawDrift for the same devices. These programmed
+// devices — g as programmed and ν, floats — are kept (ProgrammedCells, shared by every twin). Then each
+// device is aged to read_time and its read σ is DeviceModel::ReadSigma at read_time; the cell sums
+// them. The core has read noise when read_noise is set and the device's read-noise kind is not none
+// (whatever σ comes out).
 //
 // Read time. Nothing drawn at programming depends on read_time (nor do the target grid, g_0 and Δg), so
 // AtReadTime(t) — the same programmed cells aged to t, then the steps below — is exactly the array a
 // constructor with read_time = t and the same rng state would build (tested), without drawing again.
 //
-// Exactness by construction. After aging, every conductance is rounded to the grid 2^−e µS and every
-// σ² to 2^−e_v µS² (round half away), e <= 16 and e_v <= 24, chosen as large as the bounds allow:
-//     rows_in_tile · X_max · max|g|·2^e            <= 2^53   (and g_max·2^e <= 2^24 for the targets)
+// Exactness by construction. After aging (and summing a cell's devices), every cell's conductance is
+// rounded to the grid 2^−e µS and every σ² to 2^−e_v µS² (round half away), e <= 16 and e_v <= 24, chosen as large as the bounds allow:
+//     rows_in_tile · X_max · max|g|·2^e            <= 2^53   (nominally max|g| = n·g_max; and g_max·2^e <= 2^24
+//                                                            for the device targets)
 //     rows_in_tile · X_max² · (2·max σ²·2^e_v + 1) <= 2^53
 // (With g <= 25 µS and e = 16 the first allows 2^53/(25·2^16) ≈ 2^32 rows for 1-bit input slices and
 // ≈ 2^24 for 8-bit DAC inputs; with σ² <= 1 µS², e_v = 24 holds up to 2^27 rows for 1-bit slices and
@@ -41,7 +50,8 @@
 // rebuilds them for the reference by aging the kept programmed cells again (same device, same rounding),
 // so they are the cells the tiles came from.
 //
-// Memory: the programmed cells cost 8 bytes per physical cell (g and ν as floats) on top of the tiles.
+// Memory: the programmed devices cost 8 bytes each (g and ν as floats), n per physical cell, on top of
+// the tiles.
 //
 // Immutable once built; shared (std::shared_ptr<const ProgrammedArray>) by the WithReadout twins of a core.
 #pragma once
@@ -70,9 +80,10 @@ struct ArrayTile {
   GridMatrix mean_grid, var_grid, digit_grid;
 };
 
-// The cells of every tile as programmed (tile_row-major), column-major [rows, physical columns]
-// (CrossbarLayout::PlusColumn / MinusColumn), before any aging: the conductance after
-// DeviceModel::Program (µS) and the drift exponent ν drawn by DrawDrift (0 for a device without drift).
+// The devices of every tile as programmed, before any aging: entry t·n + j is device j (of the n =
+// devices_per_cell in parallel per cell) of tile t (tile_row-major), column-major [rows, physical
+// columns] (CrossbarLayout::PlusColumn / MinusColumn): the conductance after DeviceModel::Program (µS)
+// and the drift exponent ν drawn by DrawDrift (0 for a device without drift).
 struct ProgrammedCells {
   std::vector<Eigen::ArrayXXf> g, nu;
 };
@@ -95,8 +106,8 @@ class ProgrammedArray {
   std::span<const int16_t> codes() const { return codes_; }   // [N, K]
   const std::vector<ArrayTile>& tiles() const { return tiles_; }   // tile_row-major
   bool HasReadNoise() const { return noisy_; }
-  double DeltaG() const { return delta_g_; }               // µS, on the grid
-  double GMin() const { return g_0_; }                     // g_0, µS
+  double DeltaG() const { return delta_g_; }               // a cell's Δg = n·Δg_device, µS, on the grid
+  double GMin() const { return g_0_; }                     // a cell's g_0 = n·g_0,device, µS
   int ConductanceGridExponent() const { return grid_e_; }  // e
   int VarianceGridExponent() const { return grid_e_var_; } // e_v
   // True when the tiles hold digit planes (GridMatrix) for the int16 GEMM: whenever the input slices (and
@@ -138,7 +149,8 @@ class ProgrammedArray {
   double read_time_;
   bool noisy_;
   bool integer_gemm_ = false;
-  double g_0_ = 0, delta_g_ = 0;
+  double device_g_0_ = 0, device_delta_g_ = 0;   // one device's targets: g_0 + d·Δg
+  double g_0_ = 0, delta_g_ = 0;                  // a cell's: n times those
   int target_e_ = 16;              // the target grid (fixed at programming)
   int grid_e_ = 16, grid_e_var_ = 24;
   std::shared_ptr<const ProgrammedCells> programmed_;   // shared by every AtReadTime twin

@@ -73,6 +73,114 @@ TEST(ProgrammedArrayTest, CellsRebuildTheTilesMatricesOnBothMappings) {
   }
 }
 
+// devices_per_cell = n: each cell is the sum of n devices programmed, drifted and read on their own.
+// By hand: the kept devices (n per tile, device-minor), every cell's g and σ² against Σ_j of its
+// devices aged and read at read_time (then on the grids), Δg and g_0 n times a one-device array's,
+// and device 0 of tile 0 drawn first from the stream, as a one-device array draws it.
+TEST(ProgrammedArrayTest, DevicesPerCellSumsIndependentlyProgrammedDevices) {
+  CrossbarParams p;
+  p.rows_max = 16;
+  p.cols_max = 12;
+  p.slice_bits = 2;
+  p.input.mode = InputMode::kDac;
+  const int64_t N = 5, K = 37;
+  const std::vector<int16_t> w = Codes(N * K, 31);
+  const DeviceModel pcm(DevicePreset("pcm"));
+  const double t = 3600;
+  const CrossbarLayout one_layout(N, K, 6, 0, 255, p);
+  Rng one_rng(4);
+  const ProgrammedArray one(one_layout, w, pcm, t, true, one_rng, "test");
+  p.devices_per_cell = 3;
+  const CrossbarLayout layout(N, K, 6, 0, 255, p);
+  Rng rng(4);
+  const ProgrammedArray array(layout, w, pcm, t, true, rng, "test");
+
+  EXPECT_EQ(array.DeltaG(), 3 * one.DeltaG());
+  EXPECT_EQ(array.GMin(), 3 * one.GMin());
+  const ProgrammedCells& devices = array.programmed();
+  ASSERT_EQ(devices.g.size(), static_cast<size_t>(3 * layout.Tiles()));
+  EXPECT_TRUE((devices.g[0] == one.programmed().g[0]).all());
+  EXPECT_TRUE((devices.nu[0] == one.programmed().nu[0]).all());
+  EXPECT_FALSE((devices.g[1] == devices.g[0]).all());   // the devices of a cell are drawn apart
+
+  const int e = array.ConductanceGridExponent(), e_v = array.VarianceGridExponent();
+  const auto on_grid = [](double v, int exponent) { return std::ldexp(std::round(std::ldexp(v, exponent)), -exponent); };
+  const ReferenceCells cells = array.Cells();
+  ASSERT_EQ(cells.g.size(), static_cast<size_t>(layout.Tiles()));
+  for (size_t i = 0; i < cells.g.size(); ++i) {
+    for (int64_t col = 0; col < cells.g[i].cols(); ++col) {
+      for (int64_t k = 0; k < cells.g[i].rows(); ++k) {
+        double g = 0, var = 0;
+        for (size_t j = 0; j < 3; ++j) {
+          Eigen::ArrayXXf one_device(1, 1), nu(1, 1);
+          one_device(0, 0) = devices.g[3 * i + j](k, col);
+          nu(0, 0) = devices.nu[3 * i + j](k, col);
+          pcm.Age(one_device, nu, t);
+          g += one_device(0, 0);
+          const double sigma = pcm.ReadSigma(one_device(0, 0), t);
+          var += sigma * sigma;
+        }
+        ASSERT_EQ(cells.g[i](k, col), on_grid(g, e)) << "tile " << i << " cell " << k << ", " << col;
+        ASSERT_EQ(cells.var[i](k, col), on_grid(var, e_v)) << "tile " << i << " cell " << k << ", " << col;
+      }
+    }
+  }
+}
+
+// The point of several devices per cell: independent programming errors average. A device with a
+// constant programming σ = 1 µS on [10, 90] µS (no drift, no read noise): a cell of n devices reads
+// Σ_j (target + σ·z_j), so its error per device, (g_cell − n·target)/n, has variance σ²/n. Measured
+// on the cells whose target is at least 4 σ inside the range (no clipping) for n = 1 and n = 4.
+// Statistical bound: with M cells the sample variance has relative standard deviation √(2/M); the
+// test allows 6 of those.
+TEST(ProgrammedArrayTest, DevicesPerCellAverageProgrammingNoise) {
+  DeviceParams dp;
+  dp.g_min = 10;
+  dp.g_max = 90;
+  dp.programming.kind = ProgrammingNoiseKind::kConstant;
+  dp.programming.sigma = 1.0;
+  const DeviceModel device(dp);
+  const int64_t N = 40, K = 128;
+  Rng wrng(11);
+  std::vector<int16_t> w(static_cast<size_t>(N * K));
+  for (int16_t& v : w) v = static_cast<int16_t>(static_cast<int>(wrng.NextU64() % 255) - 127);
+  for (int n : {1, 4}) {
+    SCOPED_TRACE(n);
+    CrossbarParams p;
+    p.slice_bits = 4;
+    p.devices_per_cell = n;
+    p.cols_max = 256;
+    const CrossbarLayout layout(N, K, 8, 0, 255, p);
+    Rng rng(5);
+    const ProgrammedArray array(layout, w, device, 0, false, rng, "test");
+    const double dg = array.DeltaG() / n, g0 = array.GMin() / n;   // one device's
+    const ReferenceCells cells = array.Cells();
+    double sum = 0, sum2 = 0;
+    int64_t m = 0;
+    for (int64_t tc = 0; tc < layout.TileCols(); ++tc) {
+      const TileSpan sp = layout.Tile(0, tc);
+      const Eigen::ArrayXXd& g = cells.g[static_cast<size_t>(tc)];
+      for (int s = 0; s < layout.WeightSlices(); ++s)
+        for (int64_t c = 0; c < sp.outs; ++c)
+          for (int64_t k = 0; k < sp.rows; ++k) {
+            const int64_t d = layout.Digit(w[static_cast<size_t>((sp.out0 + c) * K + k)], s);
+            const double target = g0 + static_cast<double>(d) * dg;
+            if (d <= 0 || target < dp.g_min + 4 || target > dp.g_max - 4) continue;
+            const double err = (g(k, layout.PlusColumn(s, c, sp.outs)) - n * target) / n;
+            sum += err;
+            sum2 += err * err;
+            ++m;
+          }
+    }
+    ASSERT_GT(m, 2000);
+    const double mean = sum / static_cast<double>(m);
+    const double var = sum2 / static_cast<double>(m) - mean * mean;
+    const double expected = 1.0 / n;   // σ²/n, µS²
+    EXPECT_NEAR(var / expected, 1.0, 6 * std::sqrt(2.0 / static_cast<double>(m))) << m << " cells";
+    EXPECT_NEAR(mean, 0.0, 6 * std::sqrt(expected / static_cast<double>(m)));
+  }
+}
+
 // AtReadTime: the programmed cells (g as programmed, ν) are shared, not drawn again, and the twin's
 // cells and tile matrices are those of an array programmed from the same stream with that read time.
 TEST(ProgrammedArrayTest, AtReadTimeSharesTheProgrammedCellsAndEqualsAFreshArray) {
