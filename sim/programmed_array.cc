@@ -55,8 +55,6 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
                      "] µS is too narrow for " + std::to_string(cell_bits) + "-bit digits on a grid of 2^-" +
                      std::to_string(e) + " µS");
   }
-  g_0_ = n * device_g_0_;              // exact: a small integer times a value on the grid
-  delta_g_ = n * device_delta_g_;
   target_e_ = e;
 
   // Program and draw drift, tile by tile; then age and build.
@@ -66,7 +64,7 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
 
 ProgrammedArray::ProgrammedArray(AtTime, const ProgrammedArray& p, double read_time)
     : layout_(p.layout_), codes_(p.codes_), device_(p.device_), read_time_(read_time), noisy_(p.noisy_),
-      device_g_0_(p.device_g_0_), device_delta_g_(p.device_delta_g_), g_0_(p.g_0_), delta_g_(p.delta_g_),
+      device_g_0_(p.device_g_0_), device_delta_g_(p.device_delta_g_),
       target_e_(p.target_e_), programmed_(p.programmed_) {
   Build();
 }
@@ -177,13 +175,11 @@ ReferenceCells ProgrammedArray::AgedCells() const {
     for (size_t j = 0; j < n; ++j) {   // the cell: its n devices, each aged and read on its own, summed
       Eigen::ArrayXXf g = programmed_->g[i + j];
       device_.Age(g, programmed_->nu[i + j], read_time_);
-      const Eigen::ArrayXXd gd = g.cast<double>();
-      g_sum = j == 0 ? gd : Eigen::ArrayXXd(g_sum + gd);
+      if (j == 0) g_sum = g.cast<double>(); else g_sum += g.cast<double>();
       if (noisy_) {
         Eigen::ArrayXXf sigma(g.rows(), g.cols());
         device_.ReadSigma(g, read_time_, sigma);
-        const Eigen::ArrayXXd v = sigma.cast<double>().square();
-        var_sum = j == 0 ? v : Eigen::ArrayXXd(var_sum + v);
+        if (j == 0) var_sum = sigma.cast<double>().square(); else var_sum += sigma.cast<double>().square();
       }
     }
     cells.g.push_back(std::move(g_sum));

@@ -106,8 +106,9 @@ class ProgrammedArray {
   std::span<const int16_t> codes() const { return codes_; }   // [N, K]
   const std::vector<ArrayTile>& tiles() const { return tiles_; }   // tile_row-major
   bool HasReadNoise() const { return noisy_; }
-  double DeltaG() const { return delta_g_; }               // a cell's Δg = n·Δg_device, µS, on the grid
-  double GMin() const { return g_0_; }                     // a cell's g_0 = n·g_0,device, µS
+  // A cell's Δg = n·Δg_device and g_0 = n·g_0,device, µS (exact: a small integer times a grid value).
+  double DeltaG() const { return layout_.DevicesPerCell() * device_delta_g_; }
+  double GMin() const { return layout_.DevicesPerCell() * device_g_0_; }
   int ConductanceGridExponent() const { return grid_e_; }  // e
   int VarianceGridExponent() const { return grid_e_var_; } // e_v
   // True when the tiles hold digit planes (GridMatrix) for the int16 GEMM: whenever the input slices (and
@@ -150,7 +151,6 @@ class ProgrammedArray {
   bool noisy_;
   bool integer_gemm_ = false;
   double device_g_0_ = 0, device_delta_g_ = 0;   // one device's targets: g_0 + d·Δg
-  double g_0_ = 0, delta_g_ = 0;                  // a cell's: n times those
   int target_e_ = 16;              // the target grid (fixed at programming)
   int grid_e_ = 16, grid_e_var_ = 24;
   std::shared_ptr<const ProgrammedCells> programmed_;   // shared by every AtReadTime twin
