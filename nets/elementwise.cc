@@ -59,8 +59,16 @@ void Relu::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, con
   const float* xs = x.data();
   const float* g = grad_out.data();
   float* d = gx->data();
-  ForEachBlock(pool, x.size(), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) d[i] = xs[i] > 0.0f ? g[i] : 0.0f;
+  // Restrict-qualified locals and an unconditional load: the select vectorizes (a branch on the
+  // sign of x, and the pointers reloaded through the capture, made this the slowest pass of a step).
+  ForEachBlock(pool, x.size(), [xs, g, d](int64_t b, int64_t e) {
+    const float* __restrict xr = xs;
+    const float* __restrict gr = g;
+    float* __restrict dr = d;
+    for (int64_t i = b; i < e; ++i) {
+      const float gi = gr[i];
+      dr[i] = xr[i] > 0.0f ? gi : 0.0f;
+    }
   });
 }
 
