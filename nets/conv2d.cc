@@ -8,6 +8,7 @@
 
 #include "nets/aligned_scratch.h"
 #include "nets/direct_conv_f32.h"
+#include "nets/direct_conv_weight_grad_f32.h"
 #include "nets/eigen_maps.h"
 #include "nets/reference_ops.h"
 
@@ -213,8 +214,11 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
     bias_grad_.Fill(0.0f);
     return;
   }
-  // Per-chunk partials: dW [O, K] then db [O], each on a 64-byte boundary.
-  const int64_t w_size = RoundUpToAlignment(O * K), b_size = has_bias ? RoundUpToAlignment(O) : 0;
+  // Per-chunk partials: dW [O, K] (direct case) or dWᵀ [K, O_pad] (planes), then db [O], each on a
+  // 64-byte boundary.
+  const int64_t o_pad = WeightGradPaddedOutputs(O);
+  const int64_t w_count = direct ? O * K : K * o_pad;
+  const int64_t w_size = RoundUpToAlignment(w_count), b_size = has_bias ? RoundUpToAlignment(O) : 0;
   const int64_t slot = w_size + b_size;
   const size_t partials_size = static_cast<size_t>(chunks * slot + kAlignFloats);
   if (partials_.size() < partials_size) partials_.resize(partials_size);
@@ -232,16 +236,24 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
             flipped_[static_cast<size_t>(((ci * O + o) * k + ky) * k + kx)] =
                 weight_[((o * C + ci) * k + (k - 1 - ky)) * k + (k - 1 - kx)];
   }
-  // Per-worker scratch: cols_n [K, P], later dcols_n (not needed in the direct case), then g_n's
-  // phase planes for the transposed convolution.
-  const int64_t cols_size = direct ? 0 : RoundUpToAlignment(K * P);
+  // Per-worker scratch (64-byte-aligned blocks): x_n's phase planes and g_n's grid for the weight
+  // gradient (not in the direct case, a GEMM on x_n itself); then either g_n's phase planes for the
+  // transposed convolution or dcols_n [K, P] for Col2Im.
+  const ConvWindow gw{C, H, W, k, params_.stride, params_.padding, y_shape[2], y_shape[3]};
+  const int64_t x_planes_size = direct ? 0 : RoundUpToAlignment(FloatPlanesSize(gw));
+  const int64_t grid_size = direct ? 0 : RoundUpToAlignment(WeightGradGridRows(gw) * o_pad);
   const int64_t planes_size = transposed ? RoundUpToAlignment(FloatPlanesSize(gt)) : 0;
+  const int64_t cols_size = direct || transposed || gx == nullptr ? 0 : RoundUpToAlignment(K * P);
+  const int64_t scratch_size = x_planes_size + grid_size + planes_size + cols_size;
   const ConstRowMap<float> w(weight_.data(), O, K);
   ws.Reserve(pool.Threads());  // before the workers start: Buffer() then never resizes the outer list
   pool.ParallelFor(chunks, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int worker) {
-    float* scratch =
-        direct ? nullptr : AlignUp(ws.Buffer(worker, static_cast<size_t>(cols_size + planes_size + kAlignFloats)));
-    float* planes = transposed ? scratch + cols_size : nullptr;
+    float* scratch = scratch_size == 0 ? nullptr
+                                       : AlignUp(ws.Buffer(worker, static_cast<size_t>(scratch_size + kAlignFloats)));
+    float* x_planes = scratch;
+    float* grid = scratch + x_planes_size;
+    float* planes = transposed ? grid + grid_size : nullptr;
+    float* dcols = cols_size > 0 ? grid + grid_size : nullptr;
     for (std::ptrdiff_t c = begin; c < end; ++c) {
       const int64_t n0 = c * kGradChunkImages, m = std::min(kGradChunkImages, N - n0);
       RowMap<float> partial_w(slots + c * slot, O, K);
@@ -249,13 +261,19 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
       for (int64_t r = 0; r < m; ++r) {
         const int64_t n = n0 + r;
         const float* image = x.data() + n * C * H * W;
-        const ConstRowMap<float> g(grad_out.data() + n * O * P, O, P);
-        if (!direct) Im2Col(image, C, H, W, params_.kernel, params_.stride, params_.padding, scratch);
-        const ConstRowMap<float> cols(direct ? image : scratch, K, P);
-        if (r == 0) {
-          partial_w.noalias() = g * cols.transpose();
+        const float* g_n = grad_out.data() + n * O * P;
+        const ConstRowMap<float> g(g_n, O, P);
+        if (direct) {
+          const ConstRowMap<float> x_n(image, K, P);
+          if (r == 0) {
+            partial_w.noalias() = g * x_n.transpose();
+          } else {
+            partial_w.noalias() += g * x_n.transpose();
+          }
         } else {
-          partial_w.noalias() += g * cols.transpose();
+          PackFloatPlanes(image, gw, x_planes);
+          PackWeightGradGrid(g_n, O, gw, grid);
+          DirectConvWeightGradF32(x_planes, grid, O, gw, r > 0, slots + c * slot);
         }
         if (has_bias) {
           for (int64_t o = 0; o < O; ++o) {
@@ -268,17 +286,24 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
         if (direct) {
           RowMap<float>(gx->data() + n * C * P, C, P).noalias() = w.transpose() * g;
         } else if (transposed) {
-          PackFloatPlanes(grad_out.data() + n * O * P, gt, planes);
+          PackFloatPlanes(g_n, gt, planes);
           DirectConvF32(planes, flipped_.data(), C, gt, nullptr, gx->data() + n * C * H * W);
         } else {
-          RowMap<float>(scratch, K, P).noalias() = w.transpose() * g;  // dcols_n over cols_n (no longer needed)
-          Col2Im(scratch, P, C, H, W, params_.kernel, params_.stride, params_.padding, gx->data() + n * C * H * W);
+          RowMap<float>(dcols, K, P).noalias() = w.transpose() * g;
+          Col2Im(dcols, P, C, H, W, params_.kernel, params_.stride, params_.padding, gx->data() + n * C * H * W);
         }
       }
     }
   });
   // Sum the partials in chunk order (the same value for any thread count).
-  SumChunkPartials(pool, slots, chunks, slot, 0, O * K, weight_grad_.data());
+  if (direct) {
+    SumChunkPartials(pool, slots, chunks, slot, 0, O * K, weight_grad_.data());
+  } else {
+    if (summed_.size() < static_cast<size_t>(w_count)) summed_.resize(static_cast<size_t>(w_count));
+    SumChunkPartials(pool, slots, chunks, slot, 0, w_count, summed_.data());
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t q = 0; q < K; ++q) weight_grad_[o * K + q] = summed_[static_cast<size_t>(q * o_pad + o)];
+  }
   if (has_bias) SumChunkPartials(pool, slots, chunks, slot, w_size, O, bias_grad_.data());
 }
 

@@ -15,20 +15,21 @@
 //   dL/dx[n,c,h,w]   = Σ_{o,ky,kx,i,j: i·s+ky−p = h, j·s+kx−p = w} W[o,c,ky,kx] · g[n,o,i,j]
 //                      i.e. dx_n = Col2Im(Wᵀ[K, O] · g_n[O, P])   (Col2Im: the adjoint of Im2Col)
 // Fast path: the batch is cut into chunks of kGradChunkImages images, one worker per chunk. Per
-// image n of a chunk the worker lowers cols_n = Im2Col(x_n) (recomputed from x, not kept from the
-// forward; a 1×1/stride-1/pad-0 kernel uses x_n itself, the "direct" case), accumulates the chunk's
-// partial dW += g_n · cols_nᵀ (one Eigen GEMM; partial db += the row sums of g_n, in float64), then
-// writes dcols_n = Wᵀ · g_n over cols_n and Col2Im's it into dx_n (direct case: dx_n = Wᵀ · g_n).
-// At stride 1 with k > 1 (p <= k − 1), dx_n is instead itself a convolution, run on the forward's
-// direct kernel without Col2Im:
+// image n of a chunk the worker adds dW_n to the chunk's partial without a lowered matrix: x_n's phase
+// planes (as the forward packs them) and g_n's transposed grid go through the direct weight-gradient
+// kernel (nets/direct_conv_weight_grad_f32.h), which accumulates dW_nᵀ [K, O_pad]; the summed
+// partials are transposed into dW once per call. A 1×1/stride-1/pad-0 kernel (the "direct" case)
+// instead takes one Eigen GEMM on x_n itself, dW += g_n · x_nᵀ. The partial db += the row sums of
+// g_n, in float64. Then dx_n: at stride 1 with k > 1 (p <= k − 1) dx_n is itself a convolution, run
+// on the forward's direct kernel without Col2Im:
 //     dx_n = conv(g_n, W', stride 1, padding k − 1 − p),   W'[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]
 // (substitute ky → k − 1 − ky in the sum above: the output size is H + 2p − k + 1 + 2(k − 1 − p) − k
-// + 1 = H), with W' [C, O·k·k] flipped and transposed once per call into a buffer the layer owns.
-// Per-image lowering keeps cols_n in L2; measured as fast as lowering the 8 images side by side into
-// one [K, 8·P] matrix for one GEMM. The partials, in 64-byte-aligned slots of a buffer the layer
-// owns, are summed in chunk order, so every gradient is bit-identical for any thread count. Scratch:
-// one aligned [K, P] block per worker from the Workspace; nothing allocates once the buffers have
-// grown to the largest batch. Reference: Conv2dBackwardReference.
+// + 1 = H), with W' [C, O·k·k] flipped and transposed once per call into a buffer the layer owns;
+// otherwise dcols_n = Wᵀ · g_n (one GEMM) is Col2Im'd into dx_n (direct case: dx_n = Wᵀ · g_n).
+// The partials, in 64-byte-aligned slots of a buffer the layer owns, are summed in chunk order, so
+// every gradient is bit-identical for any thread count. Scratch: one aligned block per worker from
+// the Workspace; nothing allocates once the buffers have grown to the largest batch.
+// Reference: Conv2dBackwardReference.
 #pragma once
 
 #include <string>
@@ -85,6 +86,7 @@ class Conv2d : public Layer {
   // Per-chunk partial dW and db of Backward (64-byte-aligned slots); grows to the largest batch seen.
   std::vector<float> partials_;
   std::vector<float> flipped_;   // W' of the stride-1 input gradient [C, O·k·k]
+  std::vector<float> summed_;    // the chunks' dWᵀ [K, O_pad] summed, before the transpose into weight_grad_
 };
 
 // Lowers one image x_n [C, H, W] into cols [C·K·K, OH·OW] (row-major), zeros where the window

@@ -1,0 +1,186 @@
+#include "nets/direct_conv_weight_grad_f32.h"
+
+#include <algorithm>
+
+#include "nets/direct_conv_f32.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace cimsim {
+namespace {
+
+constexpr int kVector = 16;        // floats per register (AVX-512), and the portable path's unit
+constexpr int kAccumulators = 24;  // V·S register accumulators per tile
+
+// The plane offset of depth step (c, ky, kx) (header).
+int64_t StepOffset(const ConvWindow& g, int64_t plane_stride, int64_t step) {
+  const int k = g.kernel, s = g.stride;
+  const int64_t c = step / (k * k), ky = step / k % k, kx = step % k;
+  return ((c * s + ky % s) * s + kx % s) * plane_stride + ky / s * g.PhaseWidth() + kx / s;
+}
+
+// One tile: out[q][16·v + l] (+)= Σ_{j < rows} xs[q][j] · grid[j·ld + 16·v + l] for q < kS, v < kV.
+// grid points at the tile's first output column; out rows are ld apart.
+template <int kV>
+void Tile(const float* const* xs, const float* grid, int64_t ld, int64_t rows, bool accumulate, float* const* out) {
+  constexpr int kS = kAccumulators / kV;
+#if defined(__AVX512F__)
+  __m512 acc[kS][kV];
+  for (auto& row : acc)
+    for (__m512& a : row) a = _mm512_setzero_ps();
+  for (int64_t j = 0; j < rows; ++j) {
+    __m512 gv[kV];
+    for (int v = 0; v < kV; ++v) gv[v] = _mm512_loadu_ps(grid + j * ld + kVector * v);
+    for (int q = 0; q < kS; ++q) {
+      const __m512 xv = _mm512_set1_ps(xs[q][j]);
+      for (int v = 0; v < kV; ++v) acc[q][v] = _mm512_fmadd_ps(xv, gv[v], acc[q][v]);
+    }
+  }
+  for (int q = 0; q < kS; ++q)
+    for (int v = 0; v < kV; ++v) {
+      float* dst = out[q] + kVector * v;
+      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), acc[q][v]) : acc[q][v]);
+    }
+#else
+  float acc[kS][kV * kVector] = {};
+  for (int64_t j = 0; j < rows; ++j)
+    for (int q = 0; q < kS; ++q)
+      for (int l = 0; l < kV * kVector; ++l) acc[q][l] += xs[q][j] * grid[j * ld + l];
+  for (int q = 0; q < kS; ++q)
+    for (int l = 0; l < kV * kVector; ++l) out[q][l] = accumulate ? out[q][l] + acc[q][l] : acc[q][l];
+#endif
+}
+
+// Tiles of kV output vectors × kS steps over the whole of dWᵀ; the last step tile repeats step K − 1
+// into a scratch row that is dropped.
+template <int kV>
+void AllTiles(const float* planes, const float* grid, int64_t ld, const ConvWindow& g, bool accumulate, float* dwt) {
+  constexpr int kS = kAccumulators / kV;
+  const int64_t K = g.Depth(), rows = WeightGradGridRows(g), plane_stride = FloatPlaneStride(g);
+  alignas(64) float dropped[kV * kVector];
+  for (int64_t q0 = 0; q0 < K; q0 += kS) {
+    const float* xs[kS];
+    for (int q = 0; q < kS; ++q) xs[q] = planes + StepOffset(g, plane_stride, std::min<int64_t>(q0 + q, K - 1));
+    for (int64_t o0 = 0; o0 < ld; o0 += kV * kVector) {
+      float* out[kS];
+      for (int q = 0; q < kS; ++q) out[q] = q0 + q < K ? dwt + (q0 + q) * ld + o0 : dropped;
+      Tile<kV>(xs, grid + o0, ld, rows, accumulate, out);
+    }
+  }
+}
+
+// The 3×3 tile at stride kStride (1 or 2): kCh channels × their 9 steps (c, ky, kx) × kV vectors of
+// outputs. Step (c, ky, kx) reads plane (c, ky mod s, kx mod s) at row ⌊ky/s⌋, column ⌊kx/s⌋ (header),
+// so one pointer per (c, ky, kx mod s) and the column as a constant displacement — few enough
+// pointers to stay in registers (the generic Tile's one pointer per step do not).
+// first: channel c0's first plane; channel_stride = s²·FloatPlaneStride; out: row (c0·9) of dWᵀ at
+// the tile's first output column.
+template <int kV, int kCh, int kStride>
+void Tile3x3(const float* first, int64_t channel_stride, int64_t plane_stride, int64_t pws, const float* grid,
+             int64_t ld, int64_t rows, bool accumulate, float* out) {
+  constexpr int kSteps = 9 * kCh;
+  static_assert(kSteps * kV <= 27, "accumulators and operands fit the 32 vector registers");
+  const float* p[kCh][3][kStride];
+  for (int ch = 0; ch < kCh; ++ch)
+    for (int ky = 0; ky < 3; ++ky)
+      for (int b = 0; b < kStride; ++b)
+        p[ch][ky][b] = first + ch * channel_stride + ((ky % kStride) * kStride + b) * plane_stride + ky / kStride * pws;
+#if defined(__AVX512F__)
+  __m512 acc[kSteps][kV];
+  for (auto& row : acc)
+    for (__m512& a : row) a = _mm512_setzero_ps();
+  for (int64_t j = 0; j < rows; ++j) {
+    __m512 gv[kV];
+    for (int v = 0; v < kV; ++v) gv[v] = _mm512_loadu_ps(grid + j * ld + kVector * v);
+    for (int ch = 0; ch < kCh; ++ch)
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx) {
+          const __m512 xv = _mm512_set1_ps(p[ch][ky][kx % kStride][j + kx / kStride]);
+          for (int v = 0; v < kV; ++v) acc[(ch * 3 + ky) * 3 + kx][v] = _mm512_fmadd_ps(xv, gv[v], acc[(ch * 3 + ky) * 3 + kx][v]);
+        }
+  }
+  for (int q = 0; q < kSteps; ++q)
+    for (int v = 0; v < kV; ++v) {
+      float* dst = out + q * ld + kVector * v;
+      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), acc[q][v]) : acc[q][v]);
+    }
+#else
+  float acc[kSteps][kV * kVector] = {};
+  for (int64_t j = 0; j < rows; ++j)
+    for (int ch = 0; ch < kCh; ++ch)
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx) {
+          const float xv = p[ch][ky][kx % kStride][j + kx / kStride];
+          for (int l = 0; l < kV * kVector; ++l) acc[(ch * 3 + ky) * 3 + kx][l] += xv * grid[j * ld + l];
+        }
+  for (int q = 0; q < kSteps; ++q)
+    for (int l = 0; l < kV * kVector; ++l) out[q * ld + l] = accumulate ? out[q * ld + l] + acc[q][l] : acc[q][l];
+#endif
+}
+
+// Every 3×3 tile at stride kStride: vectors of 32 outputs (kV = 2, one channel a tile) when O_pad
+// allows, else of 16 (kV = 1, kCh channels a tile, the remainder one at a time).
+template <int kStride, int kCh>
+void AllTiles3x3(const float* planes, const float* grid, int64_t ld, const ConvWindow& g, bool accumulate, float* dwt) {
+  const int64_t rows = WeightGradGridRows(g), plane_stride = FloatPlaneStride(g), pws = g.PhaseWidth();
+  const int64_t channel_stride = kStride * kStride * plane_stride, C = g.channels;
+  if (ld % (2 * kVector) == 0) {
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t o0 = 0; o0 < ld; o0 += 2 * kVector)
+        Tile3x3<2, 1, kStride>(planes + c * channel_stride, channel_stride, plane_stride, pws, grid + o0, ld, rows,
+                               accumulate, dwt + c * 9 * ld + o0);
+    return;
+  }
+  int64_t c = 0;
+  for (; c + kCh <= C; c += kCh)
+    for (int64_t o0 = 0; o0 < ld; o0 += kVector)
+      Tile3x3<1, kCh, kStride>(planes + c * channel_stride, channel_stride, plane_stride, pws, grid + o0, ld, rows,
+                               accumulate, dwt + c * 9 * ld + o0);
+  for (; c < C; ++c)
+    for (int64_t o0 = 0; o0 < ld; o0 += kVector)
+      Tile3x3<1, 1, kStride>(planes + c * channel_stride, channel_stride, plane_stride, pws, grid + o0, ld, rows,
+                             accumulate, dwt + c * 9 * ld + o0);
+}
+
+}  // namespace
+
+int64_t WeightGradPaddedOutputs(int64_t outputs) { return (outputs + kVector - 1) / kVector * kVector; }
+
+int64_t WeightGradGridRows(const ConvWindow& g) { return (g.out_height - 1) * g.PhaseWidth() + g.out_width; }
+
+void PackWeightGradGrid(const float* grad, int64_t outputs, const ConvWindow& g, float* grid) {
+  const int64_t OH = g.out_height, OW = g.out_width, P = OH * OW, pws = g.PhaseWidth();
+  const int64_t ld = WeightGradPaddedOutputs(outputs), rows = WeightGradGridRows(g);
+  // Row by row of the grid: contiguous writes, reads strided by P (a cache line of each channel's
+  // plane serves 16 consecutive rows).
+  for (int64_t oy = 0; oy < OH; ++oy) {
+    for (int64_t ox = 0; ox < OW; ++ox) {
+      float* __restrict dst = grid + (oy * pws + ox) * ld;
+      const float* __restrict src = grad + oy * OW + ox;
+      for (int64_t o = 0; o < outputs; ++o) dst[o] = src[o * P];
+      for (int64_t o = outputs; o < ld; ++o) dst[o] = 0.0f;
+    }
+    const int64_t wasted_end = std::min((oy + 1) * pws, rows);  // rows with ox >= OW
+    std::fill(grid + (oy * pws + OW) * ld, grid + wasted_end * ld, 0.0f);
+  }
+}
+
+void DirectConvWeightGradF32(const float* planes, const float* grid, int64_t outputs, const ConvWindow& g,
+                             bool accumulate, float* dwt) {
+  const int64_t ld = WeightGradPaddedOutputs(outputs), vectors = ld / kVector;
+  if (g.kernel == 3 && g.stride == 1) {
+    AllTiles3x3<1, 3>(planes, grid, ld, g, accumulate, dwt);
+  } else if (g.kernel == 3 && g.stride == 2) {
+    AllTiles3x3<2, 1>(planes, grid, ld, g, accumulate, dwt);
+  } else if (vectors % 4 == 0) {
+    AllTiles<4>(planes, grid, ld, g, accumulate, dwt);
+  } else if (vectors % 2 == 0) {
+    AllTiles<2>(planes, grid, ld, g, accumulate, dwt);
+  } else {
+    AllTiles<1>(planes, grid, ld, g, accumulate, dwt);
+  }
+}
+
+}  // namespace cimsim
