@@ -76,16 +76,34 @@ static_assert(kDirectConvColumns == 3 * kVector, "Tile<1..3> covers a column blo
 // One channel's planes at stride 1: the padded image, row by row — top border rows and the first
 // left border, then per image row its pixels and the right border of this row together with the
 // left border of the next (contiguous), then the bottom rows and the tail.
-void PadPlane(const float* __restrict image, int64_t H, int64_t W, int64_t p, int64_t stride, float* __restrict plane) {
-  const int64_t PW = W + 2 * p;
+// kWidth > 0 fixes W at compile time: the row copy is then a few vector moves, where a runtime-length
+// copy became a library call per 32-, 16- or 8-float row.
+template <int64_t kWidth>
+void PadPlane(const float* __restrict image, int64_t H, int64_t W_runtime, int64_t p, int64_t stride,
+              float* __restrict plane) {
+  const int64_t W = kWidth > 0 ? kWidth : W_runtime, PW = W + 2 * p;
   float* dst = plane;
   for (int64_t i = 0; i < p * PW + p; ++i) *dst++ = 0.0f;
   for (int64_t y = 0; y < H; ++y) {
     const float* src = image + y * W;
-    for (int64_t i = 0; i < W; ++i) *dst++ = src[i];
+    if constexpr (kWidth > 0) {
+      std::memcpy(dst, src, kWidth * sizeof(float));
+      dst += kWidth;
+    } else {
+      for (int64_t i = 0; i < W; ++i) *dst++ = src[i];
+    }
     for (int64_t i = 0; i < 2 * p; ++i) *dst++ = 0.0f;
   }
   for (float* end = plane + stride, *q = dst - p; q < end; ++q) *q = 0.0f;  // from the last row's right border
+}
+
+void PadPlane(const float* image, int64_t H, int64_t W, int64_t p, int64_t stride, float* plane) {
+  switch (W) {
+    case 32: return PadPlane<32>(image, H, W, p, stride, plane);
+    case 16: return PadPlane<16>(image, H, W, p, stride, plane);
+    case 8: return PadPlane<8>(image, H, W, p, stride, plane);
+    default: return PadPlane<0>(image, H, W, p, stride, plane);
+  }
 }
 
 // One channel's s² phase planes at stride s: plane (a, b) row y2 holds input row s·y2 + a − p at
