@@ -150,16 +150,78 @@ int64_t WeightGradPaddedOutputs(int64_t outputs) { return (outputs + kVector - 1
 
 int64_t WeightGradGridRows(const ConvWindow& g) { return (g.out_height - 1) * g.PhaseWidth() + g.out_width; }
 
+#if defined(__AVX512F__)
+namespace {
+
+// dst[r·ld + c] = src[c·P + r] for r, c < 16: a 16 × 16 transpose in registers (pairs of floats, then
+// of doubles, then two rounds of 128-bit lanes).
+void Transpose16x16(const float* src, int64_t P, float* dst, int64_t ld) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * P);
+  // Per 128-bit lane L: lo = [a(4L), b(4L), a(4L+1), b(4L+1)], hi = the same of 4L+2, 4L+3 (index ≥ 16:
+  // from b) — _mm512_unpacklo/hi_ps, written as permutes (GCC 12 warns inside those intrinsics).
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+  const __m512i hi = _mm512_setr_epi32(2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_permutex2var_ps(r[i], lo, r[i + 1]);
+    t[i + 1] = _mm512_permutex2var_ps(r[i], hi, r[i + 1]);
+  }
+  // The same with pairs of floats as doubles: lo = [a(2L), b(2L)], hi = [a(2L+1), b(2L+1)] per lane L.
+  const __m512i lo_d = _mm512_setr_epi64(0, 8, 2, 10, 4, 12, 6, 14);
+  const __m512i hi_d = _mm512_setr_epi64(1, 9, 3, 11, 5, 13, 7, 15);
+  auto lo_pd = [&](__m512 a, __m512 b) {
+    return _mm512_castpd_ps(_mm512_permutex2var_pd(_mm512_castps_pd(a), lo_d, _mm512_castps_pd(b)));
+  };
+  auto hi_pd = [&](__m512 a, __m512 b) {
+    return _mm512_castpd_ps(_mm512_permutex2var_pd(_mm512_castps_pd(a), hi_d, _mm512_castps_pd(b)));
+  };
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = lo_pd(t[i], t[i + 2]);
+    r[i + 1] = hi_pd(t[i], t[i + 2]);
+    r[i + 2] = lo_pd(t[i + 1], t[i + 3]);
+    r[i + 3] = hi_pd(t[i + 1], t[i + 3]);
+  }
+  // r[4q + m] now holds, in each 128-bit lane L, rows 4q..4q+3 of column 4L + m.
+  // Lanes: even = [a.L0, a.L2, b.L0, b.L2], odd = [a.L1, a.L3, b.L1, b.L3] (_mm512_shuffle_f32x4 with
+  // 0x88 and 0xdd, as permutes for the same reason).
+  const __m512i even = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const __m512i odd = _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_permutex2var_ps(r[i], even, r[i + 4]);
+    t[i + 4] = _mm512_permutex2var_ps(r[i], odd, r[i + 4]);
+    t[i + 8] = _mm512_permutex2var_ps(r[i + 8], even, r[i + 12]);
+    t[i + 12] = _mm512_permutex2var_ps(r[i + 8], odd, r[i + 12]);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_permutex2var_ps(t[i], even, t[i + 8]);
+    r[i + 8] = _mm512_permutex2var_ps(t[i], odd, t[i + 8]);
+  }
+  // The first lane round pairs lanes {0, 2} and {1, 3} of rows 0–7 (and 8–15), the second joins the
+  // halves: r[i] is column i, rows 0..15 in order.
+  for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ld, r[i]);
+}
+
+}  // namespace
+#endif
+
 void PackWeightGradGrid(const float* grad, int64_t outputs, const ConvWindow& g, float* grid) {
   const int64_t OH = g.out_height, OW = g.out_width, P = OH * OW, pws = g.PhaseWidth();
   const int64_t ld = WeightGradPaddedOutputs(outputs), rows = WeightGradGridRows(g);
-  // Row by row of the grid: contiguous writes, reads strided by P (a cache line of each channel's
-  // plane serves 16 consecutive rows).
   for (int64_t oy = 0; oy < OH; ++oy) {
+    int64_t o_done = 0;  // channels written by 16 × 16 blocks (every column ox of this row)
+#if defined(__AVX512F__)
+    if (OW % 16 == 0) {
+      for (; o_done + 16 <= outputs; o_done += 16)
+        for (int64_t ox = 0; ox < OW; ox += 16)
+          Transpose16x16(grad + o_done * P + oy * OW + ox, P, grid + (oy * pws + ox) * ld + o_done, ld);
+    }
+#endif
+    // The rest row by row of the grid: contiguous writes, reads strided by P (a cache line of each
+    // channel's plane serves 16 consecutive rows).
     for (int64_t ox = 0; ox < OW; ++ox) {
       float* __restrict dst = grid + (oy * pws + ox) * ld;
       const float* __restrict src = grad + oy * OW + ox;
-      for (int64_t o = 0; o < outputs; ++o) dst[o] = src[o * P];
+      for (int64_t o = o_done; o < outputs; ++o) dst[o] = src[o * P];
       for (int64_t o = outputs; o < ld; ++o) dst[o] = 0.0f;
     }
     const int64_t wasted_end = std::min((oy + 1) * pws, rows);  // rows with ox >= OW
