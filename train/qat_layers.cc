@@ -366,26 +366,38 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   // dL/db = Σ dL/dy.
   const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
   const double s_in = input_->Scale();
+  // One pass per (image, channel) row: the scaled gradient and the row's sum of dL/dy (float64 over
+  // 32 interleaved lanes, a fixed order); then per channel the rows' sums in image order.
   Tensor& grad_acc = ws.Scratch(2);
   grad_acc.Resize(acc_.shape());
+  row_sums_.resize(static_cast<size_t>(N * O));
   pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+    constexpr int64_t kLanes = 32;
     for (std::ptrdiff_t no = b; no < e; ++no) {
       const float unit = static_cast<float>(wq_.Scale(no % O) * s_in);
-      const float* g = grad_pre->data() + no * P;
-      float* d = grad_acc.data() + no * P;
-      for (int64_t p = 0; p < P; ++p) d[p] = g[p] * unit;
-    }
-  });
-  pool.ParallelFor(O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t o = b; o < e; ++o) {
-      double sum = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* g = grad_pre->data() + (n * O + o) * P;
-        for (int64_t p = 0; p < P; ++p) sum += g[p];
+      const float* __restrict g = grad_pre->data() + no * P;
+      float* __restrict d = grad_acc.data() + no * P;
+      double lanes[kLanes] = {};
+      int64_t p = 0;
+      for (; p + kLanes <= P; p += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) {
+          d[p + l] = g[p + l] * unit;
+          lanes[l] += static_cast<double>(g[p + l]);
+        }
+      for (; p < P; ++p) {
+        d[p] = g[p] * unit;
+        lanes[0] += static_cast<double>(g[p]);
       }
-      bias_grad_[o] = static_cast<float>(sum);
+      double sum = 0.0;
+      for (double l : lanes) sum += l;
+      row_sums_[static_cast<size_t>(no)] = sum;
     }
   });
+  for (int64_t o = 0; o < O; ++o) {
+    double sum = 0.0;
+    for (int64_t n = 0; n < N; ++n) sum += row_sums_[static_cast<size_t>(n * O + o)];
+    bias_grad_[o] = static_cast<float>(sum);
+  }
   // The integer GEMM's backward on codes.
   Tensor* gx = grad_inputs[0] ? &grad_xc_ : nullptr;
   Conv2d& train_conv = train_conv_ ? *train_conv_ : conv_;
@@ -574,11 +586,15 @@ void QatAdd::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
                       const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
   CheckGradShape(grad_out, out, Kind());
   y_.Resize(out.shape());
+  // y = x_0 + x_1 + ..., one input at a time over each block (a loop over the inputs inside the
+  // element loop did not vectorize).
   pool.ParallelFor(y_.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t i = b; i < e; ++i) {
-      float sum = 0;
-      for (const Tensor* x : inputs) sum += x->data()[i];
-      y_.data()[i] = sum;
+    float* __restrict y = y_.data();
+    const float* __restrict x0 = inputs[0]->data();
+    for (std::ptrdiff_t i = b; i < e; ++i) y[i] = x0[i];
+    for (size_t k = 1; k < inputs.size(); ++k) {
+      const float* __restrict xk = inputs[k]->data();
+      for (std::ptrdiff_t i = b; i < e; ++i) y[i] += xk[i];
     }
   });
   BackwardPerImage(*out_, true, y_, grad_out, grad_y_, partials_, pool);

@@ -156,6 +156,7 @@ class QatMvm : public Layer {
   std::vector<double> bias_codes_;   // [O]
   std::vector<double> multipliers_;  // M_o = s_w[o]·s_in/s_out (BatchNorm kept: sign(a_o)·s_v[o]·|a_o|·s_in/s_out)
   std::vector<double> deploy_scales_;  // per-channel scale of the deployed weight codes
+  std::vector<double> row_sums_;       // Backward: Σ_p dL/dy[n, o, p] per (image, channel) [N·O]
   std::vector<int> deploy_signs_;      // ±1: deployed codes = sign·codes of the trained weights
   std::vector<float> folded_;        // w = v·a_o [O, K]
   std::unique_ptr<BatchNorm2d> bn_;  // BatchNorm kept in training mode, or null
