@@ -59,7 +59,7 @@ template <int kV>
 void AllTiles(const float* planes, const float* grid, int64_t ld, const ConvWindow& g, bool accumulate, float* dwt) {
   constexpr int kS = kAccumulators / kV;
   const int64_t K = g.Depth(), rows = WeightGradGridRows(g), plane_stride = FloatPlaneStride(g);
-  alignas(64) float dropped[kV * kVector];
+  alignas(64) float dropped[kV * kVector] = {};  // read and written by the repeated steps, never used
   for (int64_t q0 = 0; q0 < K; q0 += kS) {
     const float* xs[kS];
     for (int q = 0; q < kS; ++q) xs[q] = planes + StepOffset(g, plane_stride, std::min<int64_t>(q0 + q, K - 1));
@@ -74,7 +74,7 @@ void AllTiles(const float* planes, const float* grid, int64_t ld, const ConvWind
 // The 3×3 tile at stride kStride (1 or 2): kCh channels × their 9 steps (c, ky, kx) × kV vectors of
 // outputs. Step (c, ky, kx) reads plane (c, ky mod s, kx mod s) at row ⌊ky/s⌋, column ⌊kx/s⌋ (header),
 // so one pointer per (c, ky, kx mod s) and the column as a constant displacement — few enough
-// pointers to stay in registers (the generic Tile's one pointer per step do not).
+// pointers to stay in registers (the generic Tile, with a pointer per step, spills them).
 // first: channel c0's first plane; channel_stride = s²·FloatPlaneStride; out: row (c0·9) of dWᵀ at
 // the tile's first output column.
 template <int kV, int kCh, int kStride>

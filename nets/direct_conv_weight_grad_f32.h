@@ -12,9 +12,12 @@
 // offset(c, ky, kx) = ((c·s + ky mod s)·s + kx mod s)·FloatPlaneStride + ⌊ky/s⌋·PW_s + ⌊kx/s⌋.
 //
 // Kernel: an outer-product GEMM of depth J with the result transposed, dWᵀ [K, O_pad] (K = C·k²):
-// register tiles of V vectors of 16 output channels × S depth steps (V·S = 24 accumulators; V = 4,
-// 2 or 1 as O_pad allows), each step broadcasting one plane value per grid row — the forward
-// kernel's scheme with the roles of weights and image swapped, and no reduction across lanes.
+// register tiles of V vectors of 16 output channels × S depth steps, each step broadcasting one
+// plane value per grid row — the forward kernel's scheme with the roles of weights and image
+// swapped, and no reduction across lanes. 3×3 kernels at stride 1 or 2 (every ResNet conv but the
+// 1×1 shortcuts) take tiles of whole channels, 3 channels × 9 steps × 1 vector or 1 × 9 × 2, with one
+// plane pointer per kernel row (and column phase) and the column as a constant displacement;
+// other windows take V·S = 24 (V = 4, 2 or 1 as O_pad allows) with a pointer per step.
 // Each entry is one chain of fused multiply-adds over j in order, added to dWᵀ once per image, so
 // its value is fixed by the images alone, whatever the batch split or thread count. Steps past K
 // (the last tile) repeat step K − 1 and are dropped. Portable builds run the same order with plain
