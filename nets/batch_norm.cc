@@ -3,53 +3,11 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
+#include "nets/lane_sum.h"
 #include "nets/reference_ops.h"
 
 namespace cimsim {
-namespace {
-
-// Σ_i f(i) over [0, n) in float64 with 32 interleaved partial sums: four vectors of 8 doubles, so
-// that four add chains hide the add latency (one chain of 8 made these passes latency-bound). The
-// order is fixed, so the result depends only on the data.
-constexpr int64_t kSumLanes = 32;
-
-template <typename F>
-double SumD(int64_t n, F f) {
-  double lanes[kSumLanes] = {};
-  int64_t i = 0;
-  for (; i + kSumLanes <= n; i += kSumLanes) {
-    for (int64_t l = 0; l < kSumLanes; ++l) lanes[l] += f(i + l);
-  }
-  for (; i < n; ++i) lanes[0] += f(i);
-  double sum = 0.0;
-  for (double l : lanes) sum += l;
-  return sum;
-}
-
-// The same for two sums in one pass over the data: {Σ f(i), Σ h(i)}, each in SumD's order.
-template <typename F, typename H>
-std::pair<double, double> SumD2(int64_t n, F f, H h) {
-  double lanes_f[kSumLanes] = {}, lanes_h[kSumLanes] = {};
-  int64_t i = 0;
-  for (; i + kSumLanes <= n; i += kSumLanes) {
-    for (int64_t l = 0; l < kSumLanes; ++l) {
-      lanes_f[l] += f(i + l);
-      lanes_h[l] += h(i + l);
-    }
-  }
-  for (; i < n; ++i) {
-    lanes_f[0] += f(i);
-    lanes_h[0] += h(i);
-  }
-  double sum_f = 0.0, sum_h = 0.0;
-  for (double l : lanes_f) sum_f += l;
-  for (double l : lanes_h) sum_h += l;
-  return {sum_f, sum_h};
-}
-
-}  // namespace
 
 void BatchNorm2d::set_momentum(double momentum) {
   if (!(momentum > 0.0 && momentum <= 1.0))

@@ -8,6 +8,7 @@
 
 #include "common/rounding.h"
 #include "common/streams.h"
+#include "nets/lane_sum.h"
 #include "nets/reference_ops.h"
 #include "nets/requantization.h"
 #include "quant/fixed_point.h"
@@ -366,31 +367,20 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   // dL/db = Σ dL/dy.
   const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
   const double s_in = input_->Scale();
-  // One pass per (image, channel) row: the scaled gradient and the row's sum of dL/dy (float64 over
-  // 32 interleaved lanes, a fixed order); then per channel the rows' sums in image order.
+  // One pass per (image, channel) row: the scaled gradient and the row's sum of dL/dy (SumD,
+  // nets/lane_sum.h); then per channel the rows' sums in image order.
   Tensor& grad_acc = ws.Scratch(2);
   grad_acc.Resize(acc_.shape());
   row_sums_.resize(static_cast<size_t>(N * O));
   pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    constexpr int64_t kLanes = 32;
     for (std::ptrdiff_t no = b; no < e; ++no) {
       const float unit = static_cast<float>(wq_.Scale(no % O) * s_in);
       const float* __restrict g = grad_pre->data() + no * P;
       float* __restrict d = grad_acc.data() + no * P;
-      double lanes[kLanes] = {};
-      int64_t p = 0;
-      for (; p + kLanes <= P; p += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) {
-          d[p + l] = g[p + l] * unit;
-          lanes[l] += static_cast<double>(g[p + l]);
-        }
-      for (; p < P; ++p) {
+      row_sums_[static_cast<size_t>(no)] = SumD(P, [&](int64_t p) {
         d[p] = g[p] * unit;
-        lanes[0] += static_cast<double>(g[p]);
-      }
-      double sum = 0.0;
-      for (double l : lanes) sum += l;
-      row_sums_[static_cast<size_t>(no)] = sum;
+        return static_cast<double>(g[p]);
+      });
     }
   });
   for (int64_t o = 0; o < O; ++o) {
