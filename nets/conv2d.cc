@@ -256,7 +256,6 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
     float* dcols = cols_size > 0 ? grid + grid_size : nullptr;
     for (std::ptrdiff_t c = begin; c < end; ++c) {
       const int64_t n0 = c * kGradChunkImages, m = std::min(kGradChunkImages, N - n0);
-      RowMap<float> partial_w(slots + c * slot, O, K);
       float* partial_b = slots + c * slot + w_size;
       for (int64_t r = 0; r < m; ++r) {
         const int64_t n = n0 + r;
@@ -264,6 +263,7 @@ void Conv2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, c
         const float* g_n = grad_out.data() + n * O * P;
         const ConstRowMap<float> g(g_n, O, P);
         if (direct) {
+          RowMap<float> partial_w(slots + c * slot, O, K);
           const ConstRowMap<float> x_n(image, K, P);
           if (r == 0) {
             partial_w.noalias() = g * x_n.transpose();

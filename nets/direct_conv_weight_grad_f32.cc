@@ -21,15 +21,31 @@ int64_t StepOffset(const ConvWindow& g, int64_t plane_stride, int64_t step) {
   return ((c * s + ky % s) * s + kx % s) * plane_stride + ky / s * g.PhaseWidth() + kx / s;
 }
 
+// Writes a tile's accumulators to its output rows: out[q][16·v + l] = acc[q][v] lane l, added to
+// what the row holds when accumulating.
+template <int kQ, int kV>
+#if defined(__AVX512F__)
+void WriteTile(const __m512 (&acc)[kQ][kV], float* const* out, bool accumulate) {
+  for (int q = 0; q < kQ; ++q)
+    for (int v = 0; v < kV; ++v) {
+      float* dst = out[q] + kVector * v;
+      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), acc[q][v]) : acc[q][v]);
+    }
+}
+#else
+void WriteTile(const float (&acc)[kQ][kV * kVector], float* const* out, bool accumulate) {
+  for (int q = 0; q < kQ; ++q)
+    for (int l = 0; l < kV * kVector; ++l) out[q][l] = accumulate ? out[q][l] + acc[q][l] : acc[q][l];
+}
+#endif
+
 // One tile: out[q][16·v + l] (+)= Σ_{j < rows} xs[q][j] · grid[j·ld + 16·v + l] for q < kS, v < kV.
 // grid points at the tile's first output column; out rows are ld apart.
 template <int kV>
 void Tile(const float* const* xs, const float* grid, int64_t ld, int64_t rows, bool accumulate, float* const* out) {
   constexpr int kS = kAccumulators / kV;
 #if defined(__AVX512F__)
-  __m512 acc[kS][kV];
-  for (auto& row : acc)
-    for (__m512& a : row) a = _mm512_setzero_ps();
+  __m512 acc[kS][kV] = {};
   for (int64_t j = 0; j < rows; ++j) {
     __m512 gv[kV];
     for (int v = 0; v < kV; ++v) gv[v] = _mm512_loadu_ps(grid + j * ld + kVector * v);
@@ -38,19 +54,13 @@ void Tile(const float* const* xs, const float* grid, int64_t ld, int64_t rows, b
       for (int v = 0; v < kV; ++v) acc[q][v] = _mm512_fmadd_ps(xv, gv[v], acc[q][v]);
     }
   }
-  for (int q = 0; q < kS; ++q)
-    for (int v = 0; v < kV; ++v) {
-      float* dst = out[q] + kVector * v;
-      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), acc[q][v]) : acc[q][v]);
-    }
 #else
   float acc[kS][kV * kVector] = {};
   for (int64_t j = 0; j < rows; ++j)
     for (int q = 0; q < kS; ++q)
       for (int l = 0; l < kV * kVector; ++l) acc[q][l] += xs[q][j] * grid[j * ld + l];
-  for (int q = 0; q < kS; ++q)
-    for (int l = 0; l < kV * kVector; ++l) out[q][l] = accumulate ? out[q][l] + acc[q][l] : acc[q][l];
 #endif
+  WriteTile<kS, kV>(acc, out, accumulate);
 }
 
 // Tiles of kV output vectors × kS steps over the whole of dWᵀ; the last step tile repeats step K − 1
@@ -88,9 +98,7 @@ void Tile3x3(const float* first, int64_t channel_stride, int64_t plane_stride, i
       for (int b = 0; b < kStride; ++b)
         p[ch][ky][b] = first + ch * channel_stride + ((ky % kStride) * kStride + b) * plane_stride + ky / kStride * pws;
 #if defined(__AVX512F__)
-  __m512 acc[kSteps][kV];
-  for (auto& row : acc)
-    for (__m512& a : row) a = _mm512_setzero_ps();
+  __m512 acc[kSteps][kV] = {};
   for (int64_t j = 0; j < rows; ++j) {
     __m512 gv[kV];
     for (int v = 0; v < kV; ++v) gv[v] = _mm512_loadu_ps(grid + j * ld + kVector * v);
@@ -101,11 +109,6 @@ void Tile3x3(const float* first, int64_t channel_stride, int64_t plane_stride, i
           for (int v = 0; v < kV; ++v) acc[(ch * 3 + ky) * 3 + kx][v] = _mm512_fmadd_ps(xv, gv[v], acc[(ch * 3 + ky) * 3 + kx][v]);
         }
   }
-  for (int q = 0; q < kSteps; ++q)
-    for (int v = 0; v < kV; ++v) {
-      float* dst = out + q * ld + kVector * v;
-      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), acc[q][v]) : acc[q][v]);
-    }
 #else
   float acc[kSteps][kV * kVector] = {};
   for (int64_t j = 0; j < rows; ++j)
@@ -115,9 +118,10 @@ void Tile3x3(const float* first, int64_t channel_stride, int64_t plane_stride, i
           const float xv = p[ch][ky][kx % kStride][j + kx / kStride];
           for (int l = 0; l < kV * kVector; ++l) acc[(ch * 3 + ky) * 3 + kx][l] += xv * grid[j * ld + l];
         }
-  for (int q = 0; q < kSteps; ++q)
-    for (int l = 0; l < kV * kVector; ++l) out[q * ld + l] = accumulate ? out[q * ld + l] + acc[q][l] : acc[q][l];
 #endif
+  float* rows_out[kSteps];
+  for (int q = 0; q < kSteps; ++q) rows_out[q] = out + q * ld;
+  WriteTile<kSteps, kV>(acc, rows_out, accumulate);
 }
 
 // Every 3×3 tile at stride kStride: vectors of 32 outputs (kV = 2, one channel a tile) when O_pad
