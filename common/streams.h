@@ -34,7 +34,8 @@ inline Rng EpochShuffleStream(uint64_t seed, int64_t epoch) {
 constexpr uint64_t kAugmentStreamBase = 1'000'000'007;
 
 // R(seed)/epoch/(kAugmentStreamBase + image): the crop/flip draw (data/augment.h DrawAugment) of
-// original image `image` in epoch `epoch` (data/batcher.h); for ImageNet-format data the random
+// original image `image` in epoch `epoch` (data/batcher.h; its k-th repeat within one epoch passes
+// image + k·N, N the set's size); for ImageNet-format data the random
 // resized crop and flip (data/image_pipeline.h DrawTrainCrop, data/image_loader.h).
 inline Rng AugmentStream(uint64_t seed, int64_t epoch, int64_t image) {
   return Rng(seed).Derive(static_cast<uint64_t>(epoch)).Derive(kAugmentStreamBase + static_cast<uint64_t>(image));

@@ -23,11 +23,13 @@ std::vector<int64_t> AllIndices(const Cifar10Set& set) {
   return v;
 }
 
-void ValidateSubset(const Cifar10Set& set, const std::vector<int64_t>& subset) {
+// Checks the subset and returns each entry's augmentation key idx + k·N (k: the entry's occurrence).
+std::vector<int64_t> SubsetKeys(const Cifar10Set& set, const std::vector<int64_t>& subset) {
   if (set.size() == 0) throw InputError("Batcher: the data set has no images");
   if (subset.empty())
     throw InputError("Batcher: the image subset is empty; give at least one index");
-  std::vector<bool> seen(static_cast<size_t>(set.size()), false);
+  std::vector<int64_t> seen(static_cast<size_t>(set.size()), 0);
+  std::vector<int64_t> keys(subset.size());
   for (size_t k = 0; k < subset.size(); ++k) {
     const int64_t i = subset[k];
     if (i < 0 || i >= set.size()) {
@@ -35,12 +37,9 @@ void ValidateSubset(const Cifar10Set& set, const std::vector<int64_t>& subset) {
                        " is out of range; indices must be in [0, " + std::to_string(set.size()) +
                        ")");
     }
-    if (seen[static_cast<size_t>(i)]) {
-      throw InputError("Batcher: subset[" + std::to_string(k) + "] = " + std::to_string(i) +
-                       " repeats an earlier index; subset indices must be distinct");
-    }
-    seen[static_cast<size_t>(i)] = true;
+    keys[k] = i + seen[static_cast<size_t>(i)]++ * set.size();
   }
+  return keys;
 }
 
 }  // namespace
@@ -59,14 +58,14 @@ Batcher::Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const Chann
                  const BatcherParams& params)
     : set_(&set), base_order_(std::move(subset)), normalizer_(norm, "Batcher"), params_(params) {
   params_.Validate();
-  ValidateSubset(set, base_order_);
+  base_keys_ = SubsetKeys(set, base_order_);
 }
 
 Batcher::Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const Normalizer& normalizer,
                  const BatcherParams& params)
     : set_(&set), base_order_(std::move(subset)), normalizer_(normalizer), params_(params) {
   params_.Validate();
-  ValidateSubset(set, base_order_);
+  base_keys_ = SubsetKeys(set, base_order_);
 }
 
 int64_t Batcher::NumBatches() const {
@@ -78,11 +77,13 @@ void Batcher::StartEpoch(int64_t epoch) {
     throw std::out_of_range("Batcher::StartEpoch: epoch " + std::to_string(epoch) + " < 0");
   epoch_ = epoch;
   order_ = base_order_;
+  order_keys_ = base_keys_;
   if (params_.shuffle) {
     Rng rng = EpochShuffleStream(params_.seed, epoch);
     for (size_t i = order_.size() - 1; i >= 1; --i) {
       const size_t j = static_cast<size_t>(rng.Below(i + 1));
       std::swap(order_[i], order_[j]);
+      std::swap(order_keys_[i], order_keys_[j]);
     }
   }
 }
@@ -95,7 +96,7 @@ void Batcher::FillOne(int64_t position, float* image, int32_t* label, uint8_t* s
     normalizer_.Apply(set_->image(idx), plane, image);
     return;
   }
-  Rng rng = AugmentStream(params_.seed, epoch_, idx);
+  Rng rng = AugmentStream(params_.seed, epoch_, order_keys_[static_cast<size_t>(position)]);
   const AugmentDraw draw = DrawAugment(rng);
   ApplyAugment(set_->image(idx), set_->height, set_->width, draw, scratch);
   normalizer_.Apply(scratch, plane, image);

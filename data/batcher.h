@@ -9,8 +9,10 @@
 // - Epoch order: without shuffle, the images in their given order (0..n-1, or the subset as given).
 //   With shuffle, a Fisher–Yates permutation of that list drawn from EpochShuffleStream(seed, epoch)
 //   (common/streams.h): for i = n-1 down to 1: j = Below(i + 1); swap(order[i], order[j]).
-// - Augmentation of original image `idx` in epoch `e`: DrawAugment on AugmentStream(seed, e, idx),
-//   then ApplyAugment before normalization.
+// - Augmentation of original image `idx` in epoch `e`: DrawAugment on AugmentStream(seed, e, key),
+//   then ApplyAugment before normalization, with key = idx + k·N for the k-th occurrence (k = 0, 1, …)
+//   of idx in the subset and N = the set's size: a subset may repeat an index (an oversampled image),
+//   and each copy gets its own augmentation; in a subset without repeats key = idx.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +38,8 @@ class Batcher {
  public:
   // All images of `set`. `set` must outlive the Batcher.
   Batcher(const Cifar10Set& set, const ChannelNorm& norm, const BatcherParams& params);
-  // Only the images `subset` (indices into set, distinct, each in [0, set.size()), non-empty).
+  // Only the images `subset` (indices into set, each in [0, set.size()), non-empty; an index may repeat,
+  // see the augmentation keys above).
   Batcher(const Cifar10Set& set, std::vector<int64_t> subset, const ChannelNorm& norm,
           const BatcherParams& params);
   // The same with any pixel mapping (e.g. Normalizer::QuantizedInput for quantization-aware training).
@@ -53,8 +56,9 @@ class Batcher {
   // Fixes the order (and augmentation streams) for epoch >= 0. Must be called before Fill.
   void StartEpoch(int64_t epoch);
   int64_t epoch() const { return epoch_; }
-  // Original indices in this epoch's order (NumImages() entries).
+  // Original indices in this epoch's order (NumImages() entries), and their augmentation keys.
   const std::vector<int64_t>& order() const { return order_; }
+  const std::vector<int64_t>& augment_keys() const { return order_keys_; }
 
   // Writes batch `batch_index` (0 <= batch_index < NumBatches()) of the current epoch:
   // images [B, 3, H, W], labels [B], with room for params().batch_size images. Returns the number
@@ -68,10 +72,12 @@ class Batcher {
 
   const Cifar10Set* set_;
   std::vector<int64_t> base_order_;  // the images before shuffling
+  std::vector<int64_t> base_keys_;   // their augmentation keys (idx + occurrence·N)
   Normalizer normalizer_;
   BatcherParams params_;
   int64_t epoch_ = -1;
   std::vector<int64_t> order_;
+  std::vector<int64_t> order_keys_;
 };
 
 }  // namespace cimsim

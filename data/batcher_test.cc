@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "common/rng.h"
+#include "common/streams.h"
 #include "data/augment.h"
 #include "data/normalize.h"
 
@@ -228,10 +229,48 @@ TEST(Batcher, BadSubsetsAreRejected) {
   EXPECT_THROW(Batcher(set, std::vector<int64_t>{}, IdentityNorm(), p), InputError);
   EXPECT_THROW(Batcher(set, std::vector<int64_t>{1, 10}, IdentityNorm(), p), InputError);
   EXPECT_THROW(Batcher(set, std::vector<int64_t>{-1}, IdentityNorm(), p), InputError);
-  EXPECT_THROW(Batcher(set, std::vector<int64_t>{3, 4, 3}, IdentityNorm(), p), InputError);
   const Cifar10Set empty;
   EXPECT_THROW(Batcher(empty, IdentityNorm(), p), InputError);
   EXPECT_THROW(Batcher(set, IdentityNorm(), Params(0, true, false, 1)), InputError);
+}
+
+// A repeated index (an oversampled image) is visited once per occurrence; without augmentation its
+// copies are the same pixels, with it each copy k draws from AugmentStream(seed, epoch, idx + k·N); the
+// entries that do not repeat keep the stream of a subset without repeats.
+TEST(Batcher, RepeatedIndicesAreVisitedOncePerCopyWithTheirOwnAugmentation) {
+  const Cifar10Set set = SyntheticSet(12);
+  const std::vector<int64_t> subset = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3, 7, 3};
+  Batcher b(set, subset, IdentityNorm(), Params(4, true, true, 21));
+  Batcher no_repeat(set, IdentityNorm(), Params(4, true, true, 21));
+  EXPECT_EQ(b.NumImages(), 15);
+  std::vector<uint8_t> augmented(kCifarImageBytes);
+  std::vector<float> want(kCifarImageBytes);
+  for (int64_t epoch : {0, 3}) {
+    b.StartEpoch(epoch);
+    no_repeat.StartEpoch(epoch);
+    std::vector<int64_t> visited = b.order();
+    std::sort(visited.begin(), visited.end());
+    std::vector<int64_t> sorted_subset = subset;
+    std::sort(sorted_subset.begin(), sorted_subset.end());
+    EXPECT_EQ(visited, sorted_subset);
+    std::vector<int64_t> keys = b.augment_keys();
+    std::sort(keys.begin(), keys.end());
+    EXPECT_EQ(keys, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3 + 12, 7 + 12, 3 + 24}));
+    const EpochOutput out = FillEpoch(b, nullptr);
+    const EpochOutput plain = FillEpoch(no_repeat, nullptr);
+    for (int64_t pos = 0; pos < b.NumImages(); ++pos) {
+      const int64_t idx = b.order()[static_cast<size_t>(pos)], key = b.augment_keys()[static_cast<size_t>(pos)];
+      EXPECT_EQ(key % 12, idx);
+      Rng rng = AugmentStream(21, epoch, key);
+      ApplyAugment(set.image(idx), DrawAugment(rng), augmented.data());
+      NormalizeImage(augmented.data(), IdentityNorm(), want.data());
+      ASSERT_TRUE(std::equal(want.begin(), want.end(), out.images.data() + pos * kCifarImageBytes)) << "pos " << pos;
+      if (key < 12) {  // a first copy: the same image as in the epoch without repeats
+        const auto at = std::find(no_repeat.order().begin(), no_repeat.order().end(), idx) - no_repeat.order().begin();
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), plain.images.data() + at * kCifarImageBytes)) << "pos " << pos;
+      }
+    }
+  }
 }
 
 TEST(Batcher, MisuseIsReported) {

@@ -29,12 +29,20 @@ int64_t RecordCount(std::span<const RecordRange> ranges) {
   return n;
 }
 
+namespace {
+
+void CheckWithin(std::span<const RecordRange> ranges, int64_t set_size, const std::string& where) {
+  for (size_t i = 0; i < ranges.size(); ++i)
+    if (ranges[i].end > set_size)
+      throw InputError(where + "[" + std::to_string(i) + "]: " + Show(ranges[i]) + " ends beyond the " +
+                       std::to_string(set_size) + " records of the set");
+}
+
+}  // namespace
+
 Cifar10Set SelectRecords(const Cifar10Set& set, std::span<const RecordRange> ranges, const std::string& where) {
   ValidateRecordRanges(ranges, where);
-  for (size_t i = 0; i < ranges.size(); ++i)
-    if (ranges[i].end > set.size())
-      throw InputError(where + "[" + std::to_string(i) + "]: " + Show(ranges[i]) + " ends beyond the " +
-                       std::to_string(set.size()) + " records of the set");
+  CheckWithin(ranges, set.size(), where);
   Cifar10Set out;
   out.height = set.height;
   out.width = set.width;
@@ -48,6 +56,24 @@ Cifar10Set SelectRecords(const Cifar10Set& set, std::span<const RecordRange> ran
     out.pixels.insert(out.pixels.end(), set.image(r.begin), set.image(r.begin) + (r.end - r.begin) * bytes);
   }
   out.available = n;
+  return out;
+}
+
+std::vector<int64_t> RepeatRecords(std::span<const int64_t> subset, std::span<const RecordRange> ranges, int times,
+                                   int64_t set_size, const std::string& where) {
+  ValidateRecordRanges(ranges, where);
+  CheckWithin(ranges, set_size, where);
+  if (times < 1) throw InputError(where + ": times " + std::to_string(times) + " is out of range; allowed >= 1");
+  std::vector<int64_t> in_ranges;
+  for (const int64_t i : subset)
+    for (const RecordRange& r : ranges)
+      if (i >= r.begin && i < r.end) {
+        in_ranges.push_back(i);
+        break;
+      }
+  std::vector<int64_t> out(subset.begin(), subset.end());
+  out.reserve(subset.size() + static_cast<size_t>(times - 1) * in_ranges.size());
+  for (int t = 1; t < times; ++t) out.insert(out.end(), in_ranges.begin(), in_ranges.end());
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "data/cifar10.h"
 
@@ -32,5 +33,11 @@ int64_t RecordCount(std::span<const RecordRange> ranges);
 // kept, available = the count selected. Throws InputError naming `where` when a range ends beyond
 // set.size().
 Cifar10Set SelectRecords(const Cifar10Set& set, std::span<const RecordRange> ranges, const std::string& where);
+
+// Oversampling: `subset` (record indices of a set of set_size records) followed by times − 1 more copies
+// of its entries that lie in `ranges` (validated as above), each copy in subset order; times >= 1.
+// Throws InputError naming `where`[i] when a range ends beyond set_size.
+std::vector<int64_t> RepeatRecords(std::span<const int64_t> subset, std::span<const RecordRange> ranges, int times,
+                                   int64_t set_size, const std::string& where);
 
 }  // namespace cimsim

@@ -77,5 +77,24 @@ TEST(RecordRanges, BadRangesAreNamedWithTheirValues) {
   EXPECT_EQ(ErrorOf(set, {{0, 10}, {10, 20}}), "") << "adjacent ranges are allowed";
 }
 
+// Oversampling keeps the subset as given and appends times − 1 copies of its members in the ranges.
+TEST(RecordRanges, RepeatAppendsCopiesOfTheSubsetsRecordsInTheRanges) {
+  const std::vector<int64_t> subset = {7, 2, 15, 30, 11, 0};
+  const std::vector<RecordRange> ranges = {{0, 8}, {10, 12}};
+  EXPECT_EQ(RepeatRecords(subset, ranges, 1, 40, "train_repeat.ranges"), subset);
+  EXPECT_EQ(RepeatRecords(subset, ranges, 3, 40, "train_repeat.ranges"),
+            (std::vector<int64_t>{7, 2, 15, 30, 11, 0, 7, 2, 11, 0, 7, 2, 11, 0}));
+  EXPECT_EQ(RepeatRecords(subset, std::vector<RecordRange>{{16, 30}}, 4, 40, "r"), subset) << "no member in the range";
+  try {
+    RepeatRecords(subset, std::vector<RecordRange>{{0, 8}, {30, 41}}, 2, 40, "train_repeat.ranges");
+    ADD_FAILURE() << "a range beyond the set was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("train_repeat.ranges[1]: [30, 41] ends beyond the 40 records"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(RepeatRecords(subset, std::vector<RecordRange>{{5, 9}, {8, 12}}, 2, 40, "r"), InputError);
+  EXPECT_THROW(RepeatRecords(subset, ranges, 0, 40, "r"), InputError);
+}
+
 }  // namespace
 }  // namespace cimsim

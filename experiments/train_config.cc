@@ -8,7 +8,7 @@
 namespace cimsim {
 namespace {
 
-constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "train_ranges", "test_images",
+constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "train_ranges", "train_repeat", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
                                            "schedule",     "distill", "bn_recalibration_images", "bn_recalibration_ranges",
                                            "image_folder"};
@@ -145,6 +145,17 @@ nlohmann::json RecordRangesJson(const std::vector<RecordRange>& ranges) {
   return out;
 }
 
+// "train_repeat": {"ranges": [[begin, end], …], "times": k}, both required.
+void ReadTrainRepeat(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"ranges", "times"};
+  r.RequireObject(j, "train_repeat");
+  r.CheckKeys(j, "train_repeat", kKeys);
+  for (std::string_view k : kKeys)
+    if (!j.contains(k)) r.Fail(Child("train_repeat", k), "required (the records to repeat, and how many times an epoch)");
+  c.repeat_ranges = ReadRecordRanges(r, j["ranges"], "train_repeat.ranges");
+  c.repeat_times = static_cast<int>(r.Integer(j["times"], "train_repeat.times", 1, 100));
+}
+
 }  // namespace
 
 void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
@@ -158,6 +169,7 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
   if (j.contains("test_data")) c.test_data = r.String(j["test_data"], "test_data");
   if (j.contains("train_images")) c.train_images = r.Integer(j["train_images"], "train_images", 0, 50000);
   if (j.contains("train_ranges")) c.train_ranges = ReadRecordRanges(r, j["train_ranges"], "train_ranges");
+  if (j.contains("train_repeat")) ReadTrainRepeat(r, j["train_repeat"], c);
   if (j.contains("test_images")) c.test_images = r.Integer(j["test_images"], "test_images", 0, 10000000);
   if (j.contains("epochs")) c.epochs = static_cast<int>(r.Integer(j["epochs"], "epochs", 1, 100000));
   if (j.contains("batch_size")) c.batches.batch_size = r.Integer(j["batch_size"], "batch_size", 1, 65536);
@@ -187,6 +199,16 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
   if (c.train_images > RecordCount(c.train_ranges) && !c.train_ranges.empty())
     throw InputError(p + "train_images: " + std::to_string(c.train_images) + " exceeds the " +
                      std::to_string(RecordCount(c.train_ranges)) + " records of train_ranges");
+  if (!c.repeat_ranges.empty()) {
+    if (c.image_folder)
+      throw InputError(p + "train_repeat: a record selection applies to CIFAR-10 files only, not with image_folder");
+    if (!c.train_ranges.empty())
+      throw InputError(p + "train_repeat: not with train_ranges (its ranges count records of the whole training "
+                       "split); give one of the two");
+    ValidateRecordRanges(c.repeat_ranges, p + "train_repeat.ranges");
+    if (c.repeat_times < 1 || c.repeat_times > 100)
+      throw InputError(p + "train_repeat.times: " + std::to_string(c.repeat_times) + " is out of range; allowed 1..100");
+  }
   if (c.image_folder && !c.batches.augment)
     throw InputError(p + "augment: false — with image_folder the training views are the augmentation; to train "
                      "without it set image_folder.scale [1, 1], image_folder.ratio to the images' aspect and "
@@ -243,6 +265,8 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
   j["train_images"] = c.train_images;
   // absent when unset: checkpoints written before the key still match
   if (!c.train_ranges.empty()) j["train_ranges"] = RecordRangesJson(c.train_ranges);
+  if (!c.repeat_ranges.empty())  // absent when unset, as train_ranges
+    j["train_repeat"] = {{"ranges", RecordRangesJson(c.repeat_ranges)}, {"times", c.repeat_times}};
   j["test_images"] = c.test_images;
   j["epochs"] = c.epochs;
   j["batch_size"] = c.batches.batch_size;

@@ -17,6 +17,12 @@
 //                                              not overlapping; data/record_ranges.h); training, range
 //                                              calibration and BatchNorm recalibration all draw from
 //                                              them (train_images then subsets them)
+//    "train_repeat": {"ranges": [[0, 4000], …], optional: oversample these records (coordinates as
+//                     "times": 3},             train_ranges, over all 50,000; not with train_ranges):
+//                                              each appears `times` times an epoch, every copy with its
+//                                              own augmentation (data/batcher.h); with train_images,
+//                                              the subset's records in the ranges; calibration and
+//                                              BatchNorm recalibration draw from the records as usual
 //    "test_images": 0,                         0: all of test_data; else its first N images
 //    "epochs": 200, "batch_size": 128,
 //    "seed": 1,                                shuffling and augmentation streams (data/batcher.h)
@@ -82,6 +88,8 @@ struct TrainConfig {
   std::string data, test_data;
   int64_t train_images = 0, test_images = 0;
   std::vector<RecordRange> train_ranges;  // empty: every training record
+  std::vector<RecordRange> repeat_ranges;  // "train_repeat": these records `repeat_times` (1..100) times an epoch
+  int repeat_times = 1;
   int epochs = 1;
   BatcherParams batches;    // batch_size, seed, augment (shuffle is always on for training)
   SgdParams sgd;

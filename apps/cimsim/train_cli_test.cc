@@ -129,6 +129,33 @@ TEST_F(TrainCliTest, TrainRangesTrainAsAFileOfThoseRecordsWould) {
                    {"train_ranges"});
 }
 
+// train_repeat without augmentation trains as a file holding the records and, after them, the copies would:
+// the same weights and log.
+TEST_F(TrainCliTest, TrainRepeatTrainsAsAFileWithTheCopiesAppendedWould) {
+  const std::string data = WriteData("train.bin", 160);
+  const std::string all = Read(data);
+  const std::string copied_path = Path("copied.bin");
+  {
+    std::ofstream copied(copied_path, std::ios::binary);
+    copied << all << all.substr(0, 40 * kCifarRecordBytes) << all.substr(100 * kCifarRecordBytes, 40 * kCifarRecordBytes);
+  }
+  const std::string test = R"(, "augment": false, "test_data": ")" + data + R"(")";
+  const RunResult repeated = RunCimsim(
+      "train --config " + TrainConfig("r.json", data, 2, test + R"(, "train_repeat": {"ranges": [[0, 40], [100, 140]], "times": 2})") +
+      " --out " + Path("repeated") + " --threads 2");
+  ASSERT_EQ(repeated.exit_code, 0) << repeated.output;
+  const RunResult file = RunCimsim("train --config " + TrainConfig("f.json", copied_path, 2, test) + " --out " + Path("file") +
+                                   " --threads 1");
+  ASSERT_EQ(file.exit_code, 0) << file.output;
+  ExpectSameParams(Path("repeated/model.h5"), Path("file/model.h5"));
+  EXPECT_EQ(Losses(Path("repeated")), Losses(Path("file")));
+  // The repeat is part of the resume check.
+  ExpectInputError(RunCimsim("train --config " +
+                             TrainConfig("r2.json", data, 2, test + R"(, "train_repeat": {"ranges": [[0, 40], [100, 140]], "times": 3})") +
+                             " --out " + Path("repeated") + " --resume"),
+                   {"train_repeat"});
+}
+
 TEST_F(TrainCliTest, SigtermThenResumeGivesTheWeightsOfAnUninterruptedRun) {
   const std::string data = WriteData("train.bin", 320);
   const std::string config = TrainConfig("t.json", data, 3);
@@ -192,6 +219,11 @@ TEST_F(TrainCliTest, BadConfigsExitTwoNamingTheKey) {
   bad(R"(, "train_ranges": [[0, 50]])", {"train_ranges[0]", "[0, 50]", "beyond the 40 records"});
   bad(R"(, "train_ranges": [[0, 10, 20]])", {"train_ranges[0]", "[begin, end]"});
   bad(R"(, "train_ranges": [[0, 20]], "train_images": 30)", {"train_images", "30", "20 records of train_ranges"});
+  bad(R"(, "train_repeat": {"ranges": [[0, 10]], "times": 0})", {"train_repeat.times", "0", "1..100"});
+  bad(R"(, "train_repeat": {"ranges": [[0, 10]]})", {"train_repeat.times", "required"});
+  bad(R"(, "train_repeat": {"ranges": [[0, 50]], "times": 2})", {"train_repeat.ranges[0]", "[0, 50]", "beyond the 40 records"});
+  bad(R"(, "train_repeat": {"ranges": [[0, 10]], "times": 2}, "train_ranges": [[0, 20]])", {"train_repeat", "train_ranges"});
+  bad(R"(, "train_repeat": {"ranges": [[0, 10]], "times": 2, "weight": 1})", {"train_repeat", "weight", "unknown key"});
   bad(R"(, "learning_rate": 0.1)", {"learning_rate", "unknown key"});
   // A key given twice (JSON would keep the last one silently), and a number beyond a double.
   ExpectInputError(RunCimsim("train --config " + TrainConfig("dup.json", data, 1, R"(, "epochs": 2)") + " --out " + Path("bad")),

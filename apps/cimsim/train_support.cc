@@ -78,6 +78,9 @@ TrainData LoadTrainData(const TrainConfig& c) {
   } else {
     for (int64_t i = 0; i < d.train.size(); ++i) d.subset.push_back(i);
   }
+  if (!c.repeat_ranges.empty())
+    d.subset = RepeatRecords(d.subset, c.repeat_ranges, c.repeat_times, d.train.size(),
+                             (c.source.empty() ? std::string("flags") : c.source) + ": train_repeat.ranges");
   d.test_count = c.test_images > 0 ? std::min(c.test_images, d.test.size()) : d.test.size();
   return d;
 }

@@ -36,7 +36,7 @@ struct TrainFlagValues {
 struct TrainData {
   Cifar10Set train, test;
   Cifar10Set recalibration;     // bn_recalibration_ranges' records (empty when unset)
-  std::vector<int64_t> subset;  // CIFAR-10: training images used
+  std::vector<int64_t> subset;  // CIFAR-10: training images used (train_repeat: copies appended)
   std::optional<ImageFolder> train_folder;
   int64_t test_count = 0;
 };
