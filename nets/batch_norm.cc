@@ -124,7 +124,10 @@ void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tenso
   if (batch_mean_.size() != static_cast<size_t>(channels_)) {
     throw std::logic_error("batch_norm backward without a preceding ForwardTrain");
   }
-  Tensor* gx = grad_inputs.empty() ? nullptr : grad_inputs[0];
+  BackwardOnKept(x, grad_out, 1.0, grad_inputs.empty() ? nullptr : grad_inputs[0], pool);
+}
+
+void BatchNorm2d::BackwardOnKept(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* gx, ThreadPool& pool) {
   if (gx != nullptr) gx->Resize(x.shape());
   const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3);
   const double md = static_cast<double>(N * plane);
@@ -146,7 +149,7 @@ void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tenso
       beta_grad_[c] = static_cast<float>(sum_g);
       if (gx == nullptr) continue;
       if (frozen_) {  // dx = a·g: the statistics are constants
-        const float a = static_cast<float>(gamma_[c] * inv_std);
+        const float a = static_cast<float>(gamma_[c] * inv_std * grad_scale);
         for (int64_t n = 0; n < N; ++n) {
           const float* g = grad_out.data() + (n * C + c) * plane;
           float* d = gx->data() + (n * C + c) * plane;
@@ -155,7 +158,7 @@ void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tenso
         continue;
       }
       // dx = a·(g − Σg/m − (x − μ_B)·inv_std·Σgx̂/m), a = γ·inv_std.
-      const float a = static_cast<float>(gamma_[c] * inv_std);
+      const float a = static_cast<float>(gamma_[c] * inv_std * grad_scale);
       const float mean_g = static_cast<float>(sum_g / md);
       const float k = static_cast<float>(inv_std * sum_gxhat / md);
       const float mu = static_cast<float>(mean);
@@ -167,6 +170,81 @@ void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tenso
       }
     }
   });
+}
+
+void BatchNorm2d::ForwardTrainAffine(const Tensor& x, std::span<const double> u, std::span<const double> b, Tensor& out,
+                                     ThreadPool& pool) {
+  out.Resize(OutputShape({x.shape()}));
+  const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3), m = N * plane;
+  if (u.size() != static_cast<size_t>(C) || b.size() != static_cast<size_t>(C))
+    throw std::invalid_argument("batch_norm affine input: u and b need " + std::to_string(C) + " values each");
+  for (int64_t c = 0; c < C; ++c)
+    if (!(u[static_cast<size_t>(c)] > 0) || !std::isfinite(u[static_cast<size_t>(c)]) || !std::isfinite(b[static_cast<size_t>(c)]))
+      throw std::invalid_argument("batch_norm affine input: channel " + std::to_string(c) + " has u " +
+                                  std::to_string(u[static_cast<size_t>(c)]) + ", b " + std::to_string(b[static_cast<size_t>(c)]) +
+                                  "; u must be > 0 and both finite");
+  if (m < 2) {
+    throw std::invalid_argument("batch_norm training needs more than one value per channel, got input " +
+                                ShapeString(x.shape()));
+  }
+  batch_mean_.resize(static_cast<size_t>(C));
+  batch_inv_std_.resize(static_cast<size_t>(C));
+  const double md = static_cast<double>(m);
+  pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
+    for (std::ptrdiff_t c = begin; c < end; ++c) {
+      const double uc = u[static_cast<size_t>(c)], bc = b[static_cast<size_t>(c)];
+      double mean_x = 0.0, k = 0.0;
+      if (frozen_) {  // the running statistics, unchanged
+        const double inv_std = 1.0 / std::sqrt(static_cast<double>(var_[c]) + eps_);
+        k = uc * inv_std;
+        mean_x = (static_cast<double>(mean_[c]) - bc) / uc;
+      } else {
+        double sum = 0.0;
+        for (int64_t n = 0; n < N; ++n) {
+          const float* src = x.data() + (n * C + c) * plane;
+          sum += SumD(plane, [&](int64_t i) { return static_cast<double>(src[i]); });
+        }
+        mean_x = sum / md;
+        double squares = 0.0;  // second pass: Σ (x − μ_x)², no cancellation
+        for (int64_t n = 0; n < N; ++n) {
+          const float* src = x.data() + (n * C + c) * plane;
+          squares += SumD(plane, [&](int64_t i) {
+            const double d = static_cast<double>(src[i]) - mean_x;
+            return d * d;
+          });
+        }
+        const double var_z = uc * uc * (squares / md);
+        k = uc / std::sqrt(var_z + eps_);
+        mean_[c] = static_cast<float>((1.0 - momentum_) * mean_[c] + momentum_ * (uc * mean_x + bc));
+        var_[c] = static_cast<float>((1.0 - momentum_) * var_[c] + momentum_ * var_z * md / (md - 1.0));
+      }
+      batch_mean_[static_cast<size_t>(c)] = mean_x;
+      batch_inv_std_[static_cast<size_t>(c)] = k;
+      const double scale = gamma_[c] * k;
+      const float a = static_cast<float>(scale);
+      const float shift = static_cast<float>(beta_[c] - scale * mean_x);
+      for (int64_t n = 0; n < N; ++n) {
+        const float* src = x.data() + (n * C + c) * plane;
+        float* dst = out.data() + (n * C + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + shift;
+      }
+    }
+  });
+}
+
+void BatchNorm2d::BackwardAffine(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* grad_x,
+                                 std::span<double> sum_grad_z, ThreadPool& pool) {
+  if (grad_out.shape() != OutputShape({x.shape()}))
+    throw std::invalid_argument("batch_norm backward: gradient of shape " + ShapeString(grad_out.shape()) +
+                                ", output has " + ShapeString(x.shape()));
+  if (batch_mean_.size() != static_cast<size_t>(channels_))
+    throw std::logic_error("batch_norm backward without a preceding ForwardTrain");
+  if (sum_grad_z.size() != static_cast<size_t>(channels_))
+    throw std::invalid_argument("batch_norm affine backward: sum_grad_z needs " + std::to_string(channels_) + " values");
+  BackwardOnKept(x, grad_out, grad_scale, grad_x, pool);
+  for (int64_t c = 0; c < channels_; ++c)  // dL/dz = dL/dx / u; summed: 0 on batch statistics (Σ x̂ = 0)
+    sum_grad_z[static_cast<size_t>(c)] =
+        frozen_ ? gamma_[c] * static_cast<double>(beta_grad_[c]) / std::sqrt(static_cast<double>(var_[c]) + eps_) : 0.0;
 }
 
 void BatchNorm2d::VisitParams(const std::function<void(const std::string&, Tensor&, Tensor&)>& fn) {

@@ -19,12 +19,22 @@
 // PyTorch's freeze_bn_stats): ForwardTrain normalizes with the running μ, σ² — the inference formula —
 // and leaves them unchanged; γ and β still train. Backward then treats μ, σ² as constants:
 //   dL/dγ = Σ g·x̂,  dL/dβ = Σ g,  dL/dx = γ·g/√(σ²+ε)   (x̂ = (x − μ)/√(σ²+ε), running μ, σ²).
+// Training on an affine image of the input (ForwardTrainAffine / BackwardAffine; QAT with BatchNorm
+// kept, x the integer accumulator and u_c = s_w[c]·s_in its unit): BatchNorm of z[n,c,·] = u_c·x + b_c
+// (u_c > 0) without writing z. With μ_x, σ²_x the batch statistics of x (float64, as above):
+//   μ_z = u·μ_x + b,  σ²_z = u²·σ²_x,  x̂ = (x − μ_x)·k with k = u/√(σ²_z + ε),  y = γ·x̂ + β,
+// and the running statistics updated with μ_z, σ²_z — ForwardTrain({z}) up to the rounding of z, which
+// is never formed. Frozen: k = u/√(σ²+ε) and x̂ = (x − (μ − b)/u)·k on the running μ, σ². The layer
+// keeps the x-space μ and k, so Backward's formulas hold in x: dL/dx = u·dL/dz. BackwardAffine writes
+// grad_scale·dL/dx (a constant the caller's chain rule wants, e.g. 1/s_in) and Σ dL/dz per channel:
+// 0 with batch statistics (Σ x̂ = 0), γ·Σg/√(σ²+ε) frozen.
 // References: BatchNormTrainReference, BatchNormTrainBackwardReference, and with frozen statistics
 // BatchNormReference, BatchNormFrozenBackwardReference (float64, no state change).
 // Tensors: weight (γ), bias (β), running_mean (μ), running_var (σ²), each [C]; the parameters are γ
 // and β (VisitParams), the running statistics are buffers.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "nets/layer.h"
@@ -48,6 +58,12 @@ class BatchNorm2d : public Layer {
                     Workspace& ws) override;
   void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
                 const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  // The affine-input variant (above): u, b of [C] (u > 0, finite; std::invalid_argument otherwise).
+  void ForwardTrainAffine(const Tensor& x, std::span<const double> u, std::span<const double> b, Tensor& out,
+                          ThreadPool& pool);
+  // After ForwardTrainAffine: dγ, dβ; grad_x (if non-null) = grad_scale·dL/dx; sum_grad_z [C] = Σ dL/dz.
+  void BackwardAffine(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* grad_x,
+                      std::span<double> sum_grad_z, ThreadPool& pool);
   // ("weight", γ, dγ), ("bias", β, dβ).
   void VisitParams(const std::function<void(const std::string&, Tensor&, Tensor&)>& fn) override;
   // params: {γ [C], β [C]}; batch statistics (frozen: the running ones), running statistics untouched.
@@ -85,8 +101,11 @@ class BatchNorm2d : public Layer {
   bool frozen_ = false;
   Tensor gamma_, beta_, mean_, var_;
   Tensor gamma_grad_, beta_grad_;  // [C], of the last Backward
-  // Of the last ForwardTrain, per channel: μ_B and 1/√(σ²_B + ε) (frozen: the running ones).
+  // Of the last ForwardTrain, per channel: μ_B and 1/√(σ²_B + ε) (frozen: the running ones); after
+  // ForwardTrainAffine the x-space μ and k (above).
   std::vector<double> batch_mean_, batch_inv_std_;
+  // Backward's body: dγ, dβ, and grad_x = grad_scale·dL/dx on the kept statistics.
+  void BackwardOnKept(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* gx, ThreadPool& pool);
 };
 
 }  // namespace cimsim

@@ -308,6 +308,87 @@ TEST(BatchNorm2dFrozenStatistics, TrainsLikeInferenceAndKeepsTheRunningStatistic
   EXPECT_NE(bn.running_mean()[0], mean[0]);
 }
 
+// The affine-input variant against the float64 definition on an explicit z = u·x + b: outputs, running
+// statistics, dγ, dβ, grad_scale·dL/dx = grad_scale·u·dL/dz and Σ dL/dz, with batch and frozen
+// statistics. x holds integers (an accumulator), u spans the units QAT meets (1e-4 .. 1).
+void CheckAffineBatchNorm(bool frozen) {
+  ThreadPool pool(2);
+  const Shape shape{6, 3, 5, 4};
+  const std::vector<double> u = {2.5e-4, 0.03, 1.0}, b = {0.2, -0.05, 0.0};
+  const double grad_scale = 1.0 / 0.021;
+  Rng rng(1200 + frozen);
+  Tensor x(shape);
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int64_t>(rng.Below(4001)) - 1500);
+  TensorD z(shape), g(shape);
+  const int64_t plane = shape[2] * shape[3];
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const size_t c = static_cast<size_t>((i / plane) % shape[1]);
+    z[i] = u[c] * x[i] + b[c];
+    g[i] = rng.Normal();
+  }
+  BatchNorm2d bn = frozen ? MakeFrozenBatchNorm(3, 1210) : MakeBatchNorm(3, 1210);
+  if (frozen)  // running statistics on z's scale
+    for (int c = 0; c < 3; ++c) {
+      bn.running_mean()[c] = static_cast<float>(u[static_cast<size_t>(c)] * 400 + b[static_cast<size_t>(c)]);
+      bn.running_var()[c] = static_cast<float>(u[static_cast<size_t>(c)] * u[static_cast<size_t>(c)] * 9e5);
+    }
+  const TensorD mean0 = bn.running_mean().Cast<double>(), var0 = bn.running_var().Cast<double>();
+  const TensorD gamma = bn.gamma().Cast<double>(), beta = bn.beta().Cast<double>();
+  Tensor y, gx;
+  bn.ForwardTrainAffine(x, u, b, y, pool);
+  const TensorD ref = frozen ? BatchNormReference(z, gamma, beta, mean0, var0, bn.eps())
+                             : BatchNormTrainReference(z, gamma, beta, bn.eps());
+  EXPECT_LE(testing::MaxRelativeError(y, ref), 1e-5);
+  TensorD rgz, rgg, rgb;
+  if (frozen) {
+    BatchNormFrozenBackwardReference(z, gamma, mean0, var0, g, bn.eps(), rgz, rgg, rgb);
+  } else {
+    BatchNormTrainBackwardReference(z, gamma, g, bn.eps(), rgz, rgg, rgb);
+  }
+  for (int c = 0; c < 3; ++c) {
+    double mz = 0, sz = 0;
+    for (int64_t n = 0; n < shape[0]; ++n)
+      for (int64_t p = 0; p < plane; ++p) mz += z[(n * 3 + c) * plane + p];
+    mz /= static_cast<double>(shape[0] * plane);
+    for (int64_t n = 0; n < shape[0]; ++n)
+      for (int64_t p = 0; p < plane; ++p) sz += std::pow(z[(n * 3 + c) * plane + p] - mz, 2);
+    const double m = static_cast<double>(shape[0] * plane);
+    const double want_mean = frozen ? mean0[c] : 0.9 * mean0[c] + 0.1 * mz;
+    const double want_var = frozen ? var0[c] : 0.9 * var0[c] + 0.1 * sz / (m - 1);
+    EXPECT_NEAR(bn.running_mean()[c], want_mean, 1e-5 * (1 + std::abs(want_mean))) << c;
+    EXPECT_NEAR(bn.running_var()[c], want_var, 1e-5 * want_var) << c;
+  }
+  const Tensor gf = g.Cast<float>();
+  std::vector<double> sum_gz(3);
+  bn.BackwardAffine(x, gf, grad_scale, &gx, sum_gz, pool);
+  TensorD want_gx(shape);
+  for (int64_t i = 0; i < x.size(); ++i) want_gx[i] = grad_scale * u[static_cast<size_t>((i / plane) % 3)] * rgz[i];
+  EXPECT_LE(testing::MaxRelativeError(gx, want_gx), 1e-4);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_NEAR(bn.gamma_grad()[c], rgg[c], 1e-4 * (1 + std::abs(rgg[c]))) << c;
+    EXPECT_NEAR(bn.beta_grad()[c], rgb[c], 1e-4 * (1 + std::abs(rgb[c]))) << c;
+    double want_sum = 0;
+    for (int64_t n = 0; n < shape[0]; ++n)
+      for (int64_t p = 0; p < plane; ++p) want_sum += rgz[(n * 3 + c) * plane + p];
+    EXPECT_NEAR(sum_gz[static_cast<size_t>(c)], want_sum, 1e-6 * (1 + std::abs(rgb[c]) * std::abs(gamma[c]) / std::sqrt(var0[c])))
+        << c;
+  }
+}
+
+TEST(BatchNorm2dAffineInput, IsBatchNormOfTheAffineImage) { CheckAffineBatchNorm(false); }
+
+TEST(BatchNorm2dAffineInput, FrozenIsBatchNormOfTheAffineImage) { CheckAffineBatchNorm(true); }
+
+TEST(BatchNorm2dAffineInput, BadUnitsAreRefused) {
+  ThreadPool pool(1);
+  BatchNorm2d bn(2);
+  Tensor x({2, 2, 2, 2}), y;
+  x.Fill(1.0f);
+  EXPECT_THROW(bn.ForwardTrainAffine(x, std::vector<double>{1.0, 0.0}, std::vector<double>{0, 0}, y, pool), std::invalid_argument);
+  EXPECT_THROW(bn.ForwardTrainAffine(x, std::vector<double>{1.0}, std::vector<double>{0, 0}, y, pool), std::invalid_argument);
+  EXPECT_THROW(bn.ForwardTrainAffine(x, std::vector<double>{1.0, 2.0}, std::vector<double>{0, NAN}, y, pool), std::invalid_argument);
+}
+
 TEST(BatchNorm2dBackward, RunningStatisticsFollowPyTorch) {
   // Channel 0 holds {1, 2, 3, 6} over (N, H, W) = (2, 1, 2): μ = 3, biased σ² = 3.5, unbiased 14/3.
   // Channel 1 holds {−1, −1, 1, 1}: μ = 0, σ² = 1, unbiased 4/3.

@@ -322,20 +322,16 @@ void QatMvm::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out,
   }
 }
 
-void QatMvm::BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace& ws) {
-  const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
+void QatMvm::BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace&) {
+  const int64_t O = config_.conv.out_channels;
   const double s_in = input_->Scale();
-  z_.Resize(acc_.shape());
-  pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t no = b; no < e; ++no) {
-      const int64_t o = no % O;
-      const double unit = wq_.Scale(o) * s_in, bias = bias_[o];
-      const float* a = acc_.data() + no * P;
-      float* z = z_.data() + no * P;
-      for (int64_t p = 0; p < P; ++p) z[p] = static_cast<float>(a[p] * unit + bias);
-    }
-  });
-  bn_->ForwardTrain({&z_}, y_, pool, ws);
+  bn_unit_.resize(static_cast<size_t>(O));
+  bn_shift_.resize(static_cast<size_t>(O));
+  for (int64_t o = 0; o < O; ++o) {
+    bn_unit_[static_cast<size_t>(o)] = wq_.Scale(o) * s_in;
+    bn_shift_[static_cast<size_t>(o)] = bias_[o];
+  }
+  bn_->ForwardTrainAffine(acc_, bn_unit_, bn_shift_, y_, pool);  // BatchNorm of z = u·acc + b, z never formed
   out.Resize(y_.shape());
   const double s = output_quantizer().Scale();
   const std::pair<double, double> range = OutputRange();
@@ -357,57 +353,53 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   } else {
     BackwardPerImage(*output_, trains_output_, y_, grad_out, grad_y_, partials_, pool);
   }
-  // BatchNorm kept: dL/dz (and dL/dγ, dL/dβ) from dL/dŷ; z takes y's place below.
-  const Tensor* grad_pre = &grad_y_;
-  if (bn_) {
-    bn_->Backward({&z_}, y_, grad_y_, {&grad_z_}, pool, ws);
-    grad_pre = &grad_z_;
-  }
-  // y = acc_unit_o·(acc + b_code) (BatchNorm kept: z = acc_unit_o·acc + b): dL/dacc = dL/dy · s_w[o]·s_in;
-  // dL/db = Σ dL/dy.
+  // The GEMM's backward runs on g_acc = dL/dacc / s_in, so that its input gradient is dL/dx itself
+  // (x = s_in·x_code: dL/dx = W_codeᵀ·dL/dacc / s_in) and its weight gradient is dL/dw_code / s_in.
+  //   y = s_w[o]·s_in·(acc + b_code):  g_acc = dL/dy · s_w[o],  dL/db = Σ dL/dy;
+  //   BatchNorm kept, z = s_w[o]·s_in·acc + b: g_acc = dL/dacc / s_in from BatchNorm2d::BackwardAffine
+  //   (with dL/dγ, dL/dβ, and dL/db = Σ dL/dz).
   const int64_t N = acc_.dim(0), O = config_.conv.out_channels, P = acc_.size() / (N * O);
   const double s_in = input_->Scale();
-  // One pass per (image, channel) row: the scaled gradient and the row's sum of dL/dy (SumD,
-  // nets/lane_sum.h); then per channel the rows' sums in image order.
   Tensor& grad_acc = ws.Scratch(2);
-  grad_acc.Resize(acc_.shape());
-  row_sums_.resize(static_cast<size_t>(N * O));
-  pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-    for (std::ptrdiff_t no = b; no < e; ++no) {
-      const float unit = static_cast<float>(wq_.Scale(no % O) * s_in);
-      const float* __restrict g = grad_pre->data() + no * P;
-      float* __restrict d = grad_acc.data() + no * P;
-      row_sums_[static_cast<size_t>(no)] = SumD(P, [&](int64_t p) {
-        d[p] = g[p] * unit;
-        return static_cast<double>(g[p]);
-      });
+  if (bn_) {
+    bn_bias_sums_.resize(static_cast<size_t>(O));
+    bn_->BackwardAffine(acc_, grad_y_, 1.0 / s_in, &grad_acc, bn_bias_sums_, pool);
+    for (int64_t o = 0; o < O; ++o) bias_grad_[o] = static_cast<float>(bn_bias_sums_[static_cast<size_t>(o)]);
+  } else {
+    // One pass per (image, channel) row: the scaled gradient and the row's sum of dL/dy (SumD,
+    // nets/lane_sum.h); then per channel the rows' sums in image order.
+    grad_acc.Resize(acc_.shape());
+    row_sums_.resize(static_cast<size_t>(N * O));
+    pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
+      for (std::ptrdiff_t no = b; no < e; ++no) {
+        const float unit = static_cast<float>(wq_.Scale(no % O));
+        const float* __restrict g = grad_y_.data() + no * P;
+        float* __restrict d = grad_acc.data() + no * P;
+        row_sums_[static_cast<size_t>(no)] = SumD(P, [&](int64_t p) {
+          d[p] = g[p] * unit;
+          return static_cast<double>(g[p]);
+        });
+      }
+    });
+    for (int64_t o = 0; o < O; ++o) {
+      double sum = 0.0;
+      for (int64_t n = 0; n < N; ++n) sum += row_sums_[static_cast<size_t>(n * O + o)];
+      bias_grad_[o] = static_cast<float>(sum);
     }
-  });
-  for (int64_t o = 0; o < O; ++o) {
-    double sum = 0.0;
-    for (int64_t n = 0; n < N; ++n) sum += row_sums_[static_cast<size_t>(n * O + o)];
-    bias_grad_[o] = static_cast<float>(sum);
   }
-  // The integer GEMM's backward on codes.
-  Tensor* gx = grad_inputs[0] ? &grad_xc_ : nullptr;
+  // The integer GEMM's backward on codes, its input gradient written straight into dL/dx (a linear
+  // layer's [N, I, 1, 1] reshaped to [N, I], the same values).
+  Tensor* gx = grad_inputs[0];
   Conv2d& train_conv = train_conv_ ? *train_conv_ : conv_;
   train_conv.Backward({&xc_}, acc_, grad_acc, {gx}, pool, ws);
-  if (grad_inputs[0]) {
-    Tensor& g = *grad_inputs[0];
-    g.Resize(inputs[0]->shape());
-    const float inv = static_cast<float>(1.0 / s_in);
-    const float* src = grad_xc_.data();
-    float* dst = g.data();
-    pool.ParallelFor(g.size(), [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
-      for (std::ptrdiff_t i = b; i < e; ++i) dst[i] = src[i] * inv;
-    });
-  }
-  // Weights: dL/dŵ = dL/dw_code / s_w[o], then through the weight quantizer.
+  if (gx) gx->Resize(inputs[0]->shape());
+  // Weights: dL/dŵ = dL/dw_code / s_w[o] = (the GEMM's weight gradient)·s_in/s_w[o], then through the
+  // weight quantizer.
   const int64_t K = weight_.size() / O;
   grad_w_real_.Resize({O, K});
   const Tensor& gwc = train_conv.weight_grad();  // straight through the chip: dL/dŵ is dL/dw_code
   for (int64_t o = 0; o < O; ++o) {
-    const float inv = static_cast<float>(1.0 / wq_.Scale(o));
+    const float inv = static_cast<float>(s_in / wq_.Scale(o));
     for (int64_t k = 0; k < K; ++k) grad_w_real_[o * K + k] = gwc[o * K + k] * inv;
   }
   grad_folded_.Resize({O, K});

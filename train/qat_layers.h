@@ -157,6 +157,7 @@ class QatMvm : public Layer {
   std::vector<double> multipliers_;  // M_o = s_w[o]·s_in/s_out (BatchNorm kept: sign(a_o)·s_v[o]·|a_o|·s_in/s_out)
   std::vector<double> deploy_scales_;  // per-channel scale of the deployed weight codes
   std::vector<double> row_sums_;       // Backward: Σ_p dL/dy[n, o, p] per (image, channel) [N·O]
+  std::vector<double> bn_unit_, bn_shift_, bn_bias_sums_;  // BatchNorm kept: u_o = s_v[o]·s_in, b_o, Σ dL/dz [O]
   std::vector<int> deploy_signs_;      // ±1: deployed codes = sign·codes of the trained weights
   std::vector<float> folded_;        // w = v·a_o [O, K]
   std::unique_ptr<BatchNorm2d> bn_;  // BatchNorm kept in training mode, or null
@@ -175,7 +176,7 @@ class QatMvm : public Layer {
   Conv2d* train_conv_ = nullptr;
   // acc += N(0, var + u_o) per element, from per-image streams.
   void AddReadNoise(int64_t step, ThreadPool& pool, Workspace& ws);
-  Tensor xc_, acc_, y_, z_, grad_y_, grad_z_, grad_xc_, grad_w_real_, grad_folded_;  // training state
+  Tensor xc_, acc_, y_, grad_y_, grad_w_real_, grad_folded_;  // training state
   std::vector<QuantGradPartial> partials_;
 };
 
