@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
@@ -12,24 +12,16 @@ namespace {
 
 constexpr int kVector = 16;  // floats per register (AVX-512), and the portable path's unit
 
-// One register tile: out[r·kDirectConvColumns + j] = Σ_steps rows[r][step] · planes[offset(step) + j0 + j]
-// for r < 8 and j < 16·kVecs, the steps in (c, ky, kx) order. x0 = planes + j0; rows[r]: the OIHW
-// weight row of the tile's output r (its K weights are read in order, broadcast one by one).
-template <int kVecs>
-void Tile(const float* x0, const float* const* rows, const ConvWindow& g, int64_t plane_stride, float* out) {
+// Calls fn(step, xp) for every depth step (c, ky, kx) in order, xp = x0 + the step's plane offset.
+// The offsets are kept incrementally (no division in the loop): kx = s·shift + phase b, and likewise
+// for rows: ky = s·shift + phase a, plane (c, a, ·) starts at (c·s + a)·s·plane_stride.
+template <typename Fn>
+inline __attribute__((always_inline)) void ForEachStep(const float* x0, const ConvWindow& g, int64_t plane_stride,
+                                                       Fn&& fn) {
   const int k = g.kernel, s = g.stride;
   const int64_t pws = g.PhaseWidth();
-#if defined(__AVX512F__)
-  __m512 acc[kDirectConvOutputs][kVecs];
-  for (auto& row : acc)
-    for (__m512& a : row) a = _mm512_setzero_ps();
-#else
-  float acc[kDirectConvOutputs][kVecs * kVector] = {};
-#endif
-  // Offsets into the planes, kept incrementally (no division in the loop): kx = s·shift + phase.
   const int64_t phase_step = plane_stride;  // the next column phase b + 1: the next plane
   const int64_t wrap = 1 - (s - 1) * plane_stride;  // phase s − 1 → phase 0 of the next column
-  // Likewise for rows: ky = s·shift + phase a, plane (c, a, ·) starts at (c·s + a)·s·plane_stride.
   const int64_t row_phase_step = s * plane_stride, row_wrap = pws - (s - 1) * s * plane_stride;
   int64_t step = 0;
   for (int64_t c = 0; c < g.channels; ++c) {
@@ -43,17 +35,7 @@ void Tile(const float* x0, const float* const* rows, const ConvWindow& g, int64_
         row += row_wrap;
       }
       for (int kx = 0, b = 0; kx < k; ++kx, ++step) {
-#if defined(__AVX512F__)
-        __m512 xv[kVecs];
-        for (int v = 0; v < kVecs; ++v) xv[v] = _mm512_loadu_ps(xp + kVector * v);
-        for (int r = 0; r < kDirectConvOutputs; ++r) {
-          const __m512 wr = _mm512_set1_ps(rows[r][step]);
-          for (int v = 0; v < kVecs; ++v) acc[r][v] = _mm512_fmadd_ps(wr, xv[v], acc[r][v]);
-        }
-#else
-        for (int r = 0; r < kDirectConvOutputs; ++r)
-          for (int j = 0; j < kVecs * kVector; ++j) acc[r][j] += rows[r][step] * xp[j];
-#endif
+        fn(step, xp);
         if (++b < s) {
           xp += phase_step;
         } else {
@@ -63,10 +45,58 @@ void Tile(const float* x0, const float* const* rows, const ConvWindow& g, int64_
       }
     }
   }
+}
+
+// One register tile: out[r·kDirectConvColumns + j] = Σ_steps rows[r][step] · planes[offset(step) + j0 + j]
+// for r < 8 and j < 16·kVecs, the steps in (c, ky, kx) order. x0 = planes + j0; rows[r]: the OIHW
+// weight row of the tile's output r (its K weights are read in order, broadcast one by one).
+// Every output is one fused multiply-add chain over the steps in order, whichever path computes it:
+// AVX-512 holds the whole tile (8 × kVecs registers); AVX2 (16 registers) walks the steps once per
+// block of 4 outputs × 16 columns (8 accumulators), the same chains.
+template <int kVecs>
+void Tile(const float* x0, const float* const* rows, const ConvWindow& g, int64_t plane_stride, float* out) {
 #if defined(__AVX512F__)
+  __m512 acc[kDirectConvOutputs][kVecs];
+  for (auto& row : acc)
+    for (__m512& a : row) a = _mm512_setzero_ps();
+  ForEachStep(x0, g, plane_stride, [&](int64_t step, const float* xp) {
+    __m512 xv[kVecs];
+    for (int v = 0; v < kVecs; ++v) xv[v] = _mm512_loadu_ps(xp + kVector * v);
+    for (int r = 0; r < kDirectConvOutputs; ++r) {
+      const __m512 wr = _mm512_set1_ps(rows[r][step]);
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = _mm512_fmadd_ps(wr, xv[v], acc[r][v]);
+    }
+  });
   for (int r = 0; r < kDirectConvOutputs; ++r)
     for (int v = 0; v < kVecs; ++v) _mm512_storeu_ps(out + r * kDirectConvColumns + kVector * v, acc[r][v]);
+#elif defined(__AVX2__) && defined(__FMA__)
+  constexpr int kRows = 4;
+  static_assert(kDirectConvOutputs % kRows == 0, "row blocks cover the tile");
+  for (int r0 = 0; r0 < kDirectConvOutputs; r0 += kRows)
+    for (int v = 0; v < kVecs; ++v) {
+      __m256 acc[kRows][2];
+      for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
+      const float* const* w = rows + r0;
+      ForEachStep(x0 + kVector * v, g, plane_stride, [&](int64_t step, const float* xp) {
+        const __m256 lo = _mm256_loadu_ps(xp), hi = _mm256_loadu_ps(xp + 8);
+        for (int r = 0; r < kRows; ++r) {
+          const __m256 wr = _mm256_broadcast_ss(w[r] + step);
+          acc[r][0] = _mm256_fmadd_ps(wr, lo, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(wr, hi, acc[r][1]);
+        }
+      });
+      for (int r = 0; r < kRows; ++r) {
+        float* dst = out + (r0 + r) * kDirectConvColumns + kVector * v;
+        _mm256_storeu_ps(dst, acc[r][0]);
+        _mm256_storeu_ps(dst + 8, acc[r][1]);
+      }
+    }
 #else
+  float acc[kDirectConvOutputs][kVecs * kVector] = {};
+  ForEachStep(x0, g, plane_stride, [&](int64_t step, const float* xp) {
+    for (int r = 0; r < kDirectConvOutputs; ++r)
+      for (int j = 0; j < kVecs * kVector; ++j) acc[r][j] += rows[r][step] * xp[j];
+  });
   for (int r = 0; r < kDirectConvOutputs; ++r) std::memcpy(out + r * kDirectConvColumns, acc[r], sizeof(acc[r]));
 #endif
 }

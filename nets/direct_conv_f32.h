@@ -18,7 +18,8 @@
 // at 32×32, 2 of 18 at 16×16, 2 of 10 at 8×8) and are not stored.
 //
 // Kernel. Tiles of kDirectConvOutputs output channels × kDirectConvColumns grid columns, held in
-// registers (AVX-512: 8 × 3 vectors of 16 floats) over the whole depth K = C·k², then scattered
+// registers (AVX-512: 8 × 3 vectors of 16 floats; AVX2, 16 registers: one pass over the depth per
+// block of 4 outputs × 16 columns, the same chains) over the whole depth K = C·k², then scattered
 // into y [O, OH·OW] (plus the bias, after the sum, as y = W·x + b). Weights are read in place
 // (OIHW): each step broadcasts one weight from each of the tile's 8 rows, which stay in L1 (8·K
 // floats), so nothing is packed — the network runs one image at a time and a per-call packing

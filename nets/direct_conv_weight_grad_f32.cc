@@ -4,7 +4,7 @@
 
 #include "nets/direct_conv_f32.h"
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
@@ -22,9 +22,9 @@ int64_t StepOffset(const ConvWindow& g, int64_t plane_stride, int64_t step) {
 }
 
 // Writes a tile's accumulators to its output rows: out[q][16·v + l] = acc[q][v] lane l, added to
-// what the row holds when accumulating.
-template <int kQ, int kV>
+// what the row holds when accumulating. (The AVX2 tiles store 8 outputs at a time, StoreHalf below.)
 #if defined(__AVX512F__)
+template <int kQ, int kV>
 void WriteTile(const __m512 (&acc)[kQ][kV], float* const* out, bool accumulate) {
   for (int q = 0; q < kQ; ++q)
     for (int v = 0; v < kV; ++v) {
@@ -32,10 +32,18 @@ void WriteTile(const __m512 (&acc)[kQ][kV], float* const* out, bool accumulate) 
       _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), acc[q][v]) : acc[q][v]);
     }
 }
-#else
+#elif !(defined(__AVX2__) && defined(__FMA__))  // the AVX2 tiles store 8 outputs at a time (StoreHalf)
+template <int kQ, int kV>
 void WriteTile(const float (&acc)[kQ][kV * kVector], float* const* out, bool accumulate) {
   for (int q = 0; q < kQ; ++q)
     for (int l = 0; l < kV * kVector; ++l) out[q][l] = accumulate ? out[q][l] + acc[q][l] : acc[q][l];
+}
+#endif
+
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+// 8 outputs of one row: dst (+)= acc.
+inline void StoreHalf(__m256 acc, float* dst, bool accumulate) {
+  _mm256_storeu_ps(dst, accumulate ? _mm256_add_ps(_mm256_loadu_ps(dst), acc) : acc);
 }
 #endif
 
@@ -54,13 +62,28 @@ void Tile(const float* const* xs, const float* grid, int64_t ld, int64_t rows, b
       for (int v = 0; v < kV; ++v) acc[q][v] = _mm512_fmadd_ps(xv, gv[v], acc[q][v]);
     }
   }
+  WriteTile<kS, kV>(acc, out, accumulate);
+#elif defined(__AVX2__) && defined(__FMA__)
+  // 16 registers: blocks of kQ steps × 8 outputs, each a pass over the rows (the same chains).
+  constexpr int kQ = 6;
+  static_assert(kS % kQ == 0, "step blocks cover the tile");
+  for (int h = 0; h < 2 * kV; ++h)
+    for (int q0 = 0; q0 < kS; q0 += kQ) {
+      __m256 acc[kQ];
+      for (__m256& a : acc) a = _mm256_setzero_ps();
+      for (int64_t j = 0; j < rows; ++j) {
+        const __m256 gv = _mm256_loadu_ps(grid + j * ld + 8 * h);
+        for (int q = 0; q < kQ; ++q) acc[q] = _mm256_fmadd_ps(_mm256_broadcast_ss(xs[q0 + q] + j), gv, acc[q]);
+      }
+      for (int q = 0; q < kQ; ++q) StoreHalf(acc[q], out[q0 + q] + 8 * h, accumulate);
+    }
 #else
   float acc[kS][kV * kVector] = {};
   for (int64_t j = 0; j < rows; ++j)
     for (int q = 0; q < kS; ++q)
       for (int l = 0; l < kV * kVector; ++l) acc[q][l] += xs[q][j] * grid[j * ld + l];
-#endif
   WriteTile<kS, kV>(acc, out, accumulate);
+#endif
 }
 
 // Tiles of kV output vectors × kS steps over the whole of dWᵀ; the last step tile repeats step K − 1
@@ -109,6 +132,25 @@ void Tile3x3(const float* first, int64_t channel_stride, int64_t plane_stride, i
           for (int v = 0; v < kV; ++v) acc[(ch * 3 + ky) * 3 + kx][v] = _mm512_fmadd_ps(xv, gv[v], acc[(ch * 3 + ky) * 3 + kx][v]);
         }
   }
+  float* rows_out[kSteps];
+  for (int q = 0; q < kSteps; ++q) rows_out[q] = out + q * ld;
+  WriteTile<kSteps, kV>(acc, rows_out, accumulate);
+#elif defined(__AVX2__) && defined(__FMA__)
+  // 16 registers: one channel's 9 steps × 8 outputs at a time, each a pass over the rows (the same
+  // chains as above, in the same order).
+  for (int ch = 0; ch < kCh; ++ch)
+    for (int h = 0; h < 2 * kV; ++h) {
+      __m256 acc[9];
+      for (__m256& a : acc) a = _mm256_setzero_ps();
+      for (int64_t j = 0; j < rows; ++j) {
+        const __m256 gv = _mm256_loadu_ps(grid + j * ld + 8 * h);
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx)
+            acc[ky * 3 + kx] =
+                _mm256_fmadd_ps(_mm256_broadcast_ss(p[ch][ky][kx % kStride] + j + kx / kStride), gv, acc[ky * 3 + kx]);
+      }
+      for (int q = 0; q < 9; ++q) StoreHalf(acc[q], out + (ch * 9 + q) * ld + 8 * h, accumulate);
+    }
 #else
   float acc[kSteps][kV * kVector] = {};
   for (int64_t j = 0; j < rows; ++j)
@@ -118,10 +160,10 @@ void Tile3x3(const float* first, int64_t channel_stride, int64_t plane_stride, i
           const float xv = p[ch][ky][kx % kStride][j + kx / kStride];
           for (int l = 0; l < kV * kVector; ++l) acc[(ch * 3 + ky) * 3 + kx][l] += xv * grid[j * ld + l];
         }
-#endif
   float* rows_out[kSteps];
   for (int q = 0; q < kSteps; ++q) rows_out[q] = out + q * ld;
   WriteTile<kSteps, kV>(acc, rows_out, accumulate);
+#endif
 }
 
 // Every 3×3 tile at stride kStride: vectors of 32 outputs (kV = 2, one channel a tile) when O_pad
