@@ -30,8 +30,8 @@
 // codes: out[i] = clamp(MultiplyByQuantizedMultiplier(sat(acc[i] + bias), m), lo, hi), where
 // sat(acc + bias) is the int32 sum saturated to [INT32_MIN, INT32_MAX] (never wraps; a sum that
 // needs saturating means the layer's accumulator range was planned wrongly, but both paths agree).
-// The fast path uses AVX-512 when compiled with it (16 lanes, a row's tail on masked lanes; a scalar
-// loop does all of the work on other CPUs) and is bit-identical to RequantizeRowReference for every input.
+// The fast path uses AVX-512 when compiled with it (16 lanes, a row's tail on masked lanes), else AVX2
+// (8 lanes, likewise), else a scalar loop, and is bit-identical to RequantizeRowReference for every input.
 //
 // Preconditions of the run-time functions (checked by assert in debug builds only, as hot loops
 // are): m.multiplier >= 0, m.shift in [−31, 30], RoundingDivideByPOT exponent in [0, 31], lo <= hi.

@@ -179,6 +179,38 @@ TEST(LsqFastVsReference, CodesValuesAndGradients) {
   }
 }
 
+// The fast step-gradient sum bit for bit: element i's float term gi·(round(xc) − xc inside, the bound
+// outside) added in float64 to lane i mod 16, the lanes summed in order (quant/lsq.cc; the AVX2 and
+// the compiler-vectorized paths must both give exactly this). Values include ties (x = k + 1/2), the
+// bounds themselves, zeros of both signs and values outside the range.
+TEST(LsqFastVsReference, StepSumIsTheSixteenLaneOrderExactly) {
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(::testing::Message() << "bits " << c.bits << " n " << c.n);
+    const LsqRange r = RangeOf(c);
+    std::vector<float> v = RandomValues(c, 300 + c.bits);
+    const std::vector<float> g = RandomGrad(c.n, 400 + c.bits);
+    const float lo = static_cast<float>(-r.q_n), hi = static_cast<float>(r.q_p);
+    const float specials[] = {0.5f, -0.5f, 1.5f, -1.5f, 0.0f, -0.0f, lo, hi, lo - 3.0f, hi + 3.0f};
+    for (size_t i = 0; i < v.size(); i += 7) v[i] = specials[i / 7 % 10] * c.s;
+    double lanes[16] = {};
+    std::vector<float> want_gv(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      const float x = v[i] / c.s;
+      const float xc = std::min(hi, std::max(lo, x));
+      const bool inside = x > lo && x < hi;
+      const float rounded = static_cast<float>(static_cast<int32_t>(xc + std::copysign(0.49999997f, xc)));
+      const float term = rounded - (inside ? xc : 0.0f);
+      lanes[i % 16] += static_cast<double>(g[i] * term);
+      want_gv[i] = inside ? g[i] : 0.0f;
+    }
+    double want = 0;
+    for (double l : lanes) want += l;
+    std::vector<float> gv(v.size());
+    EXPECT_EQ(LsqBackward(v, g, c.s, r, gv), want);
+    EXPECT_EQ(gv, want_gv);
+  }
+}
+
 TEST(LsqFastVsReference, EmptyRange) {
   const LsqRange r = LsqCodeRange(4, true);
   std::vector<float> none;
