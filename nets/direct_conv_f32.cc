@@ -50,9 +50,10 @@ inline __attribute__((always_inline)) void ForEachStep(const float* x0, const Co
 // One register tile: out[r·kDirectConvColumns + j] = Σ_steps rows[r][step] · planes[offset(step) + j0 + j]
 // for r < 8 and j < 16·kVecs, the steps in (c, ky, kx) order. x0 = planes + j0; rows[r]: the OIHW
 // weight row of the tile's output r (its K weights are read in order, broadcast one by one).
-// Every output is one fused multiply-add chain over the steps in order, whichever path computes it:
-// AVX-512 holds the whole tile (8 × kVecs registers); AVX2 (16 registers) walks the steps once per
-// block of 4 outputs × 16 columns (8 accumulators), the same chains.
+// With AVX-512 or AVX2 every output is one fused multiply-add chain over the steps in order: AVX-512
+// holds the whole tile (8 × kVecs registers); AVX2 (16 registers) walks the steps once per block of
+// 4 outputs × 16 columns (8 accumulators), the same chains, so by construction the two give the same bits. The scalar
+// loop (built with -ffp-contract=off) rounds each product before adding it.
 template <int kVecs>
 void Tile(const float* x0, const float* const* rows, const ConvWindow& g, int64_t plane_stride, float* out) {
 #if defined(__AVX512F__)
