@@ -59,6 +59,39 @@ void BatchNorm2d::ForwardReference(const std::vector<const TensorD*>& inputs, Te
                            var_.Cast<double>(), eps_);
 }
 
+BatchNorm2d::ChannelMoments BatchNorm2d::MomentsOf(const Tensor& x, int64_t c) const {
+  const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3);
+  double sum = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* src = x.data() + (n * C + c) * plane;
+    sum += SumD(plane, [&](int64_t i) { return static_cast<double>(src[i]); });
+  }
+  const double mean = sum / static_cast<double>(N * plane);
+  double squares = 0.0;  // second pass: Σ (x − μ)², no cancellation
+  for (int64_t n = 0; n < N; ++n) {
+    const float* src = x.data() + (n * C + c) * plane;
+    squares += SumD(plane, [&](int64_t i) {
+      const double d = static_cast<double>(src[i]) - mean;
+      return d * d;
+    });
+  }
+  return {mean, squares};
+}
+
+void BatchNorm2d::NormalizeChannel(const Tensor& x, int64_t c, double mean, double inv_std, Tensor& out) {
+  const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3);
+  batch_mean_[static_cast<size_t>(c)] = mean;
+  batch_inv_std_[static_cast<size_t>(c)] = inv_std;
+  const double scale = gamma_[c] * inv_std;
+  const float a = static_cast<float>(scale);
+  const float shift = static_cast<float>(beta_[c] - scale * mean);
+  for (int64_t n = 0; n < N; ++n) {
+    const float* src = x.data() + (n * C + c) * plane;
+    float* dst = out.data() + (n * C + c) * plane;
+    for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + shift;
+  }
+}
+
 void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) {
   const Tensor& x = *inputs[0];
   out.Resize(OutputShape({x.shape()}));
@@ -82,32 +115,10 @@ void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor&
   }
   pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
     for (std::ptrdiff_t c = begin; c < end; ++c) {
-      double sum = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* src = x.data() + (n * C + c) * plane;
-        sum += SumD(plane, [&](int64_t i) { return static_cast<double>(src[i]); });
-      }
-      const double mean = sum / md;
-      double squares = 0.0;  // second pass: Σ (x − μ_B)², no cancellation
-      for (int64_t n = 0; n < N; ++n) {
-        const float* src = x.data() + (n * C + c) * plane;
-        squares += SumD(plane, [&](int64_t i) {
-          const double d = static_cast<double>(src[i]) - mean;
-          return d * d;
-        });
-      }
-      const double var = squares / md;
+      const ChannelMoments mo = MomentsOf(x, c);
+      const double mean = mo.mean, var = mo.squares / md;
       const double inv_std = 1.0 / std::sqrt(var + eps_);
-      batch_mean_[static_cast<size_t>(c)] = mean;
-      batch_inv_std_[static_cast<size_t>(c)] = inv_std;
-      const double scale = gamma_[c] * inv_std;
-      const float a = static_cast<float>(scale);
-      const float b = static_cast<float>(beta_[c] - scale * mean);
-      for (int64_t n = 0; n < N; ++n) {
-        const float* src = x.data() + (n * C + c) * plane;
-        float* dst = out.data() + (n * C + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + b;
-      }
+      NormalizeChannel(x, c, mean, inv_std, out);
       mean_[c] = static_cast<float>((1.0 - momentum_) * mean_[c] + momentum_ * mean);
       var_[c] = static_cast<float>((1.0 - momentum_) * var_[c] + momentum_ * var * md / (md - 1.0));
     }
@@ -199,35 +210,14 @@ void BatchNorm2d::ForwardTrainAffine(const Tensor& x, std::span<const double> u,
         k = uc * inv_std;
         mean_x = (static_cast<double>(mean_[c]) - bc) / uc;
       } else {
-        double sum = 0.0;
-        for (int64_t n = 0; n < N; ++n) {
-          const float* src = x.data() + (n * C + c) * plane;
-          sum += SumD(plane, [&](int64_t i) { return static_cast<double>(src[i]); });
-        }
-        mean_x = sum / md;
-        double squares = 0.0;  // second pass: Σ (x − μ_x)², no cancellation
-        for (int64_t n = 0; n < N; ++n) {
-          const float* src = x.data() + (n * C + c) * plane;
-          squares += SumD(plane, [&](int64_t i) {
-            const double d = static_cast<double>(src[i]) - mean_x;
-            return d * d;
-          });
-        }
-        const double var_z = uc * uc * (squares / md);
+        const ChannelMoments mo = MomentsOf(x, c);
+        mean_x = mo.mean;
+        const double var_z = uc * uc * (mo.squares / md);
         k = uc / std::sqrt(var_z + eps_);
         mean_[c] = static_cast<float>((1.0 - momentum_) * mean_[c] + momentum_ * (uc * mean_x + bc));
         var_[c] = static_cast<float>((1.0 - momentum_) * var_[c] + momentum_ * var_z * md / (md - 1.0));
       }
-      batch_mean_[static_cast<size_t>(c)] = mean_x;
-      batch_inv_std_[static_cast<size_t>(c)] = k;
-      const double scale = gamma_[c] * k;
-      const float a = static_cast<float>(scale);
-      const float shift = static_cast<float>(beta_[c] - scale * mean_x);
-      for (int64_t n = 0; n < N; ++n) {
-        const float* src = x.data() + (n * C + c) * plane;
-        float* dst = out.data() + (n * C + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + shift;
-      }
+      NormalizeChannel(x, c, mean_x, k, out);
     }
   });
 }

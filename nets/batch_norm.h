@@ -104,6 +104,15 @@ class BatchNorm2d : public Layer {
   // Of the last ForwardTrain, per channel: μ_B and 1/√(σ²_B + ε) (frozen: the running ones); after
   // ForwardTrainAffine the x-space μ and k (above).
   std::vector<double> batch_mean_, batch_inv_std_;
+  // Channel c of x [N, C, H, W]: μ = Σx/m and Σ(x − μ)² (float64, two passes; ForwardTrain and
+  // ForwardTrainAffine).
+  struct ChannelMoments {
+    double mean, squares;
+  };
+  ChannelMoments MomentsOf(const Tensor& x, int64_t c) const;
+  // Keeps (μ, k) as channel c's batch statistics and writes out[·, c] = a·x + (β − γ·k·μ) with
+  // a = γ·k, both rounded to float once.
+  void NormalizeChannel(const Tensor& x, int64_t c, double mean, double inv_std, Tensor& out);
   // Backward's body: dγ, dβ, and grad_x = grad_scale·dL/dx on the kept statistics.
   void BackwardOnKept(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* gx, ThreadPool& pool);
 };
