@@ -25,7 +25,7 @@ std::string ReadText(const std::string& path) {
 TEST_F(ConfigCliTest, ConvertWritesTheShippedTwinsAndBack) {
   const fs::path root = CIMSIM_SOURCE_DIR;
   int converted = 0;
-  for (const fs::path dir : {root / "configs/qat", root / "configs/quant", root / "configs/train", root / "configs/sections",
+  for (const fs::path& dir : {root / "configs/qat", root / "configs/quant", root / "configs/train", root / "configs/sections",
                              root / "experiments/configs"}) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.path().extension() != ".json") continue;

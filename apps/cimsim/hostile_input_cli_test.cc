@@ -31,7 +31,7 @@ struct BadCase {
   std::string label;
   std::string args;                    // the cimsim command line
   std::vector<std::string> fragments;  // each must appear in the message
-  std::string shell_prefix;            // run first in the shell, e.g. a file-size limit
+  std::string shell_prefix = {};       // run first in the shell, e.g. a file-size limit
 };
 
 class HostileInputCliTest : public CliTest {
@@ -153,7 +153,9 @@ void EditH5(const std::string& path, const std::function<void(hid_t)>& edit, boo
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0) << path;
   edit(f);
-  if (!keep_checksum) ASSERT_GE(H5Adelete(f, "content_checksum"), 0) << path;
+  if (!keep_checksum) {
+    ASSERT_GE(H5Adelete(f, "content_checksum"), 0) << path;
+  }
   H5Fclose(f);
 }
 void SetIntAttribute(hid_t f, const std::string& object, const std::string& name, int64_t value) {

@@ -540,8 +540,11 @@ TEST_F(TrainCliTest, WeightFreezingFreezesDeploysTheFrozenCodesAndResumes) {
   const std::vector<double> step = ckpt.ReadArray("/params/layer1.0.conv1.weight_step").values;
   ASSERT_EQ(latent.size(), code.size());
   const size_t per_row = code.size() / step.size();
-  for (size_t i = 0; i < code.size(); ++i)
-    if (is_frozen[i] != 0) EXPECT_NEAR(latent[i] / step[i / per_row], code[i], 1e-4) << i;
+  for (size_t i = 0; i < code.size(); ++i) {
+    if (is_frozen[i] != 0) {
+      EXPECT_NEAR(latent[i] / step[i / per_row], code[i], 1e-4) << i;
+    }
+  }
 
   ASSERT_NO_FATAL_FAILURE(StopAtFirstCheckpoint({"qat", "--config", config, "--epochs", "3", "--out", Path("cut"), "--threads", "1"}, "cut"));
   const RunResult resumed = RunCimsim("qat --config " + config + " --epochs 3 --out " + Path("cut") + " --resume --threads 2");
