@@ -52,8 +52,9 @@ inline __attribute__((always_inline)) void ForEachStep(const float* x0, const Co
 // weight row of the tile's output r (its K weights are read in order, broadcast one by one).
 // With AVX-512 or AVX2 every output is one fused multiply-add chain over the steps in order: AVX-512
 // holds the whole tile (8 × kVecs registers); AVX2 (16 registers) walks the steps once per block of
-// 4 outputs × 16 columns (8 accumulators), the same chains, so by construction the two give the same bits. The scalar
-// loop (built with -ffp-contract=off) rounds each product before adding it.
+// 4 outputs × 16 columns (8 accumulators), the same chains, so the two give the same bits. The scalar
+// loop (built with -ffp-contract=off) rounds each product before adding it. DirectConvF32.
+// EveryOutputIsItsChainBitForBit holds each build to its chain (kDirectConvFusedChains).
 template <int kVecs>
 void Tile(const float* x0, const float* const* rows, const ConvWindow& g, int64_t plane_stride, float* out) {
 #if defined(__AVX512F__)

@@ -34,6 +34,16 @@
 namespace cimsim {
 
 inline constexpr int kDirectConvOutputs = 8;   // output channels per register tile
+// How each chain rounds (this header's and direct_conv_weight_grad_f32.h's): true in builds with the
+// AVX2 + FMA or AVX-512 paths, where every step is one fused multiply-add, rounded once; false in
+// scalar builds (compiled with -ffp-contract=off), where each product is rounded before it is added.
+// The kernels' tests hold them to that chain bit for bit, so the AVX2 and AVX-512 paths, which both
+// fuse, give the same bits.
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+inline constexpr bool kDirectConvFusedChains = true;
+#else
+inline constexpr bool kDirectConvFusedChains = false;
+#endif
 inline constexpr int kDirectConvColumns = 48;  // grid columns per register tile
 
 // Floats per phase plane (PH_s·PW_s plus the tail, rounded up to 16) and of all C·s² planes.

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstdint>
 #include <vector>
 
 #include "nets/conv2d.h"
@@ -56,6 +58,59 @@ TEST(DirectConvF32, AnImagesOutputDoesNotDependOnItsBatch) {
       for (int64_t i = 0; i < out_size; ++i)
         ASSERT_EQ(y_one[i], y_batch[n * out_size + i]) << "stride " << stride << " image " << n << " element " << i;
     }
+  }
+}
+
+// The kernel's contract bit for bit (direct_conv_f32.h): y[o, oy, ox] is one chain from +0 over the
+// depth steps (c, ky, kx) in order — each w·x fused into it, or rounded and then added in a scalar
+// build (kDirectConvFusedChains) — and then + bias[o]. The padded positions are left out here: their
+// step adds w·0 = ±0 to a sum that is never −0 (it starts at +0), which leaves it unchanged. The AVX2
+// and AVX-512 paths are both held to this one chain, so their builds give the same bits.
+TEST(DirectConvF32, EveryOutputIsItsChainBitForBit) {
+  struct Shape {
+    int64_t channels, outputs, height, width;
+    int kernel, stride, padding;
+  };
+  const Shape shapes[] = {
+      {3, 16, 32, 32, 3, 1, 1},   // the stem: 1,086 grid columns (tiles of 48, 32 and 16 columns)
+      {16, 32, 32, 32, 3, 2, 1},  // layer2's first conv: phase planes
+      {5, 13, 7, 9, 3, 1, 1},     // 13 outputs: the last tile repeats its last row
+      {4, 9, 11, 10, 5, 3, 2},    // 5×5 at stride 3
+      {6, 20, 8, 8, 1, 2, 0},     // 1×1 at stride 2 (option-B shortcut)
+  };
+  uint64_t seed = 40;
+  for (const Shape& c : shapes) {
+    const ConvWindow g{c.channels, c.height, c.width, c.kernel, c.stride, c.padding,
+                       (c.height + 2 * c.padding - c.kernel) / c.stride + 1,
+                       (c.width + 2 * c.padding - c.kernel) / c.stride + 1};
+    ASSERT_TRUE(g.Consistent());
+    const int64_t K = g.Depth(), P = g.out_height * g.out_width;
+    const Tensor x = testing::RandomTensor({c.channels, c.height, c.width}, seed);
+    const Tensor w = testing::RandomTensor({c.outputs, K}, seed + 1);
+    const Tensor bias = testing::RandomTensor({c.outputs}, seed + 2);
+    seed += 10;
+    std::vector<float> planes(static_cast<size_t>(FloatPlanesSize(g)));
+    PackFloatPlanes(x.data(), g, planes.data());
+    std::vector<float> y(static_cast<size_t>(c.outputs * P));
+    DirectConvF32(planes.data(), w.data(), c.outputs, g, bias.data(), y.data());
+    for (int64_t o = 0; o < c.outputs; ++o)
+      for (int64_t oy = 0; oy < g.out_height; ++oy)
+        for (int64_t ox = 0; ox < g.out_width; ++ox) {
+          float acc = 0.0f;
+          for (int64_t ci = 0; ci < c.channels; ++ci)
+            for (int ky = 0; ky < c.kernel; ++ky)
+              for (int kx = 0; kx < c.kernel; ++kx) {
+                const int64_t iy = oy * c.stride + ky - c.padding, ix = ox * c.stride + kx - c.padding;
+                if (iy < 0 || iy >= c.height || ix < 0 || ix >= c.width) continue;
+                acc = testing::ChainStep(acc, w[o * K + (ci * c.kernel + ky) * c.kernel + kx],
+                                         x[(ci * c.height + iy) * c.width + ix], kDirectConvFusedChains);
+              }
+          const float want = acc + bias[o];
+          const float got = y[static_cast<size_t>(o * P + oy * g.out_width + ox)];
+          ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
+              << c.channels << "->" << c.outputs << " k" << c.kernel << " s" << c.stride << ": output " << o << " at ("
+              << oy << ", " << ox << "): " << got << " against " << want;
+        }
   }
 }
 

@@ -22,9 +22,11 @@
 // its value is fixed by the images alone, whatever the batch split or thread count. Steps past K
 // (the last tile) repeat step K − 1 and are dropped. AVX2 builds (16 vector registers) split each
 // tile into passes over j of 9 (3×3) or 6 steps × 8 outputs, the same chains in the same order, so
-// by construction their gradients are the AVX-512 ones bit for bit; scalar builds run the same order with plain
-// loops. Reference: Conv2dBackwardReference (float64); checked through Conv2d in
-// nets/conv_bn_backward_test.cc and directly in nets/direct_conv_weight_grad_f32_test.cc.
+// their gradients are the AVX-512 ones bit for bit; scalar builds run the same order with plain loops,
+// each product rounded before it is added (kDirectConvFusedChains in direct_conv_f32.h). Reference:
+// Conv2dBackwardReference (float64); checked through Conv2d in nets/conv_bn_backward_test.cc and
+// directly in nets/direct_conv_weight_grad_f32_test.cc, where EveryEntryIsItsChainBitForBit holds
+// every build to its chain bit for bit.
 #pragma once
 
 #include <cstdint>

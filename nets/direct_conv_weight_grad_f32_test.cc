@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -132,6 +133,54 @@ TEST(DirectConvWeightGradF32, MatchesTheFloat64DefinitionAndAccumulates) {
     std::vector<float> twice = dwt;
     DirectConvWeightGradF32(planes.data(), grid.data(), c.outputs, g, true, twice.data());
     for (size_t i = 0; i < dwt.size(); ++i) ASSERT_EQ(twice[i], 2.0f * dwt[i]) << i;
+  }
+}
+
+// The kernel's contract bit for bit (header): dWᵀ[(c, ky, kx), o] is one chain from +0 over the
+// output positions (oy, ox) in order of x[c, s·oy + ky − p, s·ox + kx − p]·g[o, oy, ox] — fused, or
+// rounded and then added in a scalar build (kDirectConvFusedChains) — added to what dWᵀ held when
+// accumulating. The kernel's chain also runs over the grid's wasted columns and the padding, where
+// one factor is 0: adding ±0 to a sum that is never −0 leaves it unchanged, so they are left out
+// here. The AVX2 and AVX-512 paths are both held to this chain, so their builds give the same bits.
+TEST(DirectConvWeightGradF32, EveryEntryIsItsChainBitForBit) {
+  uint64_t seed = 300;
+  for (const Case& c : Cases()) {
+    SCOPED_TRACE(Describe(c));
+    const ConvWindow g = Window(c);
+    const Tensor x = testing::RandomTensor({c.channels, c.height, c.width}, seed);
+    const Tensor grad = testing::RandomTensor({c.outputs, g.out_height, g.out_width}, seed + 1);
+    const Tensor before = testing::RandomTensor({c.channels * c.kernel * c.kernel, c.outputs}, seed + 2);
+    seed += 10;
+    std::vector<float> planes(static_cast<size_t>(FloatPlanesSize(g)));
+    PackFloatPlanes(x.data(), g, planes.data());
+    const int64_t ld = WeightGradPaddedOutputs(c.outputs), K = g.Depth();
+    std::vector<float> grid(static_cast<size_t>(WeightGradGridRows(g) * ld));
+    PackWeightGradGrid(grad.data(), c.outputs, g, grid.data());
+    std::vector<float> fresh(static_cast<size_t>(K * ld)), accumulated(static_cast<size_t>(K * ld), 0.0f);
+    for (int64_t q = 0; q < K; ++q)
+      for (int64_t o = 0; o < c.outputs; ++o) accumulated[static_cast<size_t>(q * ld + o)] = before[q * c.outputs + o];
+    DirectConvWeightGradF32(planes.data(), grid.data(), c.outputs, g, false, fresh.data());
+    DirectConvWeightGradF32(planes.data(), grid.data(), c.outputs, g, true, accumulated.data());
+    for (int64_t ci = 0; ci < c.channels; ++ci)
+      for (int ky = 0; ky < c.kernel; ++ky)
+        for (int kx = 0; kx < c.kernel; ++kx)
+          for (int64_t o = 0; o < c.outputs; ++o) {
+            const int64_t q = (ci * c.kernel + ky) * c.kernel + kx;
+            float chain = 0.0f;
+            for (int64_t oy = 0; oy < g.out_height; ++oy)
+              for (int64_t ox = 0; ox < g.out_width; ++ox) {
+                const int64_t iy = oy * c.stride + ky - c.padding, ix = ox * c.stride + kx - c.padding;
+                if (iy < 0 || iy >= c.height || ix < 0 || ix >= c.width) continue;
+                chain = testing::ChainStep(chain, x[(ci * c.height + iy) * c.width + ix],
+                                           grad[(o * g.out_height + oy) * g.out_width + ox], kDirectConvFusedChains);
+              }
+            const size_t at = static_cast<size_t>(q * ld + o);
+            ASSERT_EQ(std::bit_cast<uint32_t>(fresh[at]), std::bit_cast<uint32_t>(chain))
+                << "step " << q << " output " << o << ": " << fresh[at] << " against " << chain;
+            const float sum = before[q * c.outputs + o] + chain;
+            ASSERT_EQ(std::bit_cast<uint32_t>(accumulated[at]), std::bit_cast<uint32_t>(sum))
+                << "accumulated, step " << q << " output " << o;
+          }
   }
 }
 

@@ -19,6 +19,15 @@ inline Tensor RandomTensor(const Shape& shape, uint64_t seed, double scale = 1.0
   return t;
 }
 
+// One step of a float multiply-add chain as the direct kernels compute it (direct_conv_f32.h,
+// kDirectConvFusedChains): fused, acc + a·b rounded once; or the product rounded, then added (the
+// scalar build's -ffp-contract=off keeps the two operations apart).
+inline float ChainStep(float acc, float a, float b, bool fused) {
+  if (fused) return std::fma(a, b, acc);
+  const float product = a * b;
+  return acc + product;
+}
+
 // Gives every tensor of the network random values (BN variances positive), so that a test
 // exercises the whole arithmetic rather than an identity BN.
 inline void RandomizeNetwork(Network& net, uint64_t seed) {
