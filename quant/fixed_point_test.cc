@@ -17,6 +17,7 @@
 
 #include "common/rng.h"
 #include "common/test_support.h"
+#include "quant/requantize_lanes.h"
 
 namespace cimsim {
 namespace {
@@ -377,6 +378,53 @@ TEST(RequantizeRows, StridedRowsMatchTheReferenceRowByRowAndLeaveTheGapsAlone) {
       }
     }
   }
+}
+
+// Each vector body this build compiles (requantize_lanes.h: an AVX-512 build has both the 16- and the
+// 8-lane one, an AVX2 build the 8-lane one), called directly — RequantizeRows uses only the widest —
+// against the reference: every shift, biases that saturate, the clamps, in-place rows and every tail
+// length of either width.
+#if defined(__AVX512F__) || defined(__AVX2__)
+template <class V>
+void ExpectLanesMatchTheReference(uint64_t seed) {
+  Rng rng(seed);
+  for (int shift = kMinFixedPointShift; shift <= kMaxFixedPointShift; ++shift) {
+    for (int64_t width : {1, 7, 8, 9, 15, 16, 17, 40}) {
+      const int64_t rows = 3, pitch = width + 1;
+      std::vector<int32_t> acc(static_cast<size_t>(rows * pitch));
+      for (int32_t& a : acc) a = RandomX(rng);
+      const int32_t bias = width == 9 ? kMax : (width == 15 ? kMin : RandomX(rng));
+      FixedPointMultiplier m{static_cast<int32_t>(kHalf + rng.Below(kHalf)), shift};
+      if (width == 17) m = WithHeadroom(m, 1 << 20);
+      const int32_t lo = width % 2 == 0 ? -127 : kMin, hi = width % 2 == 0 ? 127 : kMax;
+      std::vector<int32_t> out(acc.size(), 99), ref(static_cast<size_t>(width));
+      requantize_lanes::RequantizeRowsWith<V>(acc.data(), rows, width, pitch, bias, m, lo, hi, out.data(), pitch);
+      std::vector<int32_t> in_place = acc;
+      requantize_lanes::RequantizeRowsWith<V>(in_place.data(), rows, width, pitch, bias, m, lo, hi, in_place.data(), pitch);
+      for (int64_t r = 0; r < rows; ++r) {
+        RequantizeRowReference(acc.data() + r * pitch, width, bias, m, lo, hi, ref.data());
+        const auto row = out.begin() + r * pitch;
+        ASSERT_EQ(std::vector<int32_t>(row, row + width), ref) << "shift " << shift << ", width " << width << ", row " << r;
+        ASSERT_EQ(out[static_cast<size_t>(r * pitch + width)], 99) << "the gap after the row is left alone";
+        const auto inplace_row = in_place.begin() + r * pitch;
+        ASSERT_EQ(std::vector<int32_t>(inplace_row, inplace_row + width), ref) << "in place";
+      }
+    }
+  }
+}
+#endif
+
+TEST(RequantizeLanes, EveryVectorBodyOfThisBuildMatchesTheReference) {
+  int bodies = 0;
+#if defined(__AVX512F__)
+  ExpectLanesMatchTheReference<requantize_lanes::Avx512Lanes>(41);
+  ++bodies;
+#endif
+#if defined(__AVX2__)
+  ExpectLanesMatchTheReference<requantize_lanes::Avx2Lanes>(42);
+  ++bodies;
+#endif
+  if (bodies == 0) GTEST_SKIP() << "a scalar build: RequantizeRows has no vector body (the other tests check its loop)";
 }
 
 TEST(RequantizeRow, EveryShiftOnALongRow) {
