@@ -346,13 +346,10 @@ void QatMvm::BatchNormTrainStage(Tensor& out, ThreadPool& pool, Workspace&) {
 void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
                       const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) {
   CheckGradShape(grad_out, out, Kind());
-  // Output quantizer: dL/dy and its parameter gradients (an owned quantizer only).
-  if (config_.wide_output) {
-    grad_y_.Resize(grad_out.shape());
-    std::copy_n(grad_out.data(), grad_out.size(), grad_y_.data());
-  } else {
-    BackwardPerImage(*output_, trains_output_, y_, grad_out, grad_y_, partials_, pool);
-  }
+  // Output quantizer: dL/dy and its parameter gradients (an owned quantizer only). A wide output is
+  // not rounded, so dL/dy is grad_out itself.
+  if (!config_.wide_output) BackwardPerImage(*output_, trains_output_, y_, grad_out, grad_y_, partials_, pool);
+  const Tensor& grad_y = config_.wide_output ? grad_out : grad_y_;
   // The GEMM's backward runs on g_acc = dL/dacc / s_in, so that its input gradient is dL/dx itself
   // (x = s_in·x_code: dL/dx = W_codeᵀ·dL/dacc / s_in) and its weight gradient is dL/dw_code / s_in.
   //   y = s_w[o]·s_in·(acc + b_code):  g_acc = dL/dy · s_w[o],  dL/db = Σ dL/dy;
@@ -363,7 +360,7 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   Tensor& grad_acc = ws.Scratch(2);
   if (bn_) {
     bn_bias_sums_.resize(static_cast<size_t>(O));
-    bn_->BackwardAffine(acc_, grad_y_, 1.0 / s_in, &grad_acc, bn_bias_sums_, pool);
+    bn_->BackwardAffine(acc_, grad_y, 1.0 / s_in, &grad_acc, bn_bias_sums_, pool);
     for (int64_t o = 0; o < O; ++o) bias_grad_[o] = static_cast<float>(bn_bias_sums_[static_cast<size_t>(o)]);
   } else {
     // One pass per (image, channel) row: the scaled gradient and the row's sum of dL/dy (SumD,
@@ -373,7 +370,7 @@ void QatMvm::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
     pool.ParallelFor(N * O, [&](std::ptrdiff_t b, std::ptrdiff_t e, int) {
       for (std::ptrdiff_t no = b; no < e; ++no) {
         const float unit = static_cast<float>(wq_.Scale(no % O));
-        const float* __restrict g = grad_y_.data() + no * P;
+        const float* __restrict g = grad_y.data() + no * P;
         float* __restrict d = grad_acc.data() + no * P;
         row_sums_[static_cast<size_t>(no)] = SumD(P, [&](int64_t p) {
           d[p] = g[p] * unit;
@@ -579,11 +576,15 @@ void QatAdd::Backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
       for (std::ptrdiff_t i = b; i < e; ++i) y[i] += xk[i];
     }
   });
-  BackwardPerImage(*out_, true, y_, grad_out, grad_y_, partials_, pool);
+  // dL/dx_k = dL/dy for every input: written into the first input's gradient, copied to the others.
+  Tensor* first = nullptr;
+  for (Tensor* g : grad_inputs) first = first ? first : g;
+  Tensor& grad_y = first ? *first : grad_y_;
+  BackwardPerImage(*out_, true, y_, grad_out, grad_y, partials_, pool);
   for (Tensor* g : grad_inputs) {
-    if (!g) continue;
+    if (!g || g == first) continue;
     g->Resize(out.shape());
-    std::copy_n(grad_y_.data(), grad_y_.size(), g->data());
+    std::copy_n(grad_y.data(), grad_y.size(), g->data());
   }
 }
 
@@ -704,10 +705,8 @@ void QatRequant::ForwardReference(const std::vector<const TensorD*>& inputs, Ten
 void QatRequant::Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
                           const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
   CheckGradShape(grad_out, out, Kind());
-  BackwardPerImage(*out_, true, *inputs[0], grad_out, grad_y_, partials_, pool);
-  if (!grad_inputs[0]) return;
-  grad_inputs[0]->Resize(out.shape());
-  std::copy_n(grad_y_.data(), grad_y_.size(), grad_inputs[0]->data());
+  // dL/dx is written straight into the input's gradient (grad_y_ when nothing wants it).
+  BackwardPerImage(*out_, true, *inputs[0], grad_out, grad_inputs[0] ? *grad_inputs[0] : grad_y_, partials_, pool);
 }
 
 void QatRequant::VisitTensors(const std::function<void(const std::string&, Tensor&)>& fn) {
