@@ -67,11 +67,7 @@ TEST(DirectConvF32, AnImagesOutputDoesNotDependOnItsBatch) {
 // step adds w·0 = ±0 to a sum that is never −0 (it starts at +0), which leaves it unchanged. The AVX2
 // and AVX-512 paths are both held to this one chain, so their builds give the same bits.
 TEST(DirectConvF32, EveryOutputIsItsChainBitForBit) {
-  struct Shape {
-    int64_t channels, outputs, height, width;
-    int kernel, stride, padding;
-  };
-  const Shape shapes[] = {
+  const testing::ConvCase shapes[] = {
       {3, 16, 32, 32, 3, 1, 1},   // the stem: 1,086 grid columns (tiles of 48, 32 and 16 columns)
       {16, 32, 32, 32, 3, 2, 1},  // layer2's first conv: phase planes
       {5, 13, 7, 9, 3, 1, 1},     // 13 outputs: the last tile repeats its last row
@@ -79,10 +75,9 @@ TEST(DirectConvF32, EveryOutputIsItsChainBitForBit) {
       {6, 20, 8, 8, 1, 2, 0},     // 1×1 at stride 2 (option-B shortcut)
   };
   uint64_t seed = 40;
-  for (const Shape& c : shapes) {
-    const ConvWindow g{c.channels, c.height, c.width, c.kernel, c.stride, c.padding,
-                       (c.height + 2 * c.padding - c.kernel) / c.stride + 1,
-                       (c.width + 2 * c.padding - c.kernel) / c.stride + 1};
+  for (const testing::ConvCase& c : shapes) {
+    SCOPED_TRACE(testing::Describe(c));
+    const ConvWindow g = testing::WindowOf(c);
     ASSERT_TRUE(g.Consistent());
     const int64_t K = g.Depth(), P = g.out_height * g.out_width;
     const Tensor x = testing::RandomTensor({c.channels, c.height, c.width}, seed);
@@ -108,8 +103,7 @@ TEST(DirectConvF32, EveryOutputIsItsChainBitForBit) {
           const float want = acc + bias[o];
           const float got = y[static_cast<size_t>(o * P + oy * g.out_width + ox)];
           ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
-              << c.channels << "->" << c.outputs << " k" << c.kernel << " s" << c.stride << ": output " << o << " at ("
-              << oy << ", " << ox << "): " << got << " against " << want;
+              << "output " << o << " at (" << oy << ", " << ox << "): " << got << " against " << want;
         }
   }
 }

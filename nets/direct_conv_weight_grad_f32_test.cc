@@ -21,20 +21,21 @@
 namespace cimsim {
 namespace {
 
-struct Case {
-  int64_t channels, outputs, height, width;
-  int kernel, stride, padding;
+using Case = testing::ConvCase;
+using testing::Describe;
+
+// The kernel's two operands for one image: x's phase planes and grad's grid (ld = its padded width).
+struct Operands {
+  std::vector<float> planes, grid;
+  int64_t ld;
 };
 
-ConvWindow Window(const Case& c) {
-  return {c.channels, c.height, c.width, c.kernel, c.stride, c.padding,
-          (c.height + 2 * c.padding - c.kernel) / c.stride + 1, (c.width + 2 * c.padding - c.kernel) / c.stride + 1};
-}
-
-std::string Describe(const Case& c) {
-  return std::to_string(c.channels) + "->" + std::to_string(c.outputs) + " " + std::to_string(c.height) + "x" +
-         std::to_string(c.width) + " k" + std::to_string(c.kernel) + " s" + std::to_string(c.stride) + " p" +
-         std::to_string(c.padding);
+Operands Pack(const Tensor& x, const Tensor& grad, const Case& c, const ConvWindow& g) {
+  Operands op{std::vector<float>(static_cast<size_t>(FloatPlanesSize(g))), {}, WeightGradPaddedOutputs(c.outputs)};
+  PackFloatPlanes(x.data(), g, op.planes.data());
+  op.grid.resize(static_cast<size_t>(WeightGradGridRows(g) * op.ld));
+  PackWeightGradGrid(grad.data(), c.outputs, g, op.grid.data());
+  return op;
 }
 
 std::vector<Case> Cases() {
@@ -87,7 +88,7 @@ std::vector<double> Reference(const Tensor& x, const Tensor& grad, const Case& c
 TEST(WeightGradGrid, HoldsTheGradientOnTheOutputGridAndZerosElsewhere) {
   for (const Case& c : Cases()) {
     SCOPED_TRACE(Describe(c));
-    const ConvWindow g = Window(c);
+    const ConvWindow g = testing::WindowOf(c);
     ASSERT_TRUE(g.Consistent());
     const Tensor grad = testing::RandomTensor({c.outputs, g.out_height, g.out_width}, 7);
     const int64_t rows = WeightGradGridRows(g), ld = WeightGradPaddedOutputs(c.outputs), pws = g.PhaseWidth();
@@ -108,15 +109,14 @@ TEST(DirectConvWeightGradF32, MatchesTheFloat64DefinitionAndAccumulates) {
   uint64_t seed = 10;
   for (const Case& c : Cases()) {
     SCOPED_TRACE(Describe(c));
-    const ConvWindow g = Window(c);
+    const ConvWindow g = testing::WindowOf(c);
     const Tensor x = testing::RandomTensor({c.channels, c.height, c.width}, seed);
     const Tensor grad = testing::RandomTensor({c.outputs, g.out_height, g.out_width}, seed + 1);
     seed += 10;
-    std::vector<float> planes(static_cast<size_t>(FloatPlanesSize(g)));
-    PackFloatPlanes(x.data(), g, planes.data());
-    const int64_t ld = WeightGradPaddedOutputs(c.outputs), K = g.Depth();
-    std::vector<float> grid(static_cast<size_t>(WeightGradGridRows(g) * ld));
-    PackWeightGradGrid(grad.data(), c.outputs, g, grid.data());
+    const Operands op = Pack(x, grad, c, g);
+    const std::vector<float>& planes = op.planes;
+    const std::vector<float>& grid = op.grid;
+    const int64_t ld = op.ld, K = g.Depth();
     std::vector<float> dwt(static_cast<size_t>(K * ld), 123.0f);  // overwritten without accumulate
     DirectConvWeightGradF32(planes.data(), grid.data(), c.outputs, g, false, dwt.data());
     std::vector<double> magnitude;
@@ -146,16 +146,15 @@ TEST(DirectConvWeightGradF32, EveryEntryIsItsChainBitForBit) {
   uint64_t seed = 300;
   for (const Case& c : Cases()) {
     SCOPED_TRACE(Describe(c));
-    const ConvWindow g = Window(c);
+    const ConvWindow g = testing::WindowOf(c);
     const Tensor x = testing::RandomTensor({c.channels, c.height, c.width}, seed);
     const Tensor grad = testing::RandomTensor({c.outputs, g.out_height, g.out_width}, seed + 1);
     const Tensor before = testing::RandomTensor({c.channels * c.kernel * c.kernel, c.outputs}, seed + 2);
     seed += 10;
-    std::vector<float> planes(static_cast<size_t>(FloatPlanesSize(g)));
-    PackFloatPlanes(x.data(), g, planes.data());
-    const int64_t ld = WeightGradPaddedOutputs(c.outputs), K = g.Depth();
-    std::vector<float> grid(static_cast<size_t>(WeightGradGridRows(g) * ld));
-    PackWeightGradGrid(grad.data(), c.outputs, g, grid.data());
+    const Operands op = Pack(x, grad, c, g);
+    const std::vector<float>& planes = op.planes;
+    const std::vector<float>& grid = op.grid;
+    const int64_t ld = op.ld, K = g.Depth();
     std::vector<float> fresh(static_cast<size_t>(K * ld)), accumulated(static_cast<size_t>(K * ld), 0.0f);
     for (int64_t q = 0; q < K; ++q)
       for (int64_t o = 0; o < c.outputs; ++o) accumulated[static_cast<size_t>(q * ld + o)] = before[q * c.outputs + o];
@@ -191,7 +190,7 @@ TEST(DirectConvWeightGradF32, DISABLED_WeightGradThroughputAgainstIm2ColGemm) {
   const int64_t batch = 128;
   for (const Case& c : {Case{3, 16, 32, 32, 3, 1, 1}, Case{16, 16, 32, 32, 3, 1, 1}, Case{16, 32, 32, 32, 3, 2, 1},
                         Case{32, 32, 16, 16, 3, 1, 1}, Case{32, 64, 16, 16, 3, 2, 1}, Case{64, 64, 8, 8, 3, 1, 1}}) {
-    const ConvWindow g = Window(c);
+    const ConvWindow g = testing::WindowOf(c);
     const int64_t K = g.Depth(), P = g.out_height * g.out_width, ld = WeightGradPaddedOutputs(c.outputs);
     const Tensor x = testing::RandomTensor({batch, c.channels, c.height, c.width}, 1);
     const Tensor grad = testing::RandomTensor({batch, c.outputs, g.out_height, g.out_width}, 2);

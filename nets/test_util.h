@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "common/rng.h"
+#include "nets/conv_window.h"
 #include "nets/network.h"
 #include "nets/tensor.h"
 
@@ -17,6 +19,25 @@ inline Tensor RandomTensor(const Shape& shape, uint64_t seed, double scale = 1.0
   Rng rng(seed);
   for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(scale * rng.Normal());
   return t;
+}
+
+// One convolution of the direct-kernel tests: C → O channels on an H × W input, k × k, stride s, padding p.
+struct ConvCase {
+  int64_t channels, outputs, height, width;
+  int kernel, stride, padding;
+};
+
+// Its window, with OH = ⌊(H + 2p − k)/s⌋ + 1 (likewise OW).
+inline ConvWindow WindowOf(const ConvCase& c) {
+  return {c.channels, c.height, c.width, c.kernel, c.stride, c.padding,
+          (c.height + 2 * c.padding - c.kernel) / c.stride + 1, (c.width + 2 * c.padding - c.kernel) / c.stride + 1};
+}
+
+// "C->O HxW kK sS pP", for test traces.
+inline std::string Describe(const ConvCase& c) {
+  return std::to_string(c.channels) + "->" + std::to_string(c.outputs) + " " + std::to_string(c.height) + "x" +
+         std::to_string(c.width) + " k" + std::to_string(c.kernel) + " s" + std::to_string(c.stride) + " p" +
+         std::to_string(c.padding);
 }
 
 // One step of a float multiply-add chain as the direct kernels compute it (direct_conv_f32.h,
