@@ -133,7 +133,11 @@ void ApplyXbarValue(const XbarSetter& s, const XbarValue& v, XbarInputs& in) {
 
 uint64_t ChipId(const XbarConfig& config) { return Fnv1a64(XbarConfigToJson(config).dump()); }
 
-uint64_t ChipIdOfJson(const std::string& xbar_json) { return Fnv1a64(json::parse(xbar_json).dump()); }
+uint64_t ChipIdOfJson(const std::string& xbar_json) {
+  // Read back through the field tables, so a config stored before a key existed gets that key's default
+  // (the chip it describes), as a config file without the key does.
+  return ChipId(BuildXbarConfig(ReadXbarInputs(json::parse(xbar_json), "stored xbar_config"), "stored xbar_config"));
+}
 
 std::string ChipIdText(uint64_t id) {
   char buf[17];

@@ -66,7 +66,9 @@ XbarValue XbarValueOf(const XbarSetter& s, const nlohmann::json& v);
 void ApplyXbarValue(const XbarSetter& s, const XbarValue& v, XbarInputs& in);
 
 uint64_t ChipId(const XbarConfig& config);
-// The id of a chip stored as JSON text (e.g. a calibration file's xbar_config): of its canonical form.
+// The id of a chip stored as JSON text (e.g. a calibration file's xbar_config): the JSON is read as a chip
+// config (keys it lacks take their defaults, so a file written before a key existed keeps its chip) and
+// the id is ChipId of that config. InputError naming "stored xbar_config" if it is not a chip config.
 uint64_t ChipIdOfJson(const std::string& xbar_json);
 // 16 lowercase hex digits.
 std::string ChipIdText(uint64_t id);

@@ -85,6 +85,18 @@ TEST(XbarFieldsTest, AChipIsIdentifiedByTheHashOfItsCanonicalJson) {
   EXPECT_EQ(ChipId(a), ChipId(b));
   EXPECT_EQ(ChipId(a), Fnv1a64(XbarConfigToJson(a).dump()));
   EXPECT_EQ(ChipIdOfJson(XbarConfigToJson(a).dump(2)), ChipId(a));   // any formatting of the stored JSON
+  // A chip stored before a key existed (here without crossbar.replicate_rows) is the chip with its default.
+  json stored = XbarConfigToJson(a);
+  stored["crossbar"].erase("replicate_rows");
+  EXPECT_EQ(ChipIdOfJson(stored.dump()), ChipId(a));
+  {
+    XbarConfig r = a;
+    r.crossbar.replicate_rows = true;
+    EXPECT_NE(ChipId(r), ChipId(a));
+    EXPECT_EQ(ChipIdOfJson(XbarConfigToJson(r).dump()), ChipId(r));
+  }
+  EXPECT_TRUE(HasPart(InputErrorOf([] { ChipIdOfJson(R"({"seed": 1, "crossbar": {"rows": 3}})"); }),
+                      "stored xbar_config: crossbar.rows: unknown key"));
   XbarConfig c = a;
   c.seed = 4;
   EXPECT_NE(ChipId(c), ChipId(a));

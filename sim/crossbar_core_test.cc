@@ -764,6 +764,42 @@ TEST(CrossbarCoreTest, DrawsOnlyWithReadNoiseAndDependOnlyOnSeeds) {
   EXPECT_NE(run(a, 7), run(chip2, 7));
 }
 
+// replicate_rows: copies of a layer down a tile's rows, driven by the same input and summed on the column,
+// are r·n devices per cell — the replicated chip reads bit for bit what a chip with that many devices per
+// cell reads, on the same program and read streams. The one-tile case (K = 40, rows_max 256) takes
+// r = ⌊256/40⌋ = 6 copies (capped at 16/n = 5 with n = 3); the tiled case (K = 37 > rows_max 16) none.
+TEST(CrossbarCoreTest, ReplicatedRowsReadAsThatManyDevicesPerCell) {
+  const DeviceModel pcm = Device("pcm");
+  for (const bool tiled : {false, true}) {
+    for (const int n : {1, 3}) {
+      Case c{CrossbarMapping::kDifferential, 4, tiled, InputMode::kBitSerial, 2, false, n};
+      Layer layer(c, 11, 6);
+      layer.params.read_time = 3600;
+      const InputCodes x = Inputs(layer.cols, layer.K, layer.n);
+      const auto run = [&](const CrossbarCore& core) {
+        std::vector<int32_t> y(static_cast<size_t>(layer.N * layer.n));
+        Rng rng(5);
+        MvmContext ctx{&rng};
+        core.Multiply(x, y.data(), layer.n, ctx);
+        return y;
+      };
+      const int r = tiled ? 1 : (n == 1 ? 6 : 5);
+      layer.params.replicate_rows = true;
+      const CrossbarCore replicated = layer.Core(pcm, 9);
+      EXPECT_EQ(replicated.layout().RowCopies(), r) << Describe(c);
+      EXPECT_EQ(replicated.layout().DevicesPerCell(), r * n) << Describe(c);
+      layer.params.replicate_rows = false;
+      layer.params.devices_per_cell = r * n;
+      const CrossbarCore parallel = layer.Core(pcm, 9);
+      EXPECT_EQ(run(replicated), run(parallel)) << Describe(c);
+      if (r > 1) {   // and not what the unreplicated chip reads
+        layer.params.devices_per_cell = n;
+        EXPECT_NE(run(replicated), run(layer.Core(pcm, 9))) << Describe(c);
+      }
+    }
+  }
+}
+
 // pcm conductances decay as ((t + t0)/t0)^(−ν), ν ≈ 0.05–0.1: after 10^7 s (factor 0.27–0.52) the same
 // chip's outputs are much smaller (fixed ADC range, so that the shrink is not hidden by the range).
 TEST(CrossbarCoreTest, DriftShrinksOutputsAtALaterReadTime) {

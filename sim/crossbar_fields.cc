@@ -19,6 +19,9 @@ std::vector<Field<CrossbarParams>> CrossbarFields() {
       IntField<P>("devices_per_cell", [](auto& p) -> auto& { return p.devices_per_cell; },
                   IntRange(1, kMaxDevicesPerCell), "devices",
                   "devices in parallel per cell, each programmed to the same target; the cell is their sum"),
+      BoolField<P>("replicate_rows", [](auto& p) -> auto& { return p.replicate_rows; },
+                   "true: a layer of depth K <= rows_max/2 is written min(rows_max/K, 16/devices_per_cell) times "
+                   "down its columns, all copies on the same input (as that many devices per cell)"),
       ChoiceField<P>(mode, [](auto& p) -> auto& { return p.input.mode; }, EnumNames<InputMode>(2), "an input mode",
                      "one read per pass (DAC), or input slices (bit-serial)"),
       When(IntField<P>("input.dac_bits", [](auto& p) -> auto& { return p.input.dac_bits; }, IntRange(1, kMaxInputBits),

@@ -68,7 +68,10 @@ class CrossbarLayout {
 
   int WeightSlices() const { return slices_; }             // S
   int CellBits() const { return cell_bits_; }              // c, bits of one digit
-  int DevicesPerCell() const { return devices_per_cell_; } // n, devices in parallel per cell
+  // Devices in parallel per cell: r·n, n = devices_per_cell, r = RowCopies() (a replicated layer's copies
+  // down the tile sum on the same column exactly as r·n parallel devices do; sim/crossbar_params.h).
+  int DevicesPerCell() const { return devices_per_cell_; }
+  int RowCopies() const { return row_copies_; }             // r, 1 unless replicate_rows
   int MaxDigit(int slice) const { return d_max_[static_cast<size_t>(slice)]; }  // d_max(s)
   // Signed digit d_s of weight code w (see above).
   int64_t Digit(int16_t w, int slice) const {
@@ -112,7 +115,7 @@ class CrossbarLayout {
   bool differential_;
   int64_t rows_max_;
   int cell_bits_, slices_;
-  int devices_per_cell_;
+  int row_copies_, devices_per_cell_;
   std::vector<int> d_max_;
   int passes_, input_slices_, input_shift_;
   int32_t input_mask_, x_slice_max_;

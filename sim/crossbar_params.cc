@@ -34,6 +34,13 @@ std::string_view ToString(AdcRange range) {
   return "?";
 }
 
+int RowCopies(const CrossbarParams& params, int64_t K) {
+  if (!params.replicate_rows || K <= 0) return 1;
+  const int64_t fit = params.rows_max / K;
+  const int64_t cap = kMaxDevicesPerCell / params.devices_per_cell;
+  return static_cast<int>(std::max<int64_t>(1, std::min(fit, cap)));
+}
+
 int WeightMagnitudeBits(CrossbarMapping mapping, int weight_bits) {
   return mapping == CrossbarMapping::kOffset ? weight_bits : weight_bits - 1;
 }

@@ -18,6 +18,13 @@
 //                        with its own programming noise, drift exponent and read noise; the cell's
 //                        conductance is their sum (sim/programmed_array.h). Independent errors average:
 //                        the relative error of a cell falls as 1/√n, at n times the devices. 1..16.
+//   replicate_rows       true: a layer of depth K that fits at least twice in a tile's rows (2K <= rows_max)
+//                        is written r = RowCopies(params, K) = min(⌊rows_max/K⌋, ⌊16/n⌋) times down the
+//                        same columns, copy j on rows [j·K, (j+1)·K), every copy driven by the same
+//                        input; the column current sums the copies. Electrically that is r·n devices
+//                        per cell (the same sum, the same independent draws), so the layout counts
+//                        it so (CrossbarLayout::DevicesPerCell). It uses rows the tile has anyway (the
+//                        stem's 27 rows fill 108 of 128): no tile, no column more. false: r = 1.
 //   input.mode           dac: one read per vector, the code is the DAC level (dac_bits must cover the
 //                        input magnitude bits); bit_serial: slice_bits input bits per read. Signed
 //                        inputs take two passes (x = x⁺ − x⁻), either way.
@@ -89,6 +96,7 @@ struct CrossbarParams {
   CrossbarMapping mapping = CrossbarMapping::kDifferential;
   int slice_bits = 0;
   int devices_per_cell = 1;
+  bool replicate_rows = false;
   InputParams input;
   AdcParams adc;
   double read_time = 0;            // s
@@ -104,6 +112,10 @@ struct CrossbarParams {
   void ValidateLayer(const std::string& where, int weight_bits, int32_t x_min, int32_t x_max) const;
   bool operator==(const CrossbarParams&) const = default;
 };
+
+// r, the copies of a layer of depth K >= 1 down a tile's rows (replicate_rows above; 1 when it is false
+// or 2K > rows_max): min(⌊rows_max/K⌋, ⌊kMaxDevicesPerCell/devices_per_cell⌋), at least 1.
+int RowCopies(const CrossbarParams& params, int64_t K);
 
 // Bits of the weight magnitude that is sliced: b_w − 1 (|w|, differential) or b_w (u = w + w_max, offset).
 int WeightMagnitudeBits(CrossbarMapping mapping, int weight_bits);

@@ -156,6 +156,23 @@ TEST(CrossbarParamsTest, MagnitudeBitsByHand) {
   EXPECT_EQ(InputMagnitudeBits(-32768, 32767), 16);
 }
 
+TEST(CrossbarParamsTest, RowCopiesByHand) {
+  CrossbarParams p;   // rows_max 128, one device per cell
+  EXPECT_EQ(RowCopies(p, 27), 1);   // off by default
+  p.replicate_rows = true;
+  EXPECT_EQ(RowCopies(p, 27), 4);   // the CIFAR stem: 3·3·3 rows, 108 of 128 used
+  EXPECT_EQ(RowCopies(p, 64), 2);   // ResNet-20's linear
+  EXPECT_EQ(RowCopies(p, 65), 1);   // fits once
+  EXPECT_EQ(RowCopies(p, 128), 1);
+  EXPECT_EQ(RowCopies(p, 576), 1);  // spans tiles: not replicated
+  EXPECT_EQ(RowCopies(p, 1), 16);   // at most 16 devices per cell in all
+  p.devices_per_cell = 3;
+  EXPECT_EQ(RowCopies(p, 27), 4);
+  EXPECT_EQ(RowCopies(p, 8), 5);    // ⌊16/3⌋
+  p.devices_per_cell = 16;
+  EXPECT_EQ(RowCopies(p, 8), 1);
+}
+
 TEST(CrossbarParamsTest, Names) {
   EXPECT_EQ(ToString(CrossbarMapping::kDifferential), "differential");
   EXPECT_EQ(ToString(CrossbarMapping::kOffset), "offset");
