@@ -145,7 +145,7 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
   const int slices = lay.WeightSlices();
   const bool trace = ctx.trace != nullptr;
   const bool noisy = HasReadNoise();
-  const double delta_g = DeltaG(), code_min = readout_.CodeMin(), code_max = readout_.CodeMax();
+  const double code_min = readout_.CodeMin(), code_max = readout_.CodeMax();
   std::fill_n(s.acc.data(), nb * N, 0.0);
   engine_.LoadInputs(x, j0, nb, s);
 
@@ -163,7 +163,7 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
         s.analog_offset[i] = col.b;
         // A read of zero column sums (mean = sd = +0.0): v = fma(+0, z, +0) = +0 for every finite z, so
         // its analog value, code and corrected value are this constant whatever its normal.
-        s.zero_read[i] = ReadColumn(0.0, 0.0, 0.0, noisy, delta_g, col, code_min, code_max).corrected;
+        s.zero_read[i] = ReadColumn(0.0, 0.0, 0.0, noisy, DeltaG(sl), col, code_min, code_max).corrected;
       }
     }
 
@@ -194,7 +194,7 @@ void CrossbarCore::MultiplyBlock(const InputCodes& x, int64_t j0, int64_t nb, in
           }
           const double* row = active ? s.reads.data() + sums_row * m2 : s.zero_sums.data();
           for (int sl = 0; sl < slices; ++sl) {
-            const double scale = lay.SignedScale(p, sl, t);
+            const double scale = lay.SignedScale(p, sl, t), delta_g = DeltaG(sl);
             const double* means = row + sl * outs;
             const double* sds = row + m + sl * outs;
             const int64_t first = sl * outs;

@@ -147,7 +147,7 @@ class CrossbarCore : public MvmCore, public ColumnReadout, public AgingArray {
   int SignPasses() const { return layout().SignPasses(); }
   int32_t InputSliceMax() const { return layout().InputSliceMax(); }
   int MaxDigit(int slice) const { return layout().MaxDigit(slice); }
-  double DeltaG() const { return array_->DeltaG(); }
+  double DeltaG(int slice) const { return array_->DeltaG(slice); }   // of weight slice `slice`
   double GMin() const { return array_->GMin(); }
   int ConductanceGridExponent() const { return array_->ConductanceGridExponent(); }
   int VarianceGridExponent() const { return array_->VarianceGridExponent(); }

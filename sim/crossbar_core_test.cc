@@ -90,13 +90,15 @@ struct Case {
   int input_slice_bits;   // bit_serial
   bool signed_input;      // [−127, 127]; else [0, 255]
   int devices_per_cell = 1;   // AllCases: 3 for the 2-bit slices (their cells are sums of devices)
+  bool full_range_slices = false;   // AllCases: a few one-tile cases whose top slice has fewer digits
 };
 
 std::string Describe(const Case& c) {
   return std::string(ToString(c.mapping)) + "_slice" + std::to_string(c.slice_bits) + (c.tiled ? "_tiled" : "_onetile") +
          (c.mode == InputMode::kDac ? std::string("_dac") : "_bs" + std::to_string(c.input_slice_bits)) +
          (c.signed_input ? "_signed" : "_unsigned") +
-         (c.devices_per_cell > 1 ? "_dev" + std::to_string(c.devices_per_cell) : std::string());
+         (c.devices_per_cell > 1 ? "_dev" + std::to_string(c.devices_per_cell) : std::string()) +
+         (c.full_range_slices ? "_fullrange" : "");
 }
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) { return Describe(info.param); }
@@ -111,6 +113,12 @@ std::vector<Case> AllCases() {
           for (bool signed_input : {false, true})
             cases.push_back({mapping, slice_bits, tiled, input == 0 ? InputMode::kDac : InputMode::kBitSerial,
                              input == 0 ? 1 : input, signed_input, slice_bits == 2 ? 3 : 1});
+  // Full-range slices: 8-bit weights (one tile) in 2- and 4-bit cells have a top slice of digits 0..1
+  // resp. 0..7 (differential; offset 0..3 resp. 0..15) on its own Δg.
+  for (CrossbarMapping mapping : {CrossbarMapping::kDifferential, CrossbarMapping::kOffset})
+    for (int slice_bits : {2, 4})
+      for (bool signed_input : {false, true})
+        cases.push_back({mapping, slice_bits, false, InputMode::kBitSerial, 2, signed_input, 1, true});
   return cases;
 }
 
@@ -140,6 +148,7 @@ struct Layer {
     params.mapping = c.mapping;
     params.slice_bits = c.slice_bits;
     params.devices_per_cell = c.devices_per_cell;
+    params.full_range_slices = c.full_range_slices;
     params.input.mode = c.mode;
     params.input.dac_bits = 8;
     params.input.slice_bits = c.input_slice_bits;
@@ -640,7 +649,7 @@ TEST(CrossbarCoreTest, GeometryOfATiledLayer) {
   EXPECT_EQ(diff.MaxDigit(0), 3);
   EXPECT_EQ(diff.MaxDigit(1), 3);
   EXPECT_EQ(diff.GMin(), 0.0);
-  EXPECT_EQ(diff.DeltaG(), std::floor(25.0 / 3 * 65536) / 65536);
+  EXPECT_EQ(diff.DeltaG(0), std::floor(25.0 / 3 * 65536) / 65536);
   EXPECT_EQ(diff.ConductanceGridExponent(), 16);
   EXPECT_EQ(diff.corrections().size(), 3u * 2 * 11);
   // Offset: u = w + 15 <= 30 = 0b11110 has 5 bits → S = 3, the top digit at most 1; P = ⌊7 / 3⌋ = 2.
@@ -708,7 +717,7 @@ TEST(CrossbarCoreTest, ReadNoiseMeanAndVarianceStatistical) {
   Rng program(2);
   const CrossbarCore core(w, N, K, 8, 0, 255, device, p, program);
   ASSERT_TRUE(core.HasReadNoise());
-  const double dg = core.DeltaG();
+  const double dg = core.DeltaG(0);
   const InputCodes x = Inputs(cols, K, n);
   std::vector<int32_t> y(static_cast<size_t>(N * n));
   TraceRecorder sink;

@@ -19,6 +19,9 @@ std::vector<Field<CrossbarParams>> CrossbarFields() {
       IntField<P>("devices_per_cell", [](auto& p) -> auto& { return p.devices_per_cell; },
                   IntRange(1, kMaxDevicesPerCell), "devices",
                   "devices in parallel per cell, each programmed to the same target; the cell is their sum"),
+      BoolField<P>("full_range_slices", [](auto& p) -> auto& { return p.full_range_slices; },
+                   "true: slice s steps (g_max − g_min)/d_max(s), so a slice with fewer digits than its cell "
+                   "holds (the top slice) still spans the device's whole range"),
       BoolField<P>("replicate_rows", [](auto& p) -> auto& { return p.replicate_rows; },
                    "true: a layer of depth K <= rows_max/2 is written min(rows_max/K, 16/devices_per_cell) times "
                    "down its columns, all copies on the same input (as that many devices per cell)"),

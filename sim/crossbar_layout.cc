@@ -9,7 +9,8 @@ CrossbarLayout::CrossbarLayout(int64_t N, int64_t K, int weight_bits, int32_t x_
                                const CrossbarParams& params)
     : N_(N), K_(K), weight_bits_(weight_bits), w_max_((1 << (weight_bits - 1)) - 1),
       differential_(params.mapping == CrossbarMapping::kDifferential), rows_max_(params.rows_max),
-      row_copies_(cimsim::RowCopies(params, K)), devices_per_cell_(params.devices_per_cell * row_copies_) {
+      row_copies_(cimsim::RowCopies(params, K)), devices_per_cell_(params.devices_per_cell * row_copies_),
+      full_range_slices_(params.full_range_slices) {
   // Weight digits.
   const int magnitude_bits = WeightMagnitudeBits(params.mapping, weight_bits);
   cell_bits_ = params.slice_bits == 0 ? magnitude_bits : params.slice_bits;

@@ -73,6 +73,11 @@ class CrossbarLayout {
   int DevicesPerCell() const { return devices_per_cell_; }
   int RowCopies() const { return row_copies_; }             // r, 1 unless replicate_rows
   int MaxDigit(int slice) const { return d_max_[static_cast<size_t>(slice)]; }  // d_max(s)
+  // L(s), the digit steps slice s's conductance range is cut into: 2^c − 1, or d_max(s) (at least 1) with
+  // full_range_slices (sim/crossbar_params.h, sim/programmed_array.h).
+  int DigitLevels(int slice) const {
+    return full_range_slices_ ? std::max(MaxDigit(slice), 1) : (1 << cell_bits_) - 1;
+  }
   // Signed digit d_s of weight code w (see above).
   int64_t Digit(int16_t w, int slice) const {
     const int shift = slice * cell_bits_;
@@ -116,6 +121,7 @@ class CrossbarLayout {
   int64_t rows_max_;
   int cell_bits_, slices_;
   int row_copies_, devices_per_cell_;
+  bool full_range_slices_;
   std::vector<int> d_max_;
   int passes_, input_slices_, input_shift_;
   int32_t input_mask_, x_slice_max_;

@@ -18,6 +18,13 @@
 //                        with its own programming noise, drift exponent and read noise; the cell's
 //                        conductance is their sum (sim/programmed_array.h). Independent errors average:
 //                        the relative error of a cell falls as 1/√n, at n times the devices. 1..16.
+//   full_range_slices    false: every weight slice's digit step is Δg = (g_max − g_0)/(2^c − 1), so a slice
+//                        whose largest digit d_max(s) is below 2^c − 1 (the top slice when the magnitude
+//                        bits are not a multiple of c: 8-bit weights in 4-bit cells keep digits 0..7 on
+//                        the top slice) uses only d_max(s)/(2^c − 1) of the device's range. true: slice s
+//                        steps Δg_s = (g_max − g_0)/d_max(s), every slice spans the whole range (a larger
+//                        signal against the same programming and read errors); the column is read in
+//                        integer units of its own Δg_s (sim/programmed_array.h).
 //   replicate_rows       true: a layer of depth K that fits at least twice in a tile's rows (2K <= rows_max)
 //                        is written r = RowCopies(params, K) = min(⌊rows_max/K⌋, ⌊16/n⌋) times down the
 //                        same columns, copy j on rows [j·K, (j+1)·K), every copy driven by the same
@@ -97,6 +104,7 @@ struct CrossbarParams {
   int slice_bits = 0;
   int devices_per_cell = 1;
   bool replicate_rows = false;
+  bool full_range_slices = false;
   InputParams input;
   AdcParams adc;
   double read_time = 0;            // s

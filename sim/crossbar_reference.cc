@@ -54,7 +54,7 @@ void CrossbarCore::MultiplyReference(const InputCodes& x, int32_t* y, int64_t ld
                 }
                 const double z = noisy ? ctx.rng->Normal() : 0.0;
                 const ColumnPeriphery col = readout_.Column(lay.PeripheryIndex(tile.tile_row, sl, o));
-                const ColumnRead read = ReadColumn(mean, std::sqrt(v2), z, noisy, DeltaG(), col, readout_.CodeMin(),
+                const ColumnRead read = ReadColumn(mean, std::sqrt(v2), z, noisy, DeltaG(sl), col, readout_.CodeMin(),
                                                    readout_.CodeMax());
                 acc[static_cast<size_t>(o * n + j)] += lay.SignedScale(p, sl, t) * read.corrected;
                 if (ctx.trace != nullptr) {

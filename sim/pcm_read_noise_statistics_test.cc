@@ -94,7 +94,7 @@ TEST(PcmReadNoiseStatisticsTest, ColumnReadsHaveTheOneOverFSpreadStatistical) {
       ASSERT_GT(sd[o], 0);
     }
 
-    NoiseSums sums(core.DeltaG(), mean, sd);
+    NoiseSums sums(core.DeltaG(0), mean, sd);
     Rng reads(1501 + i);
     MvmContext ctx{&reads, &sums};
     std::vector<int32_t> y(static_cast<size_t>(N * n));

@@ -45,15 +45,17 @@ ProgrammedArray::ProgrammedArray(const CrossbarLayout& layout, std::span<const i
   // n devices exact.
   int e = kTargetGridExponent;
   while (std::ldexp(dp.g_max, e) > kTwo24 || !SumsExact(max_rows, x_bound, n * dp.g_max, e, false)) --e;
-  const double digit_levels = std::ldexp(1.0, cell_bits) - 1;
   device_g_0_ = std::ldexp(std::ceil(std::ldexp(dp.g_min, e)), -e);
-  device_delta_g_ = std::ldexp(std::floor(std::ldexp((dp.g_max - device_g_0_) / digit_levels, e)), -e);
-  while (device_delta_g_ > 0 && device_g_0_ + digit_levels * device_delta_g_ > dp.g_max)
-    device_delta_g_ -= std::ldexp(1.0, -e);
-  if (!(device_delta_g_ > 0)) {
-    throw InputError(where + ": the device range [" + std::to_string(dp.g_min) + ", " + std::to_string(dp.g_max) +
-                     "] µS is too narrow for " + std::to_string(cell_bits) + "-bit digits on a grid of 2^-" +
-                     std::to_string(e) + " µS");
+  for (int s = 0; s < layout_.WeightSlices(); ++s) {
+    const double digit_levels = layout_.DigitLevels(s);
+    double delta_g = std::ldexp(std::floor(std::ldexp((dp.g_max - device_g_0_) / digit_levels, e)), -e);
+    while (delta_g > 0 && device_g_0_ + digit_levels * delta_g > dp.g_max) delta_g -= std::ldexp(1.0, -e);
+    if (!(delta_g > 0)) {
+      throw InputError(where + ": the device range [" + std::to_string(dp.g_min) + ", " + std::to_string(dp.g_max) +
+                       "] µS is too narrow for " + std::to_string(cell_bits) + "-bit digits on a grid of 2^-" +
+                       std::to_string(e) + " µS");
+    }
+    device_delta_g_.push_back(delta_g);
   }
   target_e_ = e;
 
@@ -149,7 +151,8 @@ ProgrammedCells ProgrammedArray::ProgramCells(Rng& rng) const {
           const int16_t* w = codes_.data() + (t.out0 + c) * K + t.row0;
           for (int64_t k = 0; k < t.rows; ++k) {
             const int64_t d = layout_.Digit(w[k], s);
-            const float target = static_cast<float>(device_g_0_ + static_cast<double>(std::abs(d)) * device_delta_g_);
+            const float target = static_cast<float>(device_g_0_ + static_cast<double>(std::abs(d)) *
+                                                                    device_delta_g_[static_cast<size_t>(s)]);
             targets(k, d >= 0 ? layout_.PlusColumn(s, c, t.outs) : layout_.MinusColumn(s, c, t.outs)) = target;
           }
         }

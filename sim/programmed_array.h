@@ -4,9 +4,11 @@
 // Part of CrossbarCore (sim/crossbar_core.h, the overview); geometry and digits: sim/crossbar_layout.h;
 // the device: devices/device_model.h.
 //
-// Conductances. Δg = (g_max − g_min)/(2^c − 1) and digit d → device target g_0 + d·Δg, where g_0 is
+// Conductances. Δg = (g_max − g_min)/L and digit d of slice s → device target g_0 + d·Δg, where g_0 is
 // g_min rounded up and Δg rounded down to the conductance grid 2^−e µS (below), so that every target
-// is exactly a float and an ideal device reproduces d·Δg exactly. Differential: w > 0 puts the target on
+// is exactly a float and an ideal device reproduces d·Δg exactly. L = 2^c − 1 for every slice, or, with
+// crossbar.full_range_slices, L = d_max(s), slice s's own Δg(s) (its digits span the whole range); a
+// read column of slice s is then read in units of its Δg(s). Differential: w > 0 puts the target on
 // g+ and g_0 on g−, w < 0 the other way round; offset: one cell at the target and, per tile and row, one
 // reference cell at g_0.
 //
@@ -106,8 +108,11 @@ class ProgrammedArray {
   std::span<const int16_t> codes() const { return codes_; }   // [N, K]
   const std::vector<ArrayTile>& tiles() const { return tiles_; }   // tile_row-major
   bool HasReadNoise() const { return noisy_; }
-  // A cell's Δg = n·Δg_device and g_0 = n·g_0,device, µS (exact: a small integer times a grid value).
-  double DeltaG() const { return layout_.DevicesPerCell() * device_delta_g_; }
+  // A cell's Δg of weight slice s = n·Δg_device(s) and g_0 = n·g_0,device, µS (exact: a small integer times
+  // a grid value). Δg_device(s) is the same for every slice unless crossbar.full_range_slices (above).
+  double DeltaG(int slice) const {
+    return layout_.DevicesPerCell() * device_delta_g_[static_cast<size_t>(slice)];
+  }
   double GMin() const { return layout_.DevicesPerCell() * device_g_0_; }
   int ConductanceGridExponent() const { return grid_e_; }  // e
   int VarianceGridExponent() const { return grid_e_var_; } // e_v
@@ -150,7 +155,8 @@ class ProgrammedArray {
   double read_time_;
   bool noisy_;
   bool integer_gemm_ = false;
-  double device_g_0_ = 0, device_delta_g_ = 0;   // one device's targets: g_0 + d·Δg
+  double device_g_0_ = 0;
+  std::vector<double> device_delta_g_;   // one device's targets on slice s: g_0 + d·Δg(s)
   int target_e_ = 16;              // the target grid (fixed at programming)
   int grid_e_ = 16, grid_e_var_ = 24;
   std::shared_ptr<const ProgrammedCells> programmed_;   // shared by every AtReadTime twin

@@ -95,7 +95,7 @@ TEST(ProgrammedArrayTest, DevicesPerCellSumsIndependentlyProgrammedDevices) {
   Rng rng(4);
   const ProgrammedArray array(layout, w, pcm, t, true, rng, "test");
 
-  EXPECT_EQ(array.DeltaG(), 3 * one.DeltaG());
+  EXPECT_EQ(array.DeltaG(0), 3 * one.DeltaG(0));
   EXPECT_EQ(array.GMin(), 3 * one.GMin());
   const ProgrammedCells& devices = array.programmed();
   ASSERT_EQ(devices.g.size(), static_cast<size_t>(3 * layout.Tiles()));
@@ -127,6 +127,41 @@ TEST(ProgrammedArrayTest, DevicesPerCellSumsIndependentlyProgrammedDevices) {
   }
 }
 
+// full_range_slices: 8-bit weights (magnitude 7 bits) in 4-bit cells keep digits 0..15 on slice 0 and
+// 0..7 on slice 1. By hand on the ideal device (g 0..25 µS, grid 2^−16): slice 0 steps ⌊25/15·2^16⌋·2^−16
+// either way, slice 1 ⌊25/7·2^16⌋·2^−16 with full-range slices (⌊25/15⌋ without), and every cell holds
+// g_0 + |d|·Δg(s) on the side of its sign, 0 on the other.
+TEST(ProgrammedArrayTest, FullRangeSlicesStepEachSliceOverTheWholeRange) {
+  CrossbarParams p;
+  p.slice_bits = 4;
+  const int64_t N = 3, K = 20;
+  const std::vector<int16_t> w = Codes(N * K, 127);
+  const DeviceModel ideal(DevicePreset("ideal"));
+  const auto step = [](double levels) { return std::floor(25.0 / levels * 65536) / 65536; };
+  for (const bool full : {false, true}) {
+    p.full_range_slices = full;
+    const CrossbarLayout layout(N, K, 8, 0, 255, p);
+    ASSERT_EQ(layout.WeightSlices(), 2);
+    EXPECT_EQ(layout.DigitLevels(0), 15);
+    EXPECT_EQ(layout.DigitLevels(1), full ? 7 : 15);
+    Rng rng(1);
+    const ProgrammedArray array(layout, w, ideal, 0, false, rng, "test");
+    EXPECT_EQ(array.DeltaG(0), step(15));
+    EXPECT_EQ(array.DeltaG(1), full ? step(7) : step(15));
+    const ReferenceCells cells = array.Cells();
+    for (int s = 0; s < 2; ++s) {
+      for (int64_t c = 0; c < N; ++c) {
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t d = layout.Digit(w[static_cast<size_t>(c * K + k)], s);
+          const double plus = cells.g[0](k, layout.PlusColumn(s, c, N)), minus = cells.g[0](k, layout.MinusColumn(s, c, N));
+          ASSERT_EQ(d >= 0 ? plus : minus, static_cast<double>(std::abs(d)) * array.DeltaG(s)) << s << " " << c << " " << k;
+          ASSERT_EQ(d >= 0 ? minus : plus, 0.0);
+        }
+      }
+    }
+  }
+}
+
 // The point of several devices per cell: independent programming errors average. A device with a
 // constant programming σ = 1 µS on [10, 90] µS (no drift, no read noise): a cell of n devices reads
 // Σ_j (target + σ·z_j), so its error per device, (g_cell − n·target)/n, has variance σ²/n. Measured
@@ -153,7 +188,7 @@ TEST(ProgrammedArrayTest, DevicesPerCellAverageProgrammingNoise) {
     const CrossbarLayout layout(N, K, 8, 0, 255, p);
     Rng rng(5);
     const ProgrammedArray array(layout, w, device, 0, false, rng, "test");
-    const double dg = array.DeltaG() / n, g0 = array.GMin() / n;   // one device's
+    const double dg = array.DeltaG(0) / n, g0 = array.GMin() / n;   // one device's
     const ReferenceCells cells = array.Cells();
     double sum = 0, sum2 = 0;
     int64_t m = 0;

@@ -66,7 +66,6 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
   const std::shared_ptr<const ProgrammedArray> aged = global ? core.array().AtReadTime(t_read) : nullptr;
   const ProgrammedArray& array = global ? *aged : core.array();
   const ProgrammedArray& calibrated = core.array();
-  const double dg = array.DeltaG();
   const int S = layout.WeightSlices(), c_bits = layout.CellBits();
   const bool adc_known = crossbar_.adc.range != AdcRange::kCalibrated;
   // Σ_{pass, t} 4^(t·b): the weight of one read's ADC variance, per weight slice times 4^(s·c).
@@ -90,7 +89,7 @@ void LayerHardwareNoise::Sample(std::span<const int16_t> codes, Rng& rng, Draw& 
       const Eigen::MatrixXd delta_cal = global ? calibrated.TileDeltaG(index) : Eigen::MatrixXd();
       const Eigen::MatrixXd& gain_delta = global ? delta_cal : delta;
       for (int s = 0; s < S; ++s) {
-        const double scale = std::ldexp(1.0, s * c_bits);
+        const double scale = std::ldexp(1.0, s * c_bits), dg = array.DeltaG(s);
         for (int64_t c = 0; c < sp.outs; ++c) {
           const int64_t col = s * sp.outs + c, o = sp.out0 + c;
           const int16_t* w = codes.data() + o * K_ + sp.row0;

@@ -6,7 +6,8 @@
 // noise, faults, g_max variation, drift ν drawn, aged to crossbar.read_time — everything
 // sim/programmed_array.h does, from the caller's rng) and reads back, per read column
 // (tile_row, weight slice s, output o) of m = S·outs columns per tile:
-//   e_k = ΔG[k, col]/Δg                 the programmed digit of row k (ideal: the digit d_k(w[o, k], s))
+//   e_k = ΔG[k, col]/Δg(s)              the programmed digit of row k (ideal: the digit d_k(w[o, k], s)), Δg(s)
+//                                       the column's slice step (ProgrammedArray::DeltaG)
 //   a   = Σ_k d_k·e_k / Σ_k e_k²        the column's least-squares gain (1 if Σ e² = 0): the stand-in for
 //                                       the per-column calibration the experiments apply (calib/)
 // and returns
