@@ -61,9 +61,8 @@ TEST(CrossbarConfigJsonTest, EveryRejectionNamesThePathAndTheProblem) {
   const std::vector<Bad> table = {
       {R"([1, 2])", "xbar.json: crossbar: expected an object {...}, got [1,2]"},
       {R"({"rows": 128})",
-       "xbar.json: crossbar.rows: unknown key; allowed: rows_max, cols_max, mapping, slice_bits, devices_per_cell, full_range_slices, "
-       "replicate_rows, input, "
-       "adc, read_time, read_noise, periphery"},
+       "xbar.json: crossbar.rows: unknown key; allowed: rows_max, cols_max, mapping, slice_bits, devices_per_cell, "
+       "full_range_slices, replicate_rows, input, adc, read_time, read_noise, periphery"},
       {R"({"rows_max": "128"})", "xbar.json: crossbar.rows_max: expected an integer, got \"128\""},
       {R"({"rows_max": 12.5})", "xbar.json: crossbar.rows_max: expected an integer, got 12.5"},
       {R"({"rows_max": 0})", "xbar.json: crossbar.rows_max: 0 is out of range; allowed 1..65536"},
