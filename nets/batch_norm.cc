@@ -1,5 +1,6 @@
 #include "nets/batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -38,7 +39,10 @@ Shape BatchNorm2d::OutputShape(const std::vector<Shape>& inputs) const {
 }
 
 void BatchNorm2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) const {
-  const Tensor& x = *inputs[0];
+  ApplyRunningAffine(*inputs[0], out, pool, false);
+}
+
+void BatchNorm2d::ApplyRunningAffine(const Tensor& x, Tensor& out, ThreadPool& pool, bool relu) const {
   out.Resize(OutputShape({x.shape()}));
   const int64_t plane = x.dim(2) * x.dim(3);
   pool.ParallelFor(x.dim(0) * channels_, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
@@ -49,7 +53,11 @@ void BatchNorm2d::Forward(const std::vector<const Tensor*>& inputs, Tensor& out,
       const float b = static_cast<float>(beta_[c] - scale * mean_[c]);
       const float* src = x.data() + nc * plane;
       float* dst = out.data() + nc * plane;
-      for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + b;
+      if (relu) {
+        for (int64_t i = 0; i < plane; ++i) dst[i] = std::max(a * src[i] + b, 0.0f);
+      } else {
+        for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + b;
+      }
     }
   });
 }
@@ -78,7 +86,7 @@ BatchNorm2d::ChannelMoments BatchNorm2d::MomentsOf(const Tensor& x, int64_t c) c
   return {mean, squares};
 }
 
-void BatchNorm2d::NormalizeChannel(const Tensor& x, int64_t c, double mean, double inv_std, Tensor& out) {
+void BatchNorm2d::NormalizeChannel(const Tensor& x, int64_t c, double mean, double inv_std, Tensor& out, bool relu) {
   const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3);
   batch_mean_[static_cast<size_t>(c)] = mean;
   batch_inv_std_[static_cast<size_t>(c)] = inv_std;
@@ -88,12 +96,23 @@ void BatchNorm2d::NormalizeChannel(const Tensor& x, int64_t c, double mean, doub
   for (int64_t n = 0; n < N; ++n) {
     const float* src = x.data() + (n * C + c) * plane;
     float* dst = out.data() + (n * C + c) * plane;
-    for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + shift;
+    if (relu) {
+      for (int64_t i = 0; i < plane; ++i) dst[i] = std::max(a * src[i] + shift, 0.0f);
+    } else {
+      for (int64_t i = 0; i < plane; ++i) dst[i] = a * src[i] + shift;
+    }
   }
 }
 
-void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace& ws) {
-  const Tensor& x = *inputs[0];
+void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) {
+  ForwardTrainBody(*inputs[0], out, pool, false);
+}
+
+void BatchNorm2d::ForwardTrainRelu(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) {
+  ForwardTrainBody(*inputs[0], out, pool, true);
+}
+
+void BatchNorm2d::ForwardTrainBody(const Tensor& x, Tensor& out, ThreadPool& pool, bool relu) {
   out.Resize(OutputShape({x.shape()}));
   const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3), m = N * plane;
   if (m < 2) {
@@ -110,7 +129,7 @@ void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor&
       batch_mean_[static_cast<size_t>(c)] = mean_[c];
       batch_inv_std_[static_cast<size_t>(c)] = 1.0 / std::sqrt(static_cast<double>(var_[c]) + eps_);
     }
-    Forward(inputs, out, pool, ws);
+    ApplyRunningAffine(x, out, pool, relu);
     return;
   }
   pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
@@ -118,16 +137,14 @@ void BatchNorm2d::ForwardTrain(const std::vector<const Tensor*>& inputs, Tensor&
       const ChannelMoments mo = MomentsOf(x, c);
       const double mean = mo.mean, var = mo.squares / md;
       const double inv_std = 1.0 / std::sqrt(var + eps_);
-      NormalizeChannel(x, c, mean, inv_std, out);
+      NormalizeChannel(x, c, mean, inv_std, out, relu);
       mean_[c] = static_cast<float>((1.0 - momentum_) * mean_[c] + momentum_ * mean);
       var_[c] = static_cast<float>((1.0 - momentum_) * var_[c] + momentum_ * var * md / (md - 1.0));
     }
   });
 }
 
-void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
-                           const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
-  const Tensor& x = *inputs[0];
+void BatchNorm2d::CheckBackward(const Tensor& x, const Tensor& grad_out) const {
   if (grad_out.shape() != OutputShape({x.shape()})) {
     throw std::invalid_argument("batch_norm backward: gradient of shape " + ShapeString(grad_out.shape()) +
                                 ", output has " + ShapeString(x.shape()));
@@ -135,23 +152,46 @@ void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tenso
   if (batch_mean_.size() != static_cast<size_t>(channels_)) {
     throw std::logic_error("batch_norm backward without a preceding ForwardTrain");
   }
-  BackwardOnKept(x, grad_out, 1.0, grad_inputs.empty() ? nullptr : grad_inputs[0], pool);
 }
 
-void BatchNorm2d::BackwardOnKept(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* gx, ThreadPool& pool) {
+void BatchNorm2d::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_out,
+                           const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  CheckBackward(x, grad_out);
+  BackwardOnKept<false>(x, nullptr, grad_out, 1.0, grad_inputs.empty() ? nullptr : grad_inputs[0], pool);
+}
+
+void BatchNorm2d::BackwardRelu(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                               const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  const Tensor& x = *inputs[0];
+  CheckBackward(x, grad_out);
+  if (out.shape() != x.shape())
+    throw std::invalid_argument("batch_norm fused ReLU backward: output of shape " + ShapeString(out.shape()) +
+                                ", input has " + ShapeString(x.shape()));
+  BackwardOnKept<true>(x, &out, grad_out, 1.0, grad_inputs.empty() ? nullptr : grad_inputs[0], pool);
+}
+
+template <bool kMasked>
+void BatchNorm2d::BackwardOnKept(const Tensor& x, const Tensor* relu_out, const Tensor& grad_out, double grad_scale,
+                                 Tensor* gx, ThreadPool& pool) {
   if (gx != nullptr) gx->Resize(x.shape());
   const int64_t N = x.dim(0), C = channels_, plane = x.dim(2) * x.dim(3);
   const double md = static_cast<double>(N * plane);
+  // The gradient the BatchNorm sees at flat index j: g, or g·[y > 0] behind a fused ReLU.
+  const float* g_base = grad_out.data();
+  const float* y_base = kMasked ? relu_out->data() : grad_out.data();
   pool.ParallelFor(C, [&](std::ptrdiff_t begin, std::ptrdiff_t end, int) {
     for (std::ptrdiff_t c = begin; c < end; ++c) {
       const double mean = batch_mean_[static_cast<size_t>(c)], inv_std = batch_inv_std_[static_cast<size_t>(c)];
       double sum_g = 0.0, sum_gd = 0.0;  // Σ g and Σ g·(x − μ_B)
       for (int64_t n = 0; n < N; ++n) {
         const float* xs = x.data() + (n * C + c) * plane;
-        const float* g = grad_out.data() + (n * C + c) * plane;
+        const float* g = g_base + (n * C + c) * plane;
+        const float* y = y_base + (n * C + c) * plane;
+        const auto gv = [g, y](int64_t i) { return kMasked ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i]; };
         const auto [g_sum, gd_sum] = SumD2(
-            plane, [&](int64_t i) { return static_cast<double>(g[i]); },
-            [&](int64_t i) { return static_cast<double>(g[i]) * (static_cast<double>(xs[i]) - mean); });
+            plane, [&](int64_t i) { return static_cast<double>(gv(i)); },
+            [&](int64_t i) { return static_cast<double>(gv(i)) * (static_cast<double>(xs[i]) - mean); });
         sum_g += g_sum;
         sum_gd += gd_sum;
       }
@@ -162,9 +202,10 @@ void BatchNorm2d::BackwardOnKept(const Tensor& x, const Tensor& grad_out, double
       if (frozen_) {  // dx = a·g: the statistics are constants
         const float a = static_cast<float>(gamma_[c] * inv_std * grad_scale);
         for (int64_t n = 0; n < N; ++n) {
-          const float* g = grad_out.data() + (n * C + c) * plane;
+          const float* g = g_base + (n * C + c) * plane;
+          const float* y = y_base + (n * C + c) * plane;
           float* d = gx->data() + (n * C + c) * plane;
-          for (int64_t i = 0; i < plane; ++i) d[i] = a * g[i];
+          for (int64_t i = 0; i < plane; ++i) d[i] = a * (kMasked ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i]);
         }
         continue;
       }
@@ -175,9 +216,13 @@ void BatchNorm2d::BackwardOnKept(const Tensor& x, const Tensor& grad_out, double
       const float mu = static_cast<float>(mean);
       for (int64_t n = 0; n < N; ++n) {
         const float* xs = x.data() + (n * C + c) * plane;
-        const float* g = grad_out.data() + (n * C + c) * plane;
+        const float* g = g_base + (n * C + c) * plane;
+        const float* y = y_base + (n * C + c) * plane;
         float* d = gx->data() + (n * C + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) d[i] = a * (g[i] - mean_g - (xs[i] - mu) * k);
+        for (int64_t i = 0; i < plane; ++i) {
+          const float gi = kMasked ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i];
+          d[i] = a * (gi - mean_g - (xs[i] - mu) * k);
+        }
       }
     }
   });
@@ -217,21 +262,17 @@ void BatchNorm2d::ForwardTrainAffine(const Tensor& x, std::span<const double> u,
         mean_[c] = static_cast<float>((1.0 - momentum_) * mean_[c] + momentum_ * (uc * mean_x + bc));
         var_[c] = static_cast<float>((1.0 - momentum_) * var_[c] + momentum_ * var_z * md / (md - 1.0));
       }
-      NormalizeChannel(x, c, mean_x, k, out);
+      NormalizeChannel(x, c, mean_x, k, out, false);
     }
   });
 }
 
 void BatchNorm2d::BackwardAffine(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* grad_x,
                                  std::span<double> sum_grad_z, ThreadPool& pool) {
-  if (grad_out.shape() != OutputShape({x.shape()}))
-    throw std::invalid_argument("batch_norm backward: gradient of shape " + ShapeString(grad_out.shape()) +
-                                ", output has " + ShapeString(x.shape()));
-  if (batch_mean_.size() != static_cast<size_t>(channels_))
-    throw std::logic_error("batch_norm backward without a preceding ForwardTrain");
+  CheckBackward(x, grad_out);
   if (sum_grad_z.size() != static_cast<size_t>(channels_))
     throw std::invalid_argument("batch_norm affine backward: sum_grad_z needs " + std::to_string(channels_) + " values");
-  BackwardOnKept(x, grad_out, grad_scale, grad_x, pool);
+  BackwardOnKept<false>(x, nullptr, grad_out, grad_scale, grad_x, pool);
   for (int64_t c = 0; c < channels_; ++c)  // dL/dz = dL/dx / u; summed: 0 on batch statistics (Σ x̂ = 0)
     sum_grad_z[static_cast<size_t>(c)] =
         frozen_ ? gamma_[c] * static_cast<double>(beta_grad_[c]) / std::sqrt(static_cast<double>(var_[c]) + eps_) : 0.0;

@@ -58,6 +58,13 @@ class BatchNorm2d : public Layer {
                     Workspace& ws) override;
   void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
                 const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
+  // ForwardTrain and Backward with a ReLU after the BatchNorm fused in (Layer::FusesRelu): out =
+  // max(y, 0) written in the normalizing pass, and the backward's sums and dL/dx on g·[out > 0].
+  bool FusesRelu() const override { return true; }
+  void ForwardTrainRelu(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+                        Workspace& ws) override;
+  void BackwardRelu(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                    const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws) override;
   // The affine-input variant (above): u, b of [C] (u > 0, finite; std::invalid_argument otherwise).
   void ForwardTrainAffine(const Tensor& x, std::span<const double> u, std::span<const double> b, Tensor& out,
                           ThreadPool& pool);
@@ -111,10 +118,18 @@ class BatchNorm2d : public Layer {
   };
   ChannelMoments MomentsOf(const Tensor& x, int64_t c) const;
   // Keeps (μ, k) as channel c's batch statistics and writes out[·, c] = a·x + (β − γ·k·μ) with
-  // a = γ·k, both rounded to float once.
-  void NormalizeChannel(const Tensor& x, int64_t c, double mean, double inv_std, Tensor& out);
-  // Backward's body: dγ, dβ, and grad_x = grad_scale·dL/dx on the kept statistics.
-  void BackwardOnKept(const Tensor& x, const Tensor& grad_out, double grad_scale, Tensor* gx, ThreadPool& pool);
+  // a = γ·k, both rounded to float once; max(·, 0) of that when `relu`.
+  void NormalizeChannel(const Tensor& x, int64_t c, double mean, double inv_std, Tensor& out, bool relu);
+  // Forward's per-channel affine on the running statistics, followed by max(·, 0) when `relu`.
+  void ApplyRunningAffine(const Tensor& x, Tensor& out, ThreadPool& pool, bool relu) const;
+  // ForwardTrain's body; `relu` fuses the ReLU.
+  void ForwardTrainBody(const Tensor& x, Tensor& out, ThreadPool& pool, bool relu);
+  void CheckBackward(const Tensor& x, const Tensor& grad_out) const;
+  // Backward's body: dγ, dβ, and grad_x = grad_scale·dL/dx on the kept statistics, for the gradient
+  // g = grad_out, or (kMasked) g·[relu_out > 0].
+  template <bool kMasked>
+  void BackwardOnKept(const Tensor& x, const Tensor* relu_out, const Tensor& grad_out, double grad_scale, Tensor* gx,
+                      ThreadPool& pool);
 };
 
 }  // namespace cimsim

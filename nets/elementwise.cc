@@ -114,6 +114,56 @@ void Add::Backward(const std::vector<const Tensor*>& inputs, const Tensor&, cons
   }
 }
 
+void Add::ForwardTrainRelu(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool, Workspace&) {
+  const Tensor& a = *inputs[0];
+  const Tensor& b = *inputs[1];
+  out.Resize(OutputShape({a.shape(), b.shape()}));
+  const float* as = a.data();
+  const float* bs = b.data();
+  float* ys = out.data();
+  ForEachBlock(pool, a.size(), [as, bs, ys](int64_t s, int64_t e) {
+    const float* __restrict ar = as;
+    const float* __restrict br = bs;
+    float* __restrict yr = ys;
+    for (int64_t i = s; i < e; ++i) yr[i] = std::max(ar[i] + br[i], 0.0f);
+  });
+}
+
+void Add::BackwardRelu(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                       const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace&) {
+  CheckGradShape(grad_out, OutputShape({inputs[0]->shape(), inputs[1]->shape()}), "add");
+  CheckGradShape(out, grad_out.shape(), "add (fused ReLU output)");
+  Tensor* ga = GradInput(grad_inputs, 0);
+  Tensor* gb = GradInput(grad_inputs, 1);
+  if (ga != nullptr) ga->Resize(grad_out.shape());
+  if (gb != nullptr) gb->Resize(grad_out.shape());
+  const float* g = grad_out.data();
+  const float* y = out.data();
+  float* da = ga != nullptr ? ga->data() : nullptr;
+  float* db = gb != nullptr ? gb->data() : nullptr;
+  ForEachBlock(pool, grad_out.size(), [g, y, da, db](int64_t s, int64_t e) {
+    const float* __restrict gr = g;
+    const float* __restrict yr = y;
+    float* __restrict ar = da;
+    float* __restrict br = db;
+    if (ar != nullptr && br != nullptr) {
+      for (int64_t i = s; i < e; ++i) {
+        const float gi = gr[i];
+        const float v = yr[i] > 0.0f ? gi : 0.0f;
+        ar[i] = v;
+        br[i] = v;
+      }
+      return;
+    }
+    float* __restrict dr = ar != nullptr ? ar : br;
+    if (dr == nullptr) return;
+    for (int64_t i = s; i < e; ++i) {
+      const float gi = gr[i];
+      dr[i] = yr[i] > 0.0f ? gi : 0.0f;
+    }
+  });
+}
+
 void Add::BackwardReference(const std::vector<const TensorD*>&, const std::vector<const TensorD*>&,
                             const TensorD& grad_out, std::vector<TensorD>& grad_inputs,
                             std::vector<TensorD>& grad_params) const {

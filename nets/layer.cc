@@ -9,6 +9,15 @@ void Layer::Backward(const std::vector<const Tensor*>&, const Tensor&, const Ten
   throw std::logic_error("layer " + std::string(Kind()) + " has no backward pass");
 }
 
+void Layer::ForwardTrainRelu(const std::vector<const Tensor*>&, Tensor&, ThreadPool&, Workspace&) {
+  throw std::logic_error("layer " + std::string(Kind()) + " has no fused ReLU");
+}
+
+void Layer::BackwardRelu(const std::vector<const Tensor*>&, const Tensor&, const Tensor&, const std::vector<Tensor*>&,
+                         ThreadPool&, Workspace&) {
+  throw std::logic_error("layer " + std::string(Kind()) + " has no fused ReLU");
+}
+
 void Layer::BackwardReference(const std::vector<const TensorD*>&, const std::vector<const TensorD*>&, const TensorD&,
                               std::vector<TensorD>&, std::vector<TensorD>&) const {
   throw std::logic_error("layer " + std::string(Kind()) + " has no reference backward pass");

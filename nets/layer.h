@@ -89,6 +89,17 @@ class Layer {
   // Throws std::logic_error for a layer that cannot train.
   virtual void Backward(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
                         const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws);
+  // A ReLU fused into this layer's training passes (TrainGraph does it when this node's only consumer
+  // is the ReLU right after it in graph order): one pass over the output instead of three.
+  //   ForwardTrainRelu: out = max(ForwardTrain(inputs), 0), the same floats the two layers give;
+  //   BackwardRelu: given out = y of ForwardTrainRelu and g = dL/dy, what Backward writes for the
+  //     gradient g·[y > 0] (the ReLU's backward; y > 0 exactly where the pre-ReLU value is > 0).
+  // FusesRelu says whether the layer has them; the defaults throw std::logic_error.
+  virtual bool FusesRelu() const { return false; }
+  virtual void ForwardTrainRelu(const std::vector<const Tensor*>& inputs, Tensor& out, ThreadPool& pool,
+                                Workspace& ws);
+  virtual void BackwardRelu(const std::vector<const Tensor*>& inputs, const Tensor& out, const Tensor& grad_out,
+                            const std::vector<Tensor*>& grad_inputs, ThreadPool& pool, Workspace& ws);
   // Called after the parameters changed (an optimizer step, a checkpoint load): a layer whose forward
   // uses tensors derived from its parameters (e.g. fake-quantized weights) recomputes them here.
   virtual void ParamsChanged() {}

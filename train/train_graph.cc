@@ -1,27 +1,48 @@
 #include "train/train_graph.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace cimsim {
 
-TrainGraph::TrainGraph(Network& net) : net_(net) {
-  const size_t n = net.nodes().size();
+TrainGraph::TrainGraph(Network& net, bool fuse_relu) : net_(net) {
+  const std::vector<NetworkNode>& nodes = net.nodes();
+  const size_t n = nodes.size();
   if (n == 0) throw std::logic_error("TrainGraph: empty network");
   acts_.resize(n);
   grads_.resize(n);
   has_grad_.assign(n, 0);
   size_t max_inputs = 0;
-  for (const NetworkNode& node : net.nodes()) max_inputs = std::max(max_inputs, node.inputs.size());
+  std::vector<int> consumers(n, 0);
+  for (const NetworkNode& node : nodes) {
+    max_inputs = std::max(max_inputs, node.inputs.size());
+    for (int in : node.inputs)
+      if (in != Network::kInput) ++consumers[static_cast<size_t>(in)];
+  }
   partial_.resize(max_inputs);
+  fused_relu_.assign(n, 0);
+  if (!fuse_relu) return;
+  for (size_t j = 1; j < n; ++j) {
+    const NetworkNode& node = nodes[j];
+    const size_t i = j - 1;
+    fused_relu_[j] = node.layer->Kind() == "relu" && node.inputs.size() == 1 && node.inputs[0] == static_cast<int>(i) &&
+                     consumers[i] == 1 && nodes[i].layer->FusesRelu() && !fused_relu_[i];
+  }
 }
 
 const Tensor& TrainGraph::ForwardTrain(const Tensor& x, ThreadPool& pool) {
   input_ = &x;
   std::vector<NetworkNode>& nodes = net_.nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
+    if (i + 1 < nodes.size() && fused_relu_[i + 1]) continue;  // runs with its ReLU, next
+    const size_t owner = fused_relu_[i] ? i - 1 : i;  // the node whose layer runs and inputs it reads
     ins_.clear();
-    for (int in : nodes[i].inputs) ins_.push_back(in == Network::kInput ? &x : &acts_[static_cast<size_t>(in)]);
-    nodes[i].layer->ForwardTrain(ins_, acts_[i], pool, ws_);
+    for (int in : nodes[owner].inputs) ins_.push_back(in == Network::kInput ? &x : &acts_[static_cast<size_t>(in)]);
+    if (fused_relu_[i]) {
+      nodes[owner].layer->ForwardTrainRelu(ins_, acts_[i], pool, ws_);
+    } else {
+      nodes[i].layer->ForwardTrain(ins_, acts_[i], pool, ws_);
+    }
   }
   return acts_.back();
 }
@@ -37,8 +58,9 @@ void TrainGraph::Backward(const Tensor& grad_logits, ThreadPool& pool) {
   std::copy_n(grad_logits.data(), grad_logits.size(), grads_.back().data());
   has_grad_.back() = 1;
   for (size_t i = nodes.size(); i-- > 0;) {
-    if (!has_grad_[i]) continue;  // feeds nothing that reaches the loss
-    const NetworkNode& node = nodes[i];
+    if (!has_grad_[i]) continue;  // feeds nothing that reaches the loss (or a fused node's producer)
+    const size_t owner = fused_relu_[i] ? i - 1 : i;  // whose inputs receive the gradient
+    const NetworkNode& node = nodes[owner];
     ins_.clear();
     grad_ins_.clear();
     for (size_t s = 0; s < node.inputs.size(); ++s) {
@@ -53,7 +75,11 @@ void TrainGraph::Backward(const Tensor& grad_logits, ThreadPool& pool) {
         grad_ins_.push_back(&partial_[s]);  // a later contribution: added below
       }
     }
-    node.layer->Backward(ins_, acts_[i], grads_[i], grad_ins_, pool, ws_);
+    if (fused_relu_[i]) {
+      node.layer->BackwardRelu(ins_, acts_[i], grads_[i], grad_ins_, pool, ws_);
+    } else {
+      node.layer->Backward(ins_, acts_[i], grads_[i], grad_ins_, pool, ws_);
+    }
     for (size_t s = 0; s < node.inputs.size(); ++s) {
       const int in = node.inputs[s];
       if (in == Network::kInput) continue;
@@ -80,6 +106,10 @@ std::vector<ParamRef> TrainGraph::Params() {
     });
   }
   return out;
+}
+
+int64_t TrainGraph::FusedRelus() const {
+  return std::count(fused_relu_.begin(), fused_relu_.end(), 1);
 }
 
 }  // namespace cimsim

@@ -10,6 +10,14 @@
 // sum does not depend on anything but the graph). Every layer's Backward is bit-identical for any
 // thread count, hence so is the whole step. Tensors are kept between batches (Resize reuses their
 // storage): a steady-state step allocates nothing once the largest batch has been seen.
+//
+// Fused ReLUs: a ReLU node j whose one input is node i = j − 1, where node j is i's only consumer
+// and i's layer FusesRelu (BatchNorm, the residual Add), runs inside i: ForwardTrain calls i's
+// ForwardTrainRelu into a_j (a_i is never formed) and Backward, at j, i's BackwardRelu with a_j and g_j,
+// which writes the gradients of i's inputs (node i then has no gradient of its own and is skipped).
+// Adjacent nodes only, so every other node's backward runs in the same order as without fusion. The
+// floats are those of the separate layers — the same parameters, gradients and running statistics
+// bit for bit (train_graph_test.cc) — with three passes over the tensor saved per pair.
 #pragma once
 
 #include <string>
@@ -28,8 +36,9 @@ struct ParamRef {
 
 class TrainGraph {
  public:
-  // `net` must outlive the graph.
-  explicit TrainGraph(Network& net);
+  // `net` must outlive the graph. fuse_relu = false runs every node on its own (the definition the
+  // fused graph is tested against).
+  explicit TrainGraph(Network& net, bool fuse_relu = true);
 
   // x [N, C, H, W] → the last node's output (logits [N, classes]); training mode (BatchNorm batch
   // statistics and running-statistics updates).
@@ -39,6 +48,8 @@ class TrainGraph {
 
   // Every trainable parameter, in state_dict order.
   std::vector<ParamRef> Params();
+  // How many ReLU nodes run fused into the node before them.
+  int64_t FusedRelus() const;
 
  private:
   Network& net_;
@@ -46,6 +57,7 @@ class TrainGraph {
   std::vector<Tensor> acts_;        // node outputs
   std::vector<Tensor> grads_;       // dL/d(node output)
   std::vector<char> has_grad_;      // grads_[i] holds a contribution in this Backward
+  std::vector<char> fused_relu_;    // node i is a ReLU run inside node i − 1 (above)
   std::vector<Tensor> partial_;     // per input slot scratch for a second contribution
   std::vector<const Tensor*> ins_;
   std::vector<Tensor*> grad_ins_;
