@@ -11,7 +11,7 @@ namespace {
 constexpr std::string_view kTrainKeys[] = {"model",        "data",   "test_data", "train_images", "train_ranges", "train_repeat", "test_images",
                                            "epochs",       "batch_size", "seed",  "augment",      "optimizer",
                                            "schedule",     "distill", "bn_recalibration_images", "bn_recalibration_ranges",
-                                           "image_folder"};
+                                           "weight_average", "image_folder"};
 
 void ReadModel(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   static constexpr std::string_view kKeys[] = {"init",       "arch",       "depth",     "shortcut", "num_classes",
@@ -91,6 +91,17 @@ void ReadDistill(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
   }
   if (j.contains("temperature")) c.distill.temperature = r.Number(j["temperature"], "distill.temperature");
   if (j.contains("weight")) c.distill.weight = r.Number(j["weight"], "distill.weight");
+}
+
+void ReadWeightAverage(const JsonReader& r, const nlohmann::json& j, TrainConfig& c) {
+  static constexpr std::string_view kKeys[] = {"decay", "start_epoch"};
+  r.RequireObject(j, "weight_average");
+  r.CheckKeys(j, "weight_average", kKeys);
+  WeightAverageParams w;
+  if (j.contains("decay")) w.decay = r.Number(j["decay"], "weight_average.decay");
+  if (j.contains("start_epoch"))
+    w.start_epoch = static_cast<int>(r.Integer(j["start_epoch"], "weight_average.start_epoch", 0, 100000));
+  c.weight_average = w;
 }
 
 std::string_view ToString(BadImagePolicy p) { return p == BadImagePolicy::kSkip ? "skip" : "error"; }
@@ -182,6 +193,7 @@ void ReadTrainKeys(const JsonReader& r, const nlohmann::json& j, TrainConfig& c,
     c.bn_recalibration_images = r.Integer(j["bn_recalibration_images"], "bn_recalibration_images", 0, 50000);
   if (j.contains("bn_recalibration_ranges"))
     c.bn_recalibration_ranges = ReadRecordRanges(r, j["bn_recalibration_ranges"], "bn_recalibration_ranges");
+  if (j.contains("weight_average")) ReadWeightAverage(r, j["weight_average"], c);
   if (j.contains("image_folder")) ReadImageFolder(r, j["image_folder"], c);
 }
 
@@ -236,6 +248,14 @@ void ValidateTrainConfig(const TrainConfig& c, const std::string& where) {
       throw InputError(p + "bn_recalibration_ranges: a record selection applies to CIFAR-10 files only, not with image_folder");
     ValidateRecordRanges(c.bn_recalibration_ranges, p + "bn_recalibration_ranges");
   }
+  if (c.weight_average) {
+    const WeightAverageParams& w = *c.weight_average;
+    if (!(w.decay > 0.0 && w.decay < 1.0))
+      throw InputError(p + "weight_average.decay: " + std::to_string(w.decay) + " is out of range; allowed (0, 1), e.g. 0.999");
+    if (w.start_epoch < 0 || w.start_epoch >= c.epochs)
+      throw InputError(p + "weight_average.start_epoch: " + std::to_string(w.start_epoch) + " is out of range; allowed 0.." +
+                       std::to_string(c.epochs - 1) + " (an epoch of the run, 0-based)");
+  }
   if (c.distill_enabled) {
     if (c.distill_teacher.empty())
       throw InputError(p + "distill.teacher: required when training from scratch (there is no model.init to distil from)");
@@ -288,6 +308,8 @@ nlohmann::json TrainConfigToJson(const TrainConfig& c) {
   // Only when set: a post-training step (it changes no trained weight), checkpoints resume without it.
   if (c.bn_recalibration_images > 0) j["bn_recalibration_images"] = c.bn_recalibration_images;
   if (!c.bn_recalibration_ranges.empty()) j["bn_recalibration_ranges"] = RecordRangesJson(c.bn_recalibration_ranges);
+  // Only when set: checkpoints of runs without it still resume.
+  if (c.weight_average) j["weight_average"] = {{"decay", c.weight_average->decay}, {"start_epoch", c.weight_average->start_epoch}};
   if (c.image_folder) {
     const ImagePipelineParams& p = c.image_folder->pipeline;
     j["image_folder"] = {{"crop", p.crop},

@@ -33,6 +33,10 @@
 //    "distill": {"teacher": "resnet20.h5",     optional: knowledge distillation from this float model
 //                "temperature": 1, "weight": 0.9}   (train/distillation_loss.h; default teacher: the
 //                                              model being fine-tuned, model.init); absent = labels only
+//    "weight_average": {"decay": 0.999,       optional: an exponential moving average of the
+//                       "start_epoch": 12},    parameters from the first step of epoch start_epoch
+//                                              (0-based, < epochs) on; the run's final model is the
+//                                              average (train/weight_average.h); absent = the last step's
 //    "image_folder": {"crop": 224,             optional: `data` is an ImageNet-format root with train/ and
 //                     "resize": 256,           val/ class folders (test_data: default <data>/val); the
 //                     "scale": [0.08, 1],      training views (RandomResizedCrop scale and ratio, flip)
@@ -68,6 +72,7 @@
 #include "train/lr_schedule.h"
 #include "train/distillation_loss.h"
 #include "train/sgd.h"
+#include "train/weight_average.h"
 
 namespace cimsim {
 
@@ -99,6 +104,7 @@ struct TrainConfig {
   DistillLossParams distill;
   int64_t bn_recalibration_images = 0;  // 0: off
   std::vector<RecordRange> bn_recalibration_ranges;  // empty: the training images
+  std::optional<WeightAverageParams> weight_average;  // set: the final model is the average
   std::optional<ImageFolderConfig> image_folder;  // set: `data` is an image-folder root
   std::string source;       // the config file, for messages
 };

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "common/directory_lock.h"
 #include "common/error.h"
@@ -17,12 +18,14 @@
 #include "train/sgd.h"
 #include "train/softmax_cross_entropy.h"
 #include "train/train_graph.h"
+#include "train/weight_average.h"
 
 namespace cimsim {
 namespace {
 
 constexpr const char* kCheckpoint = "checkpoint.h5";
 constexpr const char* kMomentum = "/optimizer/momentum";
+constexpr const char* kAverage = "/weight_average";
 
 // The first key path where a and b differ ("" when equal).
 std::string FirstDifference(const nlohmann::json& a, const nlohmann::json& b, const std::string& path) {
@@ -53,7 +56,19 @@ nlohmann::json AtPath(const nlohmann::json& j, const std::string& dotted) {
   return *cur;
 }
 
-void WriteCheckpoint(TrainingJob& job, const Sgd& sgd, int epochs_done) {
+// "<group>/<name>": appended, not `+` (GCC 12 warns falsely on the temporaries, -Warray-bounds).
+std::string DatasetPath(const char* group, const std::string& name) {
+  std::string dataset = group;
+  dataset += '/';
+  dataset += name;
+  return dataset;
+}
+
+void ParamsChanged(Network& net) {
+  for (NetworkNode& node : net.nodes()) node.layer->ParamsChanged();
+}
+
+void WriteCheckpoint(TrainingJob& job, const Sgd& sgd, const WeightAverage* average, int epochs_done) {
   const std::string path = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
   H5File file = H5File::CreateAtomic(path);
   job.write_model(file);
@@ -62,13 +77,18 @@ void WriteCheckpoint(TrainingJob& job, const Sgd& sgd, int epochs_done) {
   file.WriteStringAttribute("/", "train_config", job.config_json.dump());
   for (size_t i = 0; i < sgd.buffers().size(); ++i) {
     const Tensor& b = sgd.buffers()[i];
-    file.WriteFloatArray(std::string(kMomentum) + "/" + sgd.entries()[i].name, b.shape(), b.data());
+    file.WriteFloatArray(DatasetPath(kMomentum, sgd.entries()[i].name), b.shape(), b.data());
   }
+  if (average != nullptr && average->started())
+    for (size_t i = 0; i < average->params().size(); ++i) {
+      const Tensor& a = average->averages()[i];
+      file.WriteFloatArray(DatasetPath(kAverage, average->params()[i].name), a.shape(), a.data());
+    }
   file.Commit();
 }
 
 // Restores model, optimizer and epoch count; returns the epochs done.
-int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
+int ReadCheckpoint(TrainingJob& job, Sgd& sgd, WeightAverage* average) {
   const std::string path = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
   if (!std::filesystem::exists(path))
     throw InputError("--resume: no checkpoint " + path + " to resume from (run without --resume to start)");
@@ -101,14 +121,20 @@ int ReadCheckpoint(TrainingJob& job, Sgd& sgd) {
     throw InputError(path + ": train_epochs_done = " + std::to_string(done) + " is outside 0.." + std::to_string(job.config.epochs));
   for (size_t i = 0; i < sgd.buffers().size(); ++i) {
     Tensor& b = sgd.buffers()[i];
-    std::string dataset = kMomentum;  // appended, not `+`: GCC 12 warns falsely on the temporaries (-Warray-bounds)
-    dataset += '/';
-    dataset += sgd.entries()[i].name;
-    const std::vector<double> v = file.ReadFiniteArray(dataset, b.shape());
+    const std::vector<double> v = file.ReadFiniteArray(DatasetPath(kMomentum, sgd.entries()[i].name), b.shape());
     for (size_t k = 0; k < v.size(); ++k) b[static_cast<int64_t>(k)] = static_cast<float>(v[k]);
   }
+  // The average exists once an epoch of it has been completed (the config matched, so start_epoch did).
+  if (average != nullptr && done > job.config.weight_average->start_epoch) {
+    for (size_t i = 0; i < average->params().size(); ++i) {
+      Tensor& a = average->averages()[i];
+      const std::vector<double> v = file.ReadFiniteArray(DatasetPath(kAverage, average->params()[i].name), a.shape());
+      for (size_t k = 0; k < v.size(); ++k) a[static_cast<int64_t>(k)] = static_cast<float>(v[k]);
+    }
+    average->Restore();
+  }
   sgd.set_steps(file.ReadIntAttribute("/", "optimizer_steps"));
-  for (NetworkNode& node : job.net->nodes()) node.layer->ParamsChanged();
+  ParamsChanged(*job.net);
   return static_cast<int>(done);
 }
 
@@ -185,6 +211,8 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     entries.push_back(e);
   }
   Sgd sgd(std::move(entries), c.sgd);
+  std::optional<WeightAverage> average;
+  if (c.weight_average) average.emplace(graph.Params(), c.weight_average->decay);
   LrScheduleParams sp = c.schedule;
   sp.epochs = c.epochs;
   const LrSchedule schedule(sp, (c.source.empty() ? std::string("config") : c.source) + ": schedule");
@@ -198,7 +226,7 @@ TrainingOutcome RunTraining(TrainingJob& job) {
   TrainingOutcome outcome;
   int start = 0;
   if (job.resume) {
-    start = ReadCheckpoint(job, sgd);
+    start = ReadCheckpoint(job, sgd, average ? &*average : nullptr);
     TruncateTrainingLog(job.out_dir, start);
   } else {
     const std::string checkpoint = (std::filesystem::path(job.out_dir) / kCheckpoint).string();
@@ -242,7 +270,8 @@ TrainingOutcome RunTraining(TrainingJob& job) {
       graph.Backward(grad, pool);
       lr = schedule.LearningRate(epoch, b, source.NumBatches());
       sgd.Step(lr);
-      for (NetworkNode& node : job.net->nodes()) node.layer->ParamsChanged();
+      ParamsChanged(*job.net);
+      if (average && epoch >= c.weight_average->start_epoch) average->Update();
       loss_sum += r.loss * static_cast<double>(n);
       correct += r.correct;
       seen += n;
@@ -269,10 +298,23 @@ TrainingOutcome RunTraining(TrainingJob& job) {
     rec.images_per_s = static_cast<double>(seen) / train_seconds;
     rec.skipped_images = skipped;
     if (job.epoch_extras) rec.extras = job.epoch_extras();
-    WriteCheckpoint(job, sgd, epoch + 1);
+    if (average && average->started() && job.test_count > 0) {  // the averaged network on the test images
+      average->Swap();
+      ParamsChanged(*job.net);
+      rec.extras["test_accuracy_averaged"] = TestAccuracy(*job.net, *job.input, *job.test, job.test_count, pool);
+      average->Swap();
+      ParamsChanged(*job.net);
+    }
+    WriteCheckpoint(job, sgd, average ? &*average : nullptr, epoch + 1);
     AppendTrainingLog(job.out_dir, rec.ToJson());
     outcome.epochs.push_back(rec);
     outcome.epochs_done = epoch + 1;
+  }
+  if (average && average->started()) {  // the final model is the average (the checkpoint keeps the last step's weights)
+    average->Swap();
+    ParamsChanged(*job.net);
+    std::cerr << "final model: the weight average (decay " << c.weight_average->decay << ") of the steps of epochs "
+              << c.weight_average->start_epoch + 1 << ".." << c.epochs << "\n";
   }
   if (c.bn_recalibration_images > 0) outcome.recalibration = Recalibrate(job, pool);
   return outcome;

@@ -14,6 +14,11 @@
 //   5. one JSON line is appended to DIR/log.jsonl: {"epoch", "loss", "train_accuracy",
 //      "test_accuracy", "lr", "seconds", "images_per_s"} (lr: the rate of the epoch's last batch), and
 //      "skipped_images" when an image folder's bad_images "skip" left some out this epoch.
+// With config.weight_average (train/weight_average.h): after every step of epoch start_epoch on, the
+// average is updated; each such epoch's log line adds "test_accuracy_averaged" (the averaged network
+// on the test images), the checkpoint keeps the averages under /weight_average/<name> next to the
+// last step's weights, and after the last epoch the network's parameters become the averages — the
+// model the caller writes.
 // After the last epoch, with config.bn_recalibration_images = N > 0: every BatchNorm's running
 // statistics become the mean over ⌊N/B⌋ batches of training images (the training source's epoch
 // `epochs`, augmented as in training)

@@ -645,5 +645,68 @@ TEST_F(TrainCliTest, AnEpochAtStrengthFactorZeroTrainsAsWithoutHardwareNoise) {
   EXPECT_NE(std::system(("h5diff -q " + plain + " " + on + " /nodes /nodes").c_str()), 0);
 }
 
+// weight_average: the final model is the average the checkpoint keeps (not the last step's weights),
+// the last step's weights are those of a run without averaging,
+// the log adds the averaged network's accuracy from start_epoch on, SIGTERM + --resume ends with the
+// weights of an uninterrupted run, a QAT run exports the averaged network exactly, bad settings exit 2
+// naming the key, and a resume with another decay names the key that differs.
+TEST_F(TrainCliTest, WeightAverageIsTheFinalModelAndResumesExactly) {
+  const std::string data = WriteData("train.bin", 320);
+  const std::string config = TrainConfig("avg.json", data, 3, R"(, "weight_average": {"decay": 0.6, "start_epoch": 0})");
+  ASSERT_EQ(RunCimsim("train --config " + config + " --out " + Path("whole") + " --threads 2").exit_code, 0);
+  const H5File checkpoint = H5File::OpenRead(Path("whole/checkpoint.h5")), final_model = H5File::OpenRead(Path("whole/model.h5"));
+  const std::vector<std::string> averaged = checkpoint.ListDatasets("/weight_average");
+  ASSERT_FALSE(averaged.empty());
+  int moved = 0;
+  for (const std::string& dataset : averaged) {
+    const std::string name = dataset.substr(std::string("/weight_average/").size());
+    EXPECT_EQ(final_model.ReadArray("/params/" + name).values, checkpoint.ReadArray(dataset).values) << name;
+    moved += checkpoint.ReadArray("/params/" + name).values != checkpoint.ReadArray(dataset).values;
+  }
+  EXPECT_GT(moved, 0) << "the average equals the last step's weights: the test would not see a missing swap";
+  // Averaging (and evaluating the average each epoch) leaves training alone: the last step's weights
+  // are those of a run without the key.
+  ASSERT_EQ(RunCimsim("train --config " + TrainConfig("plain.json", data, 3) + " --out " + Path("plain") + " --threads 2").exit_code, 0);
+  ExpectSameParams(Path("whole/checkpoint.h5"), Path("plain/checkpoint.h5"));
+  const std::string log = Read(Path("whole/log.jsonl"));
+  size_t lines = 0, with_average = 0;
+  for (size_t at = 0; (at = log.find('\n', at)) != std::string::npos; ++at) ++lines;
+  for (size_t at = 0; (at = log.find("test_accuracy_averaged", at)) != std::string::npos; ++at) ++with_average;
+  EXPECT_EQ(lines, 3u);
+  EXPECT_EQ(with_average, 3u) << log;
+
+  ASSERT_NO_FATAL_FAILURE(StopAtFirstCheckpoint({"train", "--config", config, "--out", Path("cut"), "--threads", "1"}, "cut"));
+  ASSERT_EQ(RunCimsim("train --config " + config + " --out " + Path("cut") + " --resume --threads 2").exit_code, 0);
+  ExpectSameParams(Path("whole/model.h5"), Path("cut/model.h5"));
+  EXPECT_EQ(Losses(Path("whole")), Losses(Path("cut")));
+
+  // Averaging from epoch 2 of 3: only the last line has the averaged accuracy.
+  const std::string late = TrainConfig("late.json", data, 3, R"(, "weight_average": {"decay": 0.6, "start_epoch": 2})");
+  ASSERT_EQ(RunCimsim("train --config " + late + " --out " + Path("late")).exit_code, 0);
+  const std::string late_log = Read(Path("late/log.jsonl"));
+  EXPECT_EQ(late_log.find("test_accuracy_averaged"), late_log.rfind("test_accuracy_averaged")) << late_log;
+  EXPECT_GT(late_log.find("test_accuracy_averaged"), late_log.find("\"epoch\":3")) << late_log;
+
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("d1.json", data, 3, R"(, "weight_average": {"decay": 1})") +
+                             " --out " + Path("d1")),
+                   {"weight_average.decay", "(0, 1)"});
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("s3.json", data, 3, R"(, "weight_average": {"start_epoch": 3})") +
+                             " --out " + Path("s3")),
+                   {"weight_average.start_epoch", "0..2"});
+  ExpectInputError(RunCimsim("train --config " + TrainConfig("k.json", data, 3, R"(, "weight_average": {"every": 2})") +
+                             " --out " + Path("k")),
+                   {"weight_average", "every"});
+  const std::string other = TrainConfig("avg9.json", data, 3, R"(, "weight_average": {"decay": 0.9, "start_epoch": 0})");
+  ExpectInputError(RunCimsim("train --config " + other + " --out " + Path("whole") + " --resume"), {"weight_average.decay", "differs"});
+
+  const std::string model = WriteModel();
+  const std::string qat = Config("qat.json", KeptBatchNormQat(model, WriteData("qat.bin", 60), 4,
+                                                              R"(, "weight_average": {"decay": 0.5, "start_epoch": 0})"));
+  const RunResult q = RunCimsim("qat --config " + qat + " --out " + Path("qat") + " --threads 2");
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_NE(q.output.find(" 0 prediction mismatches"), std::string::npos) << q.output;
+  EXPECT_NE(q.output.find("final model: the weight average"), std::string::npos) << q.output;
+}
+
 }  // namespace
 }  // namespace cimsim
